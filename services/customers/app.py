@@ -1,0 +1,33 @@
+"""Wiring only: settings, runtime (engine, broker, outbox relay), consumers, HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.customers import api, consumers
+from services.customers.config import Settings
+from services.customers.tables import CustomersUnitOfWork, messaging, metadata
+from shared.events import topics
+from shared.runtime import Runtime, ServiceSpec
+
+SPEC = ServiceSpec(
+    name="customers",
+    metadata=metadata,
+    tables=messaging,
+    migrations_dir=Path(__file__).parent / "migrations",
+    produces=(topics.BILLING_PROFILES,),
+    consumes=(topics.CUSTOMER_UPSERTS,),
+)
+
+
+def build(settings: Settings | None = None) -> Runtime[CustomersUnitOfWork]:
+    runtime = Runtime(SPEC, settings or Settings(), CustomersUnitOfWork)
+    consumers.register(runtime)
+    return runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    runtime = build(settings)
+    return runtime.http_app([api.router], title="Customers service", version="1")

@@ -1,0 +1,1 @@
+"""Pure rules of the customers service: no I/O, no framework."""

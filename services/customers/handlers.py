@@ -1,0 +1,121 @@
+"""Use cases of the customers service: async functions over a unit of work.
+
+Every change to a card, from the CRM or from a clerk, goes the same way: compute the
+change (pure), save the card, append to its audit trail, and put the new billing
+profile in the outbox, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.customers.domain import cards
+from services.customers.domain.rules import validate
+from services.customers.tables import AuditEntry, CustomersUnitOfWork, StoredCard
+from shared.events import topics
+from shared.events.customers import CustomerData, CustomerUpserted
+from shared.events.envelope import Envelope
+
+
+class CustomerNotFound(Exception):
+    def __init__(self, customer_number: str) -> None:
+        super().__init__(customer_number)
+        self.customer_number = customer_number
+
+
+def _emit(uow: CustomersUnitOfWork, change: cards.Change) -> None:
+    uow.outbox.add(
+        topics.BILLING_PROFILES.name,
+        cards.profile(change.card, change.errors),
+        key=change.card.customer_number,
+    )
+
+
+async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> int:
+    """Customer upserts from the CRM (a batch, in delivery order). Returns the number of
+    new versions. An upsert equal to the stored card makes no version and no event."""
+    current = await uow.customers.get_many({e.data.customer_number for e in events})
+    final: dict[str, cards.Change] = {}
+    audit: list[AuditEntry] = []
+    for env in events:
+        number = env.data.customer_number
+        change = cards.apply(current.get(number), number, env.data.customer)
+        if change is None:
+            continue
+        current[number] = change.card
+        final[number] = change
+        audit.append(AuditEntry(number, change.card.version, f"event:{env.meta.source}", change.changes, env.meta.id))
+        _emit(uow, change)
+    await uow.customers.save(list(final.values()))
+    await uow.customers.add_audit(audit)
+    return len(audit)
+
+
+@dataclass(frozen=True)
+class UpdateCard:
+    """A clerk's fix of a card (seed step 10): the fields to set, the rest kept."""
+
+    customer_number: str
+    fields: dict[str, Any]
+    actor: str
+
+
+async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
+    async with uow:
+        current = (await uow.customers.get_many([cmd.customer_number])).get(cmd.customer_number)
+        if current is None:
+            raise CustomerNotFound(cmd.customer_number)
+        merged = current.data.model_dump()
+        for key, value in cmd.fields.items():
+            if key == "address" and isinstance(value, dict) and merged.get("address"):
+                merged["address"] = {**merged["address"], **value}
+            else:
+                merged[key] = value
+        data = CustomerData.model_validate(merged)
+        change = cards.apply(current, cmd.customer_number, data)
+        if change is not None:
+            await uow.customers.save([change])
+            await uow.customers.add_audit(
+                [AuditEntry(cmd.customer_number, change.card.version, cmd.actor, change.changes)]
+            )
+            _emit(uow, change)
+        await uow.commit()
+    async with uow:
+        stored = await uow.customers.get(cmd.customer_number)
+    assert stored is not None
+    return stored
+
+
+async def republish_profiles(uow_factory: Any, batch: int = 1000) -> tuple[int, int]:
+    """Re-validate every card with today's rules and publish every profile again.
+
+    A card whose errors changed gets a new version (audit actor ``revalidation``);
+    the others are published again at their version. Returns (published, revalidated).
+    """
+    published = revalidated = 0
+    after = ""
+    while True:
+        async with uow_factory() as uow:
+            numbers = await uow.customers.all_numbers_after(after, batch)
+            if not numbers:
+                break
+            changed: list[cards.Change] = []
+            audit: list[AuditEntry] = []
+            for stored in await uow.customers.stored_many(numbers):
+                errors = validate(stored.card.data)
+                card = stored.card
+                if errors != stored.errors:
+                    card = cards.Card(card.customer_number, card.data, card.version + 1)
+                    change = cards.Change(card, {"errors": [len(stored.errors), len(errors)]}, errors)
+                    changed.append(change)
+                    audit.append(AuditEntry(card.customer_number, card.version, "revalidation", change.changes))
+                _emit(uow, cards.Change(card, {}, errors))
+                published += 1
+            await uow.customers.save(changed)
+            await uow.customers.add_audit(audit)
+            revalidated += len(changed)
+            await uow.commit()
+            after = numbers[-1]
+    return published, revalidated

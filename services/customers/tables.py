@@ -1,0 +1,202 @@
+"""The customers service's tables and the queries its handlers need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.customers.domain.cards import Card, Change
+from shared.db.uow import UnitOfWork
+from shared.events.customers import CustomerData, ProfileError
+from shared.messaging.tables import messaging_tables
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_number", Text, primary_key=True),
+    Column("name", Text, nullable=True),
+    Column("data", JSONB, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("errors", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_customers_invalid", "customer_number", postgresql_where=text("NOT valid")),
+)
+Index("ix_customers_name_lower", func.lower(customers.c.name))
+
+customer_changes = Table(
+    "customer_changes",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("customer_number", Text, ForeignKey("customers.customer_number"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("event_id", Text, nullable=True),
+    Column("changes", JSONB, nullable=False),
+    UniqueConstraint("customer_number", "version", name="uq_customer_changes_version"),
+)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    customer_number: str
+    version: int
+    actor: str
+    changes: dict[str, list[Any]]
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    card: Card
+    valid: bool
+    errors: list[ProfileError]
+    updated_at: datetime
+
+
+def _stored(row: Any) -> StoredCard:
+    card = Card(row.customer_number, CustomerData.model_validate(row.data), row.version)
+    errors = [ProfileError.model_validate(e) for e in row.errors]
+    return StoredCard(card=card, valid=row.valid, errors=errors, updated_at=row.updated_at)
+
+
+class CustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, customer_number: str) -> StoredCard | None:
+        row = (await self._s.execute(select(customers).where(customers.c.customer_number == customer_number))).first()
+        return _stored(row) if row else None
+
+    async def get_many(self, numbers: Iterable[str], *, lock: bool = True) -> dict[str, Card]:
+        stmt = select(customers.c.customer_number, customers.c.data, customers.c.version).where(
+            customers.c.customer_number.in_(list(numbers))
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        rows = await self._s.execute(stmt)
+        return {
+            r.customer_number: Card(r.customer_number, CustomerData.model_validate(r.data), r.version)
+            for r in rows
+        }
+
+    async def save(self, changes: Sequence[Change]) -> None:
+        if not changes:
+            return
+        values = [
+            {
+                "customer_number": c.card.customer_number,
+                "name": c.card.data.name,
+                "data": c.card.data.model_dump(mode="json"),
+                "version": c.card.version,
+                "valid": not c.errors,
+                "errors": [e.model_dump() for e in c.errors],
+            }
+            for c in changes
+        ]
+        stmt = insert(customers).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[customers.c.customer_number],
+            set_={
+                "name": stmt.excluded.name,
+                "data": stmt.excluded.data,
+                "version": stmt.excluded.version,
+                "valid": stmt.excluded.valid,
+                "errors": stmt.excluded.errors,
+                "updated_at": func.now(),
+            },
+        )
+        await self._s.execute(stmt)
+
+    async def add_audit(self, entries: Sequence[AuditEntry]) -> None:
+        if entries:
+            await self._s.execute(
+                insert(customer_changes),
+                [
+                    {
+                        "customer_number": e.customer_number,
+                        "version": e.version,
+                        "actor": e.actor,
+                        "event_id": e.event_id,
+                        "changes": e.changes,
+                    }
+                    for e in entries
+                ],
+            )
+
+    async def search(self, query: str, limit: int = 50) -> list[StoredCard]:
+        pattern = f"%{query.lower()}%"
+        rows = await self._s.execute(
+            select(customers)
+            .where(or_(customers.c.customer_number == query, func.lower(customers.c.name).like(pattern)))
+            .order_by(customers.c.customer_number)
+            .limit(limit)
+        )
+        return [_stored(r) for r in rows]
+
+    async def list_invalid(self, limit: int = 100, offset: int = 0) -> tuple[int, list[StoredCard]]:
+        total = await self._s.scalar(select(func.count()).select_from(customers).where(~customers.c.valid))
+        rows = await self._s.execute(
+            select(customers).where(~customers.c.valid).order_by(customers.c.customer_number).limit(limit).offset(offset)
+        )
+        return int(total or 0), [_stored(r) for r in rows]
+
+    async def history(self, customer_number: str) -> list[dict[str, Any]]:
+        rows = await self._s.execute(
+            select(customer_changes)
+            .where(customer_changes.c.customer_number == customer_number)
+            .order_by(customer_changes.c.version)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def all_numbers_after(self, after: str, limit: int) -> list[str]:
+        rows = await self._s.execute(
+            select(customers.c.customer_number)
+            .where(customers.c.customer_number > after)
+            .order_by(customers.c.customer_number)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+    async def stored_many(self, numbers: Sequence[str]) -> list[StoredCard]:
+        rows = await self._s.execute(
+            select(customers).where(customers.c.customer_number.in_(list(numbers))).with_for_update()
+        )
+        return [_stored(r) for r in rows]
+
+
+class CustomersUnitOfWork(UnitOfWork):
+    customers: CustomerRepository
+
+    def _open(self) -> None:
+        self.customers = CustomerRepository(self.session)
+
+

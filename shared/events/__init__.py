@@ -1,0 +1,1 @@
+"""The contract: event models, envelope and topics. Services import these, never each other."""

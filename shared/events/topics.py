@@ -1,0 +1,41 @@
+"""The topic registry: every topic the system uses, in one place.
+
+Names carry the contract version (``…v1``). Keys: everything about one customer is
+keyed by customer id (ordering per customer); channel jobs by document id. Every
+consumed topic has a dead-letter topic ``<topic>.dlq``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    """What the record key is (documentation, and the AsyncAPI description)."""
+    kind: Literal["inbound", "outbound", "internal"] = "outbound"
+    compacted: bool = False
+    channel: bool = False
+    """Channel job topics get more partitions (``kafka_channel_partitions``)."""
+
+    @property
+    def dead_letter(self) -> str:
+        return dead_letter_name(self.name)
+
+
+def dead_letter_name(name: str) -> str:
+    return f"{name}.dlq"
+
+
+# Inbound: other systems publish.
+CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", key="customer number", kind="inbound")
+
+# Outbound: this system publishes.
+BILLING_PROFILES = TopicSpec(
+    "customers.billing-profiles.v1", key="customer number", compacted=True
+)
+
+ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)

@@ -1,0 +1,1 @@
+"""Kafka and database plumbing for exactly-once effects over at-least-once delivery."""

@@ -1,0 +1,69 @@
+"""The three tables every service's database has, in its own schema/database:
+
+- ``outbox``: events to publish, written in the same transaction as the state change;
+- ``inbox``: ids of events already handled (source + id), written with the effect;
+- ``dead_letters``: inbound records that could not be parsed, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+    dead_letters: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=True),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("source", Text, primary_key=True),
+        Column("event_id", Text, primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("key", Text, nullable=True),
+        Column("value", LargeBinary, nullable=True),
+        Column("headers", JSONB, nullable=False),
+        Column("error_code", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("topic", "partition", "offset", name="uq_dead_letters_position"),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters)
