@@ -1,0 +1,107 @@
+"""``billing customers …``: the customer card screen from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from billing_cli.http import call, client, dump
+
+app = typer.Typer(no_args_is_help=True, help="Customer cards and their billing-data errors.")
+PORT = 8001
+Lang = Annotated[str, typer.Option("--lang", help="fi | en")]
+Json = Annotated[bool, typer.Option("--json", help="print the API's JSON")]
+
+
+def _line(card: dict[str, Any], lang: str) -> str:
+    state = "ok" if card["valid"] else ("virhe" if lang == "fi" else "error")
+    name = card["data"].get("name") or "-"
+    text = f"{card['customer_number']:<12} v{card['version']:<4} {state:<6} {name}"
+    for e in card["errors"]:
+        text += f"\n{'':<20}{e['field']}: {e[f'message_{lang}']}"
+    return text
+
+
+@app.command()
+def get(number: str, lang: Lang = "fi", as_json: Json = False) -> None:
+    """Show one card."""
+    with client("customers", PORT) as c:
+        card = call(c, "GET", f"/customers/{number}", lang)
+    dump(card) if as_json else typer.echo(_line(card, lang))
+
+
+@app.command()
+def search(query: str, lang: Lang = "fi", as_json: Json = False) -> None:
+    """Find cards by number or name."""
+    with client("customers", PORT) as c:
+        cards = call(c, "GET", "/customers", lang, params={"q": query})
+    if as_json:
+        dump(cards)
+    for card in [] if as_json else cards:
+        typer.echo(_line(card, lang))
+
+
+@app.command()
+def invalid(lang: Lang = "fi", limit: int = 100, as_json: Json = False) -> None:
+    """Customers whose billing data has errors, with each error."""
+    with client("customers", PORT) as c:
+        page = call(c, "GET", "/customers/invalid", lang, params={"limit": limit})
+    if as_json:
+        dump(page)
+        return
+    head = "virheellisiä asiakkaita" if lang == "fi" else "customers with errors"
+    typer.echo(f"{page['total']} {head}")
+    for card in page["items"]:
+        typer.echo(_line(card, lang))
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"{pair!r}: use field=value (address.city=Helsinki)")
+        key, value = pair.split("=", 1)
+        parsed: Any = value
+        if value.lower() in ("true", "false"):
+            parsed = value.lower() == "true"
+        elif value == "":
+            parsed = None
+        if key == "address.street_lines":
+            parsed = [s for s in value.split("|") if s]
+        if key.startswith("address."):
+            patch.setdefault("address", {})[key.split(".", 1)[1]] = parsed
+        else:
+            patch[key] = parsed
+    return patch
+
+
+@app.command()
+def update(
+    number: str,
+    sets: Annotated[list[str], typer.Option("--set", help="field=value; repeatable")],
+    actor: Annotated[str, typer.Option(help="who makes the change")] = "cli",
+    lang: Lang = "fi",
+    as_json: Json = False,
+) -> None:
+    """Fix a card: ``--set email=a@b.fi --set address.postal_code=00100``."""
+    with client("customers", PORT) as c:
+        card = call(c, "PATCH", f"/customers/{number}", lang, json=_parse_sets(sets), headers={"X-Actor": actor})
+    dump(card) if as_json else typer.echo(_line(card, lang))
+
+
+@app.command()
+def history(number: str, lang: Lang = "fi") -> None:
+    """Who changed the card, when and what."""
+    with client("customers", PORT) as c:
+        rows = call(c, "GET", f"/customers/{number}/history", lang)
+    for row in rows:
+        typer.echo(f"v{row['version']:<4} {row['changed_at']} {row['actor']}: {', '.join(row['changes'])}")
+
+
+@app.command()
+def republish(lang: Lang = "fi") -> None:
+    """Re-validate every card and publish every billing profile again."""
+    with client("customers", PORT) as c:
+        result = call(c, "POST", "/customers/republish-profiles", lang)
+    typer.echo(f"published {result['published']}, revalidated {result['revalidated']}")

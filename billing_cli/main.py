@@ -1,0 +1,61 @@
+"""``billing``: one CLI for running and operating the back-office."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from billing_cli import services
+from billing_cli.customers import app as customers_app
+
+app = typer.Typer(no_args_is_help=True, help="Billing back-office command line.")
+app.add_typer(customers_app, name="customers")
+
+ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
+
+
+def _check(name: str) -> None:
+    if name not in services.SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; one of {', '.join(services.SERVICES)}")
+
+
+@app.command()
+def serve(service: ServiceArg) -> None:
+    """Run a service: its consumers, outbox relay and HTTP API."""
+    _check(service)
+    from shared.serve import run
+
+    settings = services.settings(service)
+    run(services.load(service).create_app(settings), settings.http_host, settings.http_port)
+
+
+@app.command()
+def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] = "all") -> None:
+    """Apply the Alembic migrations of one service or all of them."""
+    from shared.db.migrations import upgrade
+
+    names = services.SERVICES if service == "all" else (service,)
+    for name in names:
+        _check(name)
+        settings = services.settings(name)
+        asyncio.run(upgrade(services.load(name).SPEC.migrations_dir, settings.database_url.get_secret_value()))
+        typer.echo(f"{name}: migrated to head")
+
+
+@app.command("create-topics")
+def create_topics(service: Annotated[str, typer.Argument(help="a service, or 'all'")] = "all") -> None:
+    """Create the topics (and dead-letter topics) the services use, from the registry."""
+    from shared.messaging.topics_admin import ensure_topics
+
+    names = services.SERVICES if service == "all" else (service,)
+    for name in names:
+        _check(name)
+        spec = services.load(name).SPEC
+        created = asyncio.run(ensure_topics(services.settings(name), spec.produces, spec.consumes))
+        typer.echo(f"{name}: {len(created)} topic(s) created")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,19 @@
+"""Which services exist and how to load them (the CLI is the one place that knows all)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+SERVICES = ("customers", "invoicing", "reminders", "dispatch")
+
+
+def load(name: str) -> Any:
+    """The service's ``app`` module (``services.<name>.app``)."""
+    if name not in SERVICES:
+        raise KeyError(name)
+    return importlib.import_module(f"services.{name}.app")
+
+
+def settings(name: str) -> Any:
+    return importlib.import_module(f"services.{name}.config").Settings()

@@ -1,0 +1,1 @@
+"""Pure rules of the dispatch service: no I/O, no framework."""

@@ -1,0 +1,13 @@
+"""The dispatch service's tables."""
+
+from sqlalchemy import MetaData
+
+from shared.db.uow import UnitOfWork
+from shared.messaging.tables import messaging_tables
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+
+class DispatchUnitOfWork(UnitOfWork):
+    """Repositories of the dispatch service are added here as its tables arrive."""

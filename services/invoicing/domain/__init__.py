@@ -1,0 +1,1 @@
+"""Pure rules of the invoicing service: no I/O, no framework."""

@@ -1,0 +1,1 @@
+"""Pure rules of the reminders service: no I/O, no framework."""

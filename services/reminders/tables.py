@@ -1,0 +1,13 @@
+"""The reminders service's tables."""
+
+from sqlalchemy import MetaData
+
+from shared.db.uow import UnitOfWork
+from shared.messaging.tables import messaging_tables
+
+metadata = MetaData()
+messaging = messaging_tables(metadata)
+
+
+class RemindersUnitOfWork(UnitOfWork):
+    """Repositories of the reminders service are added here as its tables arrive."""

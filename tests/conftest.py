@@ -1,0 +1,48 @@
+"""Test fixtures. Integration tests run against real Kafka and PostgreSQL, picked by
+``tests.support.servers`` (environment -> testcontainers -> local stack); the run
+says which in its header and in its summary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import servers as servers_mod
+from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox
+
+_used: servers_mod.Servers | None = None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"integration servers: {servers_mod.planned_kind()} (environment -> testcontainers -> local stack)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _used is not None:
+        terminalreporter.write_line(f"integration tests ran against real servers: {_used.kind}: {_used.description}")
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[servers_mod.Servers]:
+    global _used
+    _used = servers_mod.start()
+    try:
+        yield _used
+    finally:
+        _used.close()
+
+
+@pytest.fixture
+async def sandbox(servers: servers_mod.Servers) -> AsyncIterator[Sandbox]:
+    box = await create_sandbox(servers)
+    try:
+        yield box
+    finally:
+        await drop_sandbox(box)
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,153 @@
+"""Delivery guarantees against real Kafka and PostgreSQL: the round trip through the
+outbox, duplicates, malformed input, a crashed consumer, a database outage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from services.customers.tables import CustomersUnitOfWork
+from shared.events.customers import BillingProfileChanged
+from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
+from shared.runtime import Runtime
+from tests.support.customers import UPSERT_TYPE, upsert
+from tests.support.isolation import Sandbox, ServiceProcess
+from tests.support.kafka import Publisher, ce_headers, committed_offsets, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_upsert_flows_through_outbox_to_a_second_consumer(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+) -> None:
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send(
+            sandbox.topic(CUSTOMER_UPSERTS.name),
+            upsert("C-100", name="  ", email="not-an-address"),
+            key="C-100",
+            headers=ce_headers(UPSERT_TYPE),
+        )
+
+    records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1)
+
+    assert len(records) == 1
+    record = records[0]
+    assert record.key == b"C-100"
+    headers = {k: v.decode() for k, v in record.headers}
+    assert headers["ce_type"] == BillingProfileChanged.EVENT_TYPE
+    assert headers["ce_source"] == "urn:billing:customers"
+    assert headers["ce_subject"] == "C-100"
+    profile = BillingProfileChanged.model_validate_json(record.value)
+    assert (profile.customer_number, profile.version, profile.valid) == ("C-100", 1, False)
+    assert {e.code for e in profile.errors} == {"name_missing", "email_invalid"}
+    assert await sandbox.scalar("SELECT version FROM customers WHERE customer_number = 'C-100'") == 1
+    assert await sandbox.scalar("SELECT count(*) FROM outbox") == 0
+
+
+async def test_same_event_delivered_twice_has_one_effect_and_one_emitted_event(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+) -> None:
+    headers = ce_headers(UPSERT_TYPE, event_id="crm-event-1")
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-200"), key="C-200", headers=headers)
+        await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM inbox"))
+        # the second copy arrives in a later batch, after the first one committed
+        await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-200", name="Changed"), key="C-200", headers=headers)
+
+    await wait_for(lambda: customers.consumer_stats[0].records == 2)
+    records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1, settle=2.0)
+
+    assert len(records) == 1
+    assert customers.consumer_stats[0].duplicates == 1
+    assert await sandbox.scalar("SELECT count(*) FROM customer_changes") == 1
+    assert await sandbox.scalar("SELECT data->>'name' FROM customers WHERE customer_number = 'C-200'") == (
+        "Kustannus Oy Esimerkki"
+    )
+
+
+async def test_malformed_payload_goes_to_dlq_once_and_the_next_event_is_processed(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    topic = sandbox.topic(CUSTOMER_UPSERTS.name)
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send(topic, b'{"customer_number": "C-300", ', key="C-300", headers=ce_headers(UPSERT_TYPE))
+        await pub.send(topic, upsert("C-300"), key="C-300", headers=ce_headers(UPSERT_TYPE))
+
+    dlq = await read_topic(sandbox.bootstrap, sandbox.topic(CUSTOMER_UPSERTS.dead_letter), expect=1, settle=2.0)
+    await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-300'"))
+
+    assert len(dlq) == 1
+    headers = {k: v.decode() for k, v in dlq[0].headers}
+    assert headers["dlq_error_code"] == "bad-json"
+    assert headers["dlq_topic"] == topic
+    assert dlq[0].value == b'{"customer_number": "C-300", '
+    listed = (await customers_api.get("/dead-letters")).json()
+    assert [(d["error_code"], d["topic"]) for d in listed] == [("bad-json", topic)]
+    profiles = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1)
+    assert [json.loads(r.value)["customer_number"] for r in profiles] == ["C-300"]
+
+
+async def test_consumer_killed_after_db_commit_before_offset_commit_has_one_effect(
+    sandbox: Sandbox, log_dir: object
+) -> None:
+    topic = sandbox.topic(CUSTOMER_UPSERTS.name)
+    group = sandbox.group("customers")
+    first = ServiceProcess(sandbox, "customers", log_dir)  # type: ignore[arg-type]
+    first.start(extra_env={"BILLING_FAILPOINTS": "consumer.after_commit"})
+    await first.wait_ready()
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send(topic, upsert("C-400"), key="C-400", headers=ce_headers(UPSERT_TYPE))
+
+    assert await first.wait_exit() == -9  # SIGKILL right after the database commit
+    first.stop()
+    assert await sandbox.scalar("SELECT count(*) FROM customer_changes") == 1
+    assert sum((await committed_offsets(sandbox.bootstrap, group, topic)).values()) == 0
+
+    second = ServiceProcess(sandbox, "customers", log_dir).start()  # type: ignore[arg-type]
+    try:
+        await second.wait_ready()
+        await wait_for(
+            lambda: _committed_total(sandbox, group, topic, 1), timeout=60
+        )  # the redelivered event was seen and committed this time
+        profiles = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1, settle=2.0)
+    finally:
+        second.stop()
+
+    assert len(profiles) == 1
+    assert await sandbox.scalar("SELECT count(*) FROM customer_changes") == 1
+    assert await sandbox.scalar("SELECT count(*) FROM inbox") == 1
+
+
+async def _committed_total(sandbox: Sandbox, group: str, topic: str, want: int) -> bool:
+    return sum((await committed_offsets(sandbox.bootstrap, group, topic)).values()) >= want
+
+
+async def test_postgres_outage_while_events_arrive_loses_nothing(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+) -> None:
+    servers = sandbox.servers
+    if servers.stop_postgres is None or servers.start_postgres is None:
+        pytest.skip("PostgreSQL given by the environment cannot be stopped by the tests")
+    topic = sandbox.topic(CUSTOMER_UPSERTS.name)
+    numbers = [f"C-5{i:02d}" for i in range(30)]
+    await asyncio.to_thread(servers.stop_postgres)
+    try:
+        async with Publisher(sandbox.bootstrap) as pub:
+            for n in numbers:
+                await pub.send(topic, upsert(n), key=n, headers=ce_headers(UPSERT_TYPE))
+        await asyncio.sleep(3)  # the outage lasts a few seconds while the events wait
+        assert customers.consumer_stats[0].retries > 0
+    finally:
+        await asyncio.to_thread(servers.start_postgres)
+
+    await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers"), timeout=90)
+    await wait_for(lambda: _count_is(sandbox, "SELECT count(*) FROM customers", len(numbers)), timeout=90)
+    profiles = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=len(numbers))
+    assert sorted(json.loads(r.value)["customer_number"] for r in profiles) == numbers
+
+
+async def _count_is(sandbox: Sandbox, sql: str, want: int) -> bool:
+    return await sandbox.scalar(sql) == want
