@@ -47,7 +47,7 @@ def business_id_from_digits(digits: str) -> str:
 
 def is_valid_ovt(value: str) -> bool:
     match = _OVT.match(value.strip())
-    return bool(match) and is_valid_business_id(business_id_from_digits(match.group(1)))
+    return match is not None and is_valid_business_id(business_id_from_digits(match.group(1)))
 
 
 def normalise_iban(value: str) -> str:

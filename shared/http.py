@@ -17,9 +17,7 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 def require_token(expected: Callable[[Request], str]) -> Callable[..., Awaitable[None]]:
     """Dependency refusing calls without the service's API token (401)."""
 
-    async def check(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-    ) -> None:
+    async def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
         token = expected(request)
         if (
             not token
@@ -28,8 +26,11 @@ def require_token(expected: Callable[[Request], str]) -> Callable[..., Awaitable
         ):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                detail={"code": "unauthorized", "message_fi": "Tunnus puuttuu tai on väärä.",
-                        "message_en": "Missing or wrong API token."},
+                detail={
+                    "code": "unauthorized",
+                    "message_fi": "Tunnus puuttuu tai on väärä.",
+                    "message_en": "Missing or wrong API token.",
+                },
                 headers={"WWW-Authenticate": "Bearer"},
             )
 

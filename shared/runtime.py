@@ -136,8 +136,7 @@ class Runtime(Generic[U]):
             lines.append(f"# TYPE billing_consumer_{name}_total counter")
             for s in self.consumer_stats:
                 lines.append(
-                    f'billing_consumer_{name}_total{{service="{self.spec.name}",topic="{s.topic}"}} '
-                    f"{getattr(s, name)}"
+                    f'billing_consumer_{name}_total{{service="{self.spec.name}",topic="{s.topic}"}} {getattr(s, name)}'
                 )
         return "\n".join(lines) + "\n"
 
@@ -159,9 +158,7 @@ class Runtime(Generic[U]):
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
         app.state.runtime = self
         app.include_router(
-            health_router(
-                {"database": self.db_ready, "kafka": self.kafka_ready, "outbox_relay": self.relay_ready}
-            )
+            health_router({"database": self.db_ready, "kafka": self.kafka_ready, "outbox_relay": self.relay_ready})
         )
         token_getter: Callable[[Any], str] = lambda request: self.settings.api_token.get_secret_value()  # noqa: E731
         auth = Depends(require_token(token_getter))

@@ -12,7 +12,7 @@ import pytest
 from tests.support import servers as servers_mod
 from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox
 
-_used: servers_mod.Servers | None = None
+_used: dict[str, servers_mod.Servers] = {}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -20,18 +20,17 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _used is not None:
-        terminalreporter.write_line(f"integration tests ran against real servers: {_used.kind}: {_used.description}")
+    if used := _used.get("servers"):
+        terminalreporter.write_line(f"integration tests ran against real servers: {used.kind}: {used.description}")
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[servers_mod.Servers]:
-    global _used
-    _used = servers_mod.start()
+    started = _used["servers"] = servers_mod.start()
     try:
-        yield _used
+        yield started
     finally:
-        _used.close()
+        started.close()
 
 
 @pytest.fixture

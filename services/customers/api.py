@@ -97,9 +97,7 @@ async def search(request: Request, q: str = Query(min_length=1, max_length=100),
 
 
 @router.get("/invalid", response_model=InvalidList)
-async def list_invalid(
-    request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
-) -> Any:
+async def list_invalid(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> Any:
     """Customers whose billing data has errors (*virhe*), with every error."""
     async with _uow(request) as uow:
         total, items = await uow.customers.list_invalid(limit, offset)
@@ -127,7 +125,11 @@ async def update_card(
     if not fields:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
-            detail={"code": "empty_patch", "message_fi": "Ei muutettavia kenttiä.", "message_en": "No fields to change."},
+            detail={
+                "code": "empty_patch",
+                "message_fi": "Ei muutettavia kenttiä.",
+                "message_en": "No fields to change.",
+            },
         )
     try:
         stored = await handlers.update_card(handlers.UpdateCard(customer_number, fields, x_actor), _uow(request))
@@ -151,5 +153,3 @@ async def republish(request: Request) -> Any:
     runtime: Runtime[CustomersUnitOfWork] = request.app.state.runtime
     published, revalidated = await handlers.republish_profiles(runtime.uow)
     return RepublishOut(published=published, revalidated=revalidated)
-
-

@@ -104,8 +104,7 @@ class CustomerRepository:
             stmt = stmt.with_for_update()
         rows = await self._s.execute(stmt)
         return {
-            r.customer_number: Card(r.customer_number, CustomerData.model_validate(r.data), r.version)
-            for r in rows
+            r.customer_number: Card(r.customer_number, CustomerData.model_validate(r.data), r.version) for r in rows
         }
 
     async def save(self, changes: Sequence[Change]) -> None:
@@ -165,7 +164,11 @@ class CustomerRepository:
     async def list_invalid(self, limit: int = 100, offset: int = 0) -> tuple[int, list[StoredCard]]:
         total = await self._s.scalar(select(func.count()).select_from(customers).where(~customers.c.valid))
         rows = await self._s.execute(
-            select(customers).where(~customers.c.valid).order_by(customers.c.customer_number).limit(limit).offset(offset)
+            select(customers)
+            .where(~customers.c.valid)
+            .order_by(customers.c.customer_number)
+            .limit(limit)
+            .offset(offset)
         )
         return int(total or 0), [_stored(r) for r in rows]
 
@@ -198,5 +201,3 @@ class CustomersUnitOfWork(UnitOfWork):
 
     def _open(self) -> None:
         self.customers = CustomerRepository(self.session)
-
-

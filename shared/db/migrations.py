@@ -38,9 +38,7 @@ def run_env(target_metadata: MetaData) -> None:
     def do_run(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
         try:
-            context.configure(
-                connection=connection, target_metadata=target_metadata, compare_type=True
-            )
+            context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
             with context.begin_transaction():
                 context.run_migrations()
         finally:

@@ -122,9 +122,7 @@ def decode(record: RecordLike, event_cls: type[E]) -> Envelope[E]:
         raise InvalidEvent("missing-id", "header ce_id is missing or empty")
     event_type = headers.get("ce_type", "")
     if event_type != event_cls.EVENT_TYPE:
-        raise InvalidEvent(
-            "wrong-type", f"ce_type {event_type!r} is not {event_cls.EVENT_TYPE!r}"
-        )
+        raise InvalidEvent("wrong-type", f"ce_type {event_type!r} is not {event_cls.EVENT_TYPE!r}")
     source = headers.get("ce_source", "").strip()
     if not source:
         raise InvalidEvent("missing-source", "header ce_source is missing or empty")

@@ -34,8 +34,6 @@ def dead_letter_name(name: str) -> str:
 CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", key="customer number", kind="inbound")
 
 # Outbound: this system publishes.
-BILLING_PROFILES = TopicSpec(
-    "customers.billing-profiles.v1", key="customer number", compacted=True
-)
+BILLING_PROFILES = TopicSpec("customers.billing-profiles.v1", key="customer number", compacted=True)
 
 ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)

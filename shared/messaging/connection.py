@@ -22,9 +22,7 @@ def faststream_security(settings: ServiceSettings) -> BaseSecurity | None:
     ctx = _ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
         user = settings.kafka_sasl_username or ""
-        password = (
-            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-        )
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
         cls = {
             "PLAIN": SASLPlaintext,
             "SCRAM-SHA-256": SASLScram256,

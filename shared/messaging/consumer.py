@@ -75,7 +75,7 @@ def subscribe(
 
     async def consume(message: KafkaMessage) -> None:
         raw = message.raw_message
-        records = raw if isinstance(raw, tuple) else (raw,)
+        records = raw if isinstance(raw, tuple | list) else (raw,)
         await process_batch(
             records,
             topic=name,
@@ -116,8 +116,8 @@ async def process_batch(
     for record in records:
         try:
             valid.append(decode(record, event_cls))
-        except InvalidEvent as err:
-            invalid.append((record, err))
+        except InvalidEvent as bad:
+            invalid.append((record, bad))
 
     attempt = 0
     while True:
@@ -153,13 +153,21 @@ async def process_batch(
             if attempt >= max_attempts:
                 log.error(
                     "batch of %d from %s failed %d times (%s); redelivering",
-                    len(records), topic, attempt, type(exc).__name__,
+                    len(records),
+                    topic,
+                    attempt,
+                    type(exc).__name__,
                 )
                 raise
             delay = min(0.25 * 2 ** (attempt - 1), 10.0)
             log.warning(
                 "batch of %d from %s failed (%s: %s); retry %d in %.2fs",
-                len(records), topic, type(exc).__name__, _safe(exc), attempt, delay,
+                len(records),
+                topic,
+                type(exc).__name__,
+                _safe(exc),
+                attempt,
+                delay,
             )
             await asyncio.sleep(delay)
 

@@ -54,9 +54,7 @@ class DeadLetters:
             ["dlq_partition", str(record.partition)],
             ["dlq_offset", str(record.offset)],
         ]
-        self._outbox.add_raw(
-            dead_letter_name(record.topic), key=key, value=record.value or b"", headers=dlq_headers
-        )
+        self._outbox.add_raw(dead_letter_name(record.topic), key=key, value=record.value or b"", headers=dlq_headers)
         return True
 
     async def list(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ Relay guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
@@ -62,9 +63,7 @@ class OutboxWriter:
         )
         return meta
 
-    def add_raw(
-        self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]
-    ) -> None:
+    def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
         """Queue an already-encoded record (dead letters keep the original bytes)."""
         self._rows.append({"topic": topic, "key": key, "value": value, "headers": headers})
 
@@ -124,10 +123,8 @@ class OutboxRelay:
                 continue
             if sent < self._batch_size:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-                except TimeoutError:
-                    pass
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows went out."""

@@ -55,7 +55,9 @@ async def test_same_event_delivered_twice_has_one_effect_and_one_emitted_event(
         await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-200"), key="C-200", headers=headers)
         await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM inbox"))
         # the second copy arrives in a later batch, after the first one committed
-        await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-200", name="Changed"), key="C-200", headers=headers)
+        await pub.send(
+            sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-200", name="Changed"), key="C-200", headers=headers
+        )
 
     await wait_for(lambda: customers.consumer_stats[0].records == 2)
     records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1, settle=2.0)

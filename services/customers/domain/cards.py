@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
 from services.customers.domain.rules import validate
+from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
 
 
 @dataclass(frozen=True)

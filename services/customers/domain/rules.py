@@ -74,8 +74,12 @@ def einvoice_channel_ready(c: CustomerData) -> list[ProfileError]:
     errors = []
     if _blank(c.einvoice_address):
         errors.append(
-            _err("einvoice_address_missing", "einvoice_address", "Verkkolaskuosoite puuttuu.",
-                 "E-invoice address is missing.")
+            _err(
+                "einvoice_address_missing",
+                "einvoice_address",
+                "Verkkolaskuosoite puuttuu.",
+                "E-invoice address is missing.",
+            )
         )
     else:
         assert c.einvoice_address is not None
@@ -91,15 +95,23 @@ def einvoice_channel_ready(c: CustomerData) -> list[ProfileError]:
             )
     if _blank(c.einvoice_operator):
         errors.append(
-            _err("einvoice_operator_missing", "einvoice_operator", "Välittäjätunnus puuttuu.",
-                 "E-invoice operator (intermediator) code is missing.")
+            _err(
+                "einvoice_operator_missing",
+                "einvoice_operator",
+                "Välittäjätunnus puuttuu.",
+                "E-invoice operator (intermediator) code is missing.",
+            )
         )
     else:
         assert c.einvoice_operator is not None
         if not _OPERATOR_CODE.match(c.einvoice_operator.strip()):
             errors.append(
-                _err("einvoice_operator_invalid", "einvoice_operator", "Välittäjätunnus on virheellinen.",
-                     "E-invoice operator code is invalid.")
+                _err(
+                    "einvoice_operator_invalid",
+                    "einvoice_operator",
+                    "Välittäjätunnus on virheellinen.",
+                    "E-invoice operator code is invalid.",
+                )
             )
     return errors
 
@@ -112,14 +124,22 @@ def print_channel_ready(c: CustomerData) -> list[ProfileError]:
         return [_err("address_missing", "address", "Postiosoite puuttuu.", "Postal address is missing.")]
     errors = []
     if not any(line.strip() for line in a.street_lines):
-        errors.append(_err("street_missing", "address.street_lines", "Katuosoite puuttuu.",
-                           "Street address is missing."))
+        errors.append(
+            _err("street_missing", "address.street_lines", "Katuosoite puuttuu.", "Street address is missing.")
+        )
     if _blank(a.postal_code):
-        errors.append(_err("postal_code_missing", "address.postal_code", "Postinumero puuttuu.",
-                           "Postal code is missing."))
+        errors.append(
+            _err("postal_code_missing", "address.postal_code", "Postinumero puuttuu.", "Postal code is missing.")
+        )
     elif a.country.upper() == "FI" and not _FI_POSTAL_CODE.match((a.postal_code or "").strip()):
-        errors.append(_err("postal_code_invalid", "address.postal_code",
-                           "Suomalainen postinumero on viisi numeroa.", "A Finnish postal code has five digits."))
+        errors.append(
+            _err(
+                "postal_code_invalid",
+                "address.postal_code",
+                "Suomalainen postinumero on viisi numeroa.",
+                "A Finnish postal code has five digits.",
+            )
+        )
     if _blank(a.city):
         errors.append(_err("city_missing", "address.city", "Postitoimipaikka puuttuu.", "City is missing."))
     return errors
@@ -130,15 +150,27 @@ def country_known(c: CustomerData) -> list[ProfileError]:
         return []
     code = c.address.country.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        return [_err("country_invalid", "address.country", "Maakoodi ei ole ISO 3166 -koodi.",
-                     "Country is not an ISO 3166 code.")]
+        return [
+            _err(
+                "country_invalid",
+                "address.country",
+                "Maakoodi ei ole ISO 3166 -koodi.",
+                "Country is not an ISO 3166 code.",
+            )
+        ]
     return []
 
 
 def language_supported(c: CustomerData) -> list[ProfileError]:
     if c.language not in SUPPORTED_LANGUAGES:
-        return [_err("language_unsupported", "language", "Kieli ei ole tuettu (fi, sv, en).",
-                     "Language is not supported (fi, sv, en).")]
+        return [
+            _err(
+                "language_unsupported",
+                "language",
+                "Kieli ei ole tuettu (fi, sv, en).",
+                "Language is not supported (fi, sv, en).",
+            )
+        ]
     return []
 
 

@@ -32,16 +32,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
     )
-    op.create_index(
-        "ix_customers_invalid", "customers", ["customer_number"], postgresql_where=sa.text("NOT valid")
-    )
+    op.create_index("ix_customers_invalid", "customers", ["customer_number"], postgresql_where=sa.text("NOT valid"))
     op.create_index("ix_customers_name_lower", "customers", [sa.literal_column("lower(name)")])
     op.create_table(
         "customer_changes",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
-        sa.Column(
-            "customer_number", sa.Text(), sa.ForeignKey("customers.customer_number"), nullable=False
-        ),
+        sa.Column("customer_number", sa.Text(), sa.ForeignKey("customers.customer_number"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),

@@ -1,0 +1,57 @@
+# The two commands: `make demo` and `make test`. Everything else is what they use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION ?= 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+STACK := deploy/local/stack.sh
+SERVICES := customers invoicing reminders dispatch
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+tools: ## install what a fresh machine lacks (uv, JDK, Maven, PostgreSQL)
+	@command -v uv >/dev/null || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" \
+		|| python3 -m pip install --quiet --break-system-packages --user "uv==$(UV_VERSION)"
+	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	 command -v mvn >/dev/null || missing="$$missing maven"; \
+	 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	 if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	   DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+deps: tools ## the Python environment from the lock file
+	$(UV) sync --frozen --quiet
+
+stack-up: tools ## start Kafka (KRaft) and PostgreSQL as local processes
+	bash $(STACK) up
+
+stack-down: ## stop what stack-up started
+	bash $(STACK) down
+
+stack-status: ## is the local stack running?
+	bash $(STACK) status
+
+migrate: deps stack-up ## apply every service's migrations
+	eval "$$(bash $(STACK) env)" && $(UV) run billing migrate all
+
+check: deps ## lint, format, types, architecture contracts
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+unit: deps ## unit and in-memory tests only (no servers)
+	$(UV) run pytest tests/unit -q
+
+test: deps stack-up check ## everything: checks, unit, integration (real Kafka + PostgreSQL)
+	$(UV) run pytest -q
+
+demo: deps stack-up ## start the stack and the four services, show them healthy
+	bash deploy/local/demo.sh up
+
+demo-down: ## stop the demo's services (the stack keeps running)
+	bash deploy/local/demo.sh down
+
+bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
+	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit test demo demo-down bench-customers
