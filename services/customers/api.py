@@ -124,7 +124,7 @@ async def update_card(
     fields = patch.model_dump(exclude_unset=True)
     if not fields:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail={
                 "code": "empty_patch",
                 "message_fi": "Ei muutettavia kenttiä.",

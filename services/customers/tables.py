@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.domain.cards import Card, Change
@@ -110,45 +111,29 @@ class CustomerRepository:
     async def save(self, changes: Sequence[Change]) -> None:
         if not changes:
             return
-        values = [
+        await self._s.execute(
+            _UPSERT,
             {
-                "customer_number": c.card.customer_number,
-                "name": c.card.data.name,
-                "data": c.card.data.model_dump(mode="json"),
-                "version": c.card.version,
-                "valid": not c.errors,
-                "errors": [e.model_dump() for e in c.errors],
-            }
-            for c in changes
-        ]
-        stmt = insert(customers).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[customers.c.customer_number],
-            set_={
-                "name": stmt.excluded.name,
-                "data": stmt.excluded.data,
-                "version": stmt.excluded.version,
-                "valid": stmt.excluded.valid,
-                "errors": stmt.excluded.errors,
-                "updated_at": func.now(),
+                "numbers": [c.card.customer_number for c in changes],
+                "names": [c.card.data.name for c in changes],
+                "data": [c.card.data.model_dump_json() for c in changes],
+                "versions": [c.card.version for c in changes],
+                "valid": [not c.errors for c in changes],
+                "errors": [_errors_json(c.errors) for c in changes],
             },
         )
-        await self._s.execute(stmt)
 
     async def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
             await self._s.execute(
-                insert(customer_changes),
-                [
-                    {
-                        "customer_number": e.customer_number,
-                        "version": e.version,
-                        "actor": e.actor,
-                        "event_id": e.event_id,
-                        "changes": e.changes,
-                    }
-                    for e in entries
-                ],
+                _AUDIT,
+                {
+                    "numbers": [e.customer_number for e in entries],
+                    "versions": [e.version for e in entries],
+                    "actors": [e.actor for e in entries],
+                    "event_ids": [e.event_id for e in entries],
+                    "changes": [json.dumps(e.changes) for e in entries],
+                },
             )
 
     async def search(self, query: str, limit: int = 50) -> list[StoredCard]:
@@ -194,6 +179,34 @@ class CustomerRepository:
             select(customers).where(customers.c.customer_number.in_(list(numbers))).with_for_update()
         )
         return [_stored(r) for r in rows]
+
+
+def _errors_json(errors: Sequence[ProfileError]) -> str:
+    return json.dumps([e.model_dump() for e in errors])
+
+
+# Bulk writes as one statement with array parameters each: compiled once, no per-row
+# parameter processing (a batch of 500 upserts is one round trip per table).
+_UPSERT = text(
+    """
+    INSERT INTO customers (customer_number, name, data, version, valid, errors)
+    SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb)
+    FROM unnest(CAST(:numbers AS text[]), CAST(:names AS text[]), CAST(:data AS text[]),
+                CAST(:versions AS int[]), CAST(:valid AS boolean[]), CAST(:errors AS text[])) AS r(n, nm, d, v, ok, e)
+    ON CONFLICT (customer_number) DO UPDATE SET
+        name = excluded.name, data = excluded.data, version = excluded.version,
+        valid = excluded.valid, errors = excluded.errors, updated_at = now()
+    """
+)
+
+_AUDIT = text(
+    """
+    INSERT INTO customer_changes (customer_number, version, actor, event_id, changes)
+    SELECT n, v, a, i, CAST(c AS jsonb)
+    FROM unnest(CAST(:numbers AS text[]), CAST(:versions AS int[]), CAST(:actors AS text[]),
+                CAST(:event_ids AS text[]), CAST(:changes AS text[])) AS r(n, v, a, i, c)
+    """
+)
 
 
 class CustomersUnitOfWork(UnitOfWork):

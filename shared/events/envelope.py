@@ -13,7 +13,6 @@ Within a version, changes only add optional fields; consumers ignore unknown fie
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,12 +134,10 @@ def decode(record: RecordLike, event_cls: type[E]) -> Envelope[E]:
     if record.value is None:
         raise InvalidEvent("empty-body", "record has no value")
     try:
-        payload = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent("bad-json", f"value is not JSON ({type(exc).__name__})") from None
-    try:
-        data = event_cls.model_validate(payload)
+        data = event_cls.model_validate_json(record.value)  # pydantic's own (Rust) JSON parser
     except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise InvalidEvent("bad-json", "value is not JSON") from None
         raise InvalidEvent("invalid-data", validation_summary(exc)) from None
     meta = EventMeta(
         id=event_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.messaging.tables import MessagingTables
@@ -25,11 +25,19 @@ class Inbox:
         unique = list(dict.fromkeys(ids))
         if not unique:
             return set()
-        stmt = (
-            insert(self._table)
-            .values([{"source": s, "event_id": i, "topic": topic} for s, i in unique])
-            .on_conflict_do_nothing()
-            .returning(self._table.c.source, self._table.c.event_id)
+        # One statement with array parameters: compiled once, cached, whatever the batch size.
+        result = await self._session.execute(
+            _CLAIM,
+            {"sources": [s for s, _ in unique], "ids": [i for _, i in unique], "topic": topic},
         )
-        result = await self._session.execute(stmt)
         return {(row.source, row.event_id) for row in result}
+
+
+_CLAIM = text(
+    """
+    INSERT INTO inbox (source, event_id, topic)
+    SELECT s, i, :topic FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS t(s, i)
+    ON CONFLICT DO NOTHING
+    RETURNING source, event_id
+    """
+)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.events.envelope import Event, EventMeta, encode_data, encode_headers
@@ -40,7 +41,7 @@ class OutboxWriter:
         self._table = tables.outbox
         self._source = source
         self._prefix = topic_prefix
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[tuple[str, str | None, bytes, str]] = []
 
     def add(
         self,
@@ -54,18 +55,18 @@ class OutboxWriter:
         """Queue ``event`` for ``topic`` (unprefixed registry name). Returns its meta."""
         meta = meta or EventMeta.new(event.EVENT_TYPE, self._source, subject=subject or key)
         self._rows.append(
-            {
-                "topic": self._prefix + topic,
-                "key": key,
-                "value": encode_data(event),
-                "headers": [[k, v.decode()] for k, v in encode_headers(meta)],
-            }
+            (
+                self._prefix + topic,
+                key,
+                encode_data(event),
+                json.dumps([[k, v.decode()] for k, v in encode_headers(meta)]),
+            )
         )
         return meta
 
     def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
         """Queue an already-encoded record (dead letters keep the original bytes)."""
-        self._rows.append({"topic": topic, "key": key, "value": value, "headers": headers})
+        self._rows.append((topic, key, value, json.dumps(headers)))
 
     @property
     def pending(self) -> int:
@@ -73,8 +74,22 @@ class OutboxWriter:
 
     async def flush(self, session: AsyncSession) -> None:
         if self._rows:
-            await session.execute(insert(self._table), self._rows)
+            topics, keys, values, headers = (list(col) for col in zip(*self._rows, strict=True))
+            await session.execute(_INSERT, {"topics": topics, "keys": keys, "values": values, "headers": headers})
             self._rows = []
+
+
+# One statement with array parameters, whatever the number of rows: compiled once and
+# cheap per row (no per-row parameter processing), rows keep their order (ordinality).
+_INSERT = text(
+    """
+    INSERT INTO outbox (topic, key, value, headers)
+    SELECT t, k, v, CAST(h AS jsonb)
+    FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:values AS bytea[]), CAST(:headers AS text[]))
+         WITH ORDINALITY AS r(t, k, v, h, n)
+    ORDER BY n
+    """
+)
 
 
 class OutboxRelay:
@@ -148,7 +163,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self._send(rows)
-            await conn.execute(delete(self._table).where(self._table.c.id.in_([r.id for r in rows])))
+            await conn.execute(_DELETE, {"ids": [r.id for r in rows]})
         self.published += len(rows)
         return len(rows)
 
@@ -174,3 +189,6 @@ class OutboxRelay:
     async def pending(self) -> int:
         async with self._engine.connect() as conn:
             return int(await conn.scalar(select(func.count()).select_from(self._table)) or 0)
+
+
+_DELETE = text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from shared.events.customers import CustomerData, ProfileError
 from shared.finnish import is_valid_business_id, is_valid_iban, is_valid_ovt
@@ -21,6 +21,27 @@ _FI_POSTAL_CODE = re.compile(r"^\d{5}$")
 _OPERATOR_CODE = re.compile(r"^[A-Z0-9]{4,35}$")
 
 Rule = Callable[[CustomerData], list[ProfileError]]
+
+# The common case, checked without email_validator (which costs ~0.15 ms an address):
+# a plain ASCII dot-atom local part and a host name with an alphabetic top-level label.
+# Only addresses email_validator accepts too match it (tests/unit/customers check both
+# agree); anything else, international addresses included, goes to email_validator.
+_PLAIN_EMAIL = re.compile(
+    r"^(?=.{6,254}$)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63})$"
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def is_valid_email(address: str) -> bool:
+    match = _PLAIN_EMAIL.match(address)
+    if match and len(address.split("@", 1)[0]) <= 64 and match.group(1).lower() not in _SPECIAL_USE:
+        return True
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _err(code: str, field: str, fi: str, en: str) -> ProfileError:
@@ -61,9 +82,7 @@ def email_channel_ready(c: CustomerData) -> list[ProfileError]:
     if _blank(c.email):
         return [_err("email_missing", "email", "Sähköpostiosoite puuttuu.", "E-mail address is missing.")]
     assert c.email is not None
-    try:
-        validate_email(c.email.strip(), check_deliverability=False)
-    except EmailNotValidError:
+    if not is_valid_email(c.email.strip()):
         return [_err("email_invalid", "email", "Sähköpostiosoite on virheellinen.", "E-mail address is invalid.")]
     return []
 

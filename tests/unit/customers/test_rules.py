@@ -116,3 +116,46 @@ def test_business_id_is_required_for_companies_only() -> None:
 @pytest.mark.parametrize(("language", "ok"), [("fi", True), ("sv", True), ("en", True), ("de", False), ("FI", False)])
 def test_supported_languages(language: str, ok: bool) -> None:
     assert (codes(card(language=language)) == []) is ok
+
+
+EMAIL_SAMPLES = [
+    "a@b.fi",
+    "matti.meikalainen@example.fi",
+    "x+tag@sub.domain.example.com",
+    "o'brien@example.ie",
+    "first.last@a-b.fi",
+    "user@localhost",
+    "user@host.local",
+    "user@site.test",
+    "user@x.invalid",
+    "a..b@example.fi",
+    ".a@example.fi",
+    "a.@example.fi",
+    "a@-example.fi",
+    "a@example-.fi",
+    "a@example.f",
+    "a@example.123",
+    "a@example",
+    "a@@example.fi",
+    "a b@example.fi",
+    "ääkkönen@esimerkki.fi",
+    "user@ääkköset.fi",
+    "verylonglocalpart" * 5 + "@example.fi",
+    "a@" + "b" * 64 + ".fi",
+    '"quoted"@example.fi',
+    "a@[127.0.0.1]",
+]
+
+
+@pytest.mark.parametrize("address", EMAIL_SAMPLES)
+def test_fast_email_check_agrees_with_email_validator(address: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from services.customers.domain.rules import is_valid_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+        expected = True
+    except EmailNotValidError:
+        expected = False
+    assert is_valid_email(address) is expected

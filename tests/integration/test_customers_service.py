@@ -1,0 +1,148 @@
+"""Customers service against real Kafka and PostgreSQL: the clerk's fix of a card
+(seed steps 9-12) and what the other services see of it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from services.customers.tables import CustomersUnitOfWork
+from shared.events.customers import BillingProfileChanged
+from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
+from shared.runtime import Runtime
+from tests.support.customers import UPSERT_TYPE, upsert
+from tests.support.isolation import Sandbox
+from tests.support.kafka import Publisher, ce_headers, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def profiles(sandbox: Sandbox, expect: int, settle: float = 1.0) -> list[BillingProfileChanged]:
+    records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=expect, settle=settle)
+    return [BillingProfileChanged.model_validate_json(r.value) for r in records]
+
+
+async def publish(sandbox: Sandbox, *bodies: dict[str, object]) -> None:
+    async with Publisher(sandbox.bootstrap) as pub:
+        for body in bodies:
+            number = str(body["customer_number"])
+            await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), body, key=number, headers=ce_headers(UPSERT_TYPE))
+
+
+async def test_fixed_card_publishes_a_new_valid_profile(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    await publish(
+        sandbox,
+        upsert(
+            "C-1", delivery_channel="print", address={"street_lines": ["Kotikatu 1"], "postal_code": "331", "city": ""}
+        ),
+    )
+    (first,) = await profiles(sandbox, expect=1)
+    assert not first.valid
+    assert [(e.code, e.field) for e in first.errors] == [
+        ("postal_code_invalid", "address.postal_code"),
+        ("city_missing", "address.city"),
+    ]
+    invalid = (await customers_api.get("/customers/invalid")).json()
+    assert invalid["total"] == 1
+    assert invalid["items"][0]["customer_number"] == "C-1"
+
+    response = await customers_api.patch(
+        "/customers/C-1", json={"address": {"postal_code": "33100", "city": "Tampere"}}, headers={"X-Actor": "clerk-7"}
+    )
+    assert response.status_code == 200
+    assert response.json()["valid"] is True
+    assert response.json()["data"]["address"]["street_lines"] == ["Kotikatu 1"]  # the rest kept
+
+    later = await profiles(sandbox, expect=2)
+    assert [(p.version, p.valid) for p in later] == [(1, False), (2, True)]
+    assert later[1].snapshot.address is not None and later[1].snapshot.address.city == "Tampere"
+    assert (await customers_api.get("/customers/invalid")).json()["total"] == 0
+    history = (await customers_api.get("/customers/C-1/history")).json()
+    assert [(h["version"], h["actor"]) for h in history] == [(1, "event:urn:test:crm"), (2, "clerk-7")]
+    assert history[1]["changes"]["address"][1]["postal_code"] == "33100"
+
+
+async def test_same_content_under_new_event_ids_makes_one_version(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+) -> None:
+    await publish(sandbox, upsert("C-2"), upsert("C-2"), upsert("C-2"))
+    await wait_for(lambda: customers.consumer_stats[0].records == 3)
+    assert [p.version for p in await profiles(sandbox, expect=1, settle=2.0)] == [1]
+    assert await sandbox.scalar("SELECT version FROM customers WHERE customer_number = 'C-2'") == 1
+
+
+async def test_upsert_failing_the_contract_is_dead_lettered_with_the_field_and_next_one_processed(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    bad = {"customer_number": "C-3", "customer": {"customer_type": "alien", "name": "Maija Meikäläinen"}}
+    await publish(sandbox, bad, upsert("C-4"))
+    dlq = await read_topic(sandbox.bootstrap, sandbox.topic(CUSTOMER_UPSERTS.dead_letter), expect=1, settle=2.0)
+    assert len(dlq) == 1
+    reason = dict(dlq[0].headers)["dlq_reason"].decode()
+    assert "customer.customer_type" in reason
+    assert "Maija" not in reason
+    assert [p.customer_number for p in await profiles(sandbox, expect=1)] == ["C-4"]
+    assert (await customers_api.get("/customers/C-3")).status_code == 404
+    listed = (await customers_api.get("/dead-letters")).json()
+    assert [d["error_code"] for d in listed] == ["invalid-data"]
+
+
+async def test_api_refuses_missing_token_and_malformed_requests_with_field_errors(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    await publish(sandbox, upsert("C-5"))
+    await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers"))
+
+    no_token = await customers_api.get("/customers/C-5", headers={"Authorization": ""})
+    assert no_token.status_code == 401
+    wrong_token = await customers_api.get("/customers/C-5", headers={"Authorization": "Bearer nope"})
+    assert wrong_token.status_code == 401
+
+    unknown_field = await customers_api.patch("/customers/C-5", json={"shoe_size": 44})
+    assert unknown_field.status_code == 422
+    assert unknown_field.json()["detail"][0]["loc"] == ["body", "shoe_size"]
+    bad_channel = await customers_api.patch("/customers/C-5", json={"delivery_channel": "fax"})
+    assert bad_channel.status_code == 422
+    assert bad_channel.json()["detail"][0]["loc"] == ["body", "delivery_channel"]
+    empty = await customers_api.patch("/customers/C-5", json={})
+    assert empty.status_code == 422
+    missing = await customers_api.patch("/customers/C-404", json={"name": "X"})
+    assert missing.status_code == 404
+    assert missing.json()["detail"]["message_fi"].startswith("Asiakasta C-404")
+    assert (await customers_api.get("/customers/C-5")).json()["version"] == 1  # nothing changed
+
+
+async def test_search_by_name_and_number(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    await publish(sandbox, upsert("C-6", name="Lehtitalo Oy"), upsert("C-7", name="Painotalo Ab"))
+    await wait_for(lambda: _count(sandbox, 2))
+    assert [c["customer_number"] for c in (await customers_api.get("/customers", params={"q": "TALO"})).json()] == [
+        "C-6",
+        "C-7",
+    ]
+    assert [c["customer_number"] for c in (await customers_api.get("/customers", params={"q": "C-7"})).json()] == [
+        "C-7"
+    ]
+
+
+async def test_republish_sends_every_profile_again_at_its_version(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    await publish(sandbox, upsert("C-8"), upsert("C-9", name=None))
+    await profiles(sandbox, expect=2)
+    result = (await customers_api.post("/customers/republish-profiles")).json()
+    assert result == {"published": 2, "revalidated": 0}
+    again = await profiles(sandbox, expect=4)
+    assert sorted((p.customer_number, p.version, p.valid) for p in again) == [
+        ("C-8", 1, True),
+        ("C-8", 1, True),
+        ("C-9", 1, False),
+        ("C-9", 1, False),
+    ]
+
+
+async def _count(sandbox: Sandbox, want: int) -> bool:
+    return await sandbox.scalar("SELECT count(*) FROM customers") == want
