@@ -8,7 +8,7 @@
 #   deploy/local/stack.sh env      print the endpoints as shell exports
 #
 # Everything lives under $BILLING_LOCAL_DIR (default: <repo>/.local, git-ignored):
-# data, logs (logs/kafka/server.log, logs/postgres.log), pid files, the Kafka jars
+# data, logs (logs/kafka/server.log, postgres/postgres.log), pid files, the Kafka jars
 # and the generated database passwords. Ports are configurable:
 #   BILLING_KAFKA_PORT (19092), BILLING_KAFKA_CONTROLLER_PORT (19093), BILLING_PG_PORT (15432)
 set -euo pipefail
@@ -26,9 +26,19 @@ KAFKA_LIBS=$LOCAL_DIR/cache/kafka-libs
 KAFKA_DATA=$LOCAL_DIR/kafka/data
 KAFKA_LOGS=$LOCAL_DIR/logs/kafka
 KAFKA_PID=$LOCAL_DIR/run/kafka.pid
-PG_DATA=$LOCAL_DIR/postgres/data
-PG_RUN=$LOCAL_DIR/postgres/run
-PG_LOG=$LOCAL_DIR/logs/postgres.log
+PG_BASE=$LOCAL_DIR/postgres
+# As root, PostgreSQL runs as the 'postgres' user, who may not be allowed into this
+# checkout (a clone under /root, say): then its files go to a folder of their own.
+if [[ $(id -u) == 0 ]] && id postgres >/dev/null 2>&1 && [[ -z ${BILLING_PG_DIR:-} ]]; then
+  mkdir -p "$LOCAL_DIR"
+  if ! runuser -u postgres -- test -x "$LOCAL_DIR"; then
+    PG_BASE=/var/tmp/billing-postgres-$(printf '%s' "$repo" | cksum | cut -d' ' -f1)
+  fi
+fi
+PG_BASE=${BILLING_PG_DIR:-$PG_BASE}
+PG_DATA=$PG_BASE/data
+PG_RUN=$PG_BASE/run
+PG_LOG=$PG_BASE/postgres.log
 SECRETS=$LOCAL_DIR/secrets
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -71,7 +81,7 @@ ensure_pg_installed() {
 as_pg() {
   if [[ $(id -u) == 0 ]]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -109,6 +119,7 @@ pg_up() {
   if as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
     log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
   else
+    port_open "$PG_PORT" && die "port $PG_PORT is taken by another process (set BILLING_PG_PORT)"
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start \
       -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_RUN -c max_connections=300 -c fsync=${BILLING_PG_FSYNC:-on}" >/dev/null
