@@ -38,6 +38,7 @@ check: deps ## lint, format, types, architecture contracts
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
+	$(UV) run billing asyncapi --check
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,6 +56,31 @@ def create_topics(service: Annotated[str, typer.Argument(help="a service, or 'al
         spec = services.load(name).SPEC
         created = asyncio.run(ensure_topics(services.settings(name), spec.produces, spec.consumes))
         typer.echo(f"{name}: {len(created)} topic(s) created")
+
+
+@app.command()
+def asyncapi(
+    check: Annotated[bool, typer.Option("--check", help="fail if a committed document is not current")] = False,
+) -> None:
+    """Write (or check) docs/asyncapi/<service>.yaml, the published event contract."""
+    from shared.events.asyncapi import document
+
+    out = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
+    stale = []
+    for name in services.SERVICES:
+        spec = services.load(name).SPEC
+        text = document(name, group=name, produces=spec.produces, consumes=spec.consumes)
+        path = out / f"{name}.yaml"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            typer.echo(f"wrote {path}")
+    if stale:
+        typer.echo("not current (run `uv run billing asyncapi`): " + ", ".join(stale), err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

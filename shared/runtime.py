@@ -30,6 +30,7 @@ from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
+from shared.serve import guard_payload_loggers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Runtime(Generic[U]):
     consumer_stats: list[ConsumerStats] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        guard_payload_loggers()
         self.engine = make_engine(
             self.settings.database_url.get_secret_value(), pool_size=self.settings.database_pool_size
         )

@@ -36,14 +36,13 @@ def run_env(target_metadata: MetaData) -> None:
     lock = zlib.crc32(f"migrations:{cfg.attributes.get('lock_name', 'service')}".encode())
 
     def do_run(connection: Connection) -> None:
-        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
-        try:
-            context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
-            connection.commit()
+        # Transaction-scoped lock: released by the commit, or by the rollback when a
+        # migration fails (whose error then surfaces as it is).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
 
     async def main() -> None:
         engine = create_async_engine(url)

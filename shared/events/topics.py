@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.events.customers import BillingProfileChanged, CustomerUpserted
+from shared.events.envelope import Event
+
 
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
+    event: type[Event]
+    """The one event type (and version) the topic carries."""
     key: str
     """What the record key is (documentation, and the AsyncAPI description)."""
     kind: Literal["inbound", "outbound", "internal"] = "outbound"
@@ -31,9 +36,11 @@ def dead_letter_name(name: str) -> str:
 
 
 # Inbound: other systems publish.
-CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", key="customer number", kind="inbound")
+CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", CustomerUpserted, key="customer number", kind="inbound")
 
 # Outbound: this system publishes.
-BILLING_PROFILES = TopicSpec("customers.billing-profiles.v1", key="customer number", compacted=True)
+BILLING_PROFILES = TopicSpec(
+    "customers.billing-profiles.v1", BillingProfileChanged, key="customer number", compacted=True
+)
 
 ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)

@@ -74,8 +74,12 @@ async def test_same_content_under_new_event_ids_makes_one_version(
 
 
 async def test_upsert_failing_the_contract_is_dead_lettered_with_the_field_and_next_one_processed(
-    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+    sandbox: Sandbox,
+    customers: Runtime[CustomersUnitOfWork],
+    customers_api: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("DEBUG")
     bad = {"customer_number": "C-3", "customer": {"customer_type": "alien", "name": "Maija Meikäläinen"}}
     await publish(sandbox, bad, upsert("C-4"))
     dlq = await read_topic(sandbox.bootstrap, sandbox.topic(CUSTOMER_UPSERTS.dead_letter), expect=1, settle=2.0)
@@ -87,6 +91,9 @@ async def test_upsert_failing_the_contract_is_dead_lettered_with_the_field_and_n
     assert (await customers_api.get("/customers/C-3")).status_code == 404
     listed = (await customers_api.get("/dead-letters")).json()
     assert [d["error_code"] for d in listed] == ["invalid-data"]
+    assert "dead letter" in caplog.text  # it was logged ...
+    assert "Maija" not in caplog.text  # ... without the personal data in it
+    assert "laskut@example.fi" not in caplog.text
 
 
 async def test_api_refuses_missing_token_and_malformed_requests_with_field_errors(
@@ -146,3 +153,21 @@ async def test_republish_sends_every_profile_again_at_its_version(
 
 async def _count(sandbox: Sandbox, want: int) -> bool:
     return await sandbox.scalar("SELECT count(*) FROM customers") == want
+
+
+async def test_republish_after_a_rule_change_gives_changed_cards_a_new_version(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    await publish(sandbox, upsert("C-10", name=None), upsert("C-11"))
+    await profiles(sandbox, expect=2)
+    # what the stored verdict would be had C-10 been checked by an older, laxer rule set
+    await sandbox.fetch("UPDATE customers SET valid = true, errors = '[]' WHERE customer_number = 'C-10'")
+
+    result = (await customers_api.post("/customers/republish-profiles")).json()
+
+    assert result == {"published": 2, "revalidated": 1}
+    latest = {p.customer_number: p for p in await profiles(sandbox, expect=4)}
+    assert (latest["C-10"].version, latest["C-10"].valid) == (2, False)
+    assert (latest["C-11"].version, latest["C-11"].valid) == (1, True)
+    history = (await customers_api.get("/customers/C-10/history")).json()
+    assert [h["actor"] for h in history] == ["event:urn:test:crm", "revalidation"]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ class Sandbox:
     servers: Servers
     database: str
     prefix: str
+    extra_databases: list[str] = field(default_factory=list)
 
     @property
     def db_url(self) -> str:
@@ -41,6 +42,17 @@ class Sandbox:
     @property
     def bootstrap(self) -> str:
         return self.servers.kafka_bootstrap
+
+    async def own_database(self, service: str) -> str:
+        """A further database (one per service, as in production); its asyncpg URL."""
+        name = f"{self.database}_{service}"
+        conn = await asyncpg.connect(self.servers.admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.extra_databases.append(name)
+        return self.db_url.rsplit("/", 1)[0] + f"/{name}"
 
     def topic(self, name: str) -> str:
         return self.prefix + name
@@ -97,7 +109,8 @@ async def drop_sandbox(sandbox: Sandbox) -> None:
         try:
             conn = await asyncpg.connect(sandbox.servers.admin_url)
             try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{sandbox.database}" WITH (FORCE)')
+                for name in [sandbox.database, *sandbox.extra_databases]:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await conn.close()
             return

@@ -1,0 +1,80 @@
+"""Every service as its own OS process on the real servers; the CLI against one of them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from billing_cli.main import app as cli
+from billing_cli.services import SERVICES
+from shared.events.topics import CUSTOMER_UPSERTS
+from tests.support.customers import UPSERT_TYPE, upsert
+from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
+from tests.support.kafka import Publisher, ce_headers, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_each_service_runs_as_its_own_process_and_reports_ready(sandbox: Sandbox, log_dir: Path) -> None:
+    processes = [
+        ServiceProcess(sandbox, name, log_dir, database_url=await sandbox.own_database(name)).start()
+        for name in SERVICES
+    ]
+    try:
+        await asyncio.gather(*(p.wait_ready() for p in processes))
+        async with httpx.AsyncClient() as client:
+            for p in processes:
+                ready = (await client.get(f"{p.url}/readyz")).json()
+                assert ready == {
+                    "status": "ready",
+                    "checks": {"database": "ok", "kafka": "ok", "outbox_relay": "ok"},
+                }, p.service
+                assert (await client.get(f"{p.url}/healthz")).status_code == 200
+                assert (await client.get(f"{p.url}/dead-letters")).status_code == 401  # token required
+                metrics = (await client.get(f"{p.url}/metrics")).text
+                assert f'billing_outbox_pending{{service="{p.service}"}} 0' in metrics
+    finally:
+        for p in processes:
+            p.stop()
+
+
+async def test_clerk_fixes_a_card_from_the_command_line(
+    sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = ServiceProcess(sandbox, "customers", log_dir).start(extra_env={"BILLING_LOG_LEVEL": "DEBUG"})
+    try:
+        await service.wait_ready()
+        async with Publisher(sandbox.bootstrap) as pub:
+            body = upsert("C-77", delivery_channel="email", email="matti@")
+            await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), body, key="C-77", headers=ce_headers(UPSERT_TYPE))
+        await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers"))
+        monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
+        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        runner = CliRunner()
+
+        listed = await asyncio.to_thread(runner.invoke, cli, ["customers", "invalid"])
+        assert listed.exit_code == 0, listed.output
+        assert "1 virheellisiä asiakkaita" in listed.output
+        assert "Sähköpostiosoite on virheellinen." in listed.output
+
+        fixed = await asyncio.to_thread(
+            runner.invoke, cli, ["customers", "update", "C-77", "--set", "email=matti@example.fi", "--actor", "clerk-1"]
+        )
+        assert fixed.exit_code == 0, fixed.output
+        assert " ok " in fixed.output
+
+        after = await asyncio.to_thread(runner.invoke, cli, ["customers", "invalid", "--lang", "en"])
+        assert "0 customers with errors" in after.output
+        missing = await asyncio.to_thread(runner.invoke, cli, ["customers", "get", "C-404", "--lang", "en"])
+        assert missing.exit_code == 1
+        assert "Customer C-404 not found." in missing.output
+    finally:
+        service.stop()
+    log = service.log_path.read_text()
+    assert "DEBUG" in log  # the most talkative level ...
+    assert "matti@" not in log  # ... and still no personal data in the service's log
+    assert "Kustannus Oy Esimerkki" not in log

@@ -1,0 +1,32 @@
+"""The event contract: topic names and event types agree, and the published AsyncAPI
+documents are current."""
+
+from pathlib import Path
+
+from billing_cli.services import SERVICES, load
+from shared.events import topics
+from shared.events.asyncapi import document
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_topic_carries_the_version_of_its_event_type() -> None:
+    for spec in topics.ALL:
+        topic_version = spec.name.rsplit(".", 1)[1]
+        assert spec.event.EVENT_TYPE.endswith(f".{topic_version}"), spec.name
+
+
+def test_committed_asyncapi_documents_are_current() -> None:
+    for name in SERVICES:
+        spec = load(name).SPEC
+        committed = (REPO / "docs" / "asyncapi" / f"{name}.yaml").read_text()
+        assert committed == document(name, group=name, produces=spec.produces, consumes=spec.consumes), (
+            f"docs/asyncapi/{name}.yaml is stale: run `uv run billing asyncapi`"
+        )
+
+
+def test_customers_contract_names_its_payloads() -> None:
+    text = (REPO / "docs" / "asyncapi" / "customers.yaml").read_text()
+    assert "CustomerUpserted" in text
+    assert "BillingProfileChanged" in text
+    assert "crm.customer-upserts.v1.dlq" in text
