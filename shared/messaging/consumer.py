@@ -11,9 +11,18 @@ so :func:`subscribe` always sets:
   (``max_records`` from settings) so one transaction carries many events.
 
 One batch is one transaction: dead letters for records that are not valid events, the
-inbox claim for the valid ones, the handler's effect and its outbox rows. A failure
-(database away, a bug) rolls everything back and is retried with backoff; nothing is
-skipped. Only after the commit does FastStream commit the offsets.
+inbox claim for the valid ones, the handler's effect and its outbox rows. Only after the
+commit does FastStream commit the offsets. When the transaction fails:
+
+- a transient failure (database or network away, serialization conflict, anything not
+  listed below) rolls back and is retried with backoff; after ``max_attempts`` the
+  batch is handed back to FastStream, which seeks back and delivers it again. Nothing
+  is skipped, however long the outage.
+- a poison record (the handler fails on its data: ``IntegrityError``, ``DataError``,
+  ``ValueError``, ``TypeError``, ... see :func:`is_poison`) is found by retrying the
+  batch one record at a time; the record that still fails is dead-lettered with code
+  ``handler-error`` and claimed in the inbox, and the rest are handled. One bad record
+  never blocks its partition.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from typing import Any, TypeVar
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import exc as sa_exc
 
 from shared import failpoints
 from shared.db.uow import UnitOfWork
@@ -111,45 +121,30 @@ async def process_batch(
     stats: ConsumerStats,
     max_attempts: int = 8,
 ) -> None:
-    valid: list[Envelope[E]] = []
+    valid: list[tuple[Any, Envelope[E]]] = []
     invalid: list[tuple[Any, InvalidEvent]] = []
     for record in records:
         try:
-            valid.append(decode(record, event_cls))
+            valid.append((record, decode(record, event_cls)))
         except InvalidEvent as bad:
             invalid.append((record, bad))
 
     attempt = 0
     while True:
         try:
-            async with uow_factory() as uow:
-                dead = 0
-                for record, err in invalid:
-                    if await uow.dead_letters.add(record, err):
-                        dead += 1
-                        log.warning(
-                            "dead letter %s[%d]@%d: %s",
-                            record.topic,
-                            record.partition,
-                            record.offset,
-                            err.code,
-                        )
-                new = await uow.inbox.claim(topic, [(e.meta.source, e.meta.id) for e in valid])
-                todo: list[Envelope[E]] = []
-                for env in valid:
-                    pair = (env.meta.source, env.meta.id)
-                    if pair in new:
-                        new.discard(pair)  # the same id twice in one batch: first one wins
-                        todo.append(env)
-                if todo:
-                    await handler(todo, uow)
-                await uow.commit()
+            handled, dead = await _transaction(topic, valid, invalid, handler, uow_factory)
             break
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             attempt += 1
             stats.retries += 1
+            if is_poison(exc) and attempt >= min(max_attempts, 3):
+                log.warning("batch of %d from %s: %s; isolating the record", len(records), topic, type(exc).__name__)
+                await _isolate(
+                    topic, valid=valid, invalid=invalid, handler=handler, uow_factory=uow_factory, stats=stats
+                )
+                return
             if attempt >= max_attempts:
                 log.error(
                     "batch of %d from %s failed %d times (%s); redelivering",
@@ -172,10 +167,118 @@ async def process_batch(
             await asyncio.sleep(delay)
 
     stats.records += len(records)
-    stats.handled += len(todo)
-    stats.duplicates += len(valid) - len(todo)
+    stats.handled += handled
+    stats.duplicates += len(valid) - handled
     stats.dead_lettered += dead
     failpoints.hit("consumer.after_commit")
+
+
+async def _transaction(
+    topic: str,
+    valid: Sequence[tuple[Any, Envelope[E]]],
+    invalid: Sequence[tuple[Any, InvalidEvent]],
+    handler: BatchHandler[E, U],
+    uow_factory: Callable[[], U],
+) -> tuple[int, int]:
+    """Dead letters, inbox claim, effect and outbox rows in one transaction."""
+    async with uow_factory() as uow:
+        dead = 0
+        for record, err in invalid:
+            if await uow.dead_letters.add(record, err):
+                dead += 1
+                log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, err.code)
+        new = await uow.inbox.claim(topic, [(e.meta.source, e.meta.id) for _, e in valid])
+        todo: list[Envelope[E]] = []
+        for _, env in valid:
+            pair = (env.meta.source, env.meta.id)
+            if pair in new:
+                new.discard(pair)  # the same id twice in one batch: first one wins
+                todo.append(env)
+        if todo:
+            await handler(todo, uow)
+        await uow.commit()
+    return len(todo), dead
+
+
+async def _isolate(
+    topic: str,
+    *,
+    valid: Sequence[tuple[Any, Envelope[E]]],
+    invalid: Sequence[tuple[Any, InvalidEvent]],
+    handler: BatchHandler[E, U],
+    uow_factory: Callable[[], U],
+    stats: ConsumerStats,
+) -> None:
+    """One transaction per record, in order; a record that fails on its data is
+    dead-lettered (and claimed, so a redelivery skips it) instead of its effect."""
+    stats.records += len(valid) + len(invalid)
+    stats.dead_lettered += (await _transaction(topic, [], invalid, handler, uow_factory))[1]
+    for record, env in valid:
+        attempt = 0
+        while True:
+            try:
+                stats.handled += (await _transaction(topic, [(record, env)], [], handler, uow_factory))[0]
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                if not is_poison(exc):
+                    if attempt >= 8:
+                        raise
+                    await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 10.0))
+                    continue
+                async with uow_factory() as uow:
+                    await uow.inbox.claim(topic, [(env.meta.source, env.meta.id)])
+                    if await uow.dead_letters.add(record, InvalidEvent("handler-error", type(exc).__name__)):
+                        stats.dead_lettered += 1
+                    await uow.commit()
+                log.error(
+                    "dead letter %s[%d]@%d: handler-error (%s)",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    type(exc).__name__,
+                )
+                break
+    failpoints.hit("consumer.after_commit")
+
+
+_POISON: tuple[type[BaseException], ...] = (
+    ValueError,  # pydantic's ValidationError too
+    TypeError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    AssertionError,
+)
+# PostgreSQL SQLSTATE classes caused by the data: 22 data exception (a NUL character,
+# a number out of range), 23 integrity constraint violation, 42 syntax or access rule.
+# Classes 08 (connection), 40 (serialization, deadlock), 53, 57 (shutdown) and the
+# rest are transient.
+_POISON_SQLSTATE_CLASSES = frozenset({"22", "23", "42"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def is_poison(exc: BaseException) -> bool:
+    """Does the failure come from the data (retrying the same record cannot help)?
+    Anything else counts as transient and is retried without end."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        code = sqlstate(exc)
+        return code is not None and code[:2] in _POISON_SQLSTATE_CLASSES
+    return isinstance(exc, _POISON)
 
 
 def _safe(exc: Exception) -> str:

@@ -153,3 +153,21 @@ async def test_postgres_outage_while_events_arrive_loses_nothing(
 
 async def _count_is(sandbox: Sandbox, sql: str, want: int) -> bool:
     return await sandbox.scalar(sql) == want
+
+
+async def test_record_the_database_refuses_is_dead_lettered_and_its_neighbours_are_handled(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+) -> None:
+    topic = sandbox.topic(CUSTOMER_UPSERTS.name)
+    async with Publisher(sandbox.bootstrap) as pub:
+        # valid JSON and a valid event, but PostgreSQL cannot store a NUL character
+        await pub.send(topic, upsert("C-600", name="Oy\u0000Ab"), key="C-600", headers=ce_headers(UPSERT_TYPE))
+        await pub.send(topic, upsert("C-601"), key="C-600", headers=ce_headers(UPSERT_TYPE))
+
+    dlq = await read_topic(sandbox.bootstrap, sandbox.topic(CUSTOMER_UPSERTS.dead_letter), expect=1, settle=2.0)
+    await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-601'"))
+
+    assert len(dlq) == 1
+    assert dict(dlq[0].headers)["dlq_error_code"] == b"handler-error"
+    assert await sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-600'") == 0
+    assert await sandbox.scalar("SELECT count(*) FROM inbox") == 2
