@@ -80,6 +80,8 @@ def subscribe(
     max_attempts: int = 8,
 ) -> ConsumerStats:
     """Subscribe ``handler`` to ``topic`` with the safe policy described above."""
+    if event_cls is not topic.event:
+        raise ValueError(f"{topic.name} carries {topic.event.__name__}, not {event_cls.__name__}")
     name = settings.topic(topic.name)
     stats = ConsumerStats(topic=name)
 
