@@ -70,6 +70,7 @@ class Runtime(Generic[U]):
             lock_name=self.spec.name,
             batch_size=self.settings.outbox_batch_size,
             poll_interval_s=self.settings.outbox_poll_interval_s,
+            send_timeout_s=self.settings.outbox_send_timeout_s,
         )
         self._relay_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"

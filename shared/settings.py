@@ -46,6 +46,8 @@ class ServiceSettings(BaseSettings):
     # Outbox relay
     outbox_batch_size: int = 1000
     outbox_poll_interval_s: float = 0.2
+    outbox_send_timeout_s: float = 15.0
+    """A batch Kafka has not acknowledged by then is rolled back and retried."""
 
     # HTTP
     http_host: str = "127.0.0.1"

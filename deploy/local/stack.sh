@@ -278,7 +278,9 @@ case ${1:-} in
   down) kafka_down; pg_down ;;
   status) rc=0; pg_status || rc=1; kafka_status || rc=1; exit $rc ;;
   env) print_env ;;
-  pg-stop) pg_down ;;     # used by the outage test
+  pg-stop) pg_down ;;     # used by the outage tests
   pg-start) pg_up ;;
+  kafka-stop) kafka_down ;;
+  kafka-start) kafka_up ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac

@@ -12,6 +12,10 @@ Relay guarantees:
   rows go out in id order, and the idempotent producer keeps per-partition order.
   Other replicas' relays find the lock taken and wait for the next round, so any
   number of replicas is safe. Rows are also locked ``FOR UPDATE SKIP LOCKED``.
+- Kafka away: a batch not acknowledged within ``send_timeout_s`` rolls back (its rows
+  stay) and the relay backs off. Its unfinished sends are awaited, outside any
+  transaction, before the next batch is read, so an outage holds no transaction open
+  and piles up no copies; at most one extra copy of that batch reaches Kafka.
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ class OutboxRelay:
         lock_name: str,
         batch_size: int = 1000,
         poll_interval_s: float = 0.2,
+        send_timeout_s: float = 15.0,
     ) -> None:
         self._engine = engine
         self._table = tables.outbox
@@ -111,6 +116,8 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"outbox-relay:{lock_name}".encode())
         self._batch_size = batch_size
         self._poll = poll_interval_s
+        self._send_timeout = send_timeout_s
+        self._unfinished: list[asyncio.Future[Any]] = []
         self._wake = asyncio.Event()
         self.published = 0
         self.failures = 0
@@ -143,6 +150,11 @@ class OutboxRelay:
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows went out."""
+        if self._unfinished:  # sends of a batch that timed out: let them end first
+            done, _ = await asyncio.wait(self._unfinished, timeout=self._send_timeout)
+            if len(done) < len(self._unfinished):
+                raise TimeoutError("Kafka has not acknowledged the previous batch yet")
+            self._unfinished = []
         async with self._engine.begin() as conn:
             if not await self._try_lock(conn):
                 return 0
@@ -184,7 +196,12 @@ class OutboxRelay:
                 headers=headers,
             )
             futures.append(fut)
-        await asyncio.gather(*futures)
+        done, pending = await asyncio.wait(futures, timeout=self._send_timeout)
+        if pending:
+            self._unfinished = list(pending)
+            raise TimeoutError(f"{len(pending)} of {len(futures)} records not acknowledged by Kafka")
+        for fut in done:
+            fut.result()  # raises the first delivery error
 
     async def pending(self) -> int:
         async with self._engine.connect() as conn:

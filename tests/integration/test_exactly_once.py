@@ -171,3 +171,35 @@ async def test_record_the_database_refuses_is_dead_lettered_and_its_neighbours_a
     assert dict(dlq[0].headers)["dlq_error_code"] == b"handler-error"
     assert await sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-600'") == 0
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 2
+
+
+async def test_kafka_outage_keeps_events_in_the_outbox_until_it_returns(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    servers = sandbox.servers
+    if servers.stop_kafka is None or servers.start_kafka is None:
+        pytest.skip("Kafka given by the environment cannot be stopped by the tests")
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send(
+            sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-700"), key="C-700", headers=ce_headers(UPSERT_TYPE)
+        )
+    await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1)
+
+    await asyncio.to_thread(servers.stop_kafka)
+    try:
+        # the clerk's fix still commits: the new profile waits in the outbox
+        response = await customers_api.patch("/customers/C-700", json={"name": "Uusi Nimi Oy"})
+        assert response.status_code == 200
+        await wait_for(lambda: customers.relay.failures > 0, timeout=60)
+        assert await sandbox.scalar("SELECT count(*) FROM outbox") == 1
+        assert (await customers_api.get("/readyz")).status_code == 503
+    finally:
+        await asyncio.to_thread(servers.start_kafka)
+
+    profiles = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=2, timeout=120)
+    events = {dict(r.headers)["ce_id"]: BillingProfileChanged.model_validate_json(r.value).version for r in profiles}
+    assert sorted(events.values()) == [1, 2]  # two events; a copy re-sent after the outage has the same id
+    # the relay deletes the row once its own (second) send is acknowledged, after its backoff
+    await wait_for(lambda: _count_is(sandbox, "SELECT count(*) FROM outbox", 0), timeout=60)
+    after = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=len(profiles))
+    assert len(after) <= 3  # at most one extra copy of the batch in flight when Kafka went away

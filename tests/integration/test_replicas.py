@@ -18,9 +18,7 @@ from tests.support.kafka import Publisher, ce_headers, read_topic, wait_for
 pytestmark = pytest.mark.integration
 
 
-async def test_two_replicas_one_killed_mid_stream_every_event_has_one_effect(
-    sandbox: Sandbox, log_dir: Path
-) -> None:
+async def test_two_replicas_one_killed_mid_stream_every_event_has_one_effect(sandbox: Sandbox, log_dir: Path) -> None:
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     first = ServiceProcess(sandbox, "customers", log_dir, consumer_max_records=20).start()
     await first.wait_ready()

@@ -69,6 +69,7 @@ class Sandbox:
             "kafka_partitions": 3,
             "api_token": API_TOKEN,
             "outbox_poll_interval_s": 0.05,
+            "outbox_send_timeout_s": 5.0,
         }
         values.update(overrides)
         return values

@@ -32,6 +32,8 @@ class Servers:
     description: str
     stop_postgres: Callable[[], None] | None = None
     start_postgres: Callable[[], None] | None = None
+    stop_kafka: Callable[[], None] | None = None
+    start_kafka: Callable[[], None] | None = None
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -88,6 +90,8 @@ def _local_stack() -> Servers:
         f"PostgreSQL at {env['BILLING_PG_ADMIN_URL'].rsplit('@', 1)[1]} (deploy/local)",
         stop_postgres=lambda: subprocess.run(["bash", str(STACK), "pg-stop"], check=True, cwd=REPO),
         start_postgres=lambda: subprocess.run(["bash", str(STACK), "pg-start"], check=True, cwd=REPO),
+        stop_kafka=lambda: subprocess.run(["bash", str(STACK), "kafka-stop"], check=True, cwd=REPO),
+        start_kafka=lambda: subprocess.run(["bash", str(STACK), "kafka-start"], check=True, cwd=REPO),
     )
 
 
