@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STACK := deploy/local/stack.sh
 # uv trusts the system's certificate store (as pip and Maven do), so a site CA installed
 # there (a TLS-inspecting proxy, say) works without extra environment variables.
-export UV_NATIVE_TLS ?= 1
+export UV_SYSTEM_CERTS ?= 1
 SERVICES := customers invoicing reminders dispatch
 
 help: ## list the targets
