@@ -118,7 +118,7 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_has_one_effe
     finally:
         second.stop()
 
-    assert len(profiles) == 1
+    assert len({dict(r.headers)["ce_id"] for r in profiles}) == 1  # one emitted event (copies share its id)
     assert await sandbox.scalar("SELECT count(*) FROM customer_changes") == 1
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 1
 
