@@ -125,7 +125,7 @@ async def test_search_by_name_and_number(
     sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
 ) -> None:
     await publish(sandbox, upsert("C-6", name="Lehtitalo Oy"), upsert("C-7", name="Painotalo Ab"))
-    await wait_for(lambda: _count(sandbox, 2))
+    await wait_for(lambda: sandbox.has("SELECT count(*) FROM customers", 2))
     assert [c["customer_number"] for c in (await customers_api.get("/customers", params={"q": "TALO"})).json()] == [
         "C-6",
         "C-7",
@@ -149,10 +149,6 @@ async def test_republish_sends_every_profile_again_at_its_version(
         ("C-9", 1, False),
         ("C-9", 1, False),
     ]
-
-
-async def _count(sandbox: Sandbox, want: int) -> bool:
-    return await sandbox.scalar("SELECT count(*) FROM customers") == want
 
 
 async def test_republish_after_a_rule_change_gives_changed_cards_a_new_version(

@@ -93,6 +93,10 @@ class Sandbox:
         rows = await self.fetch(sql, *args)
         return rows[0][0] if rows else None
 
+    async def has(self, sql: str, want: Any) -> bool:
+        """Does ``sql`` give ``want`` now? (for ``wait_for``)"""
+        return await self.scalar(sql) == want
+
 
 async def create_sandbox(servers: Servers) -> Sandbox:
     tag = uuid.uuid4().hex[:10]
