@@ -23,11 +23,13 @@ from sqlalchemy import MetaData, func, select, text
 from shared.db.engine import make_engine, make_session_factory
 from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
+from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
 from shared.http import health_router, require_token
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
+from shared.messaging.inbox import prune as prune_inbox
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.serve import guard_payload_loggers
@@ -67,12 +69,14 @@ class Runtime(Generic[U]):
         self.relay = OutboxRelay(
             self.engine,
             self.spec.tables,
+            lambda: make_producer(self.settings),
             lock_name=self.spec.name,
             batch_size=self.settings.outbox_batch_size,
             poll_interval_s=self.settings.outbox_poll_interval_s,
             send_timeout_s=self.settings.outbox_send_timeout_s,
         )
         self._relay_task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"
 
     def uow(self) -> U:
@@ -82,6 +86,8 @@ class Runtime(Generic[U]):
             source=self.source,
             topic_prefix=self.settings.kafka_topic_prefix,
             on_commit=self.relay.notify,
+            key_lock_stripes=self.settings.outbox_key_lock_stripes,
+            max_key_locks=self.settings.outbox_max_key_locks,
         )
 
     async def start(self) -> None:
@@ -91,21 +97,18 @@ class Runtime(Generic[U]):
             from shared.messaging.topics_admin import ensure_topics
 
             await ensure_topics(self.settings, self.spec.produces, self.spec.consumes)
-        producer = make_producer(self.settings)  # aiokafka clients need the running loop
-        await producer.start()
-        self.relay.producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-outbox-relay")
+        self._prune_task = asyncio.create_task(self._prune_inbox(), name=f"{self.spec.name}-inbox-prune")
         await self.broker.start()
         log.info("%s started", self.spec.name)
 
     async def stop(self) -> None:
         await self.broker.stop()
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
-        if self.relay.producer is not None:
-            await self.relay.producer.stop()
+        for task in (self._prune_task, self._relay_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.engine.dispose()
         log.info("%s stopped", self.spec.name)
 
@@ -121,6 +124,28 @@ class Runtime(Generic[U]):
 
     async def relay_ready(self) -> bool:
         return self._relay_task is not None and not self._relay_task.done() and self.relay.healthy
+
+    async def consumers_ready(self) -> bool:
+        """False while a consumer has a stopped partition (a failure that is not the
+        record's fault, retried until it is fixed): loud on purpose."""
+        return not any(s.stalled for s in self.consumer_stats)
+
+    async def _prune_inbox(self) -> None:
+        """Delete inbox rows older than the retention, every ``inbox_prune_interval_s``."""
+        while True:
+            try:
+                pruned = await prune_inbox(self.engine, older_than_s=self.settings.inbox_retention_days * 86400)
+                if pruned:
+                    log.info("inbox: pruned %d row(s) older than %s days", pruned, self.settings.inbox_retention_days)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "inbox pruning failed (%s); next try in %ss",
+                    type(exc).__name__,
+                    self.settings.inbox_prune_interval_s,
+                )
+            await asyncio.sleep(self.settings.inbox_prune_interval_s)
 
     async def metrics_text(self) -> str:
         lines = [
@@ -161,7 +186,14 @@ class Runtime(Generic[U]):
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
         app.state.runtime = self
         app.include_router(
-            health_router({"database": self.db_ready, "kafka": self.kafka_ready, "outbox_relay": self.relay_ready})
+            health_router(
+                {
+                    "database": self.db_ready,
+                    "kafka": self.kafka_ready,
+                    "outbox_relay": self.relay_ready,
+                    "consumers": self.consumers_ready,
+                }
+            )
         )
         token_getter: Callable[[Any], str] = lambda request: self.settings.api_token.get_secret_value()  # noqa: E731
         auth = Depends(require_token(token_getter))
@@ -173,15 +205,7 @@ class Runtime(Generic[U]):
             return await self.metrics_text()
 
         app.include_router(metrics)
-        dead = APIRouter(prefix="/dead-letters", tags=["ops"], dependencies=[auth])
-
-        @dead.get("")
-        async def list_dead_letters(limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-            """Inbound records this service could not use, with the reason (newest first)."""
-            async with self.uow() as uow:
-                return await uow.dead_letters.list(limit=min(limit, 1000), offset=offset)
-
-        app.include_router(dead)
+        app.include_router(dead_letter_router(self.uow), dependencies=[auth])
         for router in routers:
             app.include_router(router, dependencies=[auth])
         return app

@@ -37,6 +37,16 @@ class ServiceSettings(BaseSettings):
     """Create missing topics on start from the topic registry (auto-creation is off)."""
     consumer_max_records: int = 500
     """Records one consumer transaction handles at most (batch consume)."""
+    consumer_attempts: int = 4
+    """Tries of a failing batch (with backoff) before its partitions are tried one by
+    one and a partition that still fails is stopped (see shared.messaging.consumer)."""
+    consumer_stall_max_s: float = 60.0
+    """Longest pause of a stopped partition between two tries."""
+    inbox_retention_days: float = 30.0
+    """Inbox rows (ids of handled events) are kept this long, then pruned. Keep it
+    longer than any redelivery window: the consumed topics' retention and the longest
+    outage after which an old record may come back."""
+    inbox_prune_interval_s: float = 3600.0
 
     # PostgreSQL
     database_url: SecretStr = SecretStr("postgresql+asyncpg://localhost/billing")
@@ -48,6 +58,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 0.2
     outbox_send_timeout_s: float = 15.0
     """A batch Kafka has not acknowledged by then is rolled back and retried."""
+    outbox_transaction_timeout_ms: int = 30_000
+    """Kafka aborts a relay transaction left open this long (a leader that died)."""
+    outbox_key_lock_stripes: int = 4096
+    """Per-key order: keys are hashed onto this many advisory-lock stripes at flush."""
+    outbox_max_key_locks: int = 64
+    """A flush over more stripes than this takes one exclusive lock instead."""
 
     # HTTP
     http_host: str = "127.0.0.1"

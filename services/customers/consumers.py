@@ -5,7 +5,6 @@ from __future__ import annotations
 from services.customers import handlers
 from services.customers.tables import CustomersUnitOfWork
 from shared.events import topics
-from shared.events.customers import CustomerUpserted
 from shared.messaging.consumer import subscribe
 from shared.runtime import Runtime
 
@@ -19,7 +18,6 @@ def register(runtime: Runtime[CustomersUnitOfWork]) -> None:
             runtime.settings,
             topic=topics.CUSTOMER_UPSERTS,
             group=GROUP,
-            event_cls=CustomerUpserted,
             handler=handlers.apply_upserts,
             uow_factory=runtime.uow,
         )

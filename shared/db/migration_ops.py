@@ -49,3 +49,38 @@ def drop_messaging_tables_v1() -> None:
     op.drop_table("dead_letters")
     op.drop_table("inbox")
     op.drop_table("outbox")
+
+
+def upgrade_messaging_tables_v2(consumer_group: str) -> None:
+    """Inbox keyed per consumer (``<group>:<topic>``) with an index for pruning; dead
+    letters get their replay state. Existing inbox rows are kept under the consumer
+    name the service's one subscription per topic has (``consumer_group``)."""
+    op.add_column("inbox", sa.Column("consumer", sa.Text(), nullable=True))
+    op.execute(sa.text("UPDATE inbox SET consumer = :group || ':' || topic").bindparams(group=consumer_group))
+    op.alter_column("inbox", "consumer", nullable=False)
+    op.drop_constraint("inbox_pkey", "inbox", type_="primary")
+    op.create_primary_key("inbox_pkey", "inbox", ["consumer", "source", "event_id"])
+    op.drop_column("inbox", "topic")
+    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"])
+    op.add_column("dead_letters", sa.Column("replays", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("dead_letters", sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("dead_letters", sa.Column("replayed_by", sa.Text(), nullable=True))
+
+
+def downgrade_messaging_tables_v2() -> None:
+    op.drop_column("dead_letters", "replayed_by")
+    op.drop_column("dead_letters", "replayed_at")
+    op.drop_column("dead_letters", "replays")
+    op.drop_index("ix_inbox_handled_at", table_name="inbox")
+    op.add_column("inbox", sa.Column("topic", sa.Text(), nullable=True))
+    op.execute(sa.text("UPDATE inbox SET topic = split_part(consumer, ':', 2)"))
+    op.alter_column("inbox", "topic", nullable=False)
+    op.drop_constraint("inbox_pkey", "inbox", type_="primary")
+    op.execute(
+        sa.text(
+            "DELETE FROM inbox a USING inbox b "
+            "WHERE a.ctid < b.ctid AND a.source = b.source AND a.event_id = b.event_id"
+        )
+    )
+    op.create_primary_key("inbox_pkey", "inbox", ["source", "event_id"])
+    op.drop_column("inbox", "consumer")

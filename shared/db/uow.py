@@ -31,16 +31,19 @@ class UnitOfWork:
         source: str,
         topic_prefix: str = "",
         on_commit: Callable[[], None] | None = None,
+        key_lock_stripes: int = 4096,
+        max_key_locks: int = 64,
     ) -> None:
         self._session_factory = session_factory
         self._tables = tables
         self._source = source
         self._prefix = topic_prefix
         self._on_commit = on_commit
+        self._key_locks = {"key_lock_stripes": key_lock_stripes, "max_key_locks": max_key_locks}
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()
-        self.outbox = OutboxWriter(self._tables, self._source, self._prefix)
+        self.outbox = OutboxWriter(self._tables, self._source, self._prefix, **self._key_locks)
         self.inbox = Inbox(self.session, self._tables)
         self.dead_letters = DeadLetters(self.session, self._tables, self.outbox)
         self._open()

@@ -9,7 +9,7 @@ The documents live in ``docs/asyncapi/<service>.yaml``; ``billing asyncapi --che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Union
 
 import yaml
 from faststream import FastStream
@@ -25,12 +25,25 @@ HEADERS_NOTE = (
 )
 
 
-def _doc_handler(event: type[Any]) -> Any:
+def _payload(spec: TopicSpec) -> Any:
+    """The topic's payload schema: its one model, or a union (``anyOf``) of its models."""
+    if len(spec.events) == 1:
+        return spec.events[0]
+    return Union[spec.events]  # noqa: UP007 (a runtime union of a tuple of classes)
+
+
+def _types_note(spec: TopicSpec) -> str:
+    """Which ``ce_type`` selects which payload model."""
+    pairs = "; ".join(f"ce_type {cls.EVENT_TYPE} -> {cls.__name__}" for cls in spec.events)
+    return f"Event types ({len(spec.events)}): {pairs}."
+
+
+def _doc_handler(spec: TopicSpec) -> Any:
     async def handler(body: Any) -> None:  # never runs: it only carries the payload type
         return None
 
-    handler.__annotations__ = {"body": event, "return": None}
-    handler.__name__ = event.__name__
+    handler.__annotations__ = {"body": _payload(spec), "return": None}
+    handler.__name__ = "_".join(cls.__name__ for cls in spec.events)
     return handler
 
 
@@ -41,9 +54,9 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
             spec.name,
             group_id=group,
             title=f"{spec.name}:{service}",
-            description=f"{spec.event.EVENT_TYPE} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE} "
-            f"Records that are not valid events go to {spec.dead_letter}.",
-        )(_doc_handler(spec.event))
+            description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE} "
+            f"Records that are not valid events, or of a type the topic does not carry, go to {spec.dead_letter}.",
+        )(_doc_handler(spec))
         broker.publisher(
             spec.dead_letter,
             title=f"{spec.dead_letter}:{service}",
@@ -56,8 +69,8 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
         broker.publisher(
             spec.name,
             title=f"{spec.name}:{service}",
-            description=f"{spec.event.EVENT_TYPE}; key = {spec.key}. {HEADERS_NOTE}{extra}",
-            schema=spec.event,
+            description=f"{_types_note(spec)} Key = {spec.key}. {HEADERS_NOTE}{extra}",
+            schema=_payload(spec),
         )
     app = FastStream(
         broker,

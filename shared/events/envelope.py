@@ -13,15 +13,19 @@ Within a version, changes only add optional fields; consumers ignore unknown fie
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
+MAX_ATTRIBUTE_LENGTH = 256
+"""Longest ``ce_id``, ``ce_source`` or ``ce_subject`` accepted."""
 
 
 class Event(BaseModel):
@@ -109,32 +113,97 @@ def header_map(headers: Any) -> dict[str, str]:
     return out
 
 
-def decode(record: RecordLike, event_cls: type[E]) -> Envelope[E]:
+# RFC 3339 section 5.6 date-time: "T"/"Z" in either letter case, any number of
+# fraction digits, a numeric offset or Z. (datetime.fromisoformat alone accepts forms
+# RFC 3339 does not, a bare date for one, and refuses some it does, a lower-case "t".)
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """An RFC 3339 timestamp as an aware datetime; ``ValueError`` if it is not one.
+    Fractions beyond microseconds are truncated; a leap second (``:60``) is read as
+    the last microsecond of that minute."""
+    m = _RFC3339.match(value)
+    if m is None:
+        raise ValueError("not an RFC 3339 date-time")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
+    if m.group(8):
+        tz = UTC
+    else:
+        sign = 1 if m.group(9) == "+" else -1
+        hours, minutes = int(m.group(10)), int(m.group(11))
+        if hours > 23 or minutes > 59:
+            raise ValueError("offset out of range")
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    if second == 60:
+        second, micro = 59, 999_999
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+
+
+EventTypes = Mapping[str, type[Event]]
+
+
+def event_types(*classes: type[Event]) -> dict[str, type[Event]]:
+    """``ce_type`` -> model, for :func:`decode` (a discriminated union keyed by type)."""
+    types: dict[str, type[Event]] = {}
+    for cls in classes:
+        if cls.EVENT_TYPE in types:
+            raise ValueError(f"two models for event type {cls.EVENT_TYPE}")
+        types[cls.EVENT_TYPE] = cls
+    return types
+
+
+def decode(record: RecordLike, types: EventTypes | type[E]) -> Envelope[Any]:
     """Parse one Kafka record into an envelope, or raise :class:`InvalidEvent`.
+
+    ``types`` maps each ``ce_type`` the topic carries to its model (or is the one
+    model): the record's ``ce_type`` picks the model, and a type the topic does not
+    carry is refused (``unknown-type``).
 
     The reason names what is wrong (header, field path) but never echoes field values,
     so it can be logged and stored without personal data.
     """
+    models: EventTypes = {types.EVENT_TYPE: types} if isinstance(types, type) else types
     headers = header_map(record.headers)
-    event_id = headers.get("ce_id", "").strip()
-    if not event_id:
+    spec_version = headers.get("ce_specversion")
+    if spec_version is None:
+        raise InvalidEvent("missing-specversion", "header ce_specversion is missing")
+    if spec_version != SPEC_VERSION:
+        raise InvalidEvent("bad-specversion", f"ce_specversion must be {SPEC_VERSION!r}")
+    event_id = headers.get("ce_id", "")
+    if not event_id.strip():
         raise InvalidEvent("missing-id", "header ce_id is missing or empty")
+    if event_id != event_id.strip() or len(event_id) > MAX_ATTRIBUTE_LENGTH:
+        raise InvalidEvent(
+            "bad-id", f"header ce_id has surrounding spaces or is over {MAX_ATTRIBUTE_LENGTH} characters"
+        )
     event_type = headers.get("ce_type", "")
-    if event_type != event_cls.EVENT_TYPE:
-        raise InvalidEvent("wrong-type", f"ce_type {event_type!r} is not {event_cls.EVENT_TYPE!r}")
-    source = headers.get("ce_source", "").strip()
-    if not source:
+    model = models.get(event_type)
+    if model is None:
+        known = ", ".join(sorted(models))
+        shown = event_type if len(event_type) <= 100 and event_type.isprintable() else "(unprintable)"
+        raise InvalidEvent("unknown-type", f"ce_type {shown!r} is not one this topic carries ({known})")
+    source = headers.get("ce_source", "")
+    if not source.strip():
         raise InvalidEvent("missing-source", "header ce_source is missing or empty")
-    try:
-        time = datetime.fromisoformat(headers["ce_time"]) if "ce_time" in headers else None
-    except ValueError:
-        raise InvalidEvent("bad-time", "header ce_time is not an RFC 3339 timestamp") from None
-    if time is not None and time.tzinfo is None:
-        raise InvalidEvent("bad-time", "header ce_time has no time zone")
+    if len(source) > MAX_ATTRIBUTE_LENGTH:
+        raise InvalidEvent("bad-source", f"header ce_source is over {MAX_ATTRIBUTE_LENGTH} characters")
+    subject = headers.get("ce_subject")
+    if subject is not None and len(subject) > MAX_ATTRIBUTE_LENGTH:
+        raise InvalidEvent("bad-subject", f"header ce_subject is over {MAX_ATTRIBUTE_LENGTH} characters")
+    time: datetime | None = None
+    if "ce_time" in headers:
+        try:
+            time = parse_rfc3339(headers["ce_time"])
+        except ValueError:
+            raise InvalidEvent("bad-time", "header ce_time is not an RFC 3339 date-time with a time zone") from None
     if record.value is None:
         raise InvalidEvent("empty-body", "record has no value")
     try:
-        data = event_cls.model_validate_json(record.value)  # pydantic's own (Rust) JSON parser
+        data = model.model_validate_json(record.value)  # pydantic's own (Rust) JSON parser
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise InvalidEvent("bad-json", "value is not JSON") from None
@@ -144,7 +213,7 @@ def decode(record: RecordLike, event_cls: type[E]) -> Envelope[E]:
         type=event_type,
         source=source,
         time=time or datetime.now(UTC),
-        subject=headers.get("ce_subject"),
+        subject=subject,
     )
     return Envelope(meta=meta, data=data)
 

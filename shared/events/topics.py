@@ -8,23 +8,40 @@ consumed topic has a dead-letter topic ``<topic>.dlq``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from shared.events.customers import BillingProfileChanged, CustomerUpserted
-from shared.events.envelope import Event
+from shared.events.envelope import Event, event_types
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
-    event: type[Event]
-    """The one event type (and version) the topic carries."""
+    events: tuple[type[Event], ...]
+    """The event types the topic carries (records say which in ``ce_type``). Several
+    types share a topic when their order per key matters (a billing request and the
+    cancellation of its order; an invoice issued and the payment recorded on it)."""
     key: str
     """What the record key is (documentation, and the AsyncAPI description)."""
     kind: Literal["inbound", "outbound", "internal"] = "outbound"
     compacted: bool = False
     channel: bool = False
     """Channel job topics get more partitions (``kafka_channel_partitions``)."""
+
+    def __post_init__(self) -> None:
+        if not self.events:
+            raise ValueError(f"{self.name} carries no event type")
+        version = self.name.rsplit(".", 1)[1]
+        for cls in self.events:
+            if not cls.EVENT_TYPE.endswith(f".{version}"):
+                raise ValueError(f"{cls.EVENT_TYPE} is not a {version} type, but {self.name} is a {version} topic")
+        event_types(*self.events)  # refuses two models for one type
+
+    @cached_property
+    def types(self) -> dict[str, type[Event]]:
+        """``ce_type`` -> model: what :func:`shared.events.envelope.decode` dispatches on."""
+        return event_types(*self.events)
 
     @property
     def dead_letter(self) -> str:
@@ -36,11 +53,11 @@ def dead_letter_name(name: str) -> str:
 
 
 # Inbound: other systems publish.
-CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", CustomerUpserted, key="customer number", kind="inbound")
+CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", (CustomerUpserted,), key="customer number", kind="inbound")
 
 # Outbound: this system publishes.
 BILLING_PROFILES = TopicSpec(
-    "customers.billing-profiles.v1", BillingProfileChanged, key="customer number", compacted=True
+    "customers.billing-profiles.v1", (BillingProfileChanged,), key="customer number", compacted=True
 )
 
 ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)

@@ -52,11 +52,20 @@ def aiokafka_kwargs(settings: ServiceSettings) -> dict[str, Any]:
     return kwargs
 
 
+def relay_transactional_id(settings: ServiceSettings) -> str:
+    """One per service (and topic prefix): every relay replica of the service uses it,
+    so the one that starts its producer last fences the others."""
+    return f"{settings.kafka_topic_prefix}{settings.service_name}-outbox-relay"
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
-    """The only producer business events go through: idempotent, ``acks=all``."""
+    """The only producer business events go through: transactional (hence idempotent,
+    ``acks=all``) with the service's relay id, so starting it fences earlier ones."""
     return AIOKafkaProducer(
         acks="all",
         enable_idempotence=True,
+        transactional_id=relay_transactional_id(settings),
+        transaction_timeout_ms=settings.outbox_transaction_timeout_ms,
         linger_ms=5,
         max_batch_size=256 * 1024,
         **aiokafka_kwargs(settings),

@@ -1,8 +1,9 @@
 """The three tables every service's database has, in its own schema/database:
 
 - ``outbox``: events to publish, written in the same transaction as the state change;
-- ``inbox``: ids of events already handled (source + id), written with the effect;
-- ``dead_letters``: inbound records that could not be parsed, with the reason.
+- ``inbox``: ids of events already handled, per consumer, written with the effect;
+- ``dead_letters``: inbound records that could not be used, with the reason, and
+  whether (when, by whom) they were replayed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -46,10 +48,11 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
     inbox = Table(
         "inbox",
         metadata,
+        Column("consumer", Text, primary_key=True),
         Column("source", Text, primary_key=True),
         Column("event_id", Text, primary_key=True),
-        Column("topic", Text, nullable=False),
         Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_handled_at", "handled_at"),
     )
     dead_letters = Table(
         "dead_letters",
@@ -64,6 +67,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("error_code", Text, nullable=False),
         Column("reason", Text, nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("replays", Integer, nullable=False, server_default="0"),
+        Column("replayed_at", DateTime(timezone=True), nullable=True),
+        Column("replayed_by", Text, nullable=True),
         UniqueConstraint("topic", "partition", "offset", name="uq_dead_letters_position"),
     )
     return MessagingTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters)

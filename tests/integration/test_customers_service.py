@@ -90,7 +90,7 @@ async def test_upsert_failing_the_contract_is_dead_lettered_with_the_field_and_n
     assert [p.customer_number for p in await profiles(sandbox, expect=1)] == ["C-4"]
     assert (await customers_api.get("/customers/C-3")).status_code == 404
     listed = (await customers_api.get("/dead-letters")).json()
-    assert [d["error_code"] for d in listed] == ["invalid-data"]
+    assert [d["error_code"] for d in listed["items"]] == ["invalid-data"]
     assert "dead letter" in caplog.text  # it was logged ...
     assert "Maija" not in caplog.text  # ... without the personal data in it
     assert "laskut@example.fi" not in caplog.text

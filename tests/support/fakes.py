@@ -22,7 +22,8 @@ class FakeRecord:
 class FakeStore:
     """What a committed transaction left behind."""
 
-    inbox: set[tuple[str, str]] = field(default_factory=set)
+    inbox: set[tuple[str, str, str]] = field(default_factory=set)
+    """(consumer, source, event id)"""
     dead_letters: dict[tuple[str, int, int], str] = field(default_factory=dict)
     effects: list[Any] = field(default_factory=list)
     commits: int = 0
@@ -33,10 +34,11 @@ class _Inbox:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
 
-    async def claim(self, topic: str, ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        new = {i for i in ids if i not in self._uow.store.inbox and i not in self._uow.pending_inbox}
+    async def claim(self, consumer: str, ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        keys = {(consumer, s, i) for s, i in ids}
+        new = {k for k in keys if k not in self._uow.store.inbox and k not in self._uow.pending_inbox}
         self._uow.pending_inbox |= new
-        return new
+        return {(s, i) for _, s, i in new}
 
 
 class _DeadLetters:
@@ -56,7 +58,7 @@ class FakeUnitOfWork:
         self.store = store
 
     async def __aenter__(self) -> FakeUnitOfWork:
-        self.pending_inbox: set[tuple[str, str]] = set()
+        self.pending_inbox: set[tuple[str, str, str]] = set()
         self.pending_dead: dict[tuple[str, int, int], str] = {}
         self.pending_effects: list[Any] = []
         self.inbox = _Inbox(self)

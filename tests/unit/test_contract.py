@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_every_topic_carries_the_version_of_its_event_type() -> None:
     for spec in topics.ALL:
         topic_version = spec.name.rsplit(".", 1)[1]
-        assert spec.event.EVENT_TYPE.endswith(f".{topic_version}"), spec.name
+        for event in spec.events:
+            assert event.EVENT_TYPE.endswith(f".{topic_version}"), spec.name
 
 
 def test_committed_asyncapi_documents_are_current() -> None:
@@ -30,3 +31,13 @@ def test_customers_contract_names_its_payloads() -> None:
     assert "CustomerUpserted" in text
     assert "BillingProfileChanged" in text
     assert "crm.customer-upserts.v1.dlq" in text
+
+
+def test_every_topic_lists_each_of_its_event_types_in_the_asyncapi_documents() -> None:
+    for name in SERVICES:
+        spec = load(name).SPEC
+        text = document(name, group=name, produces=spec.produces, consumes=spec.consumes)
+        for topic in [*spec.produces, *spec.consumes]:
+            for event in topic.events:
+                assert event.EVENT_TYPE in text, (name, topic.name, event.EVENT_TYPE)
+                assert event.__name__ in text, (name, topic.name, event.__name__)

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.events.customers import CustomerUpserted
-from shared.events.envelope import EventMeta, InvalidEvent, decode, encode_data, encode_headers
+from shared.events.envelope import Event, EventMeta, InvalidEvent, decode, encode_data, encode_headers, event_types
 from tests.support.fakes import FakeRecord
 
 GOOD = {"customer_number": "C-1", "customer": {"customer_type": "person", "name": "Maija Meikäläinen"}}
 
 
-def record(value: bytes | None, **headers: str) -> FakeRecord:
+def record(value: bytes | None, **headers: str | None) -> FakeRecord:
     base = {"ce_id": "e-1", "ce_type": CustomerUpserted.EVENT_TYPE, "ce_source": "urn:crm", "ce_specversion": "1.0"}
     base.update(headers)
     return FakeRecord("t", 0, 0, b"C-1", value, [(k, v.encode()) for k, v in base.items() if v is not None])
@@ -39,14 +39,23 @@ def test_unknown_fields_are_ignored_so_producers_may_add_optional_ones() -> None
         (b"\xff\xfe", {}, "bad-json"),
         (None, {}, "empty-body"),
         (json.dumps(GOOD).encode(), {"ce_id": ""}, "missing-id"),
-        (json.dumps(GOOD).encode(), {"ce_type": "fi.billing.other.v1"}, "wrong-type"),
+        (json.dumps(GOOD).encode(), {"ce_type": "fi.billing.other.v1"}, "unknown-type"),
+        (json.dumps(GOOD).encode(), {"ce_specversion": None}, "missing-specversion"),
+        (json.dumps(GOOD).encode(), {"ce_specversion": "0.3"}, "bad-specversion"),
+        (json.dumps(GOOD).encode(), {"ce_id": " e-1"}, "bad-id"),
+        (json.dumps(GOOD).encode(), {"ce_id": "x" * 257}, "bad-id"),
+        (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01"}, "bad-time"),
+        (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01 10:00:00Z"}, "bad-time"),
+        (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01T10:00:00+25:00"}, "bad-time"),
         (json.dumps(GOOD).encode(), {"ce_source": ""}, "missing-source"),
         (json.dumps(GOOD).encode(), {"ce_time": "yesterday"}, "bad-time"),
         (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01T10:00:00"}, "bad-time"),
         (json.dumps({"customer_number": "C 1", "customer": {}}).encode(), {}, "invalid-data"),
     ],
 )
-def test_invalid_records_are_refused_with_a_code(value: bytes | None, headers: dict[str, str], code: str) -> None:
+def test_invalid_records_are_refused_with_a_code(
+    value: bytes | None, headers: dict[str, str | None], code: str
+) -> None:
     with pytest.raises(InvalidEvent) as exc:
         decode(record(value, **headers), CustomerUpserted)
     assert exc.value.code == code
@@ -59,3 +68,49 @@ def test_validation_reason_names_fields_but_never_echoes_values() -> None:
     assert "customer.customer_type" in exc.value.reason
     assert "martian" not in exc.value.reason
     assert "Maija" not in exc.value.reason
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2026-11-22T10:00:00+02:00", datetime(2026, 11, 22, 8, 0, tzinfo=UTC)),
+        ("2026-11-22t10:00:00z", datetime(2026, 11, 22, 10, 0, tzinfo=UTC)),
+        ("2026-11-22T10:00:00Z", datetime(2026, 11, 22, 10, 0, tzinfo=UTC)),
+        ("2026-11-22T10:00:00.123456789-01:30", datetime(2026, 11, 22, 11, 30, 0, 123456, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    ],
+)
+def test_any_rfc3339_time_is_accepted_in_either_letter_case(stamp: str, expected: datetime) -> None:
+    env = decode(record(json.dumps(GOOD).encode(), ce_time=stamp), CustomerUpserted)
+    assert env.meta.time == expected
+
+
+class _Cancelled(Event):
+    EVENT_TYPE = "fi.billing.test.order-cancelled.v1"
+    order_id: str
+
+
+class _Submitted(Event):
+    EVENT_TYPE = "fi.billing.test.request-submitted.v1"
+    request_id: str
+
+
+def test_a_topic_with_several_types_decodes_each_record_by_its_ce_type() -> None:
+    types = event_types(_Submitted, _Cancelled)
+    submitted = decode(record(b'{"request_id": "R-1"}', ce_type=_Submitted.EVENT_TYPE), types)
+    cancelled = decode(record(b'{"order_id": "O-1"}', ce_type=_Cancelled.EVENT_TYPE), types)
+    assert isinstance(submitted.data, _Submitted) and submitted.data.request_id == "R-1"
+    assert isinstance(cancelled.data, _Cancelled) and cancelled.data.order_id == "O-1"
+    with pytest.raises(InvalidEvent) as exc:
+        decode(record(json.dumps(GOOD).encode()), types)
+    assert exc.value.code == "unknown-type"
+    assert _Submitted.EVENT_TYPE in exc.value.reason  # says which types the topic carries
+
+
+def test_a_topic_refuses_two_models_for_one_type_and_types_of_another_version() -> None:
+    from shared.events.topics import TopicSpec
+
+    with pytest.raises(ValueError, match="two models"):
+        event_types(_Submitted, _Submitted)
+    with pytest.raises(ValueError, match="v2"):
+        TopicSpec("sales.requests.v2", (_Submitted,), key="customer number")

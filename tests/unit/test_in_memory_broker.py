@@ -11,6 +11,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from shared.events.customers import CustomerUpserted
 from shared.events.envelope import Envelope
 from shared.events.topics import CUSTOMER_UPSERTS
+from shared.messaging.broker import make_broker
 from shared.messaging.consumer import subscribe
 from shared.settings import ServiceSettings
 from tests.support.fakes import FakeStore, FakeUnitOfWork
@@ -30,7 +31,6 @@ async def test_subscriber_hands_cloudevents_records_to_the_handler_and_dead_lett
         settings,
         topic=CUSTOMER_UPSERTS,
         group="customers",
-        event_cls=CustomerUpserted,
         handler=handler,
         uow_factory=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type,return-value]
     )
@@ -40,23 +40,29 @@ async def test_subscriber_hands_cloudevents_records_to_the_handler_and_dead_lett
             json.dumps(body).encode(),
             "mem.crm.customer-upserts.v1",
             key=b"C-9",
-            headers={"ce_id": "evt-1", "ce_type": CustomerUpserted.EVENT_TYPE, "ce_source": "urn:crm"},
+            headers={
+                "ce_specversion": "1.0",
+                "ce_id": "evt-1",
+                "ce_type": CustomerUpserted.EVENT_TYPE,
+                "ce_source": "urn:crm",
+            },
         )
-        await br.publish(b"garbage", "mem.crm.customer-upserts.v1", key=b"C-9", headers={"ce_id": "evt-2"})
+        await br.publish(
+            b"garbage", "mem.crm.customer-upserts.v1", key=b"C-9", headers={"ce_specversion": "1.0", "ce_id": "evt-2"}
+        )
 
     assert [(e.meta.id, e.data.customer_number) for e in seen] == [("evt-1", "C-9")]
-    assert list(store.dead_letters.values()) == ["wrong-type"]
+    assert list(store.dead_letters.values()) == ["unknown-type"]
     assert stats.topic == "mem.crm.customer-upserts.v1"
 
 
 def test_subscriber_uses_the_safe_consumer_policy() -> None:
-    broker = KafkaBroker()
+    broker = make_broker(ServiceSettings())
     subscribe(
         broker,
         ServiceSettings(),
         topic=CUSTOMER_UPSERTS,
         group="customers",
-        event_cls=CustomerUpserted,
         handler=lambda events, uow: None,  # type: ignore[arg-type,return-value]
         uow_factory=lambda: None,  # type: ignore[arg-type,return-value]
     )
@@ -64,5 +70,6 @@ def test_subscriber_uses_the_safe_consumer_policy() -> None:
     args = sub._connection_args  # what the aiokafka consumer is built with
     assert args["enable_auto_commit"] is False
     assert args["auto_offset_reset"] == "earliest"
+    assert args["isolation_level"] == "read_committed"
     assert sub.group_id == "customers"
     assert sub.ack_policy is AckPolicy.NACK_ON_ERROR

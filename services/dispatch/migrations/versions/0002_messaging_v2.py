@@ -7,6 +7,8 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
+from shared.db.migration_ops import downgrade_messaging_tables_v2, upgrade_messaging_tables_v2
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    upgrade_messaging_tables_v2(consumer_group="dispatch")
 
 
 def downgrade() -> None:
-    pass
+    downgrade_messaging_tables_v2()
