@@ -20,7 +20,7 @@ from fastapi.responses import PlainTextResponse
 from faststream import FastStream
 from sqlalchemy import MetaData, func, select, text
 
-from shared.db.engine import make_engine, make_session_factory
+from shared.db.engine import DatabaseTimeouts, make_engine, make_session_factory
 from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.events.topics import TopicSpec
@@ -50,6 +50,15 @@ class ServiceSpec:
     consumes: Sequence[TopicSpec] = ()
 
 
+def database_timeouts(settings: ServiceSettings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        statement_ms=settings.database_statement_timeout_ms,
+        lock_ms=settings.database_lock_timeout_ms,
+        idle_in_transaction_ms=settings.database_idle_in_transaction_timeout_ms,
+        connect_s=settings.database_connect_timeout_s,
+    )
+
+
 @dataclass
 class Runtime(Generic[U]):
     spec: ServiceSpec
@@ -60,7 +69,10 @@ class Runtime(Generic[U]):
     def __post_init__(self) -> None:
         guard_payload_loggers()
         self.engine = make_engine(
-            self.settings.database_url.get_secret_value(), pool_size=self.settings.database_pool_size
+            self.settings.database_url.get_secret_value(),
+            pool_size=self.settings.database_pool_size,
+            timeouts=database_timeouts(self.settings),
+            application_name=self.spec.name,
         )
         self.session_factory = make_session_factory(self.engine)
         self.broker = make_broker(self.settings)
