@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from faststream import FastStream
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import MetaData, text
 
 from shared.db.engine import DatabaseTimeouts, make_engine, make_session_factory
 from shared.db.migrations import upgrade
@@ -30,6 +31,8 @@ from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
+from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from shared.metrics import ServiceMetrics
 from shared.serve import guard_payload_loggers
 from shared.settings import ServiceSettings
 
@@ -134,26 +137,22 @@ class Runtime(Generic[U]):
     async def relay_ready(self) -> bool:
         return self._relay_task is not None and not self._relay_task.done() and self.relay.healthy
 
-    async def metrics_text(self) -> str:
-        lines = [
-            "# TYPE billing_outbox_pending gauge",
-            f'billing_outbox_pending{{service="{self.spec.name}"}} {await self.relay.pending()}',
-            "# TYPE billing_outbox_published_total counter",
-            f'billing_outbox_published_total{{service="{self.spec.name}"}} {self.relay.published}',
-        ]
-        async with self.engine.connect() as conn:
-            dead = await conn.scalar(select(func.count()).select_from(self.spec.tables.dead_letters))
-        lines += [
-            "# TYPE billing_dead_letters gauge",
-            f'billing_dead_letters{{service="{self.spec.name}"}} {dead}',
-        ]
-        for name in ("records", "handled", "duplicates", "dead_lettered", "retries"):
-            lines.append(f"# TYPE billing_consumer_{name}_total counter")
-            for s in self.consumer_stats:
-                lines.append(
-                    f'billing_consumer_{name}_total{{service="{self.spec.name}",topic="{s.topic}"}} {getattr(s, name)}'
-                )
-        return "\n".join(lines) + "\n"
+    @functools.cached_property
+    def metrics(self) -> ServiceMetrics:
+        """This service's metrics (own registry). The consumer loop and the relay feed
+        them; counters they keep anyway and consumer lag are read when scraped."""
+        metrics = ServiceMetrics(self.spec.name)
+        metrics.watch(
+            relay=self.relay,
+            consumer_stats=lambda: self.consumer_stats,
+            subscribers=lambda: self.broker.subscribers,
+        )
+        return metrics
+
+    async def metrics_text(self) -> bytes:
+        """The Prometheus text (``metrics.CONTENT_TYPE``). No ``count(*)``: see ``shared.metrics``."""
+        await self.metrics.refresh(self.engine, self.spec.tables.outbox, self.spec.tables.dead_letters)
+        return self.metrics.exposition()
 
     # --- the process's apps ----------------------------------------------------
 
@@ -180,9 +179,9 @@ class Runtime(Generic[U]):
 
         metrics = APIRouter()
 
-        @metrics.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
-        async def metrics_endpoint() -> str:
-            return await self.metrics_text()
+        @metrics.get("/metrics", response_class=Response, tags=["ops"])
+        async def metrics_endpoint() -> Response:
+            return Response(await self.metrics_text(), media_type=METRICS_CONTENT_TYPE)
 
         app.include_router(metrics)
         dead = APIRouter(prefix="/dead-letters", tags=["ops"], dependencies=[auth])
