@@ -150,12 +150,13 @@ class ServiceMetrics:
     def watch(
         self,
         *,
-        relay: RelayCounters | None = None,
+        relay: Callable[[], RelayCounters | None] = lambda: None,
         consumer_stats: Callable[[], Sequence[ConsumerCounters]] = tuple,
         subscribers: Callable[[], Iterable[Any]] = tuple,
     ) -> None:
-        """Where the scrape reads counters and consumer positions (FastStream
-        subscribers, e.g. ``lambda: broker.subscribers``)."""
+        """Where the scrape reads counters and consumer positions. Getters, called at
+        each scrape, so what they return may be created after the metrics (the relay
+        that is given these metrics, FastStream subscribers: ``lambda: broker.subscribers``)."""
         self._scrape.relay = relay
         self._scrape.consumer_stats = consumer_stats
         self._scrape.subscribers = subscribers
@@ -211,7 +212,7 @@ class _ScrapeCollector(Collector):
 
     def __init__(self, metrics: ServiceMetrics) -> None:
         self._metrics = metrics
-        self.relay: RelayCounters | None = None
+        self.relay: Callable[[], RelayCounters | None] = lambda: None
         self.consumer_stats: Callable[[], Sequence[ConsumerCounters]] = tuple
         self.subscribers: Callable[[], Iterable[Any]] = tuple
 
@@ -223,9 +224,10 @@ class _ScrapeCollector(Collector):
         failures = CounterMetricFamily(
             "billing_outbox_relay_failures", "Relay batches that failed and were retried.", labels=["service"]
         )
-        if self.relay is not None:
-            published.add_metric([service], self.relay.published)
-            failures.add_metric([service], self.relay.failures)
+        relay = self.relay()
+        if relay is not None:
+            published.add_metric([service], relay.published)
+            failures.add_metric([service], relay.failures)
         yield published
         yield failures
 

@@ -143,7 +143,7 @@ class Runtime(Generic[U]):
         them; counters they keep anyway and consumer lag are read when scraped."""
         metrics = ServiceMetrics(self.spec.name)
         metrics.watch(
-            relay=self.relay,
+            relay=lambda: getattr(self, "relay", None),  # the relay may be built with these metrics
             consumer_stats=lambda: self.consumer_stats,
             subscribers=lambda: self.broker.subscribers,
         )

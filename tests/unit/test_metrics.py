@@ -64,7 +64,7 @@ def test_counters_the_consumer_loop_and_relay_keep_are_read_when_scraped() -> No
     metrics = ServiceMetrics("customers")
     stats = ConsumerStats(topic="t.upserts")
     relay = SimpleNamespace(published=0, failures=0)
-    metrics.watch(relay=relay, consumer_stats=lambda: [stats])
+    metrics.watch(relay=lambda: relay, consumer_stats=lambda: [stats])
     stats.records, stats.handled, stats.duplicates, stats.dead_lettered, stats.retries = 10, 7, 2, 1, 3
     relay.published, relay.failures = 42, 1
     assert value(metrics, "billing_consumer_records_total", topic="t.upserts") == 10
