@@ -46,6 +46,9 @@ check: deps ## lint, format, types, architecture contracts
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
 
+integration: deps stack-up ## integration tests only (real Kafka + PostgreSQL)
+	$(UV) run pytest tests/integration -q
+
 test: deps stack-up check ## everything: checks, unit, integration (real Kafka + PostgreSQL)
 	$(UV) run pytest -q
 
@@ -58,4 +61,4 @@ demo-down: ## stop the demo's services (the stack keeps running)
 bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
 	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit test demo demo-down bench-customers
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers

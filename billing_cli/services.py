@@ -16,4 +16,11 @@ def load(name: str) -> Any:
 
 
 def settings(name: str) -> Any:
-    return importlib.import_module(f"services.{name}.config").Settings()
+    """The service's settings from its environment; exits with the names of the
+    variables that are missing (no server address has a default)."""
+    from shared.settings import MissingSettings
+
+    try:
+        return importlib.import_module(f"services.{name}.config").Settings()
+    except MissingSettings as missing:
+        raise SystemExit(f"billing: {missing}") from None

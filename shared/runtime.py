@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,11 +17,11 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from faststream import FastStream
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import MetaData, text
 
-from shared.db.engine import make_engine, make_session_factory
+from shared.db.engine import DatabaseTimeouts, make_engine, make_session_factory
 from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
@@ -32,6 +33,8 @@ from shared.messaging.consumer import ConsumerStats
 from shared.messaging.inbox import prune as prune_inbox
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
+from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from shared.metrics import ServiceMetrics
 from shared.serve import guard_payload_loggers
 from shared.settings import ServiceSettings
 
@@ -52,6 +55,15 @@ class ServiceSpec:
     consumes: Sequence[TopicSpec] = ()
 
 
+def database_timeouts(settings: ServiceSettings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        statement_ms=settings.database_statement_timeout_ms,
+        lock_ms=settings.database_lock_timeout_ms,
+        idle_in_transaction_ms=settings.database_idle_in_transaction_timeout_ms,
+        connect_s=settings.database_connect_timeout_s,
+    )
+
+
 @dataclass
 class Runtime(Generic[U]):
     spec: ServiceSpec
@@ -62,7 +74,10 @@ class Runtime(Generic[U]):
     def __post_init__(self) -> None:
         guard_payload_loggers()
         self.engine = make_engine(
-            self.settings.database_url.get_secret_value(), pool_size=self.settings.database_pool_size
+            self.settings.database_url.get_secret_value(),
+            pool_size=self.settings.database_pool_size,
+            timeouts=database_timeouts(self.settings),
+            application_name=self.spec.name,
         )
         self.session_factory = make_session_factory(self.engine)
         self.broker = make_broker(self.settings)
@@ -97,6 +112,11 @@ class Runtime(Generic[U]):
             from shared.messaging.topics_admin import ensure_topics
 
             await ensure_topics(self.settings, self.spec.produces, self.spec.consumes)
+        self.relay.on_batch = self.metrics.observe_relay
+        for stats in self.consumer_stats:
+            stats.on_batch = self.metrics.observe_batch
+            stats.on_stall = self.metrics.set_stalled
+            stats.on_dead_letter = self.metrics.dead_lettered
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-outbox-relay")
         self._prune_task = asyncio.create_task(self._prune_inbox(), name=f"{self.spec.name}-inbox-prune")
         await self.broker.start()
@@ -147,26 +167,22 @@ class Runtime(Generic[U]):
                 )
             await asyncio.sleep(self.settings.inbox_prune_interval_s)
 
-    async def metrics_text(self) -> str:
-        lines = [
-            "# TYPE billing_outbox_pending gauge",
-            f'billing_outbox_pending{{service="{self.spec.name}"}} {await self.relay.pending()}',
-            "# TYPE billing_outbox_published_total counter",
-            f'billing_outbox_published_total{{service="{self.spec.name}"}} {self.relay.published}',
-        ]
-        async with self.engine.connect() as conn:
-            dead = await conn.scalar(select(func.count()).select_from(self.spec.tables.dead_letters))
-        lines += [
-            "# TYPE billing_dead_letters gauge",
-            f'billing_dead_letters{{service="{self.spec.name}"}} {dead}',
-        ]
-        for name in ("records", "handled", "duplicates", "dead_lettered", "retries"):
-            lines.append(f"# TYPE billing_consumer_{name}_total counter")
-            for s in self.consumer_stats:
-                lines.append(
-                    f'billing_consumer_{name}_total{{service="{self.spec.name}",topic="{s.topic}"}} {getattr(s, name)}'
-                )
-        return "\n".join(lines) + "\n"
+    @functools.cached_property
+    def metrics(self) -> ServiceMetrics:
+        """This service's metrics (own registry). The consumer loop and the relay feed
+        them; counters they keep anyway and consumer lag are read when scraped."""
+        metrics = ServiceMetrics(self.spec.name)
+        metrics.watch(
+            relay=lambda: getattr(self, "relay", None),  # the relay may be built with these metrics
+            consumer_stats=lambda: self.consumer_stats,
+            subscribers=lambda: self.broker.subscribers,
+        )
+        return metrics
+
+    async def metrics_text(self) -> bytes:
+        """The Prometheus text (``metrics.CONTENT_TYPE``). No ``count(*)``: see ``shared.metrics``."""
+        await self.metrics.refresh(self.engine, self.spec.tables.outbox, self.spec.tables.dead_letters)
+        return self.metrics.exposition()
 
     # --- the process's apps ----------------------------------------------------
 
@@ -200,9 +216,9 @@ class Runtime(Generic[U]):
 
         metrics = APIRouter()
 
-        @metrics.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
-        async def metrics_endpoint() -> str:
-            return await self.metrics_text()
+        @metrics.get("/metrics", response_class=Response, tags=["ops"])
+        async def metrics_endpoint() -> Response:
+            return Response(await self.metrics_text(), media_type=METRICS_CONTENT_TYPE)
 
         app.include_router(metrics)
         app.include_router(dead_letter_router(self.uow), dependencies=[auth])

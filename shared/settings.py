@@ -3,24 +3,51 @@ own env prefix (``CUSTOMERS_``, ``INVOICING_``, ...), so one machine can run all
 with different databases and credentials.
 
 Secrets (database URL with password, Kafka SASL password, API token) are ``SecretStr``
-and are never logged or shown in ``repr``.
+and are never logged or shown in ``repr``; errors never echo the values given
+(``hide_input_in_errors``).
+
+Where the servers are has no default: a service started without
+``<PREFIX>DATABASE_URL`` or ``<PREFIX>KAFKA_BOOTSTRAP_SERVERS`` stops at start with
+:class:`MissingSettings` naming the variable, instead of silently trying localhost. On
+the local stack ``eval "$(deploy/local/stack.sh env)"`` sets both for every service.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Settings that say where the real servers are: no default, see MissingSettings.
+REQUIRED = {
+    "database_url": "the service's PostgreSQL database, postgresql+asyncpg://user:password@host:5432/name",
+    "kafka_bootstrap_servers": "the Kafka brokers, host:port[,host:port...]",
+}
+
+
+class MissingSettings(Exception):
+    """Required settings are not set. Deliberately not a ``ValueError``, so pydantic
+    passes it through unwrapped: the message is the variable names, nothing else."""
+
+    def __init__(self, variables: dict[str, str]) -> None:
+        self.variables = variables
+        lines = [f"{name} is not set: {what}" for name, what in variables.items()]
+        lines.append('(on the local stack: eval "$(deploy/local/stack.sh env)")')
+        super().__init__("\n".join(lines))
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, hide_input_in_errors=True)
 
     service_name: str = "service"
 
     # Kafka
-    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_bootstrap_servers: str
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -49,8 +76,17 @@ class ServiceSettings(BaseSettings):
     inbox_prune_interval_s: float = 3600.0
 
     # PostgreSQL
-    database_url: SecretStr = SecretStr("postgresql+asyncpg://localhost/billing")
+    database_url: SecretStr
     database_pool_size: int = 10
+    database_statement_timeout_ms: int = 30_000
+    """A statement running longer is cancelled by the server (SQLSTATE 57014); 0 = never."""
+    database_lock_timeout_ms: int = 10_000
+    """A statement waiting longer for a lock fails (SQLSTATE 55P03); 0 = never."""
+    database_idle_in_transaction_timeout_ms: int = 60_000
+    """A session idle that long inside a transaction is ended by the server; 0 = never.
+    Must exceed ``outbox_send_timeout_s``: the relay awaits Kafka inside its transaction."""
+    database_connect_timeout_s: float = 10.0
+    """Opening a connection (TCP, TLS, authentication) fails after this long."""
     run_migrations_on_start: bool = True
 
     # Outbox relay
@@ -70,6 +106,30 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     api_token: SecretStr = SecretStr("")
     """Bearer token the HTTP API requires. Empty means every API call is refused."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _require_servers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            prefix = str(cls.model_config.get("env_prefix") or "")
+            missing = {
+                f"{prefix}{name}".upper(): what
+                for name, what in REQUIRED.items()
+                if not str(_plain(data.get(name)) or "").strip()
+            }
+            if missing:
+                raise MissingSettings(missing)
+        return data
+
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> ServiceSettings:
+        idle = self.database_idle_in_transaction_timeout_ms
+        if idle and idle <= self.outbox_send_timeout_s * 1000:
+            raise ValueError(
+                "database_idle_in_transaction_timeout_ms must exceed outbox_send_timeout_s "
+                "(the outbox relay awaits Kafka inside its transaction)"
+            )
+        return self
 
     def topic(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"

@@ -42,8 +42,12 @@ up() {
     printf '%-10s %-6s %-28s %s\n' "$s" "${PORTS[$s]}" "$code" "${body:-no answer (see $LOGS/$s.log)}"
   done
   echo
-  echo "API token: $LOCAL_DIR/secrets/api-token   logs: $LOGS/<service>.log   stop: make demo-down"
-  echo "try: BILLING_API_TOKEN=\$(cat $LOCAL_DIR/secrets/api-token) uv run billing customers invalid"
+  # Hints as the user can type them where they are: bin/billing needs no uv on the
+  # PATH and loads the stack's endpoints and the API token itself.
+  local cli=$repo/bin/billing make="make -C $repo"
+  if [[ $PWD == "$repo" ]]; then cli=bin/billing make=make; fi
+  echo "API token: $LOCAL_DIR/secrets/api-token   logs: $LOGS/<service>.log   stop: $make demo-down"
+  echo "try: $cli customers invalid"
   [[ $all_ok == 1 ]]
 }
 

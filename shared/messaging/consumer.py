@@ -88,6 +88,10 @@ class ConsumerStats:
     batch_seconds: float = 0.0
     on_batch: Callable[[str, float], None] | None = None
     """Called with (topic, seconds) after each batch (the latency histogram)."""
+    on_stall: Callable[[str, int, bool], None] | None = None
+    """Called with (topic, partition, stopped?) when a partition stops or flows again."""
+    on_dead_letter: Callable[[str, int], None] | None = None
+    """Called with (topic, count) after dead letters were committed."""
 
 
 class PartitionControl(Protocol):
@@ -350,6 +354,8 @@ class ConsumerLoop:
                 except _Failed as dlq_failed:
                     return self._stall(partition, item.record.offset, dlq_failed.exc, control)
                 self.stats.dead_lettered += 1
+                if self.stats.on_dead_letter is not None:
+                    self.stats.on_dead_letter(self.topic, 1)
                 log.error(
                     "dead letter %s[%d]@%d: %s (%s)",
                     item.record.topic,
@@ -366,10 +372,14 @@ class ConsumerLoop:
         self.stats.handled += handled
         self.stats.duplicates += duplicates
         self.stats.dead_lettered += dead
+        if dead and self.stats.on_dead_letter is not None:
+            self.stats.on_dead_letter(self.topic, dead)
 
     def _flowing(self, partition: int) -> None:
         if self.stats.stalled.pop(partition, None) is not None:
             log.warning("%s[%d] flows again", self.topic, partition)
+            if self.stats.on_stall is not None:
+                self.stats.on_stall(self.topic, partition, False)
 
     def _stall(self, partition: int, offset: int, exc: Exception, control: PartitionControl | None) -> bool:
         previous = self.stats.stalled.get(partition)
@@ -379,6 +389,8 @@ class ConsumerLoop:
             stall.since = previous.since
         self.stats.stalled[partition] = stall
         self.stats.stalls += 1
+        if self.stats.on_stall is not None:
+            self.stats.on_stall(self.topic, partition, True)
         delay = min(1.0 * 2 ** (attempts - 1), self._stall_max)
         log.error(
             "%s[%d] STOPPED at offset %d: %s: %s (not the record's fault, so not dead-lettered); "

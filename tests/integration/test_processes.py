@@ -36,7 +36,7 @@ async def test_each_service_runs_as_its_own_process_and_reports_ready(sandbox: S
                 assert (await client.get(f"{p.url}/healthz")).status_code == 200
                 assert (await client.get(f"{p.url}/dead-letters")).status_code == 401  # token required
                 metrics = (await client.get(f"{p.url}/metrics")).text
-                assert f'billing_outbox_pending{{service="{p.service}"}} 0' in metrics
+                assert f'billing_outbox_pending{{service="{p.service}"}} 0.0' in metrics
     finally:
         for p in processes:
             p.stop()

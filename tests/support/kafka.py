@@ -60,11 +60,18 @@ async def read_topic(
     timeout: float = 30.0,
     settle: float = 1.0,
     where: Callable[[ConsumerRecord[bytes, bytes]], bool] | None = None,
+    isolation_level: str = "read_committed",
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Everything on ``topic`` from the start: waits until ``expect`` records are there
-    (or the timeout), then ``settle`` seconds more so that extra ones would show."""
+    (or the timeout), then ``settle`` seconds more so that extra ones would show.
+    Reads committed records only, as the services do (the outbox relay is transactional)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level=isolation_level,
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []

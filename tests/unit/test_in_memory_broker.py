@@ -16,9 +16,12 @@ from shared.messaging.consumer import subscribe
 from shared.settings import ServiceSettings
 from tests.support.fakes import FakeStore, FakeUnitOfWork
 
+# Never contacted: the in-memory broker stands in for Kafka, the fake unit of work for PostgreSQL.
+SERVERS = {"database_url": "postgresql+asyncpg://unused/unused", "kafka_bootstrap_servers": "unused:9092"}
+
 
 async def test_subscriber_hands_cloudevents_records_to_the_handler_and_dead_letters_the_rest() -> None:
-    settings = ServiceSettings(kafka_topic_prefix="mem.")
+    settings = ServiceSettings(**SERVERS, kafka_topic_prefix="mem.")  # type: ignore[arg-type]
     broker = KafkaBroker()
     store = FakeStore()
     seen: list[Envelope[CustomerUpserted]] = []
@@ -60,7 +63,7 @@ def test_subscriber_uses_the_safe_consumer_policy() -> None:
     broker = make_broker(ServiceSettings())
     subscribe(
         broker,
-        ServiceSettings(),
+        ServiceSettings(**SERVERS),  # type: ignore[arg-type]
         topic=CUSTOMER_UPSERTS,
         group="customers",
         handler=lambda events, uow: None,  # type: ignore[arg-type,return-value]
