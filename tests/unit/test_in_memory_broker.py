@@ -60,7 +60,7 @@ async def test_subscriber_hands_cloudevents_records_to_the_handler_and_dead_lett
 
 
 def test_subscriber_uses_the_safe_consumer_policy() -> None:
-    broker = make_broker(ServiceSettings())
+    broker = make_broker(ServiceSettings(**SERVERS))  # type: ignore[arg-type]
     subscribe(
         broker,
         ServiceSettings(**SERVERS),  # type: ignore[arg-type]
