@@ -25,6 +25,8 @@ from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.events.topics import TopicSpec
 from shared.http import health_router, require_token
+from shared.jobs.api import jobs_router
+from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
@@ -74,6 +76,16 @@ class Runtime(Generic[U]):
         )
         self._relay_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"
+        self.jobs: JobRunner[U] = JobRunner(
+            self.engine,
+            self.uow,
+            self.spec.metadata.tables["jobs"],
+            poll_interval_s=self.settings.jobs_poll_interval_s,
+            max_concurrent=self.settings.jobs_max_concurrent,
+            timezone=self.settings.jobs_timezone,
+            schedule_times=self.settings.jobs_schedule,
+            chunk_sizes=self.settings.jobs_chunk_sizes,
+        )
 
     def uow(self) -> U:
         return self.uow_class(
@@ -96,9 +108,11 @@ class Runtime(Generic[U]):
         self.relay.producer = producer
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-outbox-relay")
         await self.broker.start()
+        await self.jobs.start()
         log.info("%s started", self.spec.name)
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.broker.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
@@ -182,6 +196,7 @@ class Runtime(Generic[U]):
                 return await uow.dead_letters.list(limit=min(limit, 1000), offset=offset)
 
         app.include_router(dead)
+        app.include_router(jobs_router(self.jobs), dependencies=[auth])
         for router in routers:
             app.include_router(router, dependencies=[auth])
         return app
