@@ -52,6 +52,7 @@ from shared.jobs.schedule import DailySchedule, due_date
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
+J = TypeVar("J", bound=Job | None)
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ class JobRunner(Generic[U]):
             if row is None:
                 row = (await conn.execute(select(self.table).where(self.table.c.key == full_key))).one()
         if created:
-            log.info("job %s (%s) queued by %s", row.id, kind, actor)
+            log.info("job %s (%s) queued", row.id, kind)
             self.notify()
         return _job(row), created
 
@@ -367,24 +368,28 @@ class JobRunner(Generic[U]):
                 await conn.close()
 
     async def _execute(self, job_id: uuid.UUID, lock: AsyncConnection) -> None:
+        chunks: int | None = None  # the chunks committed when the last step began
         try:
             job = await self._retrying(lambda: self._begin(job_id))
             while job is not None and job.state is JobState.RUNNING:
+                chunks = job.chunks
                 job = await self._retrying(functools.partial(self._chunk, job))
-                if job is not None:
-                    failpoints.hit(f"jobs.after_chunk.{job.chunks}")
-            if job is not None and job.state.finished:
+                failpoints.hit(f"jobs.after_chunk.{job.chunks}")
+            if job is not None:
                 log.info("job %s (%s) %s: %d done, %d failures", job.id, job.kind, job.state, job.done, job.failures)
         except _LostClaim:
             log.warning("job %s moved on elsewhere; this runner stops executing it", job_id)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
-            log.exception("job %s: runner error (%s)", job_id, type(exc).__name__)
+        except Exception as exc:  # not transient: the work (or its count) cannot go on
+            error = describe_error(exc)
+            log.warning("job %s failed: %s", job_id, error)
+            with contextlib.suppress(_LostClaim):
+                await self._retrying(functools.partial(self._fail, job_id, chunks, error))
         finally:
             await self._unlock(job_id, lock)
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[Job | None]]) -> Job | None:
+    async def _retrying(self, attempt: Callable[[], Awaitable[J]]) -> J:
         backoff = self.retry_backoff_s
         while True:
             try:
@@ -424,30 +429,22 @@ class JobRunner(Generic[U]):
 
     async def _chunk(self, expected: Job) -> Job:
         kind = self.kinds[expected.kind]
-        try:
-            async with self.uow_factory() as uow:
-                job = await self._locked_row(uow.session, expected.id)
-                if job is None or job.state is not JobState.RUNNING or job.chunks != expected.chunks:
-                    raise _LostClaim
-                step = await kind.chunk(self._context(job, kind), uow)
-                job = job.advance(step, self.clock())
-                await self._save(uow.session, job)
-                await uow.commit()
-            self.executed_chunks += 1
-            return job
-        except (asyncio.CancelledError, _LostClaim):
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            error = describe_error(exc)
-            log.warning("job %s (%s) failed: %s", expected.id, expected.kind, error)
-            return await self._retrying(lambda: self._fail(expected, error)) or expected
-
-    async def _fail(self, expected: Job, error: str) -> Job | None:
         async with self.uow_factory() as uow:
             job = await self._locked_row(uow.session, expected.id)
             if job is None or job.state is not JobState.RUNNING or job.chunks != expected.chunks:
+                raise _LostClaim
+            step = await kind.chunk(self._context(job, kind), uow)
+            job = job.advance(step, self.clock())
+            await self._save(uow.session, job)
+            await uow.commit()
+        self.executed_chunks += 1
+        return job
+
+    async def _fail(self, job_id: uuid.UUID, chunks: int | None, error: str) -> Job:
+        """Fail the job, unless another runner moved it on since ``chunks``."""
+        async with self.uow_factory() as uow:
+            job = await self._locked_row(uow.session, job_id)
+            if job is None or job.state.finished or (chunks is not None and job.chunks != chunks):
                 raise _LostClaim
             job = job.fail(error, self.clock())
             await self._save(uow.session, job)

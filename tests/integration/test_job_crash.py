@@ -58,10 +58,14 @@ async def test_killed_mid_republish_the_job_resumes_and_publishes_every_profile_
     try:
         await service.wait_ready()
         await load_cards(sandbox, CARDS)
+        monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
+        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        started = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["customers", "republish", "--no-wait", "--actor", "clerk-9"]
+        )
+        assert started.exit_code == 0, started.output
+        (url,) = re.findall(r"/jobs/[0-9a-f-]{36}$", started.output.strip())
         async with httpx.AsyncClient(base_url=service.url, headers=headers) as api:
-            started = await api.post("/customers/republish-profiles", headers={"X-Actor": "clerk-9"})
-            assert started.status_code == 202
-            url = started.headers["Location"]
 
             async def progress_seen() -> bool:
                 try:
@@ -87,8 +91,6 @@ async def test_killed_mid_republish_the_job_resumes_and_publishes_every_profile_
 
         service.start(extra_env=env)  # same process settings, no failpoint
         await service.wait_ready()
-        monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
-        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
         followed = await asyncio.to_thread(
             CliRunner().invoke, cli, ["jobs", "show", str(crashed["id"]), "--wait", "--lang", "en"]
         )

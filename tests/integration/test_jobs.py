@@ -39,6 +39,8 @@ class Counting:
         self.kind = JobKind(name, self.chunk, total=self.total, chunk_size=CHUNK)
 
     async def total(self, job: JobContext, uow: CustomersUnitOfWork) -> int:
+        if job.params.get("fail_total"):
+            raise JobFailed("nothing_to_count")
         return int(job.params.get("items", ITEMS))
 
     async def chunk(self, job: JobContext, uow: CustomersUnitOfWork) -> Step:
@@ -185,3 +187,25 @@ async def test_work_that_raises_fails_the_job_keeping_the_committed_chunks(
     assert failed.finished_at is not None
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 2 * CHUNK  # the failed chunk rolled back
     assert await runtime.jobs.claim_available() == 0  # a failed job is not taken up again
+
+
+async def test_job_whose_count_fails_is_failed_once_not_retried_forever(
+    sandbox: Sandbox, two_runtimes: tuple[Runtime[CustomersUnitOfWork], ...]
+) -> None:
+    runtime = two_runtimes[0]
+    kind = Counting("test.count")
+    runtime.jobs.register(kind.kind)
+    job, _ = await runtime.jobs.start_job("test.count", {"items": ITEMS, "fail_total": True})
+    assert await runtime.jobs.claim_available() == 1
+    await runtime.jobs.wait_idle()
+
+    failed = await runtime.jobs.get(job.id)
+    assert failed is not None
+    assert (failed.state, failed.error, failed.done, failed.started_at) == (
+        JobState.FAILED,
+        "nothing_to_count",
+        0,
+        None,
+    )
+    assert kind.calls == []
+    assert await runtime.jobs.claim_available() == 0
