@@ -40,13 +40,13 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Table, func, select, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import failpoints
 from shared.db.uow import UnitOfWork
-from shared.jobs.model import Job, JobFailed, JobState, Step, job_key
+from shared.jobs.errors import describe_error, is_transient
+from shared.jobs.model import Job, JobState, Step, job_key
 from shared.jobs.schedule import DailySchedule, due_date
 
 log = logging.getLogger(__name__)
@@ -99,37 +99,6 @@ def lock_key(job_id: uuid.UUID) -> int:
     """The job's advisory lock key (signed 64 bits)."""
     digest = hashlib.blake2b(b"jobs:" + job_id.bytes, digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-_TRANSIENT_SQLSTATE = ("08", "40", "53", "57")  # connection, rollback/deadlock, resources, shutdown
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Would the same chunk succeed if tried again later?"""
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
-            return True
-        code = _sqlstate(exc)
-        return code is None or code[:2] in _TRANSIENT_SQLSTATE
-    return isinstance(exc, OSError | ConnectionError | TimeoutError | sa_exc.TimeoutError)
-
-
-def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        code = getattr(candidate, "sqlstate", None)
-        if code:
-            return str(code)
-    return None
-
-
-def describe_error(exc: BaseException) -> str:
-    """What a failed job records: the type (and SQLSTATE), or a :class:`JobFailed`'s
-    code and message; never the exception's text, which may hold personal data."""
-    if isinstance(exc, JobFailed):
-        return exc.describe()
-    if isinstance(exc, sa_exc.DBAPIError) and (code := _sqlstate(exc)):
-        return f"{type(exc).__name__} (SQLSTATE {code})"
-    return type(exc).__name__
 
 
 def _job(row: Row[Any]) -> Job:
