@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from billing_cli.http import call, client, dump
+from billing_cli.jobs import started
 
 app = typer.Typer(no_args_is_help=True, help="Customer cards and their billing-data errors.")
 PORT = 8001
@@ -100,8 +101,13 @@ def history(number: str, lang: Lang = "fi") -> None:
 
 
 @app.command()
-def republish(lang: Lang = "fi") -> None:
-    """Re-validate every card and publish every billing profile again."""
+def republish(
+    lang: Lang = "fi",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the job until it ends")] = True,
+    actor: Annotated[str, typer.Option(help="who starts the job")] = "cli",
+) -> None:
+    """Re-validate every card and publish every billing profile again (a job: prints
+    its URL and shows its progress until it is done)."""
     with client("customers", PORT) as c:
-        result = call(c, "POST", "/customers/republish-profiles", lang)
-    typer.echo(f"published {result['published']}, revalidated {result['revalidated']}")
+        job = call(c, "POST", "/customers/republish-profiles", lang, headers={"X-Actor": actor})
+        started(c, job, lang, wait=wait)

@@ -10,9 +10,11 @@ import typer
 
 from billing_cli import services
 from billing_cli.customers import app as customers_app
+from billing_cli.jobs import app as jobs_app
 
 app = typer.Typer(no_args_is_help=True, help="Billing back-office command line.")
 app.add_typer(customers_app, name="customers")
+app.add_typer(jobs_app, name="jobs")
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
 

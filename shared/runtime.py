@@ -27,6 +27,8 @@ from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
 from shared.http import health_router, require_token
+from shared.jobs.api import jobs_router
+from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
@@ -93,6 +95,16 @@ class Runtime(Generic[U]):
         self._relay_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"
+        self.jobs: JobRunner[U] = JobRunner(
+            self.engine,
+            self.uow,
+            self.spec.metadata.tables["jobs"],
+            poll_interval_s=self.settings.jobs_poll_interval_s,
+            max_concurrent=self.settings.jobs_max_concurrent,
+            timezone=self.settings.jobs_timezone,
+            schedule_times=self.settings.jobs_schedule,
+            chunk_sizes=self.settings.jobs_chunk_sizes,
+        )
 
     def uow(self) -> U:
         return self.uow_class(
@@ -120,9 +132,11 @@ class Runtime(Generic[U]):
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-outbox-relay")
         self._prune_task = asyncio.create_task(self._prune_inbox(), name=f"{self.spec.name}-inbox-prune")
         await self.broker.start()
+        await self.jobs.start()
         log.info("%s started", self.spec.name)
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.broker.stop()
         for task in (self._prune_task, self._relay_task):
             if task is not None:
@@ -222,6 +236,7 @@ class Runtime(Generic[U]):
 
         app.include_router(metrics)
         app.include_router(dead_letter_router(self.uow), dependencies=[auth])
+        app.include_router(jobs_router(self.jobs), dependencies=[auth])
         for router in routers:
             app.include_router(router, dependencies=[auth])
         return app

@@ -136,3 +136,16 @@ class ServiceSettings(BaseSettings):
 
     def group(self, name: str) -> str:
         return f"{self.kafka_group_prefix}{name}"
+
+    # --- Jobs (shared/jobs): long work with progress, daily scheduled runs ---------
+    jobs_poll_interval_s: float = 1.0
+    """How often each process looks for jobs to run (queued, or orphaned by a crash)."""
+    jobs_max_concurrent: int = 2
+    """Jobs one process executes at the same time."""
+    jobs_timezone: str = "Europe/Helsinki"
+    """Local time zone of the daily jobs' times (a run's date is the local date)."""
+    jobs_schedule: dict[str, str] = {}
+    """Job kind -> local time (``HH:MM``) of its daily run, overriding the service's
+    default (env as JSON: ``{"invoicing.billing-run": "06:30"}``); checked at start."""
+    jobs_chunk_sizes: dict[str, int] = {}
+    """Job kind -> items per chunk (one transaction each), overriding the kind's own."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.customers import handlers
 from services.customers.tables import CustomersUnitOfWork, StoredCard
 from shared.events.customers import Channel, CustomerData, CustomerType, ProfileError
+from shared.jobs.api import JobOut, accepted
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -66,11 +67,6 @@ class CardPatch(BaseModel):
     language: str | None = None
     consumer: bool | None = None
     no_reminders: bool | None = None
-
-
-class RepublishOut(BaseModel):
-    published: int
-    revalidated: int
 
 
 def _uow(request: Request) -> CustomersUnitOfWork:
@@ -147,9 +143,13 @@ async def history(request: Request, customer_number: str) -> list[dict[str, Any]
         return await uow.customers.history(customer_number)
 
 
-@router.post("/republish-profiles", response_model=RepublishOut)
-async def republish(request: Request) -> Any:
-    """Re-validate every card and publish every billing profile again."""
+@router.post("/republish-profiles", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+async def republish(
+    request: Request,
+    x_actor: str = Header("api", max_length=100, description="Who starts the job (audit trail)"),
+) -> Any:
+    """Re-validate every card and publish every billing profile again, as a job: 202
+    with the job's URL (``Location``); its result counts ``published`` and ``revalidated``."""
     runtime: Runtime[CustomersUnitOfWork] = request.app.state.runtime
-    published, revalidated = await handlers.republish_profiles(runtime.uow)
-    return RepublishOut(published=published, revalidated=revalidated)
+    job, _ = await runtime.jobs.start_job(handlers.REPUBLISH_PROFILES, actor=x_actor)
+    return accepted(job)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.customers import api, consumers
+from services.customers import api, consumers, handlers
 from services.customers.config import Settings
 from services.customers.tables import CustomersUnitOfWork, messaging, metadata
 from shared.events import topics
+from shared.jobs import JobKind
 from shared.runtime import Runtime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -25,6 +26,9 @@ SPEC = ServiceSpec(
 def build(settings: Settings | None = None) -> Runtime[CustomersUnitOfWork]:
     runtime = Runtime(SPEC, settings or Settings(), CustomersUnitOfWork)
     consumers.register(runtime)
+    runtime.jobs.register(
+        JobKind(handlers.REPUBLISH_PROFILES, handlers.republish_profiles, total=handlers.count_cards, chunk_size=1000)
+    )
     return runtime
 
 

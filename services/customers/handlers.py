@@ -17,6 +17,7 @@ from services.customers.tables import AuditEntry, CustomersUnitOfWork, StoredCar
 from shared.events import topics
 from shared.events.customers import CustomerData, CustomerUpserted
 from shared.events.envelope import Envelope
+from shared.jobs import JobContext, Step
 
 
 class CustomerNotFound(Exception):
@@ -88,34 +89,43 @@ async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
     return stored
 
 
-async def republish_profiles(uow_factory: Any, batch: int = 1000) -> tuple[int, int]:
-    """Re-validate every card with today's rules and publish every profile again.
+REPUBLISH_PROFILES = "customers.republish-profiles"
+"""Job kind: re-validate every card and publish every billing profile again."""
+
+
+async def count_cards(job: JobContext, uow: CustomersUnitOfWork) -> int:
+    return await uow.customers.count()
+
+
+async def republish_profiles(job: JobContext, uow: CustomersUnitOfWork) -> Step:
+    """One chunk of the republish job (cards in customer-number order after the
+    cursor), in the caller's transaction: re-validate each card with today's rules and
+    publish its profile again.
 
     A card whose errors changed gets a new version (audit actor ``revalidation``);
-    the others are published again at their version. Returns (published, revalidated).
+    the others are published again at their version.
     """
-    published = revalidated = 0
-    after = ""
-    while True:
-        async with uow_factory() as uow:
-            numbers = await uow.customers.all_numbers_after(after, batch)
-            if not numbers:
-                break
-            changed: list[cards.Change] = []
-            audit: list[AuditEntry] = []
-            for stored in await uow.customers.stored_many(numbers):
-                errors = validate(stored.card.data)
-                card = stored.card
-                if errors != stored.errors:
-                    card = cards.Card(card.customer_number, card.data, card.version + 1)
-                    change = cards.Change(card, {"errors": [len(stored.errors), len(errors)]}, errors)
-                    changed.append(change)
-                    audit.append(AuditEntry(card.customer_number, card.version, "revalidation", change.changes))
-                _emit(uow, cards.Change(card, {}, errors))
-                published += 1
-            await uow.customers.save(changed)
-            await uow.customers.add_audit(audit)
-            revalidated += len(changed)
-            await uow.commit()
-            after = numbers[-1]
-    return published, revalidated
+    after = str(job.cursor or "")
+    numbers = await uow.customers.all_numbers_after(after, job.chunk_size)
+    if not numbers:
+        return Step(done=0, cursor=after, finished=True)
+    changed: list[cards.Change] = []
+    audit: list[AuditEntry] = []
+    stored_cards = await uow.customers.stored_many(numbers)
+    for stored in stored_cards:
+        errors = validate(stored.card.data)
+        card = stored.card
+        if errors != stored.errors:
+            card = cards.Card(card.customer_number, card.data, card.version + 1)
+            change = cards.Change(card, {"errors": [len(stored.errors), len(errors)]}, errors)
+            changed.append(change)
+            audit.append(AuditEntry(card.customer_number, card.version, "revalidation", change.changes))
+        _emit(uow, cards.Change(card, {}, errors))
+    await uow.customers.save(changed)
+    await uow.customers.add_audit(audit)
+    return Step(
+        done=len(numbers),
+        cursor=numbers[-1],
+        counts={"published": len(stored_cards), "revalidated": len(changed)},
+        finished=len(numbers) < job.chunk_size,
+    )

@@ -32,10 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customers.domain.cards import Card, Change
 from shared.db.uow import UnitOfWork
 from shared.events.customers import CustomerData, ProfileError
+from shared.jobs.tables import jobs_table
 from shared.messaging.tables import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
+jobs = jobs_table(metadata)
 
 customers = Table(
     "customers",
@@ -164,6 +166,9 @@ class CustomerRepository:
             .order_by(customer_changes.c.version)
         )
         return [dict(r._mapping) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._s.scalar(select(func.count()).select_from(customers)) or 0)
 
     async def all_numbers_after(self, after: str, limit: int) -> list[str]:
         rows = await self._s.execute(

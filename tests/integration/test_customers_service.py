@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -135,13 +137,28 @@ async def test_search_by_name_and_number(
     ]
 
 
+async def finished_job(api: httpx.AsyncClient, started: httpx.Response) -> dict[str, Any]:
+    """Follow a job a route started (202 + Location) until it is done or failed."""
+    assert started.status_code == 202, started.text
+    url = started.headers["Location"]
+    assert url == started.json()["url"]
+
+    async def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = (await api.get(url)).json()
+        return job if job["state"] in ("done", "failed") else None
+
+    return await wait_for(finished)
+
+
 async def test_republish_sends_every_profile_again_at_its_version(
     sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
 ) -> None:
     await publish(sandbox, upsert("C-8"), upsert("C-9", name=None))
     await profiles(sandbox, expect=2)
-    result = (await customers_api.post("/customers/republish-profiles")).json()
-    assert result == {"published": 2, "revalidated": 0}
+    job = await finished_job(customers_api, await customers_api.post("/customers/republish-profiles"))
+    assert (job["kind"], job["state"], job["done"], job["total"]) == ("customers.republish-profiles", "done", 2, 2)
+    assert job["result"] == {"published": 2, "revalidated": 0}
+    assert job["actor"] == "api"
     again = await profiles(sandbox, expect=4)
     assert sorted((p.customer_number, p.version, p.valid) for p in again) == [
         ("C-8", 1, True),
@@ -159,11 +176,32 @@ async def test_republish_after_a_rule_change_gives_changed_cards_a_new_version(
     # what the stored verdict would be had C-10 been checked by an older, laxer rule set
     await sandbox.fetch("UPDATE customers SET valid = true, errors = '[]' WHERE customer_number = 'C-10'")
 
-    result = (await customers_api.post("/customers/republish-profiles")).json()
+    started = await customers_api.post("/customers/republish-profiles", headers={"X-Actor": "clerk-3"})
+    job = await finished_job(customers_api, started)
 
-    assert result == {"published": 2, "revalidated": 1}
+    assert (job["state"], job["actor"]) == ("done", "clerk-3")
+    assert job["result"] == {"published": 2, "revalidated": 1}
     latest = {p.customer_number: p for p in await profiles(sandbox, expect=4)}
     assert (latest["C-10"].version, latest["C-10"].valid) == (2, False)
     assert (latest["C-11"].version, latest["C-11"].valid) == (1, True)
     history = (await customers_api.get("/customers/C-10/history")).json()
     assert [h["actor"] for h in history] == ["event:urn:test:crm", "revalidation"]
+
+
+async def test_jobs_api_shows_a_job_lists_them_and_refuses_bad_queries(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    job = await finished_job(customers_api, await customers_api.post("/customers/republish-profiles"))
+
+    listed = (await customers_api.get("/jobs", params={"kind": "customers.republish-profiles", "state": "done"})).json()
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert (await customers_api.get("/jobs", params={"state": "queued"})).json() == []
+    assert (await customers_api.get("/jobs", params={"limit": 0})).status_code == 422
+    assert (await customers_api.get("/jobs", params={"limit": 501})).status_code == 422
+    assert (await customers_api.get("/jobs", params={"state": "paused"})).status_code == 422
+    missing = await customers_api.get("/jobs/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json()["detail"]["code"] == "job_not_found"
+    assert (await customers_api.get("/jobs/not-a-uuid")).status_code == 422
+    no_token = await customers_api.get(job["url"], headers={"Authorization": ""})
+    assert no_token.status_code == 401

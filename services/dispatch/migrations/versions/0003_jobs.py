@@ -7,6 +7,8 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
+from shared.jobs.migration_ops import create_jobs_table_v1, drop_jobs_table_v1
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    create_jobs_table_v1()
 
 
 def downgrade() -> None:
-    pass
+    drop_jobs_table_v1()
