@@ -17,7 +17,7 @@ SPEC = ServiceSpec(
     metadata=metadata,
     tables=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    produces=(topics.BILLING_PROFILES,),
+    produces=(topics.BILLING_PROFILES, topics.CUSTOMER_CORRECTIONS),
     consumes=(topics.CUSTOMER_UPSERTS,),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.events.customers import BillingProfileChanged, CustomerUpserted
+from shared.events.customers import BillingProfileChanged, CustomerCorrected, CustomerUpserted
 from shared.events.envelope import Event
 
 
@@ -43,4 +43,6 @@ BILLING_PROFILES = TopicSpec(
     "customers.billing-profiles.v1", BillingProfileChanged, key="customer number", compacted=True
 )
 
-ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)
+CUSTOMER_CORRECTIONS = TopicSpec("customers.corrections.v1", CustomerCorrected, key="customer number", kind="outbound")
+
+ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES, CUSTOMER_CORRECTIONS)
