@@ -10,6 +10,7 @@ from services.customers import api, consumers
 from services.customers.config import Settings
 from services.customers.tables import CustomersUnitOfWork, messaging, metadata
 from shared.events import topics
+from shared.http import install_error_handlers
 from shared.runtime import Runtime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -28,6 +29,11 @@ def build(settings: Settings | None = None) -> Runtime[CustomersUnitOfWork]:
     return runtime
 
 
+def http_app(runtime: Runtime[CustomersUnitOfWork], title: str = "Customers service") -> FastAPI:
+    app = runtime.http_app([api.router], title=title, version="1")
+    install_error_handlers(app)
+    return app
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = build(settings)
-    return runtime.http_app([api.router], title="Customers service", version="1")
+    return http_app(build(settings))

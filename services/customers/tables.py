@@ -206,10 +206,11 @@ class CustomerRepository:
             )
 
     async def search(self, query: str, limit: int = 50) -> list[StoredCard]:
-        pattern = f"%{query.lower()}%"
+        # contains(autoescape): a % or _ in the query is a character, not a wildcard
+        name_matches = func.lower(customers.c.name).contains(query.lower(), autoescape=True)
         rows = await self._s.execute(
             select(customers)
-            .where(or_(customers.c.customer_number == query, func.lower(customers.c.name).like(pattern)))
+            .where(or_(customers.c.customer_number == query, name_matches))
             .order_by(customers.c.customer_number)
             .limit(limit)
         )
