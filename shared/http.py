@@ -11,7 +11,7 @@ Errors (install with :func:`install_error_handlers`):
 - 401, 404 and other errors a route raises: ``{"detail": {"code", "message_fi",
   "message_en"}}`` (:class:`ErrorResponse`; declare it with ``responses=``).
 - 500: an unhandled exception answers a generic body and is logged with its type, its
-  SQLSTATE and the stack's code lines only: never its message, which for a database
+  SQLSTATE and the stack's last code lines only: never its message, which for a database
   error holds the statement's parameters (names, addresses, e-mails).
 """
 
@@ -133,7 +133,7 @@ class SafeServerErrors:
                 sqlstate(exc),
                 scope.get("method"),
                 route,
-                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+                "".join(traceback.format_tb(exc.__traceback__, limit=-12)).rstrip(),
             )
             if not started:
                 await JSONResponse(_INTERNAL, status_code=500)(scope, receive, send)
