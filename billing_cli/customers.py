@@ -57,14 +57,19 @@ def invalid(lang: Lang = "fi", limit: int = 100, as_json: Json = False) -> None:
         typer.echo(_line(card, lang))
 
 
+_FLAGS = ("consumer", "no_reminders")
+
+
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """``field=value`` pairs as a patch. Text stays text (``name=true`` is a name); the
+    flags take true/false; an empty value clears the field (null)."""
     patch: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
             raise typer.BadParameter(f"{pair!r}: use field=value (address.city=Helsinki)")
         key, value = pair.split("=", 1)
         parsed: Any = value
-        if value.lower() in ("true", "false"):
+        if key in _FLAGS and value.lower() in ("true", "false"):
             parsed = value.lower() == "true"
         elif value == "":
             parsed = None
@@ -97,7 +102,8 @@ def history(number: str, lang: Lang = "fi") -> None:
     with client("customers", PORT) as c:
         rows = call(c, "GET", f"/customers/{number}/history", lang)
     for row in rows:
-        typer.echo(f"v{row['version']:<4} {row['changed_at']} {row['actor']}: {', '.join(row['changes'])}")
+        version = "-" if row["version"] is None else row["version"]  # an ignored (stale) upsert: no version
+        typer.echo(f"v{version!s:<4} {row['changed_at']} {row['actor']}: {', '.join(row['changes'])}")
 
 
 @app.command()

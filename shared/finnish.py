@@ -3,21 +3,31 @@
 - Business ID (*Y-tunnus*): seven digits, a hyphen and a check digit. Weights
   7, 9, 10, 5, 8, 4, 2 from the left; remainder 0 gives check digit 0, remainder 1
   is never issued (invalid), otherwise the check digit is 11 - remainder. Old
-  six-digit IDs are written with a leading zero.
-- OVT e-invoice address: ``0037`` + the eight digits of the Y-tunnus (without the
+  six-digit IDs are written with a leading zero. The check itself is python-stdnum's
+  (``stdnum.fi.ytunnus``); the written form is checked here first, because stdnum
+  also takes ``FI``-prefixed, hyphen-less and space-separated numbers.
+- OVT e-invoice address: ``0037`` + the eight digits of a valid Y-tunnus (without the
   hyphen) + an optional organisation-specific suffix of up to five characters.
-- IBAN: ISO 13616, mod-97 check (used as an e-invoice address by consumers' banks).
+- IBAN: ISO 13616, checked by schwifty against each country's registered length and
+  BBAN structure (not only mod 97).
+
+Every check takes the text exactly as given: ASCII digits only (``\\d`` would let
+other scripts' digits, e.g. Arabic-Indic ``١``, through), and no surrounding
+whitespace, so what is valid is also what can be stored and sent as it is.
 """
 
 from __future__ import annotations
 
 import re
 
-_BUSINESS_ID = re.compile(r"^(\d{6,7})-(\d)$")
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from stdnum.fi import ytunnus
+
+_BUSINESS_ID = re.compile(r"([0-9]{6,7})-([0-9])", re.ASCII)
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
-_OVT = re.compile(r"^0037(\d{8})([A-Za-z0-9]{0,5})$")
-_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
-_IBAN_LENGTH = {"FI": 18, "AX": 18, "SE": 24, "EE": 20, "DE": 22, "NO": 15, "DK": 18}
+_OVT = re.compile(r"0037([0-9]{8})([A-Za-z0-9]{0,5})", re.ASCII)
+_IBAN_PRINTED = re.compile(r"[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,30}", re.ASCII)
 
 
 def business_id_check_digit(body: str) -> int | None:
@@ -32,12 +42,11 @@ def business_id_check_digit(body: str) -> int | None:
 
 
 def is_valid_business_id(value: str) -> bool:
-    match = _BUSINESS_ID.match(value.strip())
+    """``0112038-9`` (and the old six-digit form ``737546-2``); nothing else."""
+    match = _BUSINESS_ID.fullmatch(value)
     if not match:
         return False
-    body = match.group(1).zfill(7)
-    expected = business_id_check_digit(body)
-    return expected is not None and expected == int(match.group(2))
+    return bool(ytunnus.is_valid(match.group(1).zfill(7) + match.group(2)))
 
 
 def business_id_from_digits(digits: str) -> str:
@@ -46,21 +55,27 @@ def business_id_from_digits(digits: str) -> str:
 
 
 def is_valid_ovt(value: str) -> bool:
-    match = _OVT.match(value.strip())
+    """OVT built on a valid Y-tunnus: ``0037`` + its eight digits + suffix (0-5)."""
+    match = _OVT.fullmatch(value)
     return match is not None and is_valid_business_id(business_id_from_digits(match.group(1)))
 
 
 def normalise_iban(value: str) -> str:
-    return re.sub(r"\s+", "", value).upper()
+    """Electronic form: no spaces, upper case (``FI21 1234 …`` -> ``FI211234…``)."""
+    return value.replace(" ", "").upper()
 
 
 def is_valid_iban(value: str) -> bool:
-    iban = normalise_iban(value)
-    if not _IBAN.match(iban):
+    """An IBAN in electronic or printed (groups of four) form, valid for its country."""
+    if not _IBAN_PRINTED.fullmatch(value):
         return False
-    expected_length = _IBAN_LENGTH.get(iban[:2])
-    if expected_length is not None and len(iban) != expected_length:
+    try:
+        IBAN(normalise_iban(value), validate_bban=True)
+    except SchwiftyException:
         return False
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(digits) % 97 == 1
+    return True
+
+
+def is_electronic_iban(value: str) -> bool:
+    """An IBAN as machines exchange it (e.g. a Finvoice address): no spaces, upper case."""
+    return value == normalise_iban(value) and is_valid_iban(value)

@@ -1,15 +1,149 @@
-"""HTTP pieces every service's API has: bearer-token auth, health and readiness."""
+"""HTTP pieces every service's API has: bearer-token auth, health and readiness, and
+one shape for errors.
+
+Errors (install with :func:`install_error_handlers`):
+
+- 422: FastAPI's own ``HTTPValidationError`` shape, the one every route's OpenAPI
+  document declares: ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``, the
+  field path in ``loc``. Input values are not echoed (they may be personal data).
+  A route's own 422 (e.g. an empty patch) uses the same shape: raise
+  :func:`unprocessable`.
+- 401, 404 and other errors a route raises: ``{"detail": {"code", "message_fi",
+  "message_en"}}`` (:class:`ErrorResponse`; declare it with ``responses=``).
+- 500: an unhandled exception answers a generic body and is logged with its type, its
+  SQLSTATE and the stack's last code lines only: never its message, which for a database
+  error holds the statement's parameters (names, addresses, e-mails).
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message_fi: str
+    message_en: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of a 4xx/5xx error other than 422."""
+
+    detail: ErrorDetail
+
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or wrong API token"}
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "Not found"}}
+
+_INTERNAL = {
+    "detail": {
+        "code": "internal_error",
+        "message_fi": "Palvelussa tapahtui virhe. Yritä myöhemmin uudelleen.",
+        "message_en": "The service failed. Please try again later.",
+    }
+}
+
+
+def _clean(value: object) -> str | int:
+    """A ``loc`` or ``msg`` part that encodes as UTF-8 (a lone surrogate would not)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return str(value).encode("utf-8", "replace").decode("utf-8")[:200]
+
+
+def validation_detail(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Errors in the ``HTTPValidationError`` shape: field path, message, kind; no input."""
+    return [
+        {
+            "loc": [_clean(p) for p in e.get("loc", ())],
+            "msg": str(_clean(e.get("msg", ""))),
+            "type": str(_clean(e.get("type", "value_error"))),
+        }
+        for e in errors
+    ]
+
+
+def unprocessable(loc: Iterable[str | int], msg: str, kind: str) -> RequestValidationError:
+    """A route's own 422, in the same shape as the framework's."""
+    return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": kind}])
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+class SafeServerErrors:
+    """ASGI middleware: an unhandled exception answers 500 with a generic body and is
+    logged without its message (see the module docstring); it is not re-raised, so
+    the server does not log it again with the message."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            log.error(
+                "unhandled %s (sqlstate %s) in %s %s; stack:\n%s",
+                type(exc).__name__,
+                sqlstate(exc),
+                scope.get("method"),
+                route,
+                "".join(traceback.format_tb(exc.__traceback__, limit=-12)).rstrip(),
+            )
+            if not started:
+                await JSONResponse(_INTERNAL, status_code=500)(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """422 in the declared shape, and 500 without personal data (call before start)."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_middleware(SafeServerErrors)
+
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 

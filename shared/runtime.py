@@ -26,7 +26,7 @@ from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
-from shared.http import health_router, require_token
+from shared.http import health_router, install_error_handlers, require_token
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
@@ -214,6 +214,7 @@ class Runtime(Generic[U]):
                 await self.stop()
 
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
+        install_error_handlers(app)  # 422 in the declared shape; 500 without personal data
         app.state.runtime = self
         app.include_router(
             health_router(

@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.customers import handlers
 from services.customers.tables import CustomersUnitOfWork, StoredCard
-from shared.events.customers import Channel, CustomerData, CustomerType, ProfileError
+from shared.events.customers import (
+    CUSTOMER_NUMBER_PATTERN,
+    BusinessId,
+    Channel,
+    City,
+    CountryCode,
+    CustomerData,
+    CustomerType,
+    EInvoiceAddress,
+    Email,
+    LanguageCode,
+    Name,
+    OperatorCode,
+    PostalCode,
+    ProfileError,
+    StreetLine,
+)
+from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
 from shared.jobs.api import JobOut, accepted
 from shared.runtime import Runtime
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], responses=UNAUTHORIZED)
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
+CustomerNumberPath = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=CUSTOMER_NUMBER_PATTERN, description="Customer number")
+]
 
 
 class CardOut(BaseModel):
@@ -42,31 +65,40 @@ class InvalidList(BaseModel):
     items: list[CardOut]
 
 
+# A field left out stays as it is. ``null`` clears a field that may be empty (name,
+# e-mail, ...); for one that may not (customer_type, delivery_channel, language,
+# no_reminders, address.street_lines, address.country) it is refused with 422 like any
+# wrong type: those are declared with their own type and a default that is never
+# validated, so the OpenAPI document does not offer null for them either.
+_ABSENT: Any = None
+
+
 class AddressPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    street_lines: list[str] | None = Field(default=None, max_length=4)
-    postal_code: str | None = None
-    city: str | None = None
-    country: str | None = None
+    street_lines: list[StreetLine] = Field(default=_ABSENT, max_length=4)
+    postal_code: PostalCode | None = None
+    city: City | None = None
+    country: CountryCode = Field(default=_ABSENT)
 
 
 class CardPatch(BaseModel):
-    """Fields to change; fields left out stay as they are. Unknown fields are refused."""
+    """Fields to change; fields left out stay as they are. Unknown fields are refused,
+    and so are values of the wrong type (no ``"yes"`` for ``true``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_type: CustomerType | None = None
-    name: str | None = None
-    business_id: str | None = None
+    customer_type: CustomerType = Field(default=_ABSENT)
+    name: Name | None = None
+    business_id: BusinessId | None = None
     address: AddressPatch | None = None
-    email: str | None = None
-    einvoice_address: str | None = None
-    einvoice_operator: str | None = None
-    delivery_channel: Channel | None = None
-    language: str | None = None
-    consumer: bool | None = None
-    no_reminders: bool | None = None
+    email: Email | None = None
+    einvoice_address: EInvoiceAddress | None = None
+    einvoice_operator: OperatorCode | None = None
+    delivery_channel: Channel = Field(default=_ABSENT)
+    language: LanguageCode = Field(default=_ABSENT)
+    consumer: StrictBool | None = None
+    no_reminders: StrictBool = Field(default=_ABSENT)
 
 
 def _uow(request: Request) -> CustomersUnitOfWork:
@@ -86,22 +118,28 @@ def _not_found(number: str) -> HTTPException:
 
 
 @router.get("", response_model=list[CardOut])
-async def search(request: Request, q: str = Query(min_length=1, max_length=100), limit: int = Query(50, le=500)) -> Any:
+async def search(
+    request: Request,
+    q: str = Query(min_length=1, max_length=100, pattern=_PRINTABLE),
+    limit: int = Query(50, ge=1, le=500),
+) -> Any:
     """Search cards by customer number (exact) or name (contains, case-insensitive)."""
     async with _uow(request) as uow:
         return [CardOut.of(s) for s in await uow.customers.search(q, limit)]
 
 
 @router.get("/invalid", response_model=InvalidList)
-async def list_invalid(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> Any:
+async def list_invalid(
+    request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000)
+) -> Any:
     """Customers whose billing data has errors (*virhe*), with every error."""
     async with _uow(request) as uow:
         total, items = await uow.customers.list_invalid(limit, offset)
     return InvalidList(total=total, items=[CardOut.of(s) for s in items])
 
 
-@router.get("/{customer_number}", response_model=CardOut)
-async def get_card(request: Request, customer_number: str) -> Any:
+@router.get("/{customer_number}", response_model=CardOut, responses=NOT_FOUND)
+async def get_card(request: Request, customer_number: CustomerNumberPath) -> Any:
     async with _uow(request) as uow:
         stored = await uow.customers.get(customer_number)
     if stored is None:
@@ -109,33 +147,33 @@ async def get_card(request: Request, customer_number: str) -> Any:
     return CardOut.of(stored)
 
 
-@router.patch("/{customer_number}", response_model=CardOut)
+@router.patch("/{customer_number}", response_model=CardOut, responses=NOT_FOUND)
 async def update_card(
     request: Request,
-    customer_number: str,
+    customer_number: CustomerNumberPath,
     patch: CardPatch,
-    x_actor: str = Header("api", max_length=100, description="Who makes the change (audit trail)"),
+    x_actor: str = Header(
+        "api", min_length=1, max_length=100, pattern=_PRINTABLE, description="Who makes the change (audit trail)"
+    ),
 ) -> Any:
-    """Fix a card (seed step 10). Returns the card with the errors that remain."""
+    """Fix a card (seed step 10). Returns the card with the errors that remain.
+
+    The correction is also published for the CRM (``customers.corrections.v1``), and
+    the fixed fields stay fixed until the CRM itself changes them."""
     fields = patch.model_dump(exclude_unset=True)
     if not fields:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail={
-                "code": "empty_patch",
-                "message_fi": "Ei muutettavia kenttiä.",
-                "message_en": "No fields to change.",
-            },
-        )
+        raise unprocessable(["body"], "No fields to change (Ei muutettavia kenttiä).", "empty_patch")
     try:
         stored = await handlers.update_card(handlers.UpdateCard(customer_number, fields, x_actor), _uow(request))
     except handlers.CustomerNotFound:
         raise _not_found(customer_number) from None
+    except handlers.InvalidCard as invalid:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in invalid.errors]) from None
     return CardOut.of(stored)
 
 
-@router.get("/{customer_number}/history")
-async def history(request: Request, customer_number: str) -> list[dict[str, Any]]:
+@router.get("/{customer_number}/history", responses=NOT_FOUND)
+async def history(request: Request, customer_number: CustomerNumberPath) -> list[dict[str, Any]]:
     """The card's audit trail: who changed what, when, one row per version."""
     async with _uow(request) as uow:
         if await uow.customers.get(customer_number) is None:

@@ -18,7 +18,7 @@ SPEC = ServiceSpec(
     metadata=metadata,
     tables=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
-    produces=(topics.BILLING_PROFILES,),
+    produces=(topics.BILLING_PROFILES, topics.CUSTOMER_CORRECTIONS),
     consumes=(topics.CUSTOMER_UPSERTS,),
 )
 
@@ -32,6 +32,9 @@ def build(settings: Settings | None = None) -> Runtime[CustomersUnitOfWork]:
     return runtime
 
 
+def http_app(runtime: Runtime[CustomersUnitOfWork], title: str = "Customers service") -> FastAPI:
+    return runtime.http_app([api.router], title=title, version="1")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    runtime = build(settings)
-    return runtime.http_app([api.router], title="Customers service", version="1")
+    return http_app(build(settings))

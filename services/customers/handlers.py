@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.customers.domain import cards
+from pydantic import ValidationError
+
+from services.customers.domain import cards, ownership
 from services.customers.domain.rules import validate
-from services.customers.tables import AuditEntry, CustomersUnitOfWork, StoredCard
+from services.customers.tables import AuditEntry, CrmSeen, CustomersUnitOfWork, StoredCard
 from shared.events import topics
 from shared.events.customers import CustomerData, CustomerUpserted
 from shared.events.envelope import Envelope
@@ -34,24 +36,55 @@ def _emit(uow: CustomersUnitOfWork, change: cards.Change) -> None:
     )
 
 
-async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> int:
-    """Customer upserts from the CRM (a batch, in delivery order). Returns the number of
-    new versions. An upsert equal to the stored card makes no version and no event."""
-    current = await uow.customers.get_many({e.data.customer_number for e in events})
+@dataclass(frozen=True)
+class UpsertOutcome:
+    """What a batch of upserts did: new card versions, and upserts ignored as stale."""
+
+    versions: int
+    stale: int
+
+
+async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> UpsertOutcome:
+    """Customer upserts from the CRM (a batch, in delivery order).
+
+    Each upsert applies only the fields the CRM changed since its previous upsert
+    (:mod:`~services.customers.domain.ownership`); an upsert equal to the stored card
+    makes no version and no event; an upsert older (``ce_time``) than the last one
+    applied for the customer changes nothing and leaves an audit row
+    ``{"ignored": "stale"}`` (no version)."""
+    tracked = await uow.customers.get_for_upsert({e.data.customer_number for e in events})
+    current = {n: t.card for n, t in tracked.items()}
+    crm = {n: t.crm for n, t in tracked.items()}
+    last_time = {n: t.crm_time for n, t in tracked.items()}
     final: dict[str, cards.Change] = {}
+    seen: dict[str, CrmSeen] = {}
     audit: list[AuditEntry] = []
+    stale = 0
     for env in events:
         number = env.data.customer_number
-        change = cards.apply(current.get(number), number, env.data.customer)
+        actor = f"event:{env.meta.source}"
+        last = last_time.get(number)
+        if ownership.is_stale(last, env.meta.time):
+            stale += 1
+            assert last is not None
+            ignored = {"ignored": "stale", "sent_at": env.meta.time.isoformat(), "last_applied": last.isoformat()}
+            audit.append(AuditEntry(number, None, actor, ignored, env.meta.id))
+            continue
+        sent = env.data.customer
+        card = current.get(number)
+        change = cards.apply(card, number, ownership.merge_upsert(card.data if card else None, crm.get(number), sent))
+        crm[number], last_time[number] = sent, env.meta.time
+        seen[number] = CrmSeen(sent, env.meta.time)
         if change is None:
             continue
         current[number] = change.card
         final[number] = change
-        audit.append(AuditEntry(number, change.card.version, f"event:{env.meta.source}", change.changes, env.meta.id))
+        audit.append(AuditEntry(number, change.card.version, actor, change.changes, env.meta.id))
         _emit(uow, change)
-    await uow.customers.save(list(final.values()))
+    await uow.customers.save(list(final.values()), seen)
+    await uow.customers.save_crm_seen({n: s for n, s in seen.items() if n not in final})
     await uow.customers.add_audit(audit)
-    return len(audit)
+    return UpsertOutcome(versions=len(audit) - stale, stale=stale)
 
 
 @dataclass(frozen=True)
@@ -63,7 +96,16 @@ class UpdateCard:
     actor: str
 
 
+class InvalidCard(Exception):
+    """The card a patch would make is not valid data (field paths in ``errors``)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid card")
+        self.errors = errors
+
+
 async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
+    """Apply a clerk's fix; publish the new profile and, for the CRM, the correction."""
     async with uow:
         current = (await uow.customers.get_many([cmd.customer_number])).get(cmd.customer_number)
         if current is None:
@@ -74,7 +116,11 @@ async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
                 merged["address"] = {**merged["address"], **value}
             else:
                 merged[key] = value
-        data = CustomerData.model_validate(merged)
+        try:
+            data = CustomerData.model_validate(merged)
+        except ValidationError as exc:
+            errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+            raise InvalidCard(errors) from None
         change = cards.apply(current, cmd.customer_number, data)
         if change is not None:
             await uow.customers.save([change])
@@ -82,6 +128,11 @@ async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
                 [AuditEntry(cmd.customer_number, change.card.version, cmd.actor, change.changes)]
             )
             _emit(uow, change)
+            uow.outbox.add(
+                topics.CUSTOMER_CORRECTIONS.name,
+                cards.correction(change, cmd.actor),
+                key=cmd.customer_number,
+            )
         await uow.commit()
     async with uow:
         stored = await uow.customers.get(cmd.customer_number)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,11 @@ customers = Table(
     Column("version", Integer, nullable=False),
     Column("valid", Boolean, nullable=False),
     Column("errors", JSONB, nullable=False),
+    Column("crm_data", JSONB, nullable=True),
+    # What the CRM last sent (its own view of the card): an upsert applies only the
+    # fields that differ from it, so a clerk's fix survives upserts that leave it alone.
+    Column("crm_time", DateTime(timezone=True), nullable=True),
+    # ce_time of the last upsert applied: an older one changes nothing.
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_customers_invalid", "customer_number", postgresql_where=text("NOT valid")),
@@ -59,7 +64,8 @@ customer_changes = Table(
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("customer_number", Text, ForeignKey("customers.customer_number"), nullable=False),
-    Column("version", Integer, nullable=False),
+    Column("version", Integer, nullable=True),
+    # None: the row records an event that changed nothing (a stale upsert, ignored).
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("actor", Text, nullable=False),
     Column("event_id", Text, nullable=True),
@@ -71,10 +77,27 @@ customer_changes = Table(
 @dataclass(frozen=True)
 class AuditEntry:
     customer_number: str
-    version: int
+    version: int | None
     actor: str
-    changes: dict[str, list[Any]]
+    changes: dict[str, Any]
     event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackedCard:
+    """A card with what the CRM last sent and when (for the next upsert)."""
+
+    card: Card
+    crm: CustomerData | None
+    crm_time: datetime | None
+
+
+@dataclass(frozen=True)
+class CrmSeen:
+    """The upsert just applied to a card: the CRM's data and its ``ce_time``."""
+
+    data: CustomerData
+    time: datetime
 
 
 @dataclass(frozen=True)
@@ -110,20 +133,66 @@ class CustomerRepository:
             r.customer_number: Card(r.customer_number, CustomerData.model_validate(r.data), r.version) for r in rows
         }
 
-    async def save(self, changes: Sequence[Change]) -> None:
+    async def get_for_upsert(self, numbers: Iterable[str]) -> dict[str, TrackedCard]:
+        """Cards with the CRM's last data and time, locked until the transaction ends."""
+        rows = await self._s.execute(
+            select(
+                customers.c.customer_number,
+                customers.c.data,
+                customers.c.version,
+                customers.c.crm_data,
+                customers.c.crm_time,
+            )
+            .where(customers.c.customer_number.in_(list(numbers)))
+            .with_for_update()
+        )
+        out: dict[str, TrackedCard] = {}
+        for r in rows:
+            data = CustomerData.model_validate(r.data)
+            crm = data if r.crm_data == r.data else _data_or_none(r.crm_data)
+            out[r.customer_number] = TrackedCard(Card(r.customer_number, data, r.version), crm, r.crm_time)
+        return out
+
+    async def save(self, changes: Sequence[Change], crm: Mapping[str, CrmSeen] | None = None) -> None:
+        """New versions of cards; ``crm``: the upserts that made them (kept per card)."""
         if not changes:
             return
+        crm = crm or {}
+        data = [c.card.data.model_dump_json() for c in changes]
+        seen = [crm.get(c.card.customer_number) for c in changes]
+        same = [
+            s is not None and (s.data is c.card.data or s.data == c.card.data)
+            for s, c in zip(seen, changes, strict=True)
+        ]
         await self._s.execute(
             _UPSERT,
             {
                 "numbers": [c.card.customer_number for c in changes],
                 "names": [c.card.data.name for c in changes],
-                "data": [c.card.data.model_dump_json() for c in changes],
+                "data": data,
                 "versions": [c.card.version for c in changes],
                 "valid": [not c.errors for c in changes],
                 "errors": [_errors_json(c.errors) for c in changes],
+                # what the CRM sent is mostly the card itself: then a flag, not a copy
+                "crm_same": same,
+                "crm_data": [
+                    None if s is None or m else s.data.model_dump_json() for s, m in zip(seen, same, strict=True)
+                ],
+                "crm_times": [None if s is None else s.time for s in seen],
             },
         )
+
+    async def save_crm_seen(self, seen: Mapping[str, CrmSeen]) -> None:
+        """Upserts applied without a new version: remember what the CRM sent, and when."""
+        if seen:
+            await self._s.execute(
+                _CRM_SEEN,
+                {
+                    "numbers": list(seen),
+                    "crm_data": [s.data.model_dump_json() for s in seen.values()],
+                    "crm_times": [s.time for s in seen.values()],
+                },
+            )
 
     async def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
@@ -139,10 +208,11 @@ class CustomerRepository:
             )
 
     async def search(self, query: str, limit: int = 50) -> list[StoredCard]:
-        pattern = f"%{query.lower()}%"
+        # contains(autoescape): a % or _ in the query is a character, not a wildcard
+        name_matches = func.lower(customers.c.name).contains(query.lower(), autoescape=True)
         rows = await self._s.execute(
             select(customers)
-            .where(or_(customers.c.customer_number == query, func.lower(customers.c.name).like(pattern)))
+            .where(or_(customers.c.customer_number == query, name_matches))
             .order_by(customers.c.customer_number)
             .limit(limit)
         )
@@ -163,7 +233,7 @@ class CustomerRepository:
         rows = await self._s.execute(
             select(customer_changes)
             .where(customer_changes.c.customer_number == customer_number)
-            .order_by(customer_changes.c.version)
+            .order_by(customer_changes.c.id)
         )
         return [dict(r._mapping) for r in rows]
 
@@ -186,6 +256,10 @@ class CustomerRepository:
         return [_stored(r) for r in rows]
 
 
+def _data_or_none(value: Any) -> CustomerData | None:
+    return None if value is None else CustomerData.model_validate(value)
+
+
 def _errors_json(errors: Sequence[ProfileError]) -> str:
     return json.dumps([e.model_dump() for e in errors])
 
@@ -194,13 +268,25 @@ def _errors_json(errors: Sequence[ProfileError]) -> str:
 # parameter processing (a batch of 500 upserts is one round trip per table).
 _UPSERT = text(
     """
-    INSERT INTO customers (customer_number, name, data, version, valid, errors)
-    SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb)
+    INSERT INTO customers (customer_number, name, data, version, valid, errors, crm_data, crm_time)
+    SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb), CAST(CASE WHEN same THEN d ELSE cd END AS jsonb), ct
     FROM unnest(CAST(:numbers AS text[]), CAST(:names AS text[]), CAST(:data AS text[]),
-                CAST(:versions AS int[]), CAST(:valid AS boolean[]), CAST(:errors AS text[])) AS r(n, nm, d, v, ok, e)
+                CAST(:versions AS int[]), CAST(:valid AS boolean[]), CAST(:errors AS text[]),
+                CAST(:crm_same AS boolean[]), CAST(:crm_data AS text[]), CAST(:crm_times AS timestamptz[]))
+         AS r(n, nm, d, v, ok, e, same, cd, ct)
     ON CONFLICT (customer_number) DO UPDATE SET
         name = excluded.name, data = excluded.data, version = excluded.version,
-        valid = excluded.valid, errors = excluded.errors, updated_at = now()
+        valid = excluded.valid, errors = excluded.errors, updated_at = now(),
+        crm_data = COALESCE(excluded.crm_data, customers.crm_data),
+        crm_time = COALESCE(excluded.crm_time, customers.crm_time)
+    """
+)
+
+_CRM_SEEN = text(
+    """
+    UPDATE customers SET crm_data = CAST(r.cd AS jsonb), crm_time = r.ct
+    FROM unnest(CAST(:numbers AS text[]), CAST(:crm_data AS text[]), CAST(:crm_times AS timestamptz[])) AS r(n, cd, ct)
+    WHERE customers.customer_number = r.n
     """
 )
 

@@ -1,26 +1,60 @@
-"""Events about customers: upserts from the CRM (inbound) and billing profiles
-(published by the customers service on a compacted topic, key = customer number)."""
+"""Events about customers: upserts from the CRM (inbound), billing profiles (published
+by the customers service on a compacted topic, key = customer number) and a clerk's
+corrections of a card (published for the CRM, key = customer number).
+
+Payloads are strict: a text field takes a JSON string only (no number standing for an
+identifier: its leading zeros would be gone), a flag takes ``true``/``false`` only (no
+``"yes"`` or ``1``), and every text has a length limit and no control characters (a
+NUL cannot be stored in PostgreSQL text). Identifiers (business ID, e-invoice address
+and operator, postal code, country, language) are printable ASCII without surrounding
+whitespace, so other scripts' digits are refused here rather than stored. Whether an
+identifier is *valid* (check digit, format per country) is a billing-data rule of the
+customers service: the card is kept and flagged for a clerk to fix.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StringConstraints
 
 from shared.events.envelope import Event
 
-CustomerNumber = str
 Channel = Literal["email", "einvoice", "print"]
 CustomerType = Literal["person", "company"]
+
+CUSTOMER_NUMBER_PATTERN = r"^[A-Za-z0-9_-]+$"
+CustomerNumber = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=32, pattern=CUSTOMER_NUMBER_PATTERN)
+]
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_ASCII_IDENTIFIER = r"^(?:[!-~](?:[ -~]*[!-~])?)?$"
+"""Printable ASCII, no whitespace at either end (empty allowed: a rule says 'missing')."""
+
+
+Name = Annotated[str, StringConstraints(strict=True, max_length=200, pattern=_NO_CONTROL)]
+StreetLine = Annotated[str, StringConstraints(strict=True, max_length=100, pattern=_NO_CONTROL)]
+City = Annotated[str, StringConstraints(strict=True, max_length=100, pattern=_NO_CONTROL)]
+Email = Annotated[str, StringConstraints(strict=True, max_length=254, pattern=_NO_CONTROL)]
+"""E-mail address (international ones too); its syntax is a billing-data rule."""
+BusinessId = Annotated[str, StringConstraints(strict=True, max_length=16, pattern=_ASCII_IDENTIFIER)]
+EInvoiceAddress = Annotated[str, StringConstraints(strict=True, max_length=42, pattern=_ASCII_IDENTIFIER)]
+OperatorCode = Annotated[str, StringConstraints(strict=True, max_length=35, pattern=_ASCII_IDENTIFIER)]
+PostalCode = Annotated[str, StringConstraints(strict=True, max_length=16, pattern=_ASCII_IDENTIFIER)]
+CountryCode = Annotated[str, StringConstraints(strict=True, max_length=8, pattern=_ASCII_IDENTIFIER)]
+LanguageCode = Annotated[str, StringConstraints(strict=True, max_length=8, pattern=_ASCII_IDENTIFIER)]
+Code = Annotated[str, StringConstraints(strict=True, max_length=64, pattern=_ASCII_IDENTIFIER)]
+Message = Annotated[str, StringConstraints(strict=True, max_length=500, pattern=_NO_CONTROL)]
+Actor = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100, pattern=_NO_CONTROL)]
 
 
 class PostalAddress(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    street_lines: list[str] = Field(default_factory=list, max_length=4)
-    postal_code: str | None = None
-    city: str | None = None
-    country: str = "FI"
+    street_lines: list[StreetLine] = Field(default_factory=list, max_length=4)
+    postal_code: PostalCode | None = None
+    city: City | None = None
+    country: CountryCode = "FI"
     """ISO 3166-1 alpha-2 code; checked by the customers service's rules."""
 
 
@@ -30,38 +64,42 @@ class CustomerData(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     customer_type: CustomerType
-    name: str | None = None
-    business_id: str | None = None
+    name: Name | None = None
+    business_id: BusinessId | None = None
     """Y-tunnus, for companies (e.g. ``0737546-2``)."""
     address: PostalAddress | None = None
-    email: str | None = None
-    einvoice_address: str | None = None
+    email: Email | None = None
+    einvoice_address: EInvoiceAddress | None = None
     """Verkkolaskuosoite: OVT (``0037`` + Y-tunnus digits + optional suffix) or IBAN form."""
-    einvoice_operator: str | None = None
+    einvoice_operator: OperatorCode | None = None
     """Intermediator (operator) code, e.g. ``003721291126``."""
     delivery_channel: Channel = "print"
-    language: str = "fi"
-    consumer: bool | None = None
+    language: LanguageCode = "fi"
+    consumer: StrictBool | None = None
     """Consumer (True) or business (False) customer; None means: derive from type."""
-    no_reminders: bool = False
+    no_reminders: StrictBool = False
 
 
 class CustomerUpserted(Event):
-    """A customer card created or changed in the CRM (inbound, key = customer number)."""
+    """A customer card created or changed in the CRM (inbound, key = customer number).
+
+    Replay safety: an upsert whose ``ce_time`` is older than that of the last upsert
+    applied for the same customer changes nothing (it is recorded and counted).
+    """
 
     EVENT_TYPE = "fi.billing.crm.customer-upserted.v1"
 
-    customer_number: CustomerNumber = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    customer_number: CustomerNumber
     customer: CustomerData
 
 
 class ProfileError(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    code: str
-    field: str
-    message_fi: str
-    message_en: str
+    code: Code
+    field: Code
+    message_fi: Message
+    message_en: Message
 
 
 class BillingProfileChanged(Event):
@@ -74,8 +112,35 @@ class BillingProfileChanged(Event):
 
     customer_number: CustomerNumber
     version: int = Field(ge=1)
-    valid: bool
-    errors: list[ProfileError] = Field(default_factory=list)
+    valid: StrictBool
+    errors: list[ProfileError] = Field(default_factory=list, max_length=100)
     snapshot: CustomerData
-    consumer: bool
+    consumer: StrictBool
     """Resolved consumer/business flag (reminder and interest rules need it)."""
+
+
+class FieldCorrection(BaseModel):
+    """One field of the card as it was and as the clerk left it (``address`` whole)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: Code
+    old: JsonValue
+    new: JsonValue
+
+
+class CustomerCorrected(Event):
+    """A clerk corrected a customer card (seed step 10), for the CRM to take over.
+
+    Published by the customers service (key = customer number) in the same transaction
+    as the change. ``changes`` lists only the fields the clerk changed; ``card`` is the
+    whole card after the correction, at ``version`` (the billing profile's version).
+    """
+
+    EVENT_TYPE = "fi.billing.customers.card-corrected.v1"
+
+    customer_number: CustomerNumber
+    version: int = Field(ge=1)
+    actor: Actor
+    changes: list[FieldCorrection] = Field(min_length=1, max_length=20)
+    card: CustomerData

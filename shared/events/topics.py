@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from shared.events.customers import BillingProfileChanged, CustomerUpserted
+from shared.events.customers import BillingProfileChanged, CustomerCorrected, CustomerUpserted
 from shared.events.envelope import Event, event_types
 
 
@@ -60,4 +60,8 @@ BILLING_PROFILES = TopicSpec(
     "customers.billing-profiles.v1", (BillingProfileChanged,), key="customer number", compacted=True
 )
 
-ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES)
+CUSTOMER_CORRECTIONS = TopicSpec(
+    "customers.corrections.v1", (CustomerCorrected,), key="customer number", kind="outbound"
+)
+
+ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES, CUSTOMER_CORRECTIONS)

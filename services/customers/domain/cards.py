@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.customers.domain.rules import validate
-from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
+from shared.events.customers import (
+    BillingProfileChanged,
+    CustomerCorrected,
+    CustomerData,
+    FieldCorrection,
+    ProfileError,
+)
 
 
 @dataclass(frozen=True)
@@ -56,4 +62,15 @@ def profile(card: Card, errors: list[ProfileError]) -> BillingProfileChanged:
         errors=errors,
         snapshot=card.data,
         consumer=resolved_consumer(card.data),
+    )
+
+
+def correction(change: Change, actor: str) -> CustomerCorrected:
+    """A clerk's change of a card, as the CRM is told of it."""
+    return CustomerCorrected(
+        customer_number=change.card.customer_number,
+        version=change.card.version,
+        actor=actor,
+        changes=[FieldCorrection(field=k, old=old, new=new) for k, (old, new) in change.changes.items()],
+        card=change.card.data,
     )

@@ -14,11 +14,11 @@ import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from shared.events.customers import CustomerData, ProfileError
-from shared.finnish import is_valid_business_id, is_valid_iban, is_valid_ovt
+from shared.finnish import is_electronic_iban, is_valid_business_id, is_valid_ovt
 
 SUPPORTED_LANGUAGES = ("fi", "sv", "en")
-_FI_POSTAL_CODE = re.compile(r"^\d{5}$")
-_OPERATOR_CODE = re.compile(r"^[A-Z0-9]{4,35}$")
+_FI_POSTAL_CODE = re.compile(r"[0-9]{5}")
+_OPERATOR_CODE = re.compile(r"[A-Z0-9]{4,35}")
 
 Rule = Callable[[CustomerData], list[ProfileError]]
 
@@ -82,7 +82,7 @@ def email_channel_ready(c: CustomerData) -> list[ProfileError]:
     if _blank(c.email):
         return [_err("email_missing", "email", "Sähköpostiosoite puuttuu.", "E-mail address is missing.")]
     assert c.email is not None
-    if not is_valid_email(c.email.strip()):
+    if not is_valid_email(c.email):
         return [_err("email_invalid", "email", "Sähköpostiosoite on virheellinen.", "E-mail address is invalid.")]
     return []
 
@@ -102,8 +102,8 @@ def einvoice_channel_ready(c: CustomerData) -> list[ProfileError]:
         )
     else:
         assert c.einvoice_address is not None
-        address = c.einvoice_address.strip()
-        if not (is_valid_ovt(address) or is_valid_iban(address)):
+        address = c.einvoice_address
+        if not (is_valid_ovt(address) or is_electronic_iban(address)):
             errors.append(
                 _err(
                     "einvoice_address_invalid",
@@ -123,7 +123,7 @@ def einvoice_channel_ready(c: CustomerData) -> list[ProfileError]:
         )
     else:
         assert c.einvoice_operator is not None
-        if not _OPERATOR_CODE.match(c.einvoice_operator.strip()):
+        if not _OPERATOR_CODE.fullmatch(c.einvoice_operator):
             errors.append(
                 _err(
                     "einvoice_operator_invalid",
@@ -150,7 +150,7 @@ def print_channel_ready(c: CustomerData) -> list[ProfileError]:
         errors.append(
             _err("postal_code_missing", "address.postal_code", "Postinumero puuttuu.", "Postal code is missing.")
         )
-    elif a.country.upper() == "FI" and not _FI_POSTAL_CODE.match((a.postal_code or "").strip()):
+    elif a.country.upper() == "FI" and not _FI_POSTAL_CODE.fullmatch(a.postal_code or ""):
         errors.append(
             _err(
                 "postal_code_invalid",
@@ -167,7 +167,7 @@ def print_channel_ready(c: CustomerData) -> list[ProfileError]:
 def country_known(c: CustomerData) -> list[ProfileError]:
     if c.address is None:
         return []
-    code = c.address.country.strip().upper()
+    code = c.address.country.upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         return [
             _err(

@@ -159,3 +159,19 @@ def test_fast_email_check_agrees_with_email_validator(address: str) -> None:
     except EmailNotValidError:
         expected = False
     assert is_valid_email(address) is expected
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("FI21 1234 5600 0007 85", ["einvoice_address_invalid"]),  # printed form: not as Finvoice needs it
+        ("fi2112345600000785", ["einvoice_address_invalid"]),
+        ("DE0537040044053201300A", ["einvoice_address_invalid"]),  # mod 97 holds, German BBAN does not
+    ],
+)
+def test_einvoice_address_iban_must_be_electronic_and_valid_for_its_country(address: str, expected: list[str]) -> None:
+    assert codes(card(delivery_channel="einvoice", einvoice_address=address, einvoice_operator="OKOYFIHH")) == expected
+
+
+def test_email_with_surrounding_spaces_is_invalid_not_silently_trimmed() -> None:
+    assert codes(card(delivery_channel="email", email=" laskut@example.fi")) == ["email_invalid"]
