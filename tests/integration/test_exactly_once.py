@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from services.customers import handlers
 from services.customers.tables import CustomersUnitOfWork
-from shared.events.customers import BillingProfileChanged
+from shared.events.customers import BillingProfileChanged, CustomerUpserted
+from shared.events.envelope import Envelope
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
 from shared.runtime import Runtime
 from tests.support.customers import UPSERT_TYPE, upsert
@@ -152,19 +157,30 @@ async def test_postgres_outage_while_events_arrive_loses_nothing(
 
 
 async def test_record_the_database_refuses_is_dead_lettered_and_its_neighbours_are_handled(
-    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork]
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    real = handlers.apply_upserts
+
+    async def refused_for_c600(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> Any:
+        if any(e.data.customer_number == "C-600" for e in events):
+            # data the contract lets through but PostgreSQL refuses (SQLSTATE 22P02)
+            await uow.session.execute(text("SELECT CAST(CAST(:v AS text) AS int)"), {"v": "not a number"})
+        return await real(events, uow)
+
+    monkeypatch.setattr(handlers, "apply_upserts", refused_for_c600)
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     async with Publisher(sandbox.bootstrap) as pub:
-        # valid JSON and a valid event, but PostgreSQL cannot store a NUL character
-        await pub.send(topic, upsert("C-600", name="Oy\u0000Ab"), key="C-600", headers=ce_headers(UPSERT_TYPE))
+        await pub.send(topic, upsert("C-600"), key="C-600", headers=ce_headers(UPSERT_TYPE))
         await pub.send(topic, upsert("C-601"), key="C-600", headers=ce_headers(UPSERT_TYPE))
 
     dlq = await read_topic(sandbox.bootstrap, sandbox.topic(CUSTOMER_UPSERTS.dead_letter), expect=1, settle=2.0)
     await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-601'"))
 
     assert len(dlq) == 1
-    assert dict(dlq[0].headers)["dlq_error_code"] == b"data-error"
+    headers = dict(dlq[0].headers)
+    assert headers["dlq_error_code"] == b"data-error"
+    assert b"22P02" in headers["dlq_reason"]
+    assert b"not a number" not in headers["dlq_reason"]  # no statement parameters
     assert await sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = 'C-600'") == 0
     # the refused record is not claimed: a replay of it after a fix is handled
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 1
@@ -188,7 +204,8 @@ async def test_kafka_outage_keeps_events_in_the_outbox_until_it_returns(
         response = await customers_api.patch("/customers/C-700", json={"name": "Uusi Nimi Oy"})
         assert response.status_code == 200
         await wait_for(lambda: customers.relay.failures > 0, timeout=60)
-        assert await sandbox.scalar("SELECT count(*) FROM outbox") == 1
+        # the new profile, and the clerk's correction for the CRM
+        assert await sandbox.scalar("SELECT count(*) FROM outbox") == 2
         assert (await customers_api.get("/readyz")).status_code == 503
     finally:
         await asyncio.to_thread(servers.start_kafka)

@@ -51,8 +51,8 @@ class Counting:
             raise JobFailed("test_failure", "the test asked for it") if job.params.get("coded") else KeyError("x")
         await uow.session.execute(
             text(
-                "INSERT INTO inbox (source, event_id, topic) "
-                "SELECT :s, i::text, 'job' FROM generate_series(CAST(:a AS int), CAST(:b AS int)) i"
+                "INSERT INTO inbox (consumer, source, event_id) "
+                "SELECT 'job', :s, i::text FROM generate_series(CAST(:a AS int), CAST(:b AS int)) i"
             ),
             {"s": str(job.id), "a": start + 1, "b": end},
         )

@@ -14,13 +14,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 
-def ce_headers(event_type: str, event_id: str | None = None, source: str = "urn:test:crm") -> list[tuple[str, bytes]]:
+def ce_headers(
+    event_type: str,
+    event_id: str | None = None,
+    source: str = "urn:test:crm",
+    time: str = "2026-11-22T10:00:00+02:00",
+) -> list[tuple[str, bytes]]:
     return [
         ("ce_specversion", b"1.0"),
         ("ce_id", (event_id or str(uuid.uuid4())).encode()),
         ("ce_source", source.encode()),
         ("ce_type", event_type.encode()),
-        ("ce_time", b"2026-11-22T10:00:00+02:00"),
+        ("ce_time", time.encode()),
         ("content-type", b"application/json"),
     ]
 
@@ -41,10 +46,12 @@ class Publisher:
 
     async def send(
         self, topic: str, value: bytes | dict[str, Any], *, key: str, headers: list[tuple[str, bytes]]
-    ) -> None:
+    ) -> int:
+        """Publish and wait for the ack; returns the partition the record went to."""
         assert self._producer is not None
         body = value if isinstance(value, bytes) else json.dumps(value).encode()
-        await self._producer.send_and_wait(topic, body, key=key.encode(), headers=headers)
+        meta = await self._producer.send_and_wait(topic, body, key=key.encode(), headers=headers)
+        return int(meta.partition)
 
     async def send_many(self, items: list[tuple[str, bytes, str, list[tuple[str, bytes]]]]) -> None:
         assert self._producer is not None
