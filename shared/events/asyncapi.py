@@ -38,6 +38,15 @@ def _types_note(spec: TopicSpec) -> str:
     return f"Event types ({len(spec.events)}): {pairs}."
 
 
+def _time_note(spec: TopicSpec) -> str:
+    if not spec.requires_time:
+        return ""
+    return (
+        " ce_time is required (RFC 3339): consumers apply a record only if it is not older than the last"
+        " one applied for its key."
+    )
+
+
 def _doc_handler(spec: TopicSpec) -> Any:
     async def handler(body: Any) -> None:  # never runs: it only carries the payload type
         return None
@@ -54,7 +63,7 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
             spec.name,
             group_id=group,
             title=f"{spec.name}:{service}",
-            description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE} "
+            description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE}{_time_note(spec)} "
             f"Records that are not valid events, or of a type the topic does not carry, go to {spec.dead_letter}.",
         )(_doc_handler(spec))
         broker.publisher(

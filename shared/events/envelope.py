@@ -156,7 +156,7 @@ def event_types(*classes: type[Event]) -> dict[str, type[Event]]:
     return types
 
 
-def decode(record: RecordLike, types: EventTypes | type[E]) -> Envelope[Any]:
+def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: bool = False) -> Envelope[Any]:
     """Parse one Kafka record into an envelope, or raise :class:`InvalidEvent`.
 
     ``types`` maps each ``ce_type`` the topic carries to its model (or is the one
@@ -176,9 +176,10 @@ def decode(record: RecordLike, types: EventTypes | type[E]) -> Envelope[Any]:
     event_id = headers.get("ce_id", "")
     if not event_id.strip():
         raise InvalidEvent("missing-id", "header ce_id is missing or empty")
-    if event_id != event_id.strip() or len(event_id) > MAX_ATTRIBUTE_LENGTH:
+    if event_id != event_id.strip() or len(event_id) > MAX_ATTRIBUTE_LENGTH or not event_id.isprintable():
         raise InvalidEvent(
-            "bad-id", f"header ce_id has surrounding spaces or is over {MAX_ATTRIBUTE_LENGTH} characters"
+            "bad-id",
+            f"header ce_id has surrounding spaces, control characters or over {MAX_ATTRIBUTE_LENGTH} characters",
         )
     event_type = headers.get("ce_type", "")
     model = models.get(event_type)
@@ -189,12 +190,14 @@ def decode(record: RecordLike, types: EventTypes | type[E]) -> Envelope[Any]:
     source = headers.get("ce_source", "")
     if not source.strip():
         raise InvalidEvent("missing-source", "header ce_source is missing or empty")
-    if len(source) > MAX_ATTRIBUTE_LENGTH:
-        raise InvalidEvent("bad-source", f"header ce_source is over {MAX_ATTRIBUTE_LENGTH} characters")
+    if len(source) > MAX_ATTRIBUTE_LENGTH or not source.isprintable():
+        raise InvalidEvent("bad-source", f"header ce_source has control characters or over {MAX_ATTRIBUTE_LENGTH}")
     subject = headers.get("ce_subject")
-    if subject is not None and len(subject) > MAX_ATTRIBUTE_LENGTH:
-        raise InvalidEvent("bad-subject", f"header ce_subject is over {MAX_ATTRIBUTE_LENGTH} characters")
+    if subject is not None and (len(subject) > MAX_ATTRIBUTE_LENGTH or not subject.isprintable()):
+        raise InvalidEvent("bad-subject", f"header ce_subject has control characters or over {MAX_ATTRIBUTE_LENGTH}")
     time: datetime | None = None
+    if require_time and "ce_time" not in headers:
+        raise InvalidEvent("missing-time", "header ce_time is required on this topic (consumers order by it)")
     if "ce_time" in headers:
         try:
             time = parse_rfc3339(headers["ce_time"])

@@ -26,6 +26,8 @@ class TopicSpec:
     """What the record key is (documentation, and the AsyncAPI description)."""
     kind: Literal["inbound", "outbound", "internal"] = "outbound"
     compacted: bool = False
+    requires_time: bool = False
+    """Records must carry ``ce_time``: consumers order them by it (upserts)."""
     channel: bool = False
     """Channel job topics get more partitions (``kafka_channel_partitions``)."""
 
@@ -53,7 +55,9 @@ def dead_letter_name(name: str) -> str:
 
 
 # Inbound: other systems publish.
-CUSTOMER_UPSERTS = TopicSpec("crm.customer-upserts.v1", (CustomerUpserted,), key="customer number", kind="inbound")
+CUSTOMER_UPSERTS = TopicSpec(
+    "crm.customer-upserts.v1", (CustomerUpserted,), key="customer number", kind="inbound", requires_time=True
+)
 
 # Outbound: this system publishes.
 BILLING_PROFILES = TopicSpec(

@@ -179,6 +179,7 @@ def subscribe(
         topic=name,
         consumer=consumer_name(settings, group, topic),
         types=topic.types,
+        require_time=topic.requires_time,
         handler=handler,
         uow_factory=uow_factory,
         attempts=attempts or settings.consumer_attempts,
@@ -218,6 +219,7 @@ class ConsumerLoop:
         types: EventTypes,
         handler: BatchHandler[U],
         uow_factory: Callable[[], U],
+        require_time: bool = False,
         attempts: int = 4,
         backoff_s: float = 0.25,
         stall_max_s: float = 60.0,
@@ -226,6 +228,7 @@ class ConsumerLoop:
         self.consumer = consumer
         self.stats = ConsumerStats(topic=topic, consumer=consumer)
         self._types = types
+        self._require_time = require_time
         self._handler = handler
         self._uow_factory = uow_factory
         self._attempts = max(1, attempts)
@@ -281,7 +284,7 @@ class ConsumerLoop:
 
     def _decode(self, record: Any) -> _Item:
         try:
-            return _Item(record, envelope=decode(record, self._types))
+            return _Item(record, envelope=decode(record, self._types, require_time=self._require_time))
         except InvalidEvent as bad:
             return _Item(record, error=bad)
 

@@ -57,6 +57,7 @@ def make_upsert(i: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         ("ce_id", str(uuid.uuid4()).encode()),
         ("ce_source", b"urn:bench:crm"),
         ("ce_type", CustomerUpserted.EVENT_TYPE.encode()),
+        ("ce_time", b"2026-11-23T10:00:00+02:00"),
         ("content-type", b"application/json"),
     ]
     return number.encode(), body, headers

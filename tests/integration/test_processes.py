@@ -31,7 +31,7 @@ async def test_each_service_runs_as_its_own_process_and_reports_ready(sandbox: S
                 ready = (await client.get(f"{p.url}/readyz")).json()
                 assert ready == {
                     "status": "ready",
-                    "checks": {"database": "ok", "kafka": "ok", "outbox_relay": "ok"},
+                    "checks": {"database": "ok", "kafka": "ok", "outbox_relay": "ok", "consumers": "ok"},
                 }, p.service
                 assert (await client.get(f"{p.url}/healthz")).status_code == 200
                 assert (await client.get(f"{p.url}/dead-letters")).status_code == 401  # token required
@@ -78,3 +78,42 @@ async def test_clerk_fixes_a_card_from_the_command_line(
     assert "DEBUG" in log  # the most talkative level ...
     assert "matti@" not in log  # ... and still no personal data in the service's log
     assert "Kustannus Oy Esimerkki" not in log
+
+
+async def test_ops_list_show_and_replay_dead_letters_from_the_command_line(
+    sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = ServiceProcess(sandbox, "customers", log_dir).start()
+    try:
+        await service.wait_ready()
+        topic = sandbox.topic(CUSTOMER_UPSERTS.name)
+        async with Publisher(sandbox.bootstrap) as pub:
+            await pub.send(topic, b'{"customer_number": "C-88"', key="C-88", headers=ce_headers(UPSERT_TYPE))
+        await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM dead_letters"))
+        monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
+        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        runner = CliRunner()
+
+        listed = await asyncio.to_thread(runner.invoke, cli, ["dlq", "list", "customers", "--lang", "en"])
+        assert listed.exit_code == 0, listed.output
+        assert "1 dead letter(s)" in listed.output
+        assert f"{topic}[" in listed.output
+        assert "bad-json: value is not JSON" in listed.output
+        dead_id = int(listed.output.splitlines()[1].split()[0])
+
+        shown = await asyncio.to_thread(runner.invoke, cli, ["dlq", "show", "customers", str(dead_id)])
+        assert '"customer_number": "C-88"' in shown.output
+
+        replayed = await asyncio.to_thread(
+            runner.invoke, cli, ["dlq", "replay", "customers", str(dead_id), "--actor", "ops-1", "--lang", "en"]
+        )
+        assert replayed.exit_code == 0, replayed.output
+        assert "1 record(s) replayed, 0 skipped" in replayed.output
+        # still not JSON: the replayed copy comes back as a new dead letter, nothing is lost
+        await wait_for(lambda: sandbox.has("SELECT count(*) FROM dead_letters", 2), timeout=60)
+        again = await asyncio.to_thread(runner.invoke, cli, ["dlq", "list", "customers", "--replayed", "--json"])
+        assert '"replayed_by": "ops-1"' in again.output
+        none = await asyncio.to_thread(runner.invoke, cli, ["dlq", "replay", "customers"])
+        assert none.exit_code != 0  # nothing chosen: refused, nothing replayed
+    finally:
+        service.stop()

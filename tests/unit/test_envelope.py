@@ -44,6 +44,9 @@ def test_unknown_fields_are_ignored_so_producers_may_add_optional_ones() -> None
         (json.dumps(GOOD).encode(), {"ce_specversion": "0.3"}, "bad-specversion"),
         (json.dumps(GOOD).encode(), {"ce_id": " e-1"}, "bad-id"),
         (json.dumps(GOOD).encode(), {"ce_id": "x" * 257}, "bad-id"),
+        (json.dumps(GOOD).encode(), {"ce_id": "e\x001"}, "bad-id"),
+        (json.dumps(GOOD).encode(), {"ce_source": "urn:\x00crm"}, "bad-source"),
+        (json.dumps(GOOD).encode(), {"ce_subject": "C-1\n"}, "bad-subject"),
         (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01"}, "bad-time"),
         (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01 10:00:00Z"}, "bad-time"),
         (json.dumps(GOOD).encode(), {"ce_time": "2026-01-01T10:00:00+25:00"}, "bad-time"),
@@ -114,3 +117,12 @@ def test_a_topic_refuses_two_models_for_one_type_and_types_of_another_version() 
         event_types(_Submitted, _Submitted)
     with pytest.raises(ValueError, match="v2"):
         TopicSpec("sales.requests.v2", (_Submitted,), key="customer number")
+
+
+def test_a_topic_ordered_by_time_refuses_a_record_without_ce_time() -> None:
+    value = json.dumps(GOOD).encode()
+    with pytest.raises(InvalidEvent) as exc:
+        decode(record(value), CustomerUpserted, require_time=True)
+    assert exc.value.code == "missing-time"
+    stamped = decode(record(value, ce_time="2026-11-23T08:00:00Z"), CustomerUpserted, require_time=True)
+    assert stamped.meta.time == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

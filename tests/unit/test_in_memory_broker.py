@@ -48,6 +48,7 @@ async def test_subscriber_hands_cloudevents_records_to_the_handler_and_dead_lett
                 "ce_id": "evt-1",
                 "ce_type": CustomerUpserted.EVENT_TYPE,
                 "ce_source": "urn:crm",
+                "ce_time": "2026-11-23T10:00:00+02:00",
             },
         )
         await br.publish(
