@@ -45,13 +45,12 @@ from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from sqlalchemy import exc as sa_exc
 
 from shared import failpoints
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, EventTypes, InvalidEvent, decode
 from shared.events.topics import TopicSpec
-from shared.rejections import EventRejected
+from shared.messaging.poison import is_poison, rejection, safe_text
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -308,7 +307,7 @@ class ConsumerLoop:
                     len(items),
                     self.topic,
                     type(exc).__name__,
-                    _safe(exc),
+                    safe_text(exc),
                     attempt,
                     delay,
                 )
@@ -353,7 +352,7 @@ class ConsumerLoop:
                 if not failed.poison or item.envelope is None:
                     return self._stall(partition, item.record.offset, failed.exc, control)
                 try:
-                    await self._retrying([_Item(item.record, error=_rejection(failed.exc))])
+                    await self._retrying([_Item(item.record, error=rejection(failed.exc))])
                 except _Failed as dlq_failed:
                     return self._stall(partition, item.record.offset, dlq_failed.exc, control)
                 self.stats.dead_lettered += 1
@@ -364,7 +363,7 @@ class ConsumerLoop:
                     item.record.topic,
                     item.record.partition,
                     item.record.offset,
-                    _rejection(failed.exc).code,
+                    rejection(failed.exc).code,
                     type(failed.exc).__name__,
                 )
         self._flowing(partition)
@@ -402,7 +401,7 @@ class ConsumerLoop:
             partition,
             offset,
             type(exc).__name__,
-            _safe(exc),
+            safe_text(exc),
             delay,
             attempts,
         )
@@ -415,53 +414,3 @@ def _by_partition(items: Sequence[_Item]) -> list[tuple[int, list[_Item]]]:
     for item in items:
         merged.setdefault(int(item.record.partition), []).append(item)
     return list(merged.items())
-
-
-def _rejection(exc: Exception) -> InvalidEvent:
-    """The dead-letter code and reason of a poison failure (no values, no parameters)."""
-    if isinstance(exc, EventRejected):
-        return InvalidEvent(exc.code, exc.reason)
-    code = sqlstate(exc)
-    return InvalidEvent("data-error", f"the database refused the record's data (SQLSTATE {code}, {type(exc).__name__})")
-
-
-# PostgreSQL SQLSTATE classes caused by the data: 22 data exception (a NUL character,
-# a number out of range), 23 integrity constraint violation. Class 42 (an undefined
-# column or table: a missing migration), 08 (connection), 40 (serialization,
-# deadlock), 53, 57 (shutdown) and the rest are not the record's fault.
-_POISON_SQLSTATE_CLASSES = frozenset({"22", "23"})
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        code = getattr(current, "sqlstate", None)
-        if isinstance(code, str) and len(code) == 5:
-            return code
-        current = getattr(current, "orig", None) or current.__cause__
-    return None
-
-
-def is_poison(exc: BaseException) -> bool:
-    """Is the failure the record's own fault (retrying it cannot help)? Only an
-    explicit :class:`EventRejected` and data PostgreSQL refuses; everything else,
-    bugs included, is retried and stops the partition rather than losing the record."""
-    if isinstance(exc, EventRejected):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        code = sqlstate(exc)
-        return code is not None and code[:2] in _POISON_SQLSTATE_CLASSES
-    return False
-
-
-def _safe(exc: BaseException) -> str:
-    """Error text for logs without statement parameters (they may hold personal data)."""
-    if isinstance(exc, sa_exc.StatementError):
-        code = sqlstate(exc)
-        return f"SQLSTATE {code}" if code else type(exc.orig).__name__ if exc.orig else "database error"
-    if isinstance(exc, EventRejected):
-        return exc.code
-    return type(exc).__name__

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from shared.db.engine import DatabaseTimeouts, make_engine
-from shared.messaging.consumer import is_poison, sqlstate
+from shared.messaging.poison import is_poison, sqlstate
 from tests.support.isolation import Sandbox
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,8 @@ import pytest
 
 from shared.events.customers import CustomerUpserted
 from shared.events.envelope import Envelope, event_types
-from shared.messaging.consumer import ConsumerLoop, PartitionStalled, is_poison
+from shared.messaging.consumer import ConsumerLoop, PartitionStalled
+from shared.messaging.poison import is_poison
 from shared.rejections import EventRejected
 from tests.support.fakes import FakeRecord, FakeStore, FakeUnitOfWork
 

@@ -1,0 +1,61 @@
+"""Whose fault is a failure? The consumer loop's one question (see
+:mod:`shared.messaging.consumer`): the record's own (poison: dead-letter it) or
+anything else (retry; stop the partition while it persists).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exc as sa_exc
+
+from shared.events.envelope import InvalidEvent
+from shared.rejections import EventRejected
+
+
+def rejection(exc: Exception) -> InvalidEvent:
+    """The dead-letter code and reason of a poison failure (no values, no parameters)."""
+    if isinstance(exc, EventRejected):
+        return InvalidEvent(exc.code, exc.reason)
+    code = sqlstate(exc)
+    return InvalidEvent("data-error", f"the database refused the record's data (SQLSTATE {code}, {type(exc).__name__})")
+
+
+# PostgreSQL SQLSTATE classes caused by the data: 22 data exception (a NUL character,
+# a number out of range), 23 integrity constraint violation. Class 42 (an undefined
+# column or table: a missing migration), 08 (connection), 40 (serialization,
+# deadlock), 53, 57 (shutdown) and the rest are not the record's fault.
+_POISON_SQLSTATE_CLASSES = frozenset({"22", "23"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def is_poison(exc: BaseException) -> bool:
+    """Is the failure the record's own fault (retrying it cannot help)? Only an
+    explicit :class:`EventRejected` and data PostgreSQL refuses; everything else,
+    bugs included, is retried and stops the partition rather than losing the record."""
+    if isinstance(exc, EventRejected):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        code = sqlstate(exc)
+        return code is not None and code[:2] in _POISON_SQLSTATE_CLASSES
+    return False
+
+
+def safe_text(exc: BaseException) -> str:
+    """Error text for logs without statement parameters (they may hold personal data)."""
+    if isinstance(exc, sa_exc.StatementError):
+        code = sqlstate(exc)
+        return f"SQLSTATE {code}" if code else type(exc.orig).__name__ if exc.orig else "database error"
+    if isinstance(exc, EventRejected):
+        return exc.code
+    return type(exc).__name__
