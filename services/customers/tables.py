@@ -51,6 +51,8 @@ customers = Table(
     Column("crm_data", JSONB, nullable=True),
     # What the CRM last sent (its own view of the card): an upsert applies only the
     # fields that differ from it, so a clerk's fix survives upserts that leave it alone.
+    # NULL: the same as ``data`` (the common case, stored once); a clerk's change
+    # first copies the card's data here, so the CRM's view is kept.
     Column("crm_time", DateTime(timezone=True), nullable=True),
     # ce_time of the last upsert applied: an older one changes nothing.
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -149,7 +151,7 @@ class CustomerRepository:
         out: dict[str, TrackedCard] = {}
         for r in rows:
             data = CustomerData.model_validate(r.data)
-            crm = data if r.crm_data == r.data else _data_or_none(r.crm_data)
+            crm = data if r.crm_data is None else CustomerData.model_validate(r.crm_data)
             out[r.customer_number] = TrackedCard(Card(r.customer_number, data, r.version), crm, r.crm_time)
         return out
 
@@ -256,10 +258,6 @@ class CustomerRepository:
         return [_stored(r) for r in rows]
 
 
-def _data_or_none(value: Any) -> CustomerData | None:
-    return None if value is None else CustomerData.model_validate(value)
-
-
 def _errors_json(errors: Sequence[ProfileError]) -> str:
     return json.dumps([e.model_dump() for e in errors])
 
@@ -269,7 +267,7 @@ def _errors_json(errors: Sequence[ProfileError]) -> str:
 _UPSERT = text(
     """
     INSERT INTO customers (customer_number, name, data, version, valid, errors, crm_data, crm_time)
-    SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb), CAST(CASE WHEN same THEN d ELSE cd END AS jsonb), ct
+    SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb), CASE WHEN same THEN NULL ELSE CAST(cd AS jsonb) END, ct
     FROM unnest(CAST(:numbers AS text[]), CAST(:names AS text[]), CAST(:data AS text[]),
                 CAST(:versions AS int[]), CAST(:valid AS boolean[]), CAST(:errors AS text[]),
                 CAST(:crm_same AS boolean[]), CAST(:crm_data AS text[]), CAST(:crm_times AS timestamptz[]))
@@ -277,7 +275,11 @@ _UPSERT = text(
     ON CONFLICT (customer_number) DO UPDATE SET
         name = excluded.name, data = excluded.data, version = excluded.version,
         valid = excluded.valid, errors = excluded.errors, updated_at = now(),
-        crm_data = COALESCE(excluded.crm_data, customers.crm_data),
+        -- an upsert (it has a time) says what the CRM sent (NULL: this very data); a
+        -- clerk's change (no time) keeps the CRM's view, copying it out of the old data
+        -- when it was "the same as data"
+        crm_data = CASE WHEN excluded.crm_time IS NOT NULL THEN excluded.crm_data
+                        ELSE COALESCE(customers.crm_data, customers.data) END,
         crm_time = COALESCE(excluded.crm_time, customers.crm_time)
     """
 )

@@ -61,7 +61,7 @@ def upgrade_messaging_tables_v2(consumer_group: str) -> None:
     op.drop_constraint("inbox_pkey", "inbox", type_="primary")
     op.create_primary_key("inbox_pkey", "inbox", ["consumer", "source", "event_id"])
     op.drop_column("inbox", "topic")
-    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"])
+    op.create_index("ix_inbox_handled_at", "inbox", ["handled_at"], postgresql_using="brin")
     op.add_column("dead_letters", sa.Column("replays", sa.Integer(), server_default="0", nullable=False))
     op.add_column("dead_letters", sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("dead_letters", sa.Column("replayed_by", sa.Text(), nullable=True))

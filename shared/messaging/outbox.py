@@ -256,9 +256,12 @@ class OutboxRelay:
             return True
         conn = await self._engine.connect()
         try:
+            # autocommit: the leader's connection holds the lock, never a transaction
+            # (no snapshot pinning vacuum, no idle-in-transaction timeout)
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             got = bool(await conn.scalar(select(func.pg_try_advisory_lock(self._lock_key))))
-            await conn.commit()  # the session lock outlives the transaction; no idle transaction
         except BaseException:
+            await conn.invalidate()
             await conn.close()
             raise
         if not got:
@@ -289,8 +292,15 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), timeout=self._send_timeout)
         if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()  # closing the session releases the advisory lock
+            # the connection goes back to the pool: the session lock must not go with it
+            try:
+                await asyncio.wait_for(conn.execute(select(func.pg_advisory_unlock(self._lock_key))), timeout=5.0)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()  # closes the session, which releases the lock
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows went out."""

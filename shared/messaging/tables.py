@@ -52,7 +52,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("source", Text, primary_key=True),
         Column("event_id", Text, primary_key=True),
         Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Index("ix_inbox_handled_at", "handled_at"),
+        # BRIN: rows arrive in handled_at order, so a block-range index finds the old
+        # ones for pruning at a fraction of a b-tree's cost on every insert
+        Index("ix_inbox_handled_at", "handled_at", postgresql_using="brin"),
     )
     dead_letters = Table(
         "dead_letters",

@@ -190,6 +190,7 @@ async def main(count: int, max_records: int, replicas: int) -> None:
             raise SystemExit(f"only {seen} of {count} profiles arrived; see {service.log_path}")
         service_s = last - ready
         rate = count / service_s
+        stored_until = await sandbox.scalar("SELECT extract(epoch FROM max(updated_at)) FROM customers")
         cards = await sandbox.scalar("SELECT count(*) FROM customers")
         invalid = await sandbox.scalar("SELECT count(*) FROM customers WHERE NOT valid")
         print()
@@ -198,6 +199,11 @@ async def main(count: int, max_records: int, replicas: int) -> None:
         label = f"customers service x{replicas} (profiles)" if replicas > 1 else "customers service (profiles)"
         print(f"{label:<34}{service_s:>10.1f}{rate:>12,.0f}")
         print(f"service / floor: {rate / floor_rate:.0%}   (start to ready: {ready - started:.1f}s, not counted)")
+        consumed_s = float(stored_until) - ready
+        print(
+            f"where the time goes: last card stored after {consumed_s:.1f}s (consumer: validate, cards, audit,"
+            f" inbox, outbox), last profile on Kafka {service_s - consumed_s:.1f}s later (outbox relay)"
+        )
         print(f"cards stored: {cards}, invalid: {invalid}, profiles published: {seen}")
     finally:
         await drop_sandbox(sandbox)

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from services.customers.app import SPEC
 from shared.db.engine import make_engine
@@ -125,3 +125,30 @@ async def test_a_new_leaders_producer_fences_the_old_ones_unfinished_batch(sandb
     assert [r.value for r in committed] == [b"fresh copy"]
     everything = await read_topic(sandbox.bootstrap, topic, expect=2, isolation_level="read_uncommitted")
     assert b"stale copy" in [r.value for r in everything]  # it did reach the log: only the fence hides it
+
+
+async def test_a_leader_holds_its_lock_outside_any_transaction_and_resigning_frees_it(sandbox: Sandbox) -> None:
+    await upgrade(SPEC.migrations_dir, sandbox.db_url)
+    settings = ServiceSettings(**sandbox.settings_kwargs(service_name="customers"))
+    engine = make_engine(sandbox.db_url, pool_size=2)
+    first, second = (
+        OutboxRelay(engine, SPEC.tables, lambda: make_producer(settings), lock_name="customers") for _ in range(2)
+    )
+    try:
+        assert await first.lead()
+        assert await first.lead()  # still the leader: checks its connection
+        assert not await second.lead()
+        assert first._leader_conn is not None
+        pid = await first._leader_conn.scalar(text("SELECT pg_backend_pid()"))
+        state = await sandbox.scalar("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
+        assert state == "idle"  # not "idle in transaction": no snapshot held, no idle timeout to hit
+        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        assert await sandbox.scalar(held) == 1
+
+        await first.resign()  # its connection goes back to the pool without the lock
+        assert await sandbox.scalar(held) == 0
+        assert await second.lead()
+    finally:
+        await first.resign()
+        await second.resign()
+        await engine.dispose()

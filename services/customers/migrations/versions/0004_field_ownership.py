@@ -21,9 +21,8 @@ def upgrade() -> None:
     op.add_column("customers", sa.Column("crm_data", postgresql.JSONB(), nullable=True))
     op.add_column("customers", sa.Column("crm_time", sa.DateTime(timezone=True), nullable=True))
     # Cards from before: what the CRM last sent is not kept, so take the card as it is
-    # (a clerk's earlier fix then counts as the CRM's; the next upsert that changes the
-    # field wins it, as every upsert did before).
-    op.execute("UPDATE customers SET crm_data = data")
+    # (crm_data NULL = the same as data: a clerk's earlier fix then counts as the CRM's;
+    # the next upsert that changes the field wins it, as every upsert did before).
     # Audit rows for events that changed nothing (a stale upsert) have no version.
     op.alter_column("customer_changes", "version", existing_type=sa.Integer(), nullable=True)
 
