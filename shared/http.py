@@ -30,6 +30,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db.errors import sqlstate
+
 log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False)
@@ -88,19 +90,6 @@ def unprocessable(loc: Iterable[str | int], msg: str, kind: str) -> RequestValid
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        code = getattr(current, "sqlstate", None)
-        if isinstance(code, str) and len(code) == 5:
-            return code
-        current = getattr(current, "orig", None) or current.__cause__
-    return None
 
 
 class SafeServerErrors:

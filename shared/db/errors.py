@@ -30,6 +30,19 @@ _QUERY_ARGUMENT = re.compile(
 _FIELDS = ("schema_name", "table_name", "column_name", "data_type_name", "constraint_name")
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
 def redact_engine_error(context: ExceptionContext) -> None:
     """``handle_error`` listener (see :func:`shared.db.engine.make_engine`)."""
     redact(context.sqlalchemy_exception or context.original_exception)

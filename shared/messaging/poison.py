@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
+from shared.db.errors import sqlstate
 from shared.events.envelope import InvalidEvent
 from shared.rejections import EventRejected
 
@@ -24,19 +25,6 @@ def rejection(exc: Exception) -> InvalidEvent:
 # column or table: a missing migration), 08 (connection), 40 (serialization,
 # deadlock), 53, 57 (shutdown) and the rest are not the record's fault.
 _POISON_SQLSTATE_CLASSES = frozenset({"22", "23"})
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a database error, however SQLAlchemy and asyncpg wrapped it."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        code = getattr(current, "sqlstate", None)
-        if isinstance(code, str) and len(code) == 5:
-            return code
-        current = getattr(current, "orig", None) or current.__cause__
-    return None
 
 
 def is_poison(exc: BaseException) -> bool:

@@ -10,7 +10,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from shared.db.engine import DatabaseTimeouts, make_engine
-from shared.messaging.poison import is_poison, sqlstate
+from shared.db.errors import sqlstate
+from shared.messaging.poison import is_poison
 from tests.support.isolation import Sandbox
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -57,21 +57,32 @@ async def stored(sandbox: Sandbox, number: str) -> bool:
     return bool(await sandbox.scalar("SELECT count(*) FROM customers WHERE customer_number = $1", number))
 
 
+class Fault:
+    """Makes the customers upsert handler fail for some customers until ``fixed()``:
+    a bug in a bad deploy, or a rule that refuses them until it is corrected."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, hits: Callable[[str], bool], error: Exception) -> None:
+        self.active = True
+        real = handlers.apply_upserts
+
+        async def handler(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> Any:
+            if self.active and any(hits(e.data.customer_number) for e in events):
+                raise error
+            return await real(events, uow)
+
+        monkeypatch.setattr(handlers, "apply_upserts", handler)
+
+    def fixed(self) -> None:
+        self.active = False
+
+
 async def test_a_handler_bug_stops_only_its_partition_dead_letters_nothing_and_resumes_after_the_fix(
     sandbox: Sandbox,
     service: tuple[Runtime[CustomersUnitOfWork], httpx.AsyncClient],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runtime, api = service
-    real = handlers.apply_upserts
-    bug = {"present": True}
-
-    async def buggy(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> Any:
-        if bug["present"] and any(e.data.customer_number == "C-BUG" for e in events):
-            raise AttributeError("'NoneType' object has no attribute 'version'")  # a bad deploy
-        return await real(events, uow)
-
-    monkeypatch.setattr(handlers, "apply_upserts", buggy)
+    bug = Fault(monkeypatch, lambda n: n == "C-BUG", AttributeError("'NoneType' object has no attribute 'version'"))
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     partition_of: dict[str, int] = {}
     async with Publisher(sandbox.bootstrap) as pub:
@@ -98,7 +109,7 @@ async def test_a_handler_bug_stops_only_its_partition_dead_letters_nothing_and_r
     for number in behind:
         assert not await stored(sandbox, number), "records behind the stopped one wait in order"
 
-    bug["present"] = False  # the fix is deployed
+    bug.fixed()  # the fix is deployed
     await wait_for(lambda: stored(sandbox, "C-BUG"), timeout=60)
     for number in behind:
         await wait_for(lambda n=number: stored(sandbox, n), timeout=60)  # type: ignore[misc]
@@ -115,15 +126,9 @@ async def test_a_rejected_upsert_replayed_after_the_fix_has_its_effect_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runtime, api = service
-    real = handlers.apply_upserts
-    rule = {"refuses": True}
-
-    async def strict(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> Any:
-        if rule["refuses"] and any(e.data.customer_number.startswith("C-R") for e in events):
-            raise EventRejected("test-rule", "refused by a rule that is fixed later")
-        return await real(events, uow)
-
-    monkeypatch.setattr(handlers, "apply_upserts", strict)
+    rule = Fault(
+        monkeypatch, lambda n: n.startswith("C-R"), EventRejected("test-rule", "refused by a rule that is fixed later")
+    )
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     async with Publisher(sandbox.bootstrap) as pub:
         await pub.send(topic, upsert("C-R1", name="Ensimmäinen Oy"), key="C-R1", headers=ce_headers(UPSERT_TYPE))
@@ -140,7 +145,7 @@ async def test_a_rejected_upsert_replayed_after_the_fix_has_its_effect_once(
     assert not await stored(sandbox, "C-R1")
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 1  # only C-OK: the rejected one is unclaimed
 
-    rule["refuses"] = False  # the cause is fixed
+    rule.fixed()  # the cause is fixed
     answer = await api.post("/dead-letters/replay", json={"ids": [dead["id"]]}, headers={"X-Actor": "ops-anna"})
     assert answer.status_code == 200
     assert (answer.json()["replayed"], answer.json()["skipped"]) == (1, 0)
@@ -162,15 +167,7 @@ async def test_an_old_upsert_replayed_after_a_newer_one_changes_nothing_and_says
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, api = service
-    real = handlers.apply_upserts
-    rule = {"refuses": True}
-
-    async def strict(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> Any:
-        if rule["refuses"] and any(e.data.customer_number == "C-OLD" for e in events):
-            raise EventRejected("test-rule", "refused until fixed")
-        return await real(events, uow)
-
-    monkeypatch.setattr(handlers, "apply_upserts", strict)
+    rule = Fault(monkeypatch, lambda n: n == "C-OLD", EventRejected("test-rule", "refused until fixed"))
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     async with Publisher(sandbox.bootstrap) as pub:
         await pub.send(
@@ -180,7 +177,7 @@ async def test_an_old_upsert_replayed_after_a_newer_one_changes_nothing_and_says
             headers=ce_headers(UPSERT_TYPE, time="2026-11-20T09:00:00+02:00"),
         )
         await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM dead_letters"), timeout=60)
-        rule["refuses"] = False
+        rule.fixed()
         await pub.send(
             topic,
             upsert("C-OLD", name="Uusi Nimi Oy"),
