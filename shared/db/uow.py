@@ -56,6 +56,7 @@ class UnitOfWork:
         had_rows = self.outbox.pending > 0
         await self.outbox.flush(self.session)
         await self.session.commit()
+        self.outbox.committed()
         if had_rows and self._on_commit is not None:
             self._on_commit()
 

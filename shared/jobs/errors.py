@@ -7,6 +7,8 @@ from sqlalchemy import exc as sa_exc
 from shared.jobs.model import JobFailed
 
 _TRANSIENT_SQLSTATE = ("08", "40", "53", "57")  # connection, rollback/deadlock, resources, shutdown
+_TRANSIENT_CODES = frozenset({"55P03"})  # lock_timeout: another writer held the lock; it will let go
+_PERMANENT_CODES = frozenset({"57014"})  # statement_timeout: the same chunk would take as long again
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -15,6 +17,10 @@ def is_transient(exc: BaseException) -> bool:
         if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
             return True
         code = _sqlstate(exc)
+        if code in _TRANSIENT_CODES:
+            return True
+        if code in _PERMANENT_CODES:
+            return False
         return code is None or code[:2] in _TRANSIENT_SQLSTATE
     return isinstance(exc, OSError | ConnectionError | TimeoutError | sa_exc.TimeoutError)
 

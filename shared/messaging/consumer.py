@@ -107,24 +107,45 @@ class KafkaPartitionControl:
 
     FastStream then commits the consumer's positions, which for the stopped partition
     is the rewound offset, so even another group member taking the partition over
-    starts at the first unhandled record."""
+    starts at the first unhandled record. One per subscription: it keeps one resume
+    timer per partition (a newer stall replaces the older timer)."""
 
-    def __init__(self, consumer: Any) -> None:
-        self._consumer = consumer
+    def __init__(self) -> None:
+        self.consumer: Any = None
+        self._timers: dict[TopicPartition, asyncio.TimerHandle] = {}
+
+    def bind(self, consumer: Any) -> KafkaPartitionControl:
+        """The consumer of the batch at hand (FastStream may recreate it)."""
+        self.consumer = consumer
+        return self
+
+    def assigned(self, topic: str) -> set[int] | None:
+        """Partitions of ``topic`` this consumer owns now (None: unknown)."""
+        if not hasattr(self.consumer, "assignment"):
+            return None
+        return {tp.partition for tp in self.consumer.assignment() if tp.topic == topic}
 
     def stall(self, topic: str, partition: int, offset: int, delay: float) -> bool:
-        if not all(hasattr(self._consumer, m) for m in ("seek", "pause", "resume", "assignment")):
+        if not all(hasattr(self.consumer, m) for m in ("seek", "pause", "resume", "assignment")):
             return False  # FastStream's in-memory broker has no real consumer
         tp = TopicPartition(topic, partition)
-        self._consumer.seek(tp, offset)
-        self._consumer.pause(tp)
-        asyncio.get_running_loop().call_later(delay, self._resume, tp)
+        try:
+            self.consumer.seek(tp, offset)
+            self.consumer.pause(tp)
+        except Exception as exc:  # revoked meanwhile: its new owner starts from the last commit
+            log.info("%s[%d] not paused: %s", topic, partition, type(exc).__name__)
+            return True
+        previous = self._timers.pop(tp, None)
+        if previous is not None:
+            previous.cancel()
+        self._timers[tp] = asyncio.get_running_loop().call_later(delay, self._resume, tp)
         return True
 
     def _resume(self, tp: TopicPartition) -> None:
+        self._timers.pop(tp, None)
         try:
-            if tp in self._consumer.assignment():
-                self._consumer.resume(tp)
+            if tp in self.consumer.assignment():
+                self.consumer.resume(tp)
         except Exception as exc:  # revoked meanwhile: its new owner starts from the commit
             log.info("not resuming %s[%d]: %s", tp.topic, tp.partition, type(exc).__name__)
 
@@ -185,10 +206,16 @@ def subscribe(
         stall_max_s=settings.consumer_stall_max_s,
     )
 
+    control = KafkaPartitionControl()
+
     async def consume(message: KafkaMessage) -> None:
         raw = message.raw_message
         records = raw if isinstance(raw, tuple | list) else (raw,)
-        await loop.process(records, KafkaPartitionControl(getattr(message, "consumer", None)))
+        control.bind(getattr(message, "consumer", None))
+        owned = control.assigned(name)
+        if owned is not None:
+            loop.forget_stalls(keep=owned)  # partitions moved to another member are theirs to report
+        await loop.process(records, control)
 
     types = ", ".join(topic.types)
     broker.subscriber(
@@ -376,6 +403,11 @@ class ConsumerLoop:
         self.stats.dead_lettered += dead
         if dead and self.stats.on_dead_letter is not None:
             self.stats.on_dead_letter(self.topic, dead)
+
+    def forget_stalls(self, keep: set[int]) -> None:
+        """Drop the stall state of partitions this member no longer owns."""
+        for partition in [p for p in self.stats.stalled if p not in keep]:
+            self._flowing(partition)
 
     def _flowing(self, partition: int) -> None:
         if self.stats.stalled.pop(partition, None) is not None:

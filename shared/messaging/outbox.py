@@ -35,10 +35,10 @@ among writers.
   leader still had in flight never reaches them after a newer copy: the handover
   window is closed by Kafka, not by timing.
 - A batch is one Kafka transaction and one database transaction: rows are read in id
-  order (``FOR UPDATE SKIP LOCKED``), sent, the Kafka transaction committed, then the
-  rows deleted. A crash between the two commits publishes the batch again (same
-  ``ce_id``; consumers' inboxes drop the copy): at least once on the wire, exactly
-  once in effect.
+  order (``FOR UPDATE``, waiting for an old leader's batch still in flight), sent,
+  the Kafka transaction committed, then the rows deleted. A crash between the two
+  commits publishes the batch again (same ``ce_id``; consumers' inboxes drop the
+  copy): at least once on the wire, exactly once in effect.
 - Kafka away: a batch not committed within ``send_timeout_s`` is abandoned (database
   rolled back, Kafka transaction aborted or fenced): the relay resigns, backs off and
   starts a new producer, which fences the abandoned one. No transaction stays open
@@ -69,6 +69,14 @@ log = logging.getLogger(__name__)
 KEY_LOCK_NAMESPACE = zlib.crc32(b"outbox-key-order") & 0x7FFFFFFF
 ALL_KEYS = -1
 """The stripe number of the one lock a large transaction takes instead of its stripes."""
+MAX_RECORD_BYTES = 900 * 1024
+"""Largest record (value, key and headers) the outbox accepts: under the producer's
+``max_request_size`` and the broker's ``message.max.bytes`` (both 1 MiB by default), so
+a row the relay can never publish cannot get in and block every row behind it."""
+
+
+class RecordTooLarge(ValueError):
+    """An event too large for Kafka: refused when it is written, not when published."""
 
 
 def key_stripe(key: str, stripes: int) -> int:
@@ -106,6 +114,7 @@ class OutboxWriter:
         self._stripes = key_lock_stripes
         self._max_locks = max_key_locks
         self._rows: list[tuple[str, str | None, bytes, str]] = []
+        self._flushed = False
 
     def add(
         self,
@@ -118,19 +127,28 @@ class OutboxWriter:
     ) -> EventMeta:
         """Queue ``event`` for ``topic`` (unprefixed registry name). Returns its meta."""
         meta = meta or EventMeta.new(event.EVENT_TYPE, self._source, subject=subject or key)
-        self._rows.append(
-            (
-                self._prefix + topic,
-                key,
-                encode_data(event),
-                json.dumps([[k, v.decode()] for k, v in encode_headers(meta)]),
-            )
-        )
+        value = encode_data(event)
+        headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
+        size = len(value) + len(headers) + len(key or "")
+        if size > MAX_RECORD_BYTES:
+            raise RecordTooLarge(f"{event.EVENT_TYPE} is {size} bytes, over {MAX_RECORD_BYTES} for one Kafka record")
+        self._rows.append((self._prefix + topic, key, value, headers))
         return meta
 
     def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
-        """Queue an already-encoded record (dead letters keep the original bytes)."""
-        self._rows.append((topic, key, value, json.dumps(headers)))
+        """Queue an already-encoded record (dead letters keep the original bytes). One
+        too large for Kafka goes with its value cut (header ``outbox_value_truncated``
+        gives the original size); the full record stays where it came from."""
+        encoded = json.dumps(headers)
+        room = MAX_RECORD_BYTES - len(encoded) - len(key or "") - 100
+        if len(value) > room:
+            encoded = json.dumps([*headers, ["outbox_value_truncated", str(len(value))]])
+            value = value[: max(room, 0)]
+        self._rows.append((topic, key, value, encoded))
+
+    def committed(self) -> None:
+        """The transaction committed: the next one may flush again."""
+        self._flushed = False
 
     @property
     def pending(self) -> int:
@@ -141,6 +159,9 @@ class OutboxWriter:
         module's docstring). Call it last before COMMIT: the key locks are held until
         then, so anything slow after it would hold up other writers of those keys."""
         if self._rows:
+            if self._flushed:
+                raise RuntimeError("the outbox is flushed once per transaction, right before COMMIT")
+            self._flushed = True
             topics, keys, values, headers = (list(col) for col in zip(*self._rows, strict=True))
             exclusive, stripes = flush_locks(keys, stripes=self._stripes, max_locks=self._max_locks)
             if exclusive:
@@ -272,8 +293,14 @@ class OutboxRelay:
             if self.producer_factory is None:
                 raise RuntimeError("outbox relay has no producer factory (runtime not started)")
             producer = self.producer_factory()
+        except BaseException:
+            await self.resign()
+            raise
+        try:
             await asyncio.wait_for(producer.start(), timeout=self._send_timeout)  # fences the last leader
         except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=self._send_timeout)
             await self.resign()
             raise
         self.producer = producer
@@ -319,7 +346,10 @@ class OutboxRelay:
                     )
                     .order_by(self._table.c.id)
                     .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
+                    # not SKIP LOCKED: a new leader must wait for an old leader's batch
+                    # still in flight (its rows locked), or it would publish later rows
+                    # of a key before that batch's earlier ones come back
+                    .with_for_update()
                 )
             ).all()
             if not rows:

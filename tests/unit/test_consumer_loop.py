@@ -263,3 +263,61 @@ def test_only_explicit_rejections_and_data_errors_are_poison() -> None:
         RuntimeError("unknown"),
     ):
         assert not is_poison(not_the_records_fault), not_the_records_fault
+
+
+async def test_a_partition_moved_to_another_member_is_no_longer_reported_stalled() -> None:
+    async def buggy(events: Sequence[Envelope[CustomerUpserted]], uow: Any) -> None:
+        raise AttributeError("bug")
+
+    store, control = FakeStore(), FakeControl()
+    loop = make_loop(store, buggy)
+    await loop.process([upsert_record(0, "a", "C-1", partition=2)], control)
+    assert set(loop.stats.stalled) == {2}
+    loop.forget_stalls(keep={0, 1})  # a rebalance gave partition 2 to another member
+    assert loop.stats.stalled == {}
+
+
+class _Consumer:
+    """Just enough of an aiokafka consumer for the partition control."""
+
+    def __init__(self, revoked: bool = False) -> None:
+        self.revoked = revoked
+        self.paused: list[Any] = []
+        self.seeks: list[tuple[Any, int]] = []
+
+    def assignment(self) -> set[Any]:
+        from aiokafka import TopicPartition
+
+        return set() if self.revoked else {TopicPartition("upserts", 0)}
+
+    def seek(self, tp: Any, offset: int) -> None:
+        if self.revoked:
+            raise RuntimeError("IllegalStateError: no current assignment for partition")
+        self.seeks.append((tp, offset))
+
+    def pause(self, tp: Any) -> None:
+        self.paused.append(tp)
+
+    def resume(self, tp: Any) -> None:
+        self.paused.remove(tp)
+
+
+async def test_the_kafka_control_rewinds_pauses_and_keeps_one_resume_timer_per_partition() -> None:
+    from shared.messaging.consumer import KafkaPartitionControl
+
+    consumer = _Consumer()
+    control = KafkaPartitionControl().bind(consumer)
+    assert control.stall("upserts", 0, 7, delay=60)
+    assert control.stall("upserts", 0, 7, delay=60)
+    assert [offset for _, offset in consumer.seeks] == [7, 7]
+    assert len(control._timers) == 1  # the newer stall replaced the older timer
+    for timer in control._timers.values():
+        timer.cancel()
+
+
+async def test_the_kafka_control_leaves_a_revoked_partition_to_its_new_owner() -> None:
+    from shared.messaging.consumer import KafkaPartitionControl
+
+    control = KafkaPartitionControl().bind(_Consumer(revoked=True))
+    assert control.stall("upserts", 0, 7, delay=60)  # nothing to pause here; not an error
+    assert control._timers == {}

@@ -27,6 +27,8 @@ def db_error(sqlstate: str) -> sa_exc.DBAPIError:
         (db_error("40001"), True),  # serialization failure
         (db_error("08006"), True),  # connection failure
         (db_error("23505"), False),  # unique violation: the data
+        (db_error("55P03"), True),  # lock_timeout: another writer held the lock a while
+        (db_error("57014"), False),  # statement_timeout: the same chunk would take as long again
         (KeyError("x"), False),
         (JobFailed("stop"), False),
     ],
