@@ -50,7 +50,7 @@ from shared import failpoints
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, EventTypes, InvalidEvent, decode
 from shared.events.topics import TopicSpec
-from shared.messaging.poison import is_poison, rejection, safe_text
+from shared.messaging.poison import is_outage, is_poison, rejection, safe_text
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,10 @@ class ConsumerLoop:
             self._handled(items, await self._retrying(items))
         except _Failed as failed:
             partitions = _by_partition(items)
-            if len(partitions) > 1 and not failed.poison:
+            # the database or network away: no partition would get through on its own
+            # either, and trying each would only keep the member from polling
+            whole = len(partitions) == 1 or is_outage(failed.exc)
+            if not whole and not failed.poison:
                 log.warning(
                     "batch of %d from %s failed (%s); trying its %d partitions one by one",
                     len(items),
@@ -279,8 +282,8 @@ class ConsumerLoop:
                     len(partitions),
                 )
             for partition, group in partitions:
-                if len(partitions) == 1 and not failed.poison:
-                    outcome: _Failed | None = failed  # the whole batch was this partition
+                if whole and not failed.poison:
+                    outcome: _Failed | None = failed  # the batch's failure is each partition's
                 else:
                     outcome = None
                     try:

@@ -47,3 +47,18 @@ def safe_text(exc: BaseException) -> str:
     if isinstance(exc, EventRejected):
         return exc.code
     return type(exc).__name__
+
+
+# Connection exceptions (08), insufficient resources (53), operator intervention such as
+# a server shutting down (57, except 57014, a statement timeout).
+_OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Is the database or the network away (every record would fail alike)?"""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+            return True
+        code = sqlstate(exc)
+        return code is not None and code[:2] in _OUTAGE_SQLSTATE_CLASSES and code != "57014"
+    return isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError)

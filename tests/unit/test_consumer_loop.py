@@ -321,3 +321,45 @@ async def test_the_kafka_control_leaves_a_revoked_partition_to_its_new_owner() -
     control = KafkaPartitionControl().bind(_Consumer(revoked=True))
     assert control.stall("upserts", 0, 7, delay=60)  # nothing to pause here; not an error
     assert control._timers == {}
+
+
+async def test_a_database_outage_stops_every_partition_of_the_batch_at_once() -> None:
+    attempts: list[int] = []
+
+    async def database_away(events: Sequence[Envelope[CustomerUpserted]], uow: Any) -> None:
+        attempts.append(len(events))
+        raise ConnectionRefusedError("connection refused")
+
+    store, control = FakeStore(), FakeControl()
+    loop = make_loop(store, database_away)
+    batch = [upsert_record(3, "a", "P0", partition=0), upsert_record(9, "b", "P1", partition=1)]
+    await loop.process(batch, control)
+    assert sorted(control.stalls) == [(0, 3), (1, 9)]
+    assert attempts == [2, 2, 2, 2]  # the batch's attempts only: no partition tried alone
+
+
+@pytest.mark.parametrize(
+    ("exc", "outage"),
+    [
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (AttributeError("bug"), False),
+        (EventRejected("x", "y"), False),
+    ],
+)
+def test_outages_are_told_from_bugs(exc: Exception, outage: bool) -> None:
+    from shared.messaging.poison import is_outage
+
+    assert is_outage(exc) is outage
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "outage"),
+    [("08006", True), ("57P01", True), ("53300", True), ("57014", False), ("40001", False), ("42703", False)],
+)
+def test_database_outages_are_told_by_sqlstate(sqlstate: str, outage: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from shared.messaging.poison import is_outage
+
+    assert is_outage(DBAPIError("SELECT 1", {}, _PgError(sqlstate))) is outage
