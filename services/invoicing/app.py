@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.invoicing.config import Settings
 from services.invoicing.tables import InvoicingUnitOfWork, messaging, metadata
+from shared.events import topics
 from shared.runtime import Runtime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -15,6 +16,8 @@ SPEC = ServiceSpec(
     metadata=metadata,
     tables=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
+    produces=(topics.INVOICES, topics.BILLING_RUNS),
+    consumes=(topics.BILLING_REQUESTS, topics.BILLING_PROFILES, topics.REFERENCE_PAYMENTS),
 )
 
 

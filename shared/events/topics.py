@@ -11,8 +11,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from shared.events.bank import ReferencePaymentReceived
 from shared.events.customers import BillingProfileChanged, CustomerCorrected, CustomerUpserted
+from shared.events.dispatch import DeliveryFailed, DocumentDelivered, SendDocument
 from shared.events.envelope import Event, event_types
+from shared.events.invoicing import (
+    BillingRunFinished,
+    CorrectiveInvoiceIssued,
+    InvoiceIssued,
+    InvoiceSettled,
+    PaymentRecorded,
+)
+from shared.events.reminders import HandedOverToCollection, ReminderIssued
+from shared.events.sales import BillingRequestSubmitted, OrderCancelled
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,17 @@ CUSTOMER_UPSERTS = TopicSpec(
     "crm.customer-upserts.v1", (CustomerUpserted,), key="customer number", kind="inbound", requires_time=True
 )
 
+BILLING_REQUESTS = TopicSpec(
+    "sales.billing-requests.v1",
+    (BillingRequestSubmitted, OrderCancelled),
+    key="customer number",
+    kind="inbound",
+)
+
+REFERENCE_PAYMENTS = TopicSpec(
+    "bank.reference-payments.v1", (ReferencePaymentReceived,), key="payment reference", kind="inbound"
+)
+
 # Outbound: this system publishes.
 BILLING_PROFILES = TopicSpec(
     "customers.billing-profiles.v1", (BillingProfileChanged,), key="customer number", compacted=True
@@ -68,4 +90,37 @@ CUSTOMER_CORRECTIONS = TopicSpec(
     "customers.corrections.v1", (CustomerCorrected,), key="customer number", kind="outbound"
 )
 
-ALL: tuple[TopicSpec, ...] = (CUSTOMER_UPSERTS, BILLING_PROFILES, CUSTOMER_CORRECTIONS)
+INVOICES = TopicSpec(
+    "invoicing.invoices.v1",
+    (InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded, InvoiceSettled),
+    key="customer number",
+)
+
+BILLING_RUNS = TopicSpec("invoicing.runs.v1", (BillingRunFinished,), key="run id")
+
+REMINDERS = TopicSpec("reminders.reminders.v1", (ReminderIssued, HandedOverToCollection), key="customer number")
+
+# Internal: one job topic per channel, many partitions, keyed by document id.
+EMAIL_JOBS = TopicSpec("dispatch.jobs.email.v1", (SendDocument,), key="document id", kind="internal", channel=True)
+EINVOICE_JOBS = TopicSpec(
+    "dispatch.jobs.einvoice.v1", (SendDocument,), key="document id", kind="internal", channel=True
+)
+PRINT_JOBS = TopicSpec("dispatch.jobs.print.v1", (SendDocument,), key="document id", kind="internal", channel=True)
+CHANNEL_JOBS = {"email": EMAIL_JOBS, "einvoice": EINVOICE_JOBS, "print": PRINT_JOBS}
+
+DELIVERIES = TopicSpec("dispatch.deliveries.v1", (DocumentDelivered, DeliveryFailed), key="document id")
+
+ALL: tuple[TopicSpec, ...] = (
+    CUSTOMER_UPSERTS,
+    BILLING_PROFILES,
+    CUSTOMER_CORRECTIONS,
+    BILLING_REQUESTS,
+    REFERENCE_PAYMENTS,
+    INVOICES,
+    BILLING_RUNS,
+    REMINDERS,
+    EMAIL_JOBS,
+    EINVOICE_JOBS,
+    PRINT_JOBS,
+    DELIVERIES,
+)

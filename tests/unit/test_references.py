@@ -3,7 +3,7 @@ and the published ISO 11649 example."""
 
 import pytest
 
-from services.invoicing.domain.references import (
+from shared.references import (
     InvalidReference,
     format_national,
     format_rf,

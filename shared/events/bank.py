@@ -1,0 +1,34 @@
+"""Inbound from the bank-statement import: reference payments (key = reference).
+
+Idempotent by the bank's ``payment_id`` (archive id). The payer's name is personal
+data: stored for the clerk's allocation screen, never logged.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from shared.events.customers import Name
+from shared.events.envelope import Event
+
+PaymentId = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+]
+ReferenceText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=35, pattern=r"^[ -~]+$")]
+"""As the bank reports it: national (digits) or RF form, spaces allowed; matched after
+normalising (spaces removed, upper case)."""
+
+
+class ReferencePaymentReceived(Event):
+    EVENT_TYPE = "fi.billing.bank.reference-payment-received.v1"
+
+    payment_id: PaymentId
+    reference: ReferenceText
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal(100_000_000), max_digits=12, decimal_places=2)]
+    """Euros received (a payment is positive; refunds are not reference payments)."""
+    payment_date: date
+    payer_name: Name | None = None

@@ -1,0 +1,49 @@
+"""Money: ``Decimal`` euros with two decimals, never float.
+
+Rounding rule (the whole system uses this one): half away from zero to the cent
+(``ROUND_HALF_UP`` in Python's decimal module, which rounds *away from zero* on a tie,
+so -0.005 becomes -0.01, symmetric for credit notes). Line amounts are kept unrounded
+until an invoice sums them per VAT rate; see ``services.invoicing.domain``.
+
+Pure functions, no I/O: every service may use them.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+NBSP = "\u00a0"
+
+Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2, ge=Decimal("-1000000000"), le=Decimal("1000000000"))]
+"""An amount in euros with at most two decimals (a JSON number or string on the wire)."""
+
+Rate = Annotated[Decimal, Field(max_digits=5, decimal_places=2, ge=0, le=100)]
+"""A percentage such as a VAT rate: ``25.5`` means 25.5 %."""
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Round to the cent, half away from zero."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_of(net: Decimal, rate: Decimal) -> Decimal:
+    """VAT on a net amount at ``rate`` percent, rounded to the cent."""
+    return cents(net * rate / 100)
+
+
+def format_fi(amount: Decimal) -> str:
+    """Finnish form: ``1 234,56`` (non-breaking thin space would not survive every
+    channel; a plain no-break space U+00A0 does)."""
+    q = cents(amount)
+    sign = "-" if q < 0 else ""
+    whole, frac = f"{abs(q):.2f}".split(".")
+    groups: list[str] = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return sign + NBSP.join(groups) + "," + frac
