@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.invoicing.config import Settings
-from services.invoicing.tables import InvoicingUnitOfWork, messaging, metadata
+from services.invoicing.tables import messaging, metadata
+from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
 from shared.runtime import Runtime, ServiceSpec
 

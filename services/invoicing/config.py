@@ -1,5 +1,14 @@
-"""Settings of the invoicing service: env prefix ``INVOICING_``."""
+"""Settings of the invoicing service: env prefix ``INVOICING_``.
 
+The seller block is what every invoice prints and every e-invoice carries (defaults
+describe the demo publisher; a real deployment sets its own). The daily run: time in
+``jobs_schedule`` (``{"invoicing.daily-run": "06:00"}``), kinds and mode here.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +19,28 @@ class Settings(ServiceSettings):
 
     service_name: str = "invoicing"
     http_port: int = 8002
+
+    seller_name: str = "Esimerkkimedia Oy"
+    seller_business_id: str = "0737546-2"
+    seller_vat_number: str = "FI07375462"
+    seller_street: str = "Mediakatu 1"
+    seller_postal_code: str = "00100"
+    seller_city: str = "Helsinki"
+    seller_country: str = "FI"
+    seller_iban: str = "FI2112345600000785"
+    seller_bic: str = "NDEAFIHH"
+    seller_email: str | None = "laskutus@esimerkkimedia.example"
+    seller_phone: str | None = "+358 9 123 4567"
+    seller_einvoice_address: str = "003707375462"
+    seller_einvoice_operator: str = "003721291126"
+
+    vat_table_path: Path | None = None
+    """A VAT table other than the one shipped (``services/invoicing/data/vat_rates.toml``)."""
+
+    daily_run_enabled: bool = True
+    daily_run_at: str = "06:00"
+    """Local time (``jobs_timezone``) of the automated daily run."""
+    daily_run_kinds: list[Literal["subscription", "notice"]] = Field(default=["subscription", "notice"])
+    daily_run_mode: Literal["draft", "confirm"] = "confirm"
+    run_chunk_customers: int = Field(default=1000, ge=1, le=20_000)
+    """Customers per chunk (one transaction) of a billing run."""

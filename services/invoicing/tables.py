@@ -1,8 +1,38 @@
-"""The invoicing service's tables."""
+"""The invoicing service's tables (its own database; no other service reads them).
 
-from sqlalchemy import MetaData
+Guarantees held by constraints, not by code paths:
+- one invoice per billing request line: ``uq_invoice_lines_request`` (request id and
+  line, over the lines of invoices that are not corrective ones);
+- gap-free, never reused numbers per series: ``invoice_series`` is a row-locked counter
+  advanced in the confirming transaction (a rollback gives the numbers back), and
+  ``uq_invoices_number`` makes a reuse impossible;
+- one payment per bank payment id: ``payments`` primary key.
+"""
 
-from shared.db.uow import UnitOfWork
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
 from shared.jobs.tables import jobs_table
 from shared.messaging.tables import messaging_tables
 
@@ -10,6 +40,188 @@ metadata = MetaData()
 messaging = messaging_tables(metadata)
 jobs = jobs_table(metadata)
 
+MONEY = Numeric(15, 2)
+REQUEST_STATUSES = ("open", "draft", "invoiced", "cancelled", "non-chargeable")
 
-class InvoicingUnitOfWork(UnitOfWork):
-    """Repositories of the invoicing service are added here as its tables arrive."""
+billing_profiles = Table(
+    "billing_profiles",
+    metadata,
+    Column("customer_number", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("errors", JSONB, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("consumer", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+billing_requests = Table(
+    "billing_requests",
+    metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("customer_number", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("net", MONEY, nullable=False),
+    # sum of the lines' nets, for the list (the invoice computes its own)
+    Column("content_hash", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    # open | draft | invoiced | cancelled | non-chargeable; "ready" and "error" are
+    # open requests whose customer's billing profile is valid or not (read at query time,
+    # so a fixed customer's requests are ready the moment its new profile is stored)
+    Column("invoice_id", BigInteger, nullable=True),
+    Column("origin", Text, nullable=False, server_default="sender"),
+    # sender | corrective (quantity returned by a corrective invoice)
+    Column("source", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "status IN ('open', 'draft', 'invoiced', 'cancelled', 'non-chargeable')", name="ck_billing_requests_status"
+    ),
+    CheckConstraint("kind IN ('subscription', 'notice')", name="ck_billing_requests_kind"),
+)
+Index(
+    "ix_billing_requests_open",
+    billing_requests.c.kind,
+    billing_requests.c.customer_number,
+    postgresql_where=text("status = 'open'"),
+)
+Index("ix_billing_requests_customer", billing_requests.c.customer_number)
+Index("ix_billing_requests_order", billing_requests.c.order_id)
+Index("ix_billing_requests_invoice", billing_requests.c.invoice_id)
+
+cancelled_orders = Table(
+    "cancelled_orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("customer_number", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Text, nullable=False),
+)
+
+invoice_series = Table(
+    "invoice_series",
+    metadata,
+    Column("series", Text, primary_key=True),
+    Column("last_value", BigInteger, nullable=False, server_default="0"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("status", Text, nullable=False),  # draft | confirmed
+    Column("document_type", Text, nullable=False),  # invoice | corrective | credit-note
+    Column("kind", Text, nullable=False),
+    Column("series", Text, nullable=False),
+    Column("number", BigInteger, nullable=True),
+    Column("customer_number", Text, nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("payment_terms_days", Integer, nullable=False),
+    Column("reference", Text, nullable=True),
+    Column("reference_rf", Text, nullable=True),
+    Column("customer", JSONB, nullable=True),
+    Column("net", MONEY, nullable=False),
+    Column("vat", MONEY, nullable=False),
+    Column("gross", MONEY, nullable=False),
+    Column("vat_breakdown", JSONB, nullable=False),
+    Column("run_id", UUID(as_uuid=True), nullable=True),
+    Column("original_invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=True),
+    Column("return_mode", Text, nullable=True),  # corrective: ready | non-chargeable
+    Column("paid", MONEY, nullable=False, server_default="0"),
+    Column("credited", MONEY, nullable=False, server_default="0"),
+    Column("payment_status", Text, nullable=False, server_default="open"),
+    Column("settled_on", Date, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", Text, nullable=False),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    Column("confirmed_by", Text, nullable=True),
+    UniqueConstraint("series", "number", name="uq_invoices_number"),
+    UniqueConstraint("reference", name="uq_invoices_reference"),
+    CheckConstraint("status IN ('draft', 'confirmed')", name="ck_invoices_status"),
+    CheckConstraint("(status = 'draft') = (number IS NULL)", name="ck_invoices_numbered_when_confirmed"),
+)
+Index("ix_invoices_customer", invoices.c.customer_number)
+Index("ix_invoices_run", invoices.c.run_id)
+Index("ix_invoices_drafts", invoices.c.kind, postgresql_where=text("status = 'draft'"))
+Index("ix_invoices_original", invoices.c.original_invoice_id)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("corrective", Boolean, nullable=False),
+    Column("request_id", Text, nullable=True),
+    Column("request_line", Integer, nullable=True),
+    Column("order_id", Text, nullable=True),
+    Column("product_code", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("quantity", Numeric(15, 3), nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("unit_price", Numeric(18, 4), nullable=False),
+    Column("vat_rate", Numeric(5, 2), nullable=False),
+    Column("net", MONEY, nullable=False),
+    Column("service_start", Date, nullable=True),
+    Column("service_end", Date, nullable=True),
+    Column("chargeable", Boolean, nullable=False, server_default="true"),
+    Column("reversal", Boolean, nullable=False, server_default="false"),
+    PrimaryKeyConstraint("invoice_id", "line_no", name="pk_invoice_lines"),
+)
+Index(
+    "uq_invoice_lines_request",
+    invoice_lines.c.request_id,
+    invoice_lines.c.request_line,
+    unique=True,
+    postgresql_where=text("request_id IS NOT NULL AND NOT corrective"),
+)
+
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),  # the job's id
+    Column("kind", Text, nullable=False),
+    Column("mode", Text, nullable=False),  # preview | draft | confirm
+    Column("up_to", Date, nullable=True),
+    Column("selected", Integer, nullable=True),  # how many request ids the clerk selected
+    Column("actor", Text, nullable=False),
+    Column("summary", JSONB, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+run_previews = Table(
+    "run_previews",
+    metadata,
+    # what a preview run would create: kept for the clerk to read and print, never
+    # business state (no request, number or invoice is touched)
+    Column("run_id", UUID(as_uuid=True), ForeignKey("billing_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("customer_number", Text, nullable=False),
+    Column("invoice", JSONB, nullable=False),
+    PrimaryKeyConstraint("run_id", "seq", name="pk_run_previews"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", Text, primary_key=True),
+    Column("reference", Text, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("payer_name", Text, nullable=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=True),
+    Column("status", Text, nullable=False),  # matched | unmatched | allocated
+    Column("reason", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("allocated_by", Text, nullable=True),
+    Column("event_id", Text, nullable=False),
+)
+Index("ix_payments_unmatched", payments.c.received_at, postgresql_where=text("status = 'unmatched'"))
+Index("ix_payments_invoice", payments.c.invoice_id)

@@ -1,0 +1,129 @@
+"""Intake: billing requests and order cancellations (one topic, per-customer order),
+and billing profiles from the customers service.
+
+A request is stored once per ``request_id``. The same id again with the same content
+is a no-op (a sender's retry); with other content it is refused to the dead-letter
+topic (``request-id-reused``): the sender must use a new id, and a clerk can see both
+versions (the stored request and the dead letter). A line whose VAT rate is not in
+force on its service date is refused (``vat-rate-invalid`` and kin, from the VAT
+table) with the reason in Finnish and English: the sender fixes it and sends again,
+or, if the table was wrong, ops fix the table and replay the dead letter.
+
+A cancellation marks the order's open requests cancelled, and any request of that
+order that arrives later is stored cancelled. Requests already on a draft or invoiced
+are left as they are (the notice tells the clerk a corrective invoice is needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from services.invoicing.domain.billing import line_net
+from services.invoicing.domain.vat import VatTable
+from services.invoicing.store.requests import NewRequest
+from services.invoicing.uow import InvoicingUnitOfWork
+from shared.events.customers import BillingProfileChanged
+from shared.events.envelope import Envelope
+from shared.events.sales import BillingRequestSubmitted, OrderCancelled
+from shared.money import ZERO
+from shared.rejections import EventRejected
+
+
+@dataclass
+class IntakeOutcome:
+    stored: int = 0
+    repeated: int = 0
+    stored_cancelled: int = 0
+    cancelled: int = 0
+    invoiced_of_cancelled: int = 0
+
+
+def content_hash(request: BillingRequestSubmitted) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def check_vat(request: BillingRequestSubmitted, table: VatTable) -> None:
+    for index, line in enumerate(request.lines):
+        day = line.service_date(request.invoice_date)
+        problem = table.check(line.vat_rate, day, line.vat_category)
+        if problem is not None:
+            raise EventRejected(problem.code, f"lines[{index}]: {problem.message_en} / {problem.message_fi}")
+
+
+def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
+    r = env.data
+    lines: list[dict[str, Any]] = [line.model_dump(mode="json") for line in r.lines]
+    net = sum((line_net(line.quantity, line.unit_price) for line in r.lines), ZERO)
+    return NewRequest(
+        request_id=r.request_id,
+        kind=r.kind,
+        customer_number=r.customer_number,
+        order_id=r.order_id,
+        invoice_date=r.invoice_date,
+        payment_terms_days=r.payment_terms_days,
+        lines=lines,
+        net=Decimal(net),
+        content_hash=content_hash(r),
+        source=env.meta.source,
+        status=status,
+    )
+
+
+async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingUnitOfWork, out: IntakeOutcome) -> None:
+    first: dict[str, str] = {}
+    unique: list[Envelope[BillingRequestSubmitted]] = []
+    for env in batch:
+        digest = content_hash(env.data)
+        seen = first.get(env.data.request_id)
+        if seen is None:
+            first[env.data.request_id] = digest
+            unique.append(env)
+        elif seen != digest:
+            raise EventRejected("request-id-reused", "request_id already used for a request with other content")
+        else:
+            out.repeated += 1
+    cancelled = await uow.requests.cancelled_among([e.data.order_id for e in unique])
+    rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open") for e in unique]
+    new = await uow.requests.insert(rows)
+    existing = [r for r in rows if r.request_id not in new]
+    if existing:
+        stored = await uow.requests.hashes([r.request_id for r in existing])
+        for r in existing:
+            if stored.get(r.request_id) != r.content_hash:
+                raise EventRejected("request-id-reused", "request_id already used for a request with other content")
+        out.repeated += len(existing)
+    out.stored += len(new)
+    out.stored_cancelled += sum(1 for r in rows if r.request_id in new and r.status == "cancelled")
+
+
+async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork, vat: VatTable) -> IntakeOutcome:
+    """A batch from ``sales.billing-requests.v1`` in delivery order: runs of requests
+    are stored together; a cancellation applies between them, in order."""
+    out = IntakeOutcome()
+    pending: list[Envelope[BillingRequestSubmitted]] = []
+    for env in events:
+        if isinstance(env.data, BillingRequestSubmitted):
+            check_vat(env.data, vat)
+            pending.append(env)
+            continue
+        if pending:
+            await _store(pending, uow, out)
+            pending = []
+        if isinstance(env.data, OrderCancelled):
+            c = env.data
+            result = await uow.requests.cancel_order(
+                c.order_id, c.customer_number, c.reason, env.meta.time, env.meta.id
+            )
+            out.cancelled += result.cancelled
+            out.invoiced_of_cancelled += result.invoiced
+    if pending:
+        await _store(pending, uow, out)
+    return out
+
+
+async def take_profiles(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork) -> int:
+    return await uow.profiles.apply([e.data for e in events if isinstance(e.data, BillingProfileChanged)])

@@ -1,0 +1,304 @@
+"""The billing run (seed steps 13-16; seed 004's bulk and automated runs), as a job.
+
+A run takes the ready requests of one kind (all of them up to a date, or the clerk's
+selection), customer by customer in customer-number order, a chunk of customers per
+transaction, and for each customer groups them into invoices (one per customer, kind
+and invoice date). Modes:
+
+- ``preview``: computes exactly what ``confirm`` would create, minus numbers and
+  references (allocated only at confirmation), and keeps it in ``run_previews`` for
+  the clerk to read and print; no request, invoice or number is touched.
+- ``draft``: creates draft (proforma) invoices; their requests become ``draft``.
+- ``confirm``: issues the invoices: gap-free numbers, references, the customer's
+  snapshot, and an ``invoice-issued`` event each, in the chunk's transaction.
+
+A crash between chunks loses nothing: the job resumes after the last committed
+customer, and the requests a committed chunk invoiced are no longer ready. Two runs at
+once over the same requests: the second waits for the first's row locks, then sees
+the requests are no longer open and skips them.
+
+The summary (counts, totals per VAT rate and per channel, what was left out and why) is
+accumulated in the job's cursor as the chunks commit, stored with the run when the last
+chunk commits, and, for draft and confirm runs that created invoices, published as
+``billing-run-finished``. A run with nothing to invoice creates nothing and says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from services.invoicing.config import Settings
+from services.invoicing.documents import document, seller
+from services.invoicing.domain import texts
+from services.invoicing.domain.billing import Invoice, build_invoices
+from services.invoicing.domain.numbering import series_for
+from services.invoicing.handlers.issuing import emit, numbers, snapshot
+from services.invoicing.store.invoices import NewInvoice, breakdown_json, stored
+from services.invoicing.uow import InvoicingUnitOfWork
+from shared.events import topics
+from shared.events.invoicing import BillingRunFinished, LeftOut, RunVatTotal, Totals
+from shared.jobs import JobContext, Step
+from shared.money import ZERO
+
+RUN = "invoicing.billing-run"
+"""Job kind: a billing run started by a clerk or a script."""
+DAILY = "invoicing.daily-run"
+"""Job kind: the automated daily run (one per date; all configured kinds)."""
+
+
+@dataclass(frozen=True)
+class RunParams:
+    kind: str
+    mode: str
+    up_to: date | None
+    request_ids: list[str] | None
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> RunParams:
+        return cls(
+            kind=params["kind"],
+            mode=params["mode"],
+            up_to=date.fromisoformat(params["up_to"]) if params.get("up_to") else None,
+            request_ids=list(params["request_ids"]) if params.get("request_ids") is not None else None,
+        )
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "mode": self.mode,
+            "up_to": self.up_to.isoformat() if self.up_to else None,
+            "request_ids": self.request_ids,
+        }
+
+
+def _new_cursor() -> dict[str, Any]:
+    return {"after": "", "seq": 0, "invoices": 0, "requests": 0, "by_rate": {}, "by_channel": {}}
+
+
+def _accumulate(cursor: dict[str, Any], invoices: list[Invoice], channels: list[str], requests: int) -> None:
+    cursor["invoices"] += len(invoices)
+    cursor["requests"] += requests
+    for inv, channel in zip(invoices, channels, strict=True):
+        for row in inv.vat_breakdown:
+            key = str(row.rate)
+            net, vat, gross = (Decimal(x) for x in cursor["by_rate"].get(key, ("0", "0", "0")))
+            cursor["by_rate"][key] = [str(net + row.net), str(vat + row.vat), str(gross + row.gross)]
+        cursor["by_channel"][channel] = cursor["by_channel"].get(channel, 0) + 1
+
+
+def preview_json(inv: Invoice, customer: dict[str, Any]) -> dict[str, Any]:
+    """What a preview shows of one would-be invoice (the same fields a run stores)."""
+    return {
+        "customer_number": inv.customer_number,
+        "kind": inv.kind,
+        "invoice_date": inv.invoice_date.isoformat(),
+        "due_date": inv.due_date.isoformat(),
+        "payment_terms_days": inv.payment_terms_days,
+        "customer": customer,
+        "totals": {"net": str(inv.totals.net), "vat": str(inv.totals.vat), "gross": str(inv.totals.gross)},
+        "vat_breakdown": breakdown_json(inv.vat_breakdown),
+        "request_ids": list(inv.request_ids),
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "request_id": line.request_id,
+                "request_line": line.request_line,
+                "order_id": line.order_id,
+                "product_code": line.product_code,
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "vat_rate": str(line.vat_rate),
+                "net": str(line.net),
+                "service_period": {
+                    "start": line.service_period.start.isoformat(),
+                    "end": line.service_period.end.isoformat(),
+                }
+                if line.service_period
+                else None,
+            }
+            for line in inv.lines
+        ],
+    }
+
+
+async def count_run(ctx: JobContext, uow: InvoicingUnitOfWork) -> int:
+    p = RunParams.of(ctx.params)
+    return await uow.requests.count_ready(p.kind, p.up_to, p.request_ids)
+
+
+async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:
+    p = RunParams.of(ctx.params)
+    cursor = dict(ctx.cursor) if ctx.cursor else _new_cursor()
+    if ctx.cursor is None:
+        await uow.runs.begin(
+            ctx.id,
+            kind=p.kind,
+            mode=p.mode,
+            up_to=p.up_to,
+            selected=len(p.request_ids) if p.request_ids is not None else None,
+            actor=ctx.actor,
+        )
+    customers = await uow.requests.next_customers(p.kind, p.up_to, p.request_ids, cursor["after"], ctx.chunk_size)
+    if not customers:
+        await _finish(ctx.id, p, cursor, ctx.actor, uow)
+        return Step(done=0, cursor=cursor, finished=True)
+    requests = await uow.requests.ready_of(p.kind, p.up_to, p.request_ids, customers, lock=p.mode != "preview")
+    profiles = await uow.profiles.get_many(customers)
+    proposed = build_invoices(requests)
+    snapshots = [snapshot(profiles[inv.customer_number]) for inv in proposed]
+    channels = [s["data"].get("delivery_channel", "print") for s in snapshots]
+    if p.mode == "preview":
+        await uow.runs.add_previews(
+            ctx.id,
+            cursor["seq"],
+            [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, snapshots, strict=True)],
+        )
+    else:
+        await _create(ctx, p, proposed=proposed, snapshots=snapshots, uow=uow, settings=settings)
+    cursor["after"] = customers[-1]
+    cursor["seq"] += len(proposed)
+    _accumulate(cursor, proposed, channels, len(requests))
+    finished = len(customers) < ctx.chunk_size
+    if finished:
+        await _finish(ctx.id, p, cursor, ctx.actor, uow)
+    return Step(
+        done=len(requests),
+        cursor=cursor,
+        counts={"invoices": len(proposed), "requests": len(requests)},
+        finished=finished,
+    )
+
+
+async def _create(
+    ctx: JobContext,
+    p: RunParams,
+    *,
+    proposed: list[Invoice],
+    snapshots: list[dict[str, Any]],
+    uow: InvoicingUnitOfWork,
+    settings: Settings,
+) -> None:
+    confirm = p.mode == "confirm"
+    series = series_for(p.kind)
+    numbered = await numbers(uow, series, len(proposed)) if confirm else [None] * len(proposed)
+    new = [
+        NewInvoice(
+            status="confirmed" if confirm else "draft",
+            document_type="invoice",
+            kind=inv.kind,
+            series=series,
+            customer_number=inv.customer_number,
+            invoice_date=inv.invoice_date,
+            due_date=inv.due_date,
+            payment_terms_days=inv.payment_terms_days,
+            totals=inv.totals,
+            vat_breakdown=inv.vat_breakdown,
+            lines=inv.lines,
+            created_by=ctx.actor,
+            customer=snap,
+            number=n.number if n else None,
+            reference=n.reference if n else None,
+            reference_rf=n.reference_rf if n else None,
+            run_id=ctx.id,
+            confirmed_by=ctx.actor if confirm else None,
+        )
+        for inv, snap, n in zip(proposed, snapshots, numbered, strict=True)
+    ]
+    ids = await uow.invoices.add(new)
+    invoice_of = {rid: i for i, inv in zip(ids, proposed, strict=True) for rid in inv.request_ids}
+    await uow.requests.set_status(list(invoice_of), "invoiced" if confirm else "draft", invoice_of)
+    if confirm:
+        now = datetime.now(UTC)
+        the_seller = seller(settings)
+        for i, n in zip(ids, new, strict=True):
+            emit(uow, document(stored(n, i, now), the_seller, issued_at=now))
+
+
+async def _finish(
+    run_id: uuid.UUID, p: RunParams, cursor: dict[str, Any], actor: str, uow: InvoicingUnitOfWork
+) -> None:
+    left = await uow.requests.left_out(p.kind, p.up_to, p.request_ids, run_id=run_id, preview=p.mode == "preview")
+    finished = summary_event(run_id, p, cursor, left, actor=actor, at=datetime.now(UTC))
+    await uow.runs.finish(run_id, finished.model_dump(mode="json"))
+    if p.mode != "preview" and finished.invoices > 0:
+        uow.outbox.add(topics.BILLING_RUNS.name, finished, key=str(run_id))
+
+
+def summary_event(
+    run_id: uuid.UUID, p: RunParams, cursor: Mapping[str, Any], left: Mapping[str, int], *, actor: str, at: datetime
+) -> BillingRunFinished:
+    by_rate = [
+        RunVatTotal(rate=Decimal(rate), net=Decimal(v[0]), vat=Decimal(v[1]), gross=Decimal(v[2]))
+        for rate, v in sorted(cursor["by_rate"].items(), key=lambda kv: Decimal(kv[0]))
+    ]
+    totals = Totals(
+        net=sum((r.net for r in by_rate), ZERO),
+        vat=sum((r.vat for r in by_rate), ZERO),
+        gross=sum((r.gross for r in by_rate), ZERO),
+    )
+    left_out = []
+    for code, count in sorted(left.items()):
+        text = texts.LEFT_OUT_BY_STATE.get(code)
+        if text is not None and count:
+            left_out.append(LeftOut(code=text.code, count=count, message_fi=text.fi, message_en=text.en))
+    if cursor["invoices"] == 0:
+        t = texts.NOTHING_TO_INVOICE
+        left_out.insert(0, LeftOut(code=t.code, count=0, message_fi=t.fi, message_en=t.en))
+    return BillingRunFinished(
+        run_id=str(run_id),
+        kind=p.kind,
+        mode=p.mode,
+        invoice_date=p.up_to,
+        invoices=cursor["invoices"],
+        requests=cursor["requests"],
+        totals=totals,
+        by_vat_rate=by_rate,
+        by_channel=dict(sorted(cursor["by_channel"].items())),
+        left_out=left_out,
+        actor=actor,
+        finished_at=at,
+    )
+
+
+def daily_params(settings: Settings) -> Any:
+    def params(run_date: date) -> dict[str, Any]:
+        return {"date": run_date.isoformat(), "kinds": list(settings.daily_run_kinds), "mode": settings.daily_run_mode}
+
+    return params
+
+
+async def daily_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:
+    """The automated daily run: for each configured kind in turn, a run of all ready
+    requests up to the date; its cursor says which kind and where. One job per date
+    (the job key), however many replicas: a re-run of the date is a no-op."""
+    kinds: list[str] = list(ctx.params["kinds"])
+    state: dict[str, Any] = dict(ctx.cursor) if ctx.cursor else {"kind_index": 0, "inner": None}
+    index = int(state["kind_index"])
+    if index >= len(kinds):
+        return Step(done=0, cursor=state, finished=True)
+    run_id = uuid.uuid5(ctx.id, kinds[index])
+    inner_params = RunParams(kinds[index], ctx.params["mode"], date.fromisoformat(ctx.params["date"]), None)
+    inner_ctx = JobContext(
+        id=run_id,
+        kind=RUN,
+        params=inner_params.as_params(),
+        cursor=state["inner"],
+        chunk_size=ctx.chunk_size,
+        actor=ctx.actor,
+    )
+    step = await run_chunk(inner_ctx, uow, settings)
+    state = {"kind_index": index + 1, "inner": None} if step.finished else {"kind_index": index, "inner": step.cursor}
+    done_kinds = int(state["kind_index"])
+    return Step(
+        done=step.done,
+        cursor=state,
+        counts={f"{kinds[index]}_{k}": v for k, v in step.counts.items()},
+        finished=done_kinds >= len(kinds),
+    )

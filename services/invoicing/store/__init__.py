@@ -1,0 +1,1 @@
+"""Repositories of the invoicing service: SQL over its tables, one module per table group."""

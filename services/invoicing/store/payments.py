@@ -1,0 +1,90 @@
+"""Reference payments from the bank: matched, unmatched (for the clerk), allocated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.tables import payments
+
+
+@dataclass(frozen=True)
+class StoredPayment:
+    payment_id: str
+    reference: str
+    amount: Decimal
+    payment_date: date
+    payer_name: str | None
+    invoice_id: int | None
+    status: str
+    reason: str | None
+    received_at: datetime
+    allocated_by: str | None
+
+
+def _to_payment(r: Any) -> StoredPayment:
+    return StoredPayment(
+        payment_id=r.payment_id,
+        reference=r.reference,
+        amount=r.amount,
+        payment_date=r.payment_date,
+        payer_name=r.payer_name,
+        invoice_id=r.invoice_id,
+        status=r.status,
+        reason=r.reason,
+        received_at=r.received_at,
+        allocated_by=r.allocated_by,
+    )
+
+
+class PaymentStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, values: dict[str, Any]) -> bool:
+        """Record a payment; False when the bank's payment id is already recorded."""
+        result = await self.session.execute(
+            insert(payments)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["payment_id"])
+            .returning(payments.c.payment_id)
+        )
+        return result.first() is not None
+
+    async def get(self, payment_id: str, *, lock: bool = False) -> StoredPayment | None:
+        stmt = select(payments).where(payments.c.payment_id == payment_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.session.execute(stmt)).first()
+        return _to_payment(row) if row is not None else None
+
+    async def page(
+        self, *, status: str | None, invoice_id: int | None, limit: int, offset: int
+    ) -> tuple[int, list[StoredPayment]]:
+        conds = []
+        if status:
+            conds.append(payments.c.status == status)
+        if invoice_id is not None:
+            conds.append(payments.c.invoice_id == invoice_id)
+        total = await self.session.scalar(select(func.count()).select_from(payments).where(*conds))
+        rows = await self.session.execute(
+            select(payments)
+            .where(*conds)
+            .order_by(payments.c.received_at, payments.c.payment_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(total or 0), [_to_payment(r) for r in rows]
+
+    async def allocate(self, payment_id: str, invoice_id: int, actor: str) -> None:
+        await self.session.execute(
+            update(payments)
+            .where(payments.c.payment_id == payment_id)
+            .values(invoice_id=invoice_id, status="allocated", allocated_by=actor, reason=None)
+        )

@@ -1,0 +1,404 @@
+"""Billing requests and cancelled orders: intake, the clerk's list, the run's selection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from services.invoicing.domain.billing import Period, Request, RequestLine
+from services.invoicing.store.sql import in_texts
+from services.invoicing.tables import billing_profiles, billing_requests, billing_runs, cancelled_orders, invoices
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    request_id: str
+    kind: str
+    customer_number: str
+    order_id: str
+    invoice_date: date
+    payment_terms_days: int
+    lines: list[dict[str, Any]]
+    net: Decimal
+    content_hash: str
+    source: str
+    status: str = "open"
+    origin: str = "sender"
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    cancelled: int
+    """Open requests of the order now cancelled."""
+    invoiced: int
+    """Requests already invoiced or on a draft: left alone (a corrective invoice is needed)."""
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    kind: str
+    state: str | None = None
+    """ready | error | cancelled | draft | invoiced | non-chargeable (None: ready and error)."""
+    customer_number: str | None = None
+    order_id: str | None = None
+    invoice_date_to: date | None = None
+
+
+def state_expr() -> ColumnElement[str]:
+    """A request's state as the clerk sees it: open requests are ready when the
+    customer's billing profile is valid, in error otherwise (or when none has arrived)."""
+    r, p = billing_requests.c, billing_profiles.c
+    return case(
+        (r.status != "open", r.status),
+        (p.valid.is_(True), literal("ready")),
+        else_=literal("error"),
+    )
+
+
+def _from() -> Any:
+    return billing_requests.outerjoin(
+        billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
+    )
+
+
+def _where(f: RequestFilter) -> list[ColumnElement[bool]]:
+    r, p = billing_requests.c, billing_profiles.c
+    conds: list[ColumnElement[bool]] = [r.kind == f.kind]
+    if f.customer_number:
+        conds.append(r.customer_number == f.customer_number)
+    if f.order_id:
+        conds.append(r.order_id == f.order_id)
+    if f.invoice_date_to:
+        conds.append(r.invoice_date <= f.invoice_date_to)
+    if f.state is None:
+        conds.append(r.status == "open")
+    elif f.state == "ready":
+        conds.extend([r.status == "open", p.valid.is_(True)])
+    elif f.state == "error":
+        conds.extend([r.status == "open", or_(p.valid.is_(False), p.valid.is_(None))])
+    else:
+        conds.append(r.status == f.state)
+    return conds
+
+
+def to_request(row: Any) -> Request:
+    lines = tuple(
+        RequestLine(
+            product_code=line["product_code"],
+            description=line["description"],
+            quantity=Decimal(line["quantity"]),
+            unit=line["unit"],
+            unit_price=Decimal(line["unit_price"]),
+            vat_rate=Decimal(line["vat_rate"]),
+            service_period=(
+                Period(
+                    date.fromisoformat(line["service_period"]["start"]),
+                    date.fromisoformat(line["service_period"]["end"]),
+                )
+                if line.get("service_period")
+                else None
+            ),
+        )
+        for line in row.lines
+    )
+    return Request(
+        request_id=row.request_id,
+        kind=row.kind,
+        customer_number=row.customer_number,
+        order_id=row.order_id,
+        invoice_date=row.invoice_date,
+        payment_terms_days=row.payment_terms_days,
+        lines=lines,
+    )
+
+
+class RequestStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- intake ---------------------------------------------------------------
+
+    async def insert(self, rows: Sequence[NewRequest]) -> set[str]:
+        """Insert new requests; returns the ids that were new (others existed)."""
+        if not rows:
+            return set()
+        values = [
+            {
+                "request_id": r.request_id,
+                "kind": r.kind,
+                "customer_number": r.customer_number,
+                "order_id": r.order_id,
+                "invoice_date": r.invoice_date,
+                "payment_terms_days": r.payment_terms_days,
+                "lines": r.lines,
+                "line_count": len(r.lines),
+                "net": r.net,
+                "content_hash": r.content_hash,
+                "status": r.status,
+                "origin": r.origin,
+                "source": r.source,
+            }
+            for r in rows
+        ]
+        stmt = insert(billing_requests).on_conflict_do_nothing(index_elements=["request_id"])
+        result = await self.session.execute(stmt.returning(billing_requests.c.request_id), values)
+        return {row[0] for row in result}
+
+    async def hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = await self.session.execute(
+            select(billing_requests.c.request_id, billing_requests.c.content_hash).where(
+                in_texts(billing_requests.c.request_id, ids)
+            )
+        )
+        return {r.request_id: r.content_hash for r in rows}
+
+    async def cancelled_among(self, order_ids: Sequence[str]) -> set[str]:
+        if not order_ids:
+            return set()
+        rows = await self.session.execute(
+            select(cancelled_orders.c.order_id).where(in_texts(cancelled_orders.c.order_id, set(order_ids)))
+        )
+        return {r[0] for r in rows}
+
+    async def cancel_order(
+        self, order_id: str, customer_number: str, reason: str | None, at: datetime, event_id: str
+    ) -> Cancellation:
+        await self.session.execute(
+            insert(cancelled_orders)
+            .values(
+                order_id=order_id, customer_number=customer_number, reason=reason, cancelled_at=at, event_id=event_id
+            )
+            .on_conflict_do_nothing(index_elements=["order_id"])
+        )
+        r = billing_requests.c
+        cancelled = await self.session.execute(
+            update(billing_requests)
+            .where(r.order_id == order_id, r.status == "open")
+            .values(status="cancelled", changed_at=func.now())
+        )
+        invoiced = await self.session.scalar(
+            select(func.count()).where(r.order_id == order_id, r.status.in_(("invoiced", "draft")))
+        )
+        return Cancellation(int(cancelled.rowcount or 0), int(invoiced or 0))  # type: ignore[attr-defined]
+
+    # --- the clerk's list -----------------------------------------------------
+
+    async def page(self, f: RequestFilter, *, limit: int, offset: int) -> tuple[int, list[Any]]:
+        state = state_expr().label("state")
+        where = and_(*_where(f))
+        total = await self.session.scalar(select(func.count()).select_from(_from()).where(where))
+        rows = await self.session.execute(
+            select(billing_requests, state, billing_profiles.c.errors.label("profile_errors"))
+            .select_from(_from())
+            .where(where)
+            .order_by(billing_requests.c.customer_number, billing_requests.c.received_at, billing_requests.c.request_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(total or 0), list(rows)
+
+    async def get(self, request_id: str) -> Any | None:
+        state = state_expr().label("state")
+        row = await self.session.execute(
+            select(billing_requests, state, billing_profiles.c.errors.label("profile_errors"))
+            .select_from(_from())
+            .where(billing_requests.c.request_id == request_id)
+        )
+        return row.first()
+
+    async def notice_counts(self, kind: str, invoice_date_to: date | None = None) -> dict[str, int]:
+        """Counts for the error notice: requests in error, cancelled orders and their
+        requests, invoiced (or drafted) requests whose order was cancelled afterwards."""
+        r, p = billing_requests.c, billing_profiles.c
+        conds: list[ColumnElement[bool]] = [r.kind == kind]
+        if invoice_date_to:
+            conds.append(r.invoice_date <= invoice_date_to)
+        errors = await self.session.scalar(
+            select(func.count())
+            .select_from(_from())
+            .where(*conds, r.status == "open", or_(p.valid.is_(False), p.valid.is_(None)))
+        )
+        ready = await self.session.scalar(
+            select(func.count()).select_from(_from()).where(*conds, r.status == "open", p.valid.is_(True))
+        )
+        cancelled = (
+            await self.session.execute(
+                select(func.count(), func.count(func.distinct(r.order_id))).where(*conds, r.status == "cancelled")
+            )
+        ).one()
+        invoiced_cancelled = await self.session.scalar(
+            select(func.count())
+            .select_from(billing_requests.join(cancelled_orders, cancelled_orders.c.order_id == r.order_id))
+            .where(*conds, r.status.in_(("invoiced", "draft")))
+        )
+        return {
+            "ready": int(ready or 0),
+            "errors": int(errors or 0),
+            "cancelled_requests": int(cancelled[0]),
+            "cancelled_orders": int(cancelled[1]),
+            "invoiced_cancelled": int(invoiced_cancelled or 0),
+        }
+
+    async def error_reasons(self, kind: str, invoice_date_to: date | None = None) -> list[tuple[str, int]]:
+        """Why requests are in error: profile error codes (or no profile), with counts."""
+        r, p = billing_requests.c, billing_profiles.c
+        conds: list[ColumnElement[bool]] = [
+            r.kind == kind,
+            r.status == "open",
+            or_(p.valid.is_(False), p.valid.is_(None)),
+        ]
+        if invoice_date_to:
+            conds.append(r.invoice_date <= invoice_date_to)
+        code = func.coalesce(func.jsonb_array_elements(p.errors).op("->>")("code"), "no-billing-profile")
+        sub = select(r.request_id, code.label("code")).select_from(_from()).where(*conds).subquery()
+        rows = await self.session.execute(
+            select(sub.c.code, func.count(func.distinct(sub.c.request_id))).group_by(sub.c.code).order_by(sub.c.code)
+        )
+        return [(row[0], int(row[1])) for row in rows]
+
+    # --- the billing run -------------------------------------------------------
+
+    def _ready(self, kind: str, up_to: date | None, ids: Sequence[str] | None) -> list[ColumnElement[bool]]:
+        r, p = billing_requests.c, billing_profiles.c
+        conds: list[ColumnElement[bool]] = [r.kind == kind, r.status == "open", p.valid.is_(True)]
+        if up_to is not None:
+            conds.append(r.invoice_date <= up_to)
+        if ids is not None:
+            conds.append(in_texts(r.request_id, ids))
+        return conds
+
+    async def count_ready(self, kind: str, up_to: date | None, ids: Sequence[str] | None) -> int:
+        total = await self.session.scalar(
+            select(func.count())
+            .select_from(
+                billing_requests.join(
+                    billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
+                )
+            )
+            .where(*self._ready(kind, up_to, ids))
+        )
+        return int(total or 0)
+
+    async def next_customers(
+        self, kind: str, up_to: date | None, ids: Sequence[str] | None, after: str, limit: int
+    ) -> list[str]:
+        joined = billing_requests.join(
+            billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
+        )
+        rows = await self.session.execute(
+            select(billing_requests.c.customer_number)
+            .select_from(joined)
+            .where(*self._ready(kind, up_to, ids), billing_requests.c.customer_number > after)
+            .group_by(billing_requests.c.customer_number)
+            .order_by(billing_requests.c.customer_number)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+    async def ready_of(
+        self, kind: str, up_to: date | None, ids: Sequence[str] | None, customers: Sequence[str], *, lock: bool
+    ) -> list[Request]:
+        """The ready requests of these customers, in arrival order per customer; locked
+        (and re-checked after any wait) when the run will change them."""
+        joined = billing_requests.join(
+            billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
+        )
+        stmt = (
+            select(billing_requests)
+            .select_from(joined)
+            .where(*self._ready(kind, up_to, ids), in_texts(billing_requests.c.customer_number, customers))
+            .order_by(billing_requests.c.customer_number, billing_requests.c.received_at, billing_requests.c.request_id)
+        )
+        if lock:
+            stmt = stmt.with_for_update(of=billing_requests)
+        return [to_request(r) for r in await self.session.execute(stmt)]
+
+    async def set_status(self, ids: Sequence[str], status: str, invoice_ids: dict[str, int] | None = None) -> None:
+        if not ids:
+            return
+        if invoice_ids is None:
+            await self.session.execute(
+                update(billing_requests)
+                .where(in_texts(billing_requests.c.request_id, ids))
+                .values(status=status, changed_at=func.now())
+            )
+            return
+        from sqlalchemy import bindparam
+
+        await self.session.execute(
+            update(billing_requests)
+            .where(billing_requests.c.request_id == bindparam("rid"))
+            .values(status=status, invoice_id=bindparam("iid"), changed_at=func.now()),
+            [{"rid": rid, "iid": invoice_ids[rid]} for rid in ids],
+        )
+
+    async def left_out(
+        self, kind: str, up_to: date | None, ids: Sequence[str] | None, *, run_id: uuid.UUID, preview: bool
+    ) -> dict[str, int]:
+        """What a run over this selection did not invoice, by why: ``error`` (billing
+        data invalid), ``no-profile``, ``cancelled`` (for a run over everything: orders
+        cancelled since the kind's previous run), ``draft``, ``invoiced``,
+        ``non-chargeable``, ``other-kind``, ``unknown`` (selected ids never received)."""
+        r, p = billing_requests.c, billing_profiles.c
+        why = case(
+            (r.kind != kind, literal("other-kind")),
+            (r.status != "open", r.status),
+            (p.valid.is_(True), literal("ready")),
+            (p.valid.is_(False), literal("error")),
+            else_=literal("no-profile"),
+        )
+        conds: list[ColumnElement[bool]] = []
+        if up_to is not None:
+            conds.append(r.invoice_date <= up_to)
+        if ids is not None:
+            conds.append(in_texts(r.request_id, ids))
+        else:
+            since = await self.session.scalar(
+                select(func.max(billing_runs.c.started_at)).where(
+                    billing_runs.c.kind == kind, billing_runs.c.mode != "preview", billing_runs.c.id != run_id
+                )
+            )
+            cancelled = r.status == "cancelled"
+            if since is not None:
+                cancelled = and_(cancelled, r.changed_at > since)
+            conds.extend([r.kind == kind, or_(r.status == "open", cancelled)])
+        mine = select(invoices.c.id).where(invoices.c.run_id == run_id)
+        conds.append(or_(r.invoice_id.is_(None), r.invoice_id.not_in(mine)))
+        rows = await self.session.execute(select(why, func.count()).select_from(_from()).where(*conds).group_by(why))
+        out = {str(row[0]): int(row[1]) for row in rows}
+        if preview:
+            out.pop("ready", None)
+        if ids is not None:
+            unknown = len(set(ids)) - await self._count_ids(ids)
+            if unknown:
+                out["unknown"] = unknown
+        return out
+
+    async def _count_ids(self, ids: Sequence[str]) -> int:
+        return int(
+            await self.session.scalar(select(func.count()).where(in_texts(billing_requests.c.request_id, ids))) or 0
+        )
+
+    async def of_invoice(self, invoice_id: int) -> list[str]:
+        rows = await self.session.execute(
+            select(billing_requests.c.request_id).where(billing_requests.c.invoice_id == invoice_id)
+        )
+        return [r[0] for r in rows]
+
+    async def release(self, invoice_id: int) -> int:
+        """A deleted draft's requests return to open (ready or error by their profile)."""
+        result = await self.session.execute(
+            update(billing_requests)
+            .where(billing_requests.c.invoice_id == invoice_id, billing_requests.c.status == "draft")
+            .values(status="open", invoice_id=None, changed_at=func.now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
