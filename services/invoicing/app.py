@@ -1,15 +1,21 @@
-"""Wiring only: settings, runtime (engine, broker, outbox relay), HTTP API."""
+"""Wiring only: settings, runtime (engine, broker, outbox relay), consumers, jobs, HTTP API."""
 
 from __future__ import annotations
 
+from datetime import time
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.invoicing import api, consumers
 from services.invoicing.config import Settings
+from services.invoicing.domain.vat import load_vat_table
+from services.invoicing.handlers import runs
 from services.invoicing.tables import messaging, metadata
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
+from shared.jobs import JobKind
 from shared.runtime import Runtime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -23,8 +29,24 @@ SPEC = ServiceSpec(
 
 
 def build(settings: Settings | None = None) -> Runtime[InvoicingUnitOfWork]:
-    return Runtime(SPEC, settings or Settings(), InvoicingUnitOfWork)
+    settings = settings or Settings()
+    runtime = Runtime(SPEC, settings, InvoicingUnitOfWork)
+    consumers.register(runtime, load_vat_table(settings.vat_table_path))
+    size = settings.run_chunk_customers
+    runtime.jobs.register(
+        JobKind(runs.RUN, partial(runs.run_chunk, settings=settings), total=runs.count_run, chunk_size=size)
+    )
+    runtime.jobs.register(JobKind(runs.DAILY, partial(runs.daily_chunk, settings=settings), chunk_size=size))
+    if settings.daily_run_enabled:
+        runtime.jobs.schedule_daily(
+            runs.DAILY, at=time.fromisoformat(settings.daily_run_at), params=runs.daily_params(settings)
+        )
+    return runtime
+
+
+def http_app(runtime: Runtime[InvoicingUnitOfWork], title: str = "Invoicing service") -> FastAPI:
+    return runtime.http_app(list(api.ROUTERS), title=title, version="1")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return build(settings).http_app([], title="Invoicing service", version="1")
+    return http_app(build(settings))

@@ -114,7 +114,7 @@ def breakdown_of(data: Sequence[dict[str, str]]) -> tuple[VatTotal, ...]:
     return tuple(VatTotal(Decimal(r["rate"]), Decimal(r["net"]), Decimal(r["vat"]), Decimal(r["gross"])) for r in data)
 
 
-def _line_row(invoice_id: int, corrective: bool, line: Line) -> dict[str, Any]:
+def line_row(invoice_id: int, corrective: bool, line: Line) -> dict[str, Any]:
     return {
         "invoice_id": invoice_id,
         "line_no": line.line_no,
@@ -256,7 +256,7 @@ class InvoiceStore:
         )
         ids = [r[0] for r in result]
         line_rows = [
-            _line_row(i, n.original_invoice_id is not None, line)
+            line_row(i, n.original_invoice_id is not None, line)
             for i, n in zip(ids, new, strict=True)
             for line in n.lines
         ]
@@ -384,6 +384,16 @@ class InvoiceStore:
             conds.append(invoices.c.kind == kind)
         return list(await self.session.scalars(select(invoices.c.id).where(*conds).order_by(invoices.c.id)))
 
-    async def run_rows(self, run_id: uuid.UUID) -> list[StoredInvoice]:
-        rows = await self.session.execute(select(invoices).where(invoices.c.run_id == run_id).order_by(invoices.c.id))
-        return [_to_invoice(r) for r in rows]
+    async def run_rows(self, run_id: uuid.UUID) -> list[tuple[StoredInvoice, int]]:
+        """A run's invoices (without lines) with their line counts, in creation order."""
+        count = (
+            select(func.count())
+            .where(invoice_lines.c.invoice_id == invoices.c.id)
+            .correlate(invoices)
+            .scalar_subquery()
+            .label("line_count")
+        )
+        rows = await self.session.execute(
+            select(invoices, count).where(invoices.c.run_id == run_id).order_by(invoices.c.id)
+        )
+        return [(_to_invoice(r), int(r.line_count)) for r in rows]

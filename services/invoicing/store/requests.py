@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -248,22 +248,24 @@ class RequestStore:
             "invoiced_cancelled": int(invoiced_cancelled or 0),
         }
 
-    async def error_reasons(self, kind: str, invoice_date_to: date | None = None) -> list[tuple[str, int]]:
-        """Why requests are in error: profile error codes (or no profile), with counts."""
-        r, p = billing_requests.c, billing_profiles.c
-        conds: list[ColumnElement[bool]] = [
-            r.kind == kind,
-            r.status == "open",
-            or_(p.valid.is_(False), p.valid.is_(None)),
-        ]
-        if invoice_date_to:
-            conds.append(r.invoice_date <= invoice_date_to)
-        code = func.coalesce(func.jsonb_array_elements(p.errors).op("->>")("code"), "no-billing-profile")
-        sub = select(r.request_id, code.label("code")).select_from(_from()).where(*conds).subquery()
-        rows = await self.session.execute(
-            select(sub.c.code, func.count(func.distinct(sub.c.request_id))).group_by(sub.c.code).order_by(sub.c.code)
-        )
-        return [(row[0], int(row[1])) for row in rows]
+    async def error_reasons(
+        self, kind: str, invoice_date_to: date | None = None
+    ) -> list[tuple[str, int, str | None, str | None]]:
+        """Why requests are in error: (profile error code or ``no-billing-profile``,
+        requests, Finnish text, English text)."""
+        sql = """
+            SELECT coalesce(e->>'code', 'no-billing-profile') AS code, count(DISTINCT r.request_id) AS n,
+                   min(e->>'message_fi') AS fi, min(e->>'message_en') AS en
+            FROM billing_requests r
+            LEFT JOIN billing_profiles p ON p.customer_number = r.customer_number
+            LEFT JOIN LATERAL jsonb_array_elements(
+                CASE WHEN p.valid IS FALSE THEN p.errors ELSE '[]'::jsonb END) e ON true
+            WHERE r.kind = :kind AND r.status = 'open' AND p.valid IS NOT TRUE
+              AND (CAST(:up_to AS date) IS NULL OR r.invoice_date <= CAST(:up_to AS date))
+            GROUP BY 1 ORDER BY 2 DESC, 1
+        """
+        rows = await self.session.execute(text(sql), {"kind": kind, "up_to": invoice_date_to})
+        return [(r.code, int(r.n), r.fi, r.en) for r in rows]
 
     # --- the billing run -------------------------------------------------------
 

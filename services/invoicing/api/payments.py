@@ -1,0 +1,88 @@
+"""Payments: the unmatched ones for a clerk to allocate, and the allocation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.invoicing.api.common import CONFLICT, Actor, refused, uow
+from services.invoicing.handlers import payments
+from services.invoicing.handlers.errors import Refused
+from services.invoicing.store.payments import StoredPayment
+from shared.http import NOT_FOUND, UNAUTHORIZED
+
+router = APIRouter(prefix="/payments", tags=["payments"], responses=UNAUTHORIZED)
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    reference: str
+    amount: Decimal
+    payment_date: date
+    payer_name: str | None
+    invoice_id: int | None
+    status: str
+    reason: str | None
+    reason_fi: str | None
+    reason_en: str | None
+    received_at: datetime
+    allocated_by: str | None
+
+    @classmethod
+    def of(cls, p: StoredPayment) -> PaymentOut:
+        fi, en = payments.UNMATCHED_REASONS.get(p.reason or "", (None, None))
+        return cls(
+            payment_id=p.payment_id,
+            reference=p.reference,
+            amount=p.amount,
+            payment_date=p.payment_date,
+            payer_name=p.payer_name,
+            invoice_id=p.invoice_id,
+            status=p.status,
+            reason=p.reason,
+            reason_fi=fi,
+            reason_en=en,
+            received_at=p.received_at,
+            allocated_by=p.allocated_by,
+        )
+
+
+class PaymentList(BaseModel):
+    total: int
+    items: list[PaymentOut]
+
+
+@router.get("", response_model=PaymentList)
+async def list_payments(
+    request: Request,
+    status: Literal["matched", "unmatched", "allocated"] | None = Query(None),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> Any:
+    """Payments; ``status=unmatched`` lists those waiting for a clerk."""
+    async with uow(request) as u:
+        total, items = await u.payments.page(status=status, invoice_id=None, limit=limit, offset=offset)
+    return PaymentList(total=total, items=[PaymentOut.of(p) for p in items])
+
+
+class AllocateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_number: int = Field(ge=1, le=9_999_999_999)
+
+
+PaymentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+
+
+@router.post("/{payment_id}/allocate", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT})
+async def allocate(request: Request, payment_id: PaymentId, body: AllocateIn, x_actor: Actor = "api") -> Any:
+    """Allocate an unmatched payment to an invoice by hand."""
+    try:
+        stored = await payments.allocate(uow(request), payment_id, body.invoice_number, actor=x_actor)
+    except Refused as exc:
+        raise refused(exc) from None
+    return PaymentOut.of(stored)

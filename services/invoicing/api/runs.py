@@ -1,0 +1,219 @@
+"""Billing runs (seed steps 13-16): start one (preview, draft or confirm) over all
+ready requests of a kind or a selection, follow it as a job, read its summary, and
+download the summary as a PDF."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.invoicing.api.common import KIND_PATTERN, Actor, runtime, uow
+from services.invoicing.handlers.runs import RUN, RunParams
+from shared.events.invoicing import BillingRunFinished
+from shared.http import NOT_FOUND, UNAUTHORIZED
+from shared.jobs.api import JobOut, accepted
+
+router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=UNAUTHORIZED)
+
+RequestIdItem = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+]
+MAX_SELECTION = 100_000
+
+
+class RunIn(BaseModel):
+    """Suorita laskutusajo: all ready requests of ``kind`` (up to ``up_to`` when given),
+    or only the selected ``request_ids`` (at most 100,000)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["subscription", "notice"]
+    mode: Literal["preview", "draft", "confirm"] = "confirm"
+    request_ids: list[RequestIdItem] | None = Field(default=None, min_length=1, max_length=MAX_SELECTION)
+    up_to: date | None = None
+
+
+class RunOut(BaseModel):
+    run_id: uuid.UUID
+    job_url: str
+    summary_pdf_url: str
+    invoices_url: str
+    kind: str
+    mode: str
+    up_to: date | None
+    selected: int | None
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    summary: BillingRunFinished | None
+    """Present once the run has finished."""
+
+
+class RunList(BaseModel):
+    total: int
+    items: list[RunOut]
+
+
+def _out(row: Any) -> RunOut:
+    return RunOut(
+        run_id=row.id,
+        job_url=f"/jobs/{row.id}",
+        summary_pdf_url=f"/billing-runs/{row.id}/summary.pdf",
+        invoices_url=f"/billing-runs/{row.id}/invoices",
+        kind=row.kind,
+        mode=row.mode,
+        up_to=row.up_to,
+        selected=row.selected,
+        actor=row.actor,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        summary=BillingRunFinished.model_validate(row.summary) if row.summary else None,
+    )
+
+
+def _not_found(run_id: uuid.UUID) -> HTTPException:
+    return HTTPException(
+        404,
+        detail={
+            "code": "run-not-found",
+            "message_fi": f"Laskutusajoa {run_id} ei löydy (tai se ei ole vielä alkanut).",
+            "message_en": f"Billing run {run_id} not found (or not started yet).",
+        },
+    )
+
+
+RunId = Annotated[uuid.UUID, Path(description="The run's id (its job's id)")]
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+async def start(request: Request, body: RunIn, x_actor: Actor = "api") -> Any:
+    """Start a billing run as a job: 202 with the job (``Location``); its id is the
+    run's. Follow ``/jobs/{id}`` for progress, then read ``/billing-runs/{id}``."""
+    params = RunParams(
+        body.kind, body.mode, body.up_to, list(dict.fromkeys(body.request_ids)) if body.request_ids else None
+    )
+    job, _ = await runtime(request).jobs.start_job(RUN, params.as_params(), actor=x_actor)
+    return accepted(job)
+
+
+@router.get("", response_model=RunList)
+async def list_runs(
+    request: Request,
+    kind: str | None = Query(None, pattern=KIND_PATTERN),
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> Any:
+    async with uow(request) as u:
+        total, rows = await u.runs.page(kind=kind, limit=limit, offset=offset)
+    return RunList(total=total, items=[_out(r) for r in rows])
+
+
+@router.get("/{run_id}", response_model=RunOut, responses=NOT_FOUND)
+async def get_run(request: Request, run_id: RunId) -> Any:
+    async with uow(request) as u:
+        row = await u.runs.get(run_id)
+    if row is None:
+        raise _not_found(run_id)
+    return _out(row)
+
+
+async def _rows(request: Request, row: Any) -> list[Any]:
+    from services.invoicing.summary_pdf import SummaryRow
+
+    async with uow(request) as u:
+        if row.mode == "preview":
+            return [_preview_row(p) for p in await u.runs.previews(row.id)]
+        return [
+            SummaryRow(
+                invoice_number=str(inv.number) if inv.number is not None else None,
+                customer_number=inv.customer_number,
+                customer_name=(inv.customer or {}).get("data", {}).get("name"),
+                channel=(inv.customer or {}).get("data", {}).get("delivery_channel", "print"),
+                invoice_date=inv.invoice_date,
+                due_date=inv.due_date,
+                lines=lines,
+                net=inv.totals.net,
+                vat=inv.totals.vat,
+                gross=inv.totals.gross,
+            )
+            for inv, lines in await u.invoices.run_rows(row.id)
+        ]
+
+
+def _preview_row(p: dict[str, Any]) -> Any:
+    from services.invoicing.summary_pdf import SummaryRow
+
+    data = p["customer"]["data"]
+    return SummaryRow(
+        invoice_number=None,
+        customer_number=p["customer_number"],
+        customer_name=data.get("name"),
+        channel=data.get("delivery_channel", "print"),
+        invoice_date=date.fromisoformat(p["invoice_date"]),
+        due_date=date.fromisoformat(p["due_date"]),
+        lines=len(p["lines"]),
+        net=Decimal(p["totals"]["net"]),
+        vat=Decimal(p["totals"]["vat"]),
+        gross=Decimal(p["totals"]["gross"]),
+    )
+
+
+@router.get(
+    "/{run_id}/summary.pdf",
+    responses={**NOT_FOUND, 200: {"content": {"application/pdf": {}}, "description": "The summary as PDF"}},
+    response_class=Response,
+)
+async def summary_pdf(
+    request: Request, run_id: RunId, language: Literal["fi", "en"] = Query("fi", description="fi | en")
+) -> Response:
+    """The run's summary as a PDF a clerk prints (seed step 16), in Finnish or English."""
+    from services.invoicing.summary_pdf import render_run_summary
+
+    async with uow(request) as u:
+        row = await u.runs.get(run_id)
+    if row is None or row.summary is None:
+        raise _not_found(run_id)
+    pdf = render_run_summary(
+        BillingRunFinished.model_validate(row.summary),
+        await _rows(request, row),
+        language=language,
+        generated_at=datetime.now(UTC),
+    )
+    name = f"laskutusajo-{row.kind}-{row.started_at:%Y%m%d}-{str(run_id)[:8]}.pdf"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+class PreviewPage(BaseModel):
+    total: int
+    items: list[dict[str, Any]]
+
+
+@router.get("/{run_id}/invoices", response_model=PreviewPage, responses=NOT_FOUND)
+async def run_invoices(
+    request: Request,
+    run_id: RunId,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> Any:
+    """What the run created (or, for a preview, would create), with every line."""
+    async with uow(request) as u:
+        row = await u.runs.get(run_id)
+        if row is None:
+            raise _not_found(run_id)
+        if row.mode == "preview":
+            total = await u.runs.preview_count(run_id)
+            return PreviewPage(total=total, items=await u.runs.previews(run_id, limit=limit, offset=offset))
+        rows = await u.invoices.run_rows(run_id)
+        page = [inv.id for inv, _ in rows[offset : offset + limit]]
+        invoices = await u.invoices.get_many(page)
+    from services.invoicing.api.invoices import InvoiceOut
+
+    return PreviewPage(total=len(rows), items=[InvoiceOut.of(inv).model_dump(mode="json") for inv in invoices])
