@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -33,5 +34,33 @@ async def customers_api(customers: Runtime[CustomersUnitOfWork]) -> AsyncIterato
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://customers", headers={"Authorization": f"Bearer {API_TOKEN}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def invoicing(sandbox: Sandbox) -> AsyncIterator[Runtime[Any]]:
+    """The invoicing service in this process, on the test's own database and topics
+    (no daily run: tests trigger runs themselves)."""
+    from services.invoicing.app import build as build_invoicing
+    from services.invoicing.config import Settings as InvoicingSettings
+
+    runtime = build_invoicing(
+        InvoicingSettings(**sandbox.settings_kwargs(daily_run_enabled=False, jobs_poll_interval_s=0.1))
+    )
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+@pytest.fixture
+async def invoicing_api(invoicing: Runtime[Any]) -> AsyncIterator[httpx.AsyncClient]:
+    from services.invoicing.app import http_app as invoicing_http_app
+
+    transport = httpx.ASGITransport(app=invoicing_http_app(invoicing, title="invoicing (test)"))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://invoicing", headers={"Authorization": f"Bearer {API_TOKEN}"}
     ) as client:
         yield client

@@ -232,7 +232,9 @@ class RequestStore:
         )
         cancelled = (
             await self.session.execute(
-                select(func.count(), func.count(func.distinct(r.order_id))).where(*conds, r.status == "cancelled")
+                select(func.count(), func.count(func.distinct(r.order_id))).where(
+                    *conds, await self._recently_cancelled(kind)
+                )
             )
         ).one()
         invoiced_cancelled = await self.session.scalar(
@@ -364,15 +366,7 @@ class RequestStore:
         if ids is not None:
             conds.append(in_texts(r.request_id, ids))
         else:
-            since = await self.session.scalar(
-                select(func.max(billing_runs.c.started_at)).where(
-                    billing_runs.c.kind == kind, billing_runs.c.mode != "preview", billing_runs.c.id != run_id
-                )
-            )
-            cancelled = r.status == "cancelled"
-            if since is not None:
-                cancelled = and_(cancelled, r.changed_at > since)
-            conds.extend([r.kind == kind, or_(r.status == "open", cancelled)])
+            conds.extend([r.kind == kind, or_(r.status == "open", await self._recently_cancelled(kind, run_id))])
         mine = select(invoices.c.id).where(invoices.c.run_id == run_id)
         conds.append(or_(r.invoice_id.is_(None), r.invoice_id.not_in(mine)))
         rows = await self.session.execute(select(why, func.count()).select_from(_from()).where(*conds).group_by(why))
@@ -384,6 +378,17 @@ class RequestStore:
             if unknown:
                 out["unknown"] = unknown
         return out
+
+    async def _recently_cancelled(self, kind: str, run_id: uuid.UUID | None = None) -> ColumnElement[bool]:
+        """Cancelled requests the clerk has not been told about in a run yet: cancelled
+        after the latest draft or confirm run of the kind started (a run's summary
+        reports them; after it they are history, not something to act on)."""
+        conds = [billing_runs.c.kind == kind, billing_runs.c.mode != "preview"]
+        if run_id is not None:
+            conds.append(billing_runs.c.id != run_id)
+        since = await self.session.scalar(select(func.max(billing_runs.c.started_at)).where(*conds))
+        cancelled = billing_requests.c.status == "cancelled"
+        return cancelled if since is None else and_(cancelled, billing_requests.c.changed_at > since)
 
     async def _count_ids(self, ids: Sequence[str]) -> int:
         return int(
