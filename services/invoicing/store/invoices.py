@@ -331,12 +331,13 @@ class InvoiceStore:
         self, invoice_id: int, lines: Sequence[Line], totals: Totals, rows: Sequence[VatTotal]
     ) -> None:
         """A draft's lines after an edit (same line numbers), and its new totals."""
-        await self.session.execute(
-            update(invoice_lines)
-            .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.line_no == bindparam("no"))
-            .values(quantity=bindparam("q"), net=bindparam("n"), chargeable=bindparam("c")),
-            [{"no": line.line_no, "q": line.quantity, "n": line.net, "c": line.chargeable} for line in lines],
-        )
+        if lines:
+            await self.session.execute(
+                update(invoice_lines)
+                .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.line_no == bindparam("no"))
+                .values(quantity=bindparam("q"), net=bindparam("n"), chargeable=bindparam("c")),
+                [{"no": line.line_no, "q": line.quantity, "n": line.net, "c": line.chargeable} for line in lines],
+            )
         await self.session.execute(
             update(invoices)
             .where(invoices.c.id == invoice_id)
