@@ -337,7 +337,7 @@ _COLUMNS: tuple[tuple[str, float, bool], ...] = (
     ("row_no", 34, True),
     ("invoice_number", 62, False),
     ("customer_number", 68, False),
-    ("customer", 196, False),
+    ("customer", 190, False),
     ("channel", 82, False),
     ("invoice_date", 58, False),
     ("due_date", 58, False),
@@ -352,6 +352,7 @@ _COLUMN_X: tuple[tuple[float, float, bool], ...] = tuple(
     (sum(w for _, w, _ in _COLUMNS[:i]), width, right) for i, (_, width, right) in enumerate(_COLUMNS)
 )
 TOTAL_HEIGHT = ROW_HEIGHT + 3
+assert _LIST_WIDTH <= WIDTH, "the invoice list is wider than the page body"
 
 
 def _list_cells(rows: Sequence[SummaryRow], language: Language) -> list[list[str]]:

@@ -281,3 +281,9 @@ def test_names_are_shortened_to_their_column_and_folded_to_printable_letters() -
     assert "…" in text
     assert "Lukasz Wisniewski" in text
     assert "3 – 3 – Verkkolasku" in text  # no number yet, no name on file
+
+
+def test_reasons_are_printed_as_text_not_read_as_markup() -> None:
+    odd = [LeftOut(code="odd", count=1, message_fi="Hinta <b>puuttuu</b> & tuote <tuntematon>", message_en="x")]
+    text = " ".join(_render("confirm", "fi", left_out=odd))
+    assert "Hinta <b>puuttuu</b> & tuote <tuntematon> odd 1" in text
