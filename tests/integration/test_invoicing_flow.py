@@ -17,12 +17,14 @@ Hand-computed amounts (VAT per invoice per rate, rounded half away from zero):
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from shared.events import topics
 from shared.references import is_valid_rf
@@ -34,6 +36,10 @@ from tests.support.sales import SUBSCRIPTION_LINE, Inbound, profile, request
 pytestmark = pytest.mark.integration
 
 SUPPLEMENT = ("KUVA", "Kuvaliite", "2", "12.10", "25.5", None)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 async def finished(api: httpx.AsyncClient, job_url: str) -> dict[str, Any]:
@@ -165,6 +171,16 @@ async def test_fetch_fix_preview_run_and_rerun(
             (x["request_id"], x["product_code"], Decimal(x["quantity"]), Decimal(x["unit_price"]), Decimal(x["net"]))
             for x in i["lines"]
         ]
+
+    # seed step 16: the summary as a PDF, in Finnish and English
+    pdf = await api.get(f"/billing-runs/{confirmed['run_id']}/summary.pdf", params={"language": "fi"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "195,37" in text and "1000000004" in text and "ESIKATSELU" not in text
+    text = pdf_text(
+        (await api.get(f"/billing-runs/{preview['run_id']}/summary.pdf", params={"language": "en"})).content
+    )
+    assert "PREVIEW" in text and "195.37" in text
 
     records = await read_topic(sandbox.bootstrap, sandbox.topic(topics.INVOICES.name), expect=4)
     docs = [json.loads(r.value)["invoice"] for r in records]

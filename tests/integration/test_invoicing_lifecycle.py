@@ -46,9 +46,7 @@ async def test_drafts_edit_delete_confirm_then_read_only(
     async with Publisher(sandbox.bootstrap) as publisher:
         inbound = Inbound(sandbox, publisher)
         await inbound.profiles(profile("D-1"), profile("D-2"))
-        await inbound.requests(
-            request("Q1", "D-1", lines=(PAPER, HOURS)), request("Q2", "D-2", lines=(PAPER,))
-        )
+        await inbound.requests(request("Q1", "D-1", lines=(PAPER, HOURS)), request("Q2", "D-2", lines=(PAPER,)))
         await ready(api, 2)
     drafted = await run(api, kind="subscription", mode="draft")
     assert drafted["summary"]["invoices"] == 2
@@ -161,7 +159,8 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
 
         await wait_for(all_in, timeout=30)
     statuses = {
-        i["customer_number"]: (i["payment_status"], i["open_amount"]) for i in (await api.get("/invoices")).json()["items"]
+        i["customer_number"]: (i["payment_status"], i["open_amount"])
+        for i in (await api.get("/invoices")).json()["items"]
     }
     assert statuses == {"P-1": ("paid", "0.00"), "P-2": ("overpaid", "-7.00"), "P-3": ("open", "33.00")}
     unmatched = (await api.get("/payments", params={"status": "unmatched"})).json()["items"]
@@ -169,7 +168,9 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
         ("B4", "reference-unknown"),
         ("B5", "reference-invalid"),
     ]
-    allocated = await api.post("/payments/B4/allocate", json={"invoice_number": p3["number"]}, headers={"X-Actor": "clerk-3"})
+    allocated = await api.post(
+        "/payments/B4/allocate", json={"invoice_number": p3["number"]}, headers={"X-Actor": "clerk-3"}
+    )
     assert allocated.status_code == 200, allocated.text
     assert (allocated.json()["status"], allocated.json()["allocated_by"]) == ("allocated", "clerk-3")
     assert (await api.post("/payments/B4/allocate", json={"invoice_number": p3["number"]})).status_code == 409
@@ -190,7 +191,9 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
         ("B4", "paid", "0.00"),
     ]
     settled = sorted((e["invoice_number"], e["status"]) for k, e in kinds if k == "invoice-settled")
-    assert settled == sorted([(str(p1["number"]), "paid"), (str(p2["number"]), "overpaid"), (str(p3["number"]), "paid")])
+    assert settled == sorted(
+        [(str(p1["number"]), "paid"), (str(p2["number"]), "overpaid"), (str(p3["number"]), "paid")]
+    )
 
 
 async def test_bad_requests_are_dead_lettered_with_the_reason_and_the_next_is_stored(

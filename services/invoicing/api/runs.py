@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.invoicing.api.common import KIND_PATTERN, Actor, runtime, uow
 from services.invoicing.handlers.runs import RUN, RunParams
+from services.invoicing.summary_pdf import SummaryRow, render_run_summary
 from shared.events.invoicing import BillingRunFinished
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.jobs.api import JobOut, accepted
@@ -123,9 +124,7 @@ async def get_run(request: Request, run_id: RunId) -> Any:
     return _out(row)
 
 
-async def _rows(request: Request, row: Any) -> list[Any]:
-    from services.invoicing.summary_pdf import SummaryRow
-
+async def _rows(request: Request, row: Any) -> list[SummaryRow]:
     async with uow(request) as u:
         if row.mode == "preview":
             return [_preview_row(p) for p in await u.runs.previews(row.id)]
@@ -146,9 +145,7 @@ async def _rows(request: Request, row: Any) -> list[Any]:
         ]
 
 
-def _preview_row(p: dict[str, Any]) -> Any:
-    from services.invoicing.summary_pdf import SummaryRow
-
+def _preview_row(p: dict[str, Any]) -> SummaryRow:
     data = p["customer"]["data"]
     return SummaryRow(
         invoice_number=None,
@@ -173,8 +170,6 @@ async def summary_pdf(
     request: Request, run_id: RunId, language: Literal["fi", "en"] = Query("fi", description="fi | en")
 ) -> Response:
     """The run's summary as a PDF a clerk prints (seed step 16), in Finnish or English."""
-    from services.invoicing.summary_pdf import render_run_summary
-
     async with uow(request) as u:
         row = await u.runs.get(run_id)
     if row is None or row.summary is None:
