@@ -223,7 +223,7 @@ async def test_bad_requests_are_dead_lettered_with_the_reason_and_the_next_is_st
     reasons = sorted((d["error_code"], d["reason"]) for d in letters)
     codes = [c for c, _ in reasons]
     assert codes.count("invalid-data") == 2 and codes.count("bad-json") == 1, reasons  # negative, absurd; not JSON
-    assert [r for c, r in reasons if c == "invalid-data"][0].startswith("lines.0.quantity")  # the path, no value
+    assert next(r for c, r in reasons if c == "invalid-data").startswith("lines.0.quantity")  # the path, no value
     assert "request-id-reused" in codes and "vat-rate-category-mismatch" in codes and "vat-rate-invalid" in codes
     vat = next(r for c, r in reasons if c == "vat-rate-invalid")
     assert "2024-09-01" in vat and "24" in vat
