@@ -151,3 +151,52 @@ class Inbound:
 
 def today() -> date:
     return date(2026, 11, 23)
+
+
+async def seed_ready(
+    sandbox: Sandbox, customers: int, *, kind: str = "subscription", invoice_date: date | None = None, prefix: str = "S"
+) -> None:
+    """``customers`` customers with a valid profile and one ready request each
+    (1 x 30.00 @ 10 % = 33.00 gross), written straight into the invoicing tables as the
+    intake would store them (for tests about runs, not about intake)."""
+    day = invoice_date or today()
+    snapshot = PERSON.model_dump_json()
+    line = json.dumps(
+        [
+            {
+                "product_code": "HS-1KK",
+                "description": "Helsingin Sanomat 1 kk",
+                "quantity": "1",
+                "unit": "kpl",
+                "unit_price": "30.00",
+                "vat_rate": "10",
+                "vat_category": None,
+                "service_period": None,
+            }
+        ]
+    )
+    await sandbox.fetch(
+        """
+        INSERT INTO billing_profiles (customer_number, version, valid, errors, snapshot, consumer)
+        SELECT $1 || '-' || lpad(i::text, 6, '0'), 1, true, '[]'::jsonb, CAST($2 AS jsonb), true
+        FROM generate_series(1, $3) AS i
+        ON CONFLICT DO NOTHING
+        """,
+        prefix,
+        snapshot,
+        customers,
+    )
+    await sandbox.fetch(
+        """
+        INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date, payment_terms_days,
+                                      lines, line_count, net, content_hash, status, source)
+        SELECT $1 || '-R' || $4 || '-' || i, $4, $1 || '-' || lpad(i::text, 6, '0'), 'O-' || i, $5, 14,
+               CAST($2 AS jsonb), 1, 30.00, 'seed', 'open', 'test'
+        FROM generate_series(1, $3) AS i
+        """,
+        prefix,
+        line,
+        customers,
+        kind,
+        day,
+    )
