@@ -41,7 +41,7 @@ def snapshot(profile: Profile) -> dict[str, Any]:
         "customer_number": profile.customer_number,
         "profile_version": profile.version,
         "consumer": profile.consumer,
-        "data": profile.snapshot.model_dump(mode="json"),
+        "data": profile.data,
     }
 
 

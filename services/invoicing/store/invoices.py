@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,6 +199,44 @@ class InvoiceFilter:
     payment_status: str | None = None
 
 
+_INSERT_INVOICES = text(
+    """
+    INSERT INTO invoices (id, status, document_type, kind, series, number, customer_number, invoice_date, due_date,
+                          payment_terms_days, reference, reference_rf, customer, net, vat, gross, vat_breakdown,
+                          run_id, original_invoice_id, return_mode, created_by, confirmed_by, confirmed_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT id, status, document_type, kind, series, number, customer_number, invoice_date, due_date, terms,
+           reference, reference_rf, CAST(customer AS jsonb), net, vat, gross, CAST(breakdown AS jsonb), run_id,
+           original, return_mode, created_by, confirmed_by, confirmed_at
+    FROM unnest(CAST(:id AS bigint[]), CAST(:status AS text[]), CAST(:document_type AS text[]),
+                CAST(:kind AS text[]), CAST(:series AS text[]), CAST(:number AS bigint[]),
+                CAST(:customer_number AS text[]), CAST(:invoice_date AS date[]), CAST(:due_date AS date[]),
+                CAST(:terms AS int[]), CAST(:reference AS text[]), CAST(:reference_rf AS text[]),
+                CAST(:customer AS text[]), CAST(:net AS numeric[]), CAST(:vat AS numeric[]),
+                CAST(:gross AS numeric[]), CAST(:breakdown AS text[]), CAST(:run_id AS uuid[]),
+                CAST(:original AS bigint[]), CAST(:return_mode AS text[]), CAST(:created_by AS text[]),
+                CAST(:confirmed_by AS text[]), CAST(:confirmed_at AS timestamptz[]))
+         AS r(id, status, document_type, kind, series, number, customer_number, invoice_date, due_date, terms,
+              reference, reference_rf, customer, net, vat, gross, breakdown, run_id, original, return_mode,
+              created_by, confirmed_by, confirmed_at)
+    """
+)
+
+_INSERT_LINES = text(
+    """
+    INSERT INTO invoice_lines (invoice_id, line_no, corrective, request_id, request_line, order_id, product_code,
+                               description, quantity, unit, unit_price, vat_rate, net, service_start, service_end,
+                               chargeable, reversal)
+    SELECT * FROM unnest(CAST(:invoice_id AS bigint[]), CAST(:line_no AS int[]), CAST(:corrective AS boolean[]),
+                         CAST(:request_id AS text[]), CAST(:request_line AS int[]), CAST(:order_id AS text[]),
+                         CAST(:product_code AS text[]), CAST(:description AS text[]), CAST(:quantity AS numeric[]),
+                         CAST(:unit AS text[]), CAST(:unit_price AS numeric[]), CAST(:vat_rate AS numeric[]),
+                         CAST(:net AS numeric[]), CAST(:service_start AS date[]), CAST(:service_end AS date[]),
+                         CAST(:chargeable AS boolean[]), CAST(:reversal AS boolean[]))
+    """
+)
+
+
 class InvoiceStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -220,49 +259,80 @@ class InvoiceStore:
         return int(last) - count + 1
 
     async def add(self, new: Sequence[NewInvoice]) -> list[int]:
-        """Insert invoices and their lines; returns their ids in order."""
+        """Insert invoices and their lines; returns their ids in order.
+
+        Two statements whatever the number of invoices: the ids are taken from the
+        identity's sequence first, then every column goes as one array parameter
+        (``unnest``), so the cost per invoice is the rows, not statements."""
         if not new:
             return []
+        ids = [
+            int(i)
+            for i in await self.session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(new)},
+            )
+        ]
         now = datetime.now(UTC)
-        rows = [
+        await self.session.execute(
+            _INSERT_INVOICES,
             {
-                "status": n.status,
-                "document_type": n.document_type,
-                "kind": n.kind,
-                "series": n.series,
-                "number": n.number,
-                "customer_number": n.customer_number,
-                "invoice_date": n.invoice_date,
-                "due_date": n.due_date,
-                "payment_terms_days": n.payment_terms_days,
-                "reference": n.reference,
-                "reference_rf": n.reference_rf,
-                "customer": n.customer,
-                "net": n.totals.net,
-                "vat": n.totals.vat,
-                "gross": n.totals.gross,
-                "vat_breakdown": breakdown_json(n.vat_breakdown),
-                "run_id": n.run_id,
-                "original_invoice_id": n.original_invoice_id,
-                "return_mode": n.return_mode,
-                "created_by": n.created_by,
-                "confirmed_by": n.confirmed_by,
-                "confirmed_at": now if n.status == "confirmed" else None,
-            }
-            for n in new
-        ]
-        result = await self.session.execute(
-            insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), rows
+                "id": ids,
+                "status": [n.status for n in new],
+                "document_type": [n.document_type for n in new],
+                "kind": [n.kind for n in new],
+                "series": [n.series for n in new],
+                "number": [n.number for n in new],
+                "customer_number": [n.customer_number for n in new],
+                "invoice_date": [n.invoice_date for n in new],
+                "due_date": [n.due_date for n in new],
+                "terms": [n.payment_terms_days for n in new],
+                "reference": [n.reference for n in new],
+                "reference_rf": [n.reference_rf for n in new],
+                "customer": [json.dumps(n.customer) if n.customer is not None else None for n in new],
+                "net": [n.totals.net for n in new],
+                "vat": [n.totals.vat for n in new],
+                "gross": [n.totals.gross for n in new],
+                "breakdown": [json.dumps(breakdown_json(n.vat_breakdown)) for n in new],
+                "run_id": [n.run_id for n in new],
+                "original": [n.original_invoice_id for n in new],
+                "return_mode": [n.return_mode for n in new],
+                "created_by": [n.created_by for n in new],
+                "confirmed_by": [n.confirmed_by for n in new],
+                "confirmed_at": [now if n.status == "confirmed" else None for n in new],
+            },
         )
-        ids = [r[0] for r in result]
-        line_rows = [
-            line_row(i, n.original_invoice_id is not None, line)
-            for i, n in zip(ids, new, strict=True)
-            for line in n.lines
-        ]
-        if line_rows:
-            await self.session.execute(insert(invoice_lines), line_rows)
+        await self.add_lines(
+            [(i, n.original_invoice_id is not None, line) for i, n in zip(ids, new, strict=True) for line in n.lines]
+        )
         return ids
+
+    async def add_lines(self, rows: Sequence[tuple[int, bool, Line]]) -> None:
+        if not rows:
+            return
+        lines = [line for _, _, line in rows]
+        await self.session.execute(
+            _INSERT_LINES,
+            {
+                "invoice_id": [i for i, _, _ in rows],
+                "line_no": [line.line_no for line in lines],
+                "corrective": [c for _, c, _ in rows],
+                "request_id": [line.request_id for line in lines],
+                "request_line": [line.request_line for line in lines],
+                "order_id": [line.order_id for line in lines],
+                "product_code": [line.product_code for line in lines],
+                "description": [line.description for line in lines],
+                "quantity": [line.quantity for line in lines],
+                "unit": [line.unit for line in lines],
+                "unit_price": [line.unit_price for line in lines],
+                "vat_rate": [line.vat_rate for line in lines],
+                "net": [line.net for line in lines],
+                "service_start": [line.service_period.start if line.service_period else None for line in lines],
+                "service_end": [line.service_period.end if line.service_period else None for line in lines],
+                "chargeable": [line.chargeable for line in lines],
+                "reversal": [line.reversal for line in lines],
+            },
+        )
 
     async def get(self, invoice_id: int, *, lock: bool = False, with_lines: bool = True) -> StoredInvoice | None:
         stmt = select(invoices).where(invoices.c.id == invoice_id)

@@ -20,8 +20,13 @@ class Profile:
     version: int
     valid: bool
     errors: list[dict[str, Any]]
-    snapshot: CustomerData
+    data: dict[str, Any]
+    """The billing data as stored (JSON): copied into documents as it is."""
     consumer: bool
+
+    @property
+    def snapshot(self) -> CustomerData:
+        return CustomerData.model_validate(self.data)
 
 
 class ProfileStore:
@@ -76,6 +81,6 @@ def to_profile(r: Any) -> Profile:
         version=r.version,
         valid=r.valid,
         errors=list(r.errors),
-        snapshot=CustomerData.model_validate(r.snapshot),
+        data=r.snapshot,
         consumer=r.consumer,
     )

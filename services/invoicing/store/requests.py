@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,25 @@ class RequestFilter:
     customer_number: str | None = None
     order_id: str | None = None
     invoice_date_to: date | None = None
+
+
+_INSERT_REQUESTS = text(
+    """
+    INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date, payment_terms_days, lines,
+                                  line_count, net, content_hash, status, origin, source)
+    SELECT request_id, kind, customer_number, order_id, invoice_date, terms, CAST(lines AS jsonb), line_count, net,
+           content_hash, status, origin, source
+    FROM unnest(CAST(:request_id AS text[]), CAST(:kind AS text[]), CAST(:customer_number AS text[]),
+                CAST(:order_id AS text[]), CAST(:invoice_date AS date[]), CAST(:terms AS int[]),
+                CAST(:lines AS text[]), CAST(:line_count AS int[]), CAST(:net AS numeric[]),
+                CAST(:content_hash AS text[]), CAST(:status AS text[]), CAST(:origin AS text[]),
+                CAST(:source AS text[]))
+         AS r(request_id, kind, customer_number, order_id, invoice_date, terms, lines, line_count, net,
+              content_hash, status, origin, source)
+    ON CONFLICT (request_id) DO NOTHING
+    RETURNING request_id
+    """
+)
 
 
 def state_expr() -> ColumnElement[str]:
@@ -128,29 +148,28 @@ class RequestStore:
     # --- intake ---------------------------------------------------------------
 
     async def insert(self, rows: Sequence[NewRequest]) -> set[str]:
-        """Insert new requests; returns the ids that were new (others existed)."""
+        """Insert new requests (one statement, array parameters); returns the ids that
+        were new (the others existed already)."""
         if not rows:
             return set()
-        values = [
+        result = await self.session.execute(
+            _INSERT_REQUESTS,
             {
-                "request_id": r.request_id,
-                "kind": r.kind,
-                "customer_number": r.customer_number,
-                "order_id": r.order_id,
-                "invoice_date": r.invoice_date,
-                "payment_terms_days": r.payment_terms_days,
-                "lines": r.lines,
-                "line_count": len(r.lines),
-                "net": r.net,
-                "content_hash": r.content_hash,
-                "status": r.status,
-                "origin": r.origin,
-                "source": r.source,
-            }
-            for r in rows
-        ]
-        stmt = insert(billing_requests).on_conflict_do_nothing(index_elements=["request_id"])
-        result = await self.session.execute(stmt.returning(billing_requests.c.request_id), values)
+                "request_id": [r.request_id for r in rows],
+                "kind": [r.kind for r in rows],
+                "customer_number": [r.customer_number for r in rows],
+                "order_id": [r.order_id for r in rows],
+                "invoice_date": [r.invoice_date for r in rows],
+                "terms": [r.payment_terms_days for r in rows],
+                "lines": [json.dumps(r.lines) for r in rows],
+                "line_count": [len(r.lines) for r in rows],
+                "net": [r.net for r in rows],
+                "content_hash": [r.content_hash for r in rows],
+                "status": [r.status for r in rows],
+                "origin": [r.origin for r in rows],
+                "source": [r.source for r in rows],
+            },
+        )
         return {row[0] for row in result}
 
     async def hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -327,6 +346,7 @@ class RequestStore:
         return [to_request(r) for r in await self.session.execute(stmt)]
 
     async def set_status(self, ids: Sequence[str], status: str, invoice_ids: dict[str, int] | None = None) -> None:
+        """One statement for any number of requests (array parameters)."""
         if not ids:
             return
         if invoice_ids is None:
@@ -336,13 +356,15 @@ class RequestStore:
                 .values(status=status, changed_at=func.now())
             )
             return
-        from sqlalchemy import bindparam
-
         await self.session.execute(
-            update(billing_requests)
-            .where(billing_requests.c.request_id == bindparam("rid"))
-            .values(status=status, invoice_id=bindparam("iid"), changed_at=func.now()),
-            [{"rid": rid, "iid": invoice_ids[rid]} for rid in ids],
+            text(
+                """
+                UPDATE billing_requests AS r SET status = :status, invoice_id = u.invoice_id, changed_at = now()
+                FROM unnest(CAST(:ids AS text[]), CAST(:invoices AS bigint[])) AS u(request_id, invoice_id)
+                WHERE r.request_id = u.request_id
+                """
+            ),
+            {"status": status, "ids": list(ids), "invoices": [invoice_ids[i] for i in ids]},
         )
 
     async def left_out(

@@ -1,0 +1,250 @@
+"""Benchmark: billing requests in, then a confirmed billing run over them.
+
+    make bench-invoicing                                  # 100,000 requests, 50,000 customers
+    uv run python -m tests.bench.invoicing --requests 20000
+
+Measured in one run, each beside its floor measured in the same run on the same data:
+
+(a) **ingest**: 100,000 billing requests for 50,000 customers (two each; 50,000
+    billing profiles on their own topic too) consumed by the invoicing service (a real
+    process) and stored: validated against the VAT table, inbox, request rows.
+    Floor: a plain aiokafka consumer reading the same 100,000 records.
+(b) **run**: one confirmed billing run over all of them: 50,000 invoices (one per
+    customer, two lines each) with gap-free numbers, references, lines, request states
+    and one ``invoice-issued`` event per invoice, every event published to Kafka.
+    Floor: asyncpg COPY of the same invoice and line rows, then an idempotent
+    ``acks=all`` producer publishing the same 50,000 event bodies, with no logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.events.customers import BillingProfileChanged
+from shared.events.sales import BillingRequestSubmitted
+from shared.events.topics import BILLING_PROFILES, BILLING_REQUESTS, INVOICES
+from tests.bench.customers import create_topics, wait_for_records
+from tests.support import servers as servers_mod
+from tests.support.isolation import API_TOKEN, ServiceProcess, create_sandbox, drop_sandbox
+from tests.support.sales import profile, request
+
+PARTITIONS = 6
+LINES = (
+    ("HS-1KK", "Helsingin Sanomat 1 kk", "1", "30.00", "10", ("2026-11-01", "2026-11-30")),
+    ("KUVA", "Kuvaliite", "2", "12.10", "25.5", None),
+)
+
+
+def _headers(event_type: str) -> list[tuple[str, bytes]]:
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(uuid.uuid4()).encode()),
+        ("ce_source", b"urn:bench:orders"),
+        ("ce_type", event_type.encode()),
+        ("ce_time", b"2026-11-23T10:00:00+02:00"),
+        ("content-type", b"application/json"),
+    ]
+
+
+async def fill(bootstrap: str, prefix: str, customers: int, requests: int) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20)
+    await producer.start()
+    started = time.perf_counter()
+    pending = []
+    try:
+        profile_body = profile("X")
+        for c in range(customers):
+            number = f"C{c:07d}"
+            body = {**profile_body, "customer_number": number, "snapshot": {**profile_body["snapshot"], "name": f"Asiakas {c}"}}
+            pending.append(
+                await producer.send(
+                    prefix + BILLING_PROFILES.name,
+                    json.dumps(body).encode(),
+                    key=number.encode(),
+                    headers=_headers(BillingProfileChanged.EVENT_TYPE),
+                )
+            )
+        for i in range(requests):
+            number = f"C{i % customers:07d}"
+            body = request(f"BR-{i}", number, lines=(LINES[i % 2],))
+            pending.append(
+                await producer.send(
+                    prefix + BILLING_REQUESTS.name,
+                    json.dumps(body).encode(),
+                    key=number.encode(),
+                    headers=_headers(BillingRequestSubmitted.EVENT_TYPE),
+                )
+            )
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def consume_floor(bootstrap: str, topic: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"floor-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    seen = 0
+    started: float | None = None
+    try:
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if started is None and batch:
+                started = time.perf_counter()
+            seen += sum(len(v) for v in batch.values())
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+    assert started is not None
+    return time.perf_counter() - started
+
+
+async def run_floor(dsn: str, bootstrap: str, events: list[tuple[bytes, bytes]], topic: str) -> tuple[float, float]:
+    """COPY the run's invoice and line rows into empty copies of the tables, then
+    publish the same event bodies: (copy seconds, publish seconds)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE floor_invoices AS SELECT * FROM invoices WITH NO DATA")
+        await conn.execute("CREATE TABLE floor_lines AS SELECT * FROM invoice_lines WITH NO DATA")
+        invoices = await conn.fetch("SELECT * FROM invoices")
+        lines = await conn.fetch("SELECT * FROM invoice_lines")
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.copy_records_to_table("floor_invoices", records=[tuple(r) for r in invoices])
+            await conn.copy_records_to_table("floor_lines", records=[tuple(r) for r in lines])
+        copy_s = time.perf_counter() - started
+    finally:
+        await conn.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = [await producer.send(topic, value, key=key) for key, value in events]
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return copy_s, time.perf_counter() - started
+
+
+async def read_events(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    out: list[tuple[bytes, bytes]] = []
+    try:
+        while len(out) < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batch.values():
+                out.extend((r.key or b"", r.value or b"") for r in records)
+    finally:
+        await consumer.stop()
+    return out[:count]
+
+
+async def main(requests: int, customers: int, chunk: int) -> None:
+    servers = servers_mod.start()
+    sandbox = await create_sandbox(servers)
+    try:
+        names = [BILLING_REQUESTS.name, BILLING_PROFILES.name, "bench.floor-invoices"]
+        await create_topics(sandbox.bootstrap, [sandbox.topic(n) for n in names])
+        print(f"servers: {servers.kind}: {servers.description}")
+        print(f"input: {requests:,} billing requests for {customers:,} customers on {PARTITIONS} partitions")
+        print(f"loaded input in {await fill(sandbox.bootstrap, sandbox.prefix, customers, requests):.1f}s")
+        floor_a = await consume_floor(sandbox.bootstrap, sandbox.topic(BILLING_REQUESTS.name), requests)
+
+        log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+        service = ServiceProcess(
+            sandbox, "invoicing", log_dir, kafka_partitions=PARTITIONS, daily_run_enabled=False, jobs_poll_interval_s=0.1
+        )
+        service.start(extra_env={"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)})
+        try:
+            await service.wait_ready()
+            ready = time.time()
+
+            async def stored() -> int:
+                return int(await sandbox.scalar("SELECT count(*) FROM billing_requests"))
+
+            while await stored() < requests:
+                await asyncio.sleep(0.5)
+            ingest_until = float(await sandbox.scalar("SELECT extract(epoch FROM max(received_at)) FROM billing_requests"))
+            profiles_until = float(await sandbox.scalar("SELECT extract(epoch FROM max(updated_at)) FROM billing_profiles"))
+            ingest_s = ingest_until - ready
+
+            headers = {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "bench"}
+            async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as api:
+                started = await api.post("/billing-runs", json={"kind": "subscription", "mode": "confirm"})
+                started.raise_for_status()
+                job_url = started.headers["Location"]
+                while True:
+                    job = (await api.get(job_url)).json()
+                    if job["state"] in ("done", "failed"):
+                        break
+                    await asyncio.sleep(0.2)
+            if job["state"] != "done":
+                raise SystemExit(f"run failed: {job['error']}; see {service.log_path}")
+            seen, _first, last = await wait_for_records(
+                sandbox.bootstrap, sandbox.topic(INVOICES.name), customers, timeout=1800
+            )
+        finally:
+            service.stop()
+        invoices = int(job["result"]["invoices"])
+        job_started = float(await sandbox.scalar("SELECT extract(epoch FROM started_at) FROM jobs"))
+        job_done = float(await sandbox.scalar("SELECT extract(epoch FROM finished_at) FROM jobs"))
+        run_s = last - job_started
+        events = await read_events(sandbox.bootstrap, sandbox.topic(INVOICES.name), invoices)
+        copy_s, publish_s = await run_floor(
+            sandbox.plain_db_url, sandbox.bootstrap, events, sandbox.topic("bench.floor-invoices")
+        )
+        floor_b = copy_s + publish_s
+        lines = int(await sandbox.scalar("SELECT count(*) FROM invoice_lines"))
+
+        print()
+        print(f"{'':<46}{'seconds':>9}{'per second':>12}")
+        print(f"{'(a) floor: aiokafka consume':<46}{floor_a:>9.1f}{requests / floor_a:>12,.0f}")
+        print(f"{'(a) ingest: requests stored':<46}{ingest_s:>9.1f}{requests / ingest_s:>12,.0f}")
+        print(f"    ingest / floor: {floor_a / ingest_s:.0%}   (target >= 10,000 requests/s)")
+        print(f"{'(b) floor: COPY rows + publish events':<46}{floor_b:>9.1f}{invoices / floor_b:>12,.0f}")
+        print(f"{'(b) run: invoices issued and published':<46}{run_s:>9.1f}{invoices / run_s:>12,.0f}")
+        print(f"    run / floor: {floor_b / run_s:.0%}   (targets >= 5,000 invoices/s and >= 50% of the floor)")
+        print()
+        print("where the time goes:")
+        print(
+            f"  ingest: profiles (50,000, their own consumer) stored after {profiles_until - ready:.1f}s;"
+            f" requests after {ingest_s:.1f}s"
+        )
+        print(
+            f"  run: chunks (select, group, number, insert {invoices:,} invoices and {lines:,} lines, update requests,"
+            f" outbox) {job_done - job_started:.1f}s; last event on Kafka {last - job_done:.1f}s after the last chunk"
+            " (outbox relay)"
+        )
+        print(f"  floor: COPY {copy_s:.1f}s + publish {publish_s:.1f}s; {seen:,} events read back")
+    finally:
+        await drop_sandbox(sandbox)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=None, help="default: requests / 2")
+    parser.add_argument("--chunk", type=int, default=1000, help="customers per run transaction")
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.customers or args.requests // 2, args.chunk))
