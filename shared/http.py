@@ -5,7 +5,8 @@ Errors (install with :func:`install_error_handlers`):
 
 - 422: FastAPI's own ``HTTPValidationError`` shape, the one every route's OpenAPI
   document declares: ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}``, the
-  field path in ``loc``. Input values are not echoed (they may be personal data).
+  field path in ``loc``, plus ``msg_fi``: the message in Finnish (by error type; the
+  English ``msg`` is pydantic's). Input values are not echoed (they may be personal data).
   A route's own 422 (e.g. an empty patch) uses the same shape: raise
   :func:`unprocessable`.
 - 401, 404 and other errors a route raises: ``{"detail": {"code", "message_fi",
@@ -70,21 +71,62 @@ def _clean(value: object) -> str | int:
     return str(value).encode("utf-8", "replace").decode("utf-8")[:200]
 
 
+_FINNISH = {
+    "missing": "Pakollinen tieto puuttuu.",
+    "extra_forbidden": "Tuntematon kenttä.",
+    "string_too_long": "Teksti on liian pitkä.",
+    "string_too_short": "Teksti on liian lyhyt.",
+    "string_pattern_mismatch": "Arvo ei ole sallitussa muodossa.",
+    "string_type": "Arvon pitää olla teksti.",
+    "int_parsing": "Arvon pitää olla kokonaisluku.",
+    "int_type": "Arvon pitää olla kokonaisluku.",
+    "decimal_parsing": "Arvon pitää olla luku.",
+    "decimal_type": "Arvon pitää olla luku.",
+    "decimal_max_places": "Liian monta desimaalia.",
+    "decimal_max_digits": "Liian monta numeroa.",
+    "bool_type": "Arvon pitää olla true tai false.",
+    "bool_parsing": "Arvon pitää olla true tai false.",
+    "greater_than": "Arvo on liian pieni.",
+    "greater_than_equal": "Arvo on liian pieni.",
+    "less_than": "Arvo on liian suuri.",
+    "less_than_equal": "Arvo on liian suuri.",
+    "too_long": "Liian monta alkiota.",
+    "too_short": "Liian vähän alkioita.",
+    "literal_error": "Arvo ei ole mikään sallituista.",
+    "enum": "Arvo ei ole mikään sallituista.",
+    "date_from_datetime_parsing": "Arvon pitää olla päivämäärä (VVVV-KK-PP).",
+    "date_parsing": "Arvon pitää olla päivämäärä (VVVV-KK-PP).",
+    "date_type": "Arvon pitää olla päivämäärä (VVVV-KK-PP).",
+    "uuid_parsing": "Arvon pitää olla UUID.",
+    "json_invalid": "Pyynnön runko ei ole kelvollista JSONia.",
+    "model_attributes_type": "Arvon pitää olla olio.",
+    "dict_type": "Arvon pitää olla olio.",
+    "list_type": "Arvon pitää olla lista.",
+}
+"""Finnish messages by pydantic error type; any other type: :data:`_FINNISH_DEFAULT`."""
+_FINNISH_DEFAULT = "Virheellinen arvo."
+
+
 def validation_detail(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Errors in the ``HTTPValidationError`` shape: field path, message, kind; no input."""
-    return [
-        {
-            "loc": [_clean(p) for p in e.get("loc", ())],
-            "msg": str(_clean(e.get("msg", ""))),
-            "type": str(_clean(e.get("type", "value_error"))),
-        }
-        for e in errors
-    ]
+    """Errors in the ``HTTPValidationError`` shape: field path, message (and its Finnish
+    form), kind; no input."""
+    out = []
+    for e in errors:
+        kind = str(_clean(e.get("type", "value_error")))
+        out.append(
+            {
+                "loc": [_clean(p) for p in e.get("loc", ())],
+                "msg": str(_clean(e.get("msg", ""))),
+                "msg_fi": str(e.get("msg_fi") or _FINNISH.get(kind, _FINNISH_DEFAULT)),
+                "type": kind,
+            }
+        )
+    return out
 
 
-def unprocessable(loc: Iterable[str | int], msg: str, kind: str) -> RequestValidationError:
+def unprocessable(loc: Iterable[str | int], msg: str, kind: str, msg_fi: str | None = None) -> RequestValidationError:
     """A route's own 422, in the same shape as the framework's."""
-    return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": kind}])
+    return RequestValidationError([{"loc": tuple(loc), "msg": msg, "type": kind, "msg_fi": msg_fi}])
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -65,7 +65,11 @@ async def fill(bootstrap: str, prefix: str, customers: int, requests: int) -> fl
         profile_body = profile("X")
         for c in range(customers):
             number = f"C{c:07d}"
-            body = {**profile_body, "customer_number": number, "snapshot": {**profile_body["snapshot"], "name": f"Asiakas {c}"}}
+            body = {
+                **profile_body,
+                "customer_number": number,
+                "snapshot": {**profile_body["snapshot"], "name": f"Asiakas {c}"},
+            }
             pending.append(
                 await producer.send(
                     prefix + BILLING_PROFILES.name,
@@ -173,7 +177,12 @@ async def main(requests: int, customers: int, chunk: int) -> None:
 
         log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
         service = ServiceProcess(
-            sandbox, "invoicing", log_dir, kafka_partitions=PARTITIONS, daily_run_enabled=False, jobs_poll_interval_s=0.1
+            sandbox,
+            "invoicing",
+            log_dir,
+            kafka_partitions=PARTITIONS,
+            daily_run_enabled=False,
+            jobs_poll_interval_s=0.1,
         )
         service.start(extra_env={"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)})
         try:
@@ -185,8 +194,12 @@ async def main(requests: int, customers: int, chunk: int) -> None:
 
             while await stored() < requests:
                 await asyncio.sleep(0.5)
-            ingest_until = float(await sandbox.scalar("SELECT extract(epoch FROM max(received_at)) FROM billing_requests"))
-            profiles_until = float(await sandbox.scalar("SELECT extract(epoch FROM max(updated_at)) FROM billing_profiles"))
+            ingest_until = float(
+                await sandbox.scalar("SELECT extract(epoch FROM max(received_at)) FROM billing_requests")
+            )
+            profiles_until = float(
+                await sandbox.scalar("SELECT extract(epoch FROM max(updated_at)) FROM billing_profiles")
+            )
             ingest_s = ingest_until - ready
 
             headers = {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "bench"}

@@ -200,3 +200,15 @@ async def test_fetch_fix_preview_run_and_rerun(
     assert again["summary"]["left_out"][0]["code"] == "nothing-to-invoice"
     assert await sandbox.scalar("SELECT count(*) FROM invoices") == 4
     assert await sandbox.scalar("SELECT last_value FROM invoice_series WHERE series = 'subscription'") == 4
+
+    # an order cancelled after it was invoiced: the invoice stands, the clerk is told
+    async with Publisher(sandbox.bootstrap) as publisher:
+        await Inbound(sandbox, publisher).cancel("O-A", "C-3")
+
+    async def told() -> dict[str, Any] | None:
+        n: dict[str, Any] | None = (await listing(api))["notice"]
+        return n if n and n["invoiced_cancelled"] == 1 else None
+
+    notice = await wait_for(told, timeout=30)
+    assert "tee hyvityslasku" in notice["message_fi"] and "corrective" in notice["message_en"]
+    assert await sandbox.scalar("SELECT status FROM billing_requests WHERE request_id = 'R4'") == "invoiced"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from services.invoicing.app import SPEC, build, http_app
+from services.invoicing.app import SPEC, build
 from services.invoicing.config import Settings
 from services.invoicing.handlers import drafts
 from shared.db.migrations import upgrade

@@ -54,6 +54,7 @@ async def test_validation_error_has_the_declared_shape_without_the_input() -> No
         response = await client.get("/limit", params={"n": "-12345"})
     assert response.status_code == 422
     (item,) = response.json()["detail"]
-    assert set(item) == {"loc", "msg", "type"}
+    assert set(item) == {"loc", "msg", "msg_fi", "type"}
     assert item["loc"] == ["query", "n"]
+    assert (item["type"], item["msg_fi"]) == ("greater_than_equal", "Arvo on liian pieni.")
     assert "-12345" not in response.text
