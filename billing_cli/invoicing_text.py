@@ -144,6 +144,8 @@ class Words:
     payments: str
     no_payments: str
     correctives: str
+    corrective_draft: str
+    new_quantity: str
     columns: dict[str, str]
 
 
@@ -201,6 +203,8 @@ FI = Words(
     payments="Maksut",
     no_payments="Ei maksuja.",
     correctives="Hyvitys-/korjauslaskut (id)",
+    corrective_draft="Rivit uusin määrin (summat alla ovat hyvityksen erotus laskuun nähden):",
+    new_quantity="Uusi määrä",
     columns={
         "request": "Pyyntö",
         "customer": "Asiakas",
@@ -209,7 +213,7 @@ FI = Words(
         "net": "Veroton",
         "id": "Id",
         "number": "Laskunro",
-        "type": "Laji",
+        "type": "Tyyppi",
         "due": "Eräpv",
         "gross": "Verollinen",
         "open": "Avoinna",
@@ -228,7 +232,8 @@ FI = Words(
         "run": "Ajo",
         "mode": "Tila",
         "started": "Aloitettu",
-        "kind": "Laji",
+        "actor": "Käynnistäjä",
+        "kind": "Laskulaji",
         "invoice_id": "Lasku (id)",
     },
 )
@@ -287,6 +292,8 @@ EN = Words(
     payments="Payments",
     no_payments="No payments.",
     correctives="Corrective invoices (id)",
+    corrective_draft="Lines at their new quantities (the totals below are the difference from the invoice):",
+    new_quantity="New qty",
     columns={
         "request": "Request",
         "customer": "Customer",
@@ -314,6 +321,7 @@ EN = Words(
         "run": "Run",
         "mode": "Mode",
         "started": "Started",
+        "actor": "Started by",
         "kind": "Kind",
         "invoice_id": "Invoice (id)",
     },
@@ -430,7 +438,7 @@ def run_rows(items: list[Mapping[str, Any]], lang: str) -> list[str]:
         rows.append(
             [r["run_id"], r["kind"], r["mode"], moment(r["started_at"], lang), r["actor"], *done],
         )
-    return table([c["run"], c["kind"], c["mode"], c["started"], w.started_by, w.invoices, c["gross"]], rows, [5, 6])
+    return table([c["run"], c["kind"], c["mode"], c["started"], c["actor"], w.invoices, c["gross"]], rows, [5, 6])
 
 
 # --- invoices ----------------------------------------------------------------------------
@@ -463,6 +471,33 @@ def invoice_rows(items: list[Mapping[str, Any]], lang: str) -> list[str]:
     return table([c[h] for h in heads], rows, right=[0, 8, 9])
 
 
+def _line_table(lines: list[Mapping[str, Any]], lang: str, *, correcting: bool) -> list[str]:
+    """An invoice's lines. A corrective draft's lines carry the clerk's new quantities
+    only (their amounts are worked out at confirmation as reversal + new line), so
+    they are shown without an amount, and the totals are the correction's difference."""
+    w = WORDS[lang]
+    c = w.columns
+    rows = []
+    for line in lines:
+        flags = [w.reversal] if line["reversal"] else []
+        if not line["chargeable"]:
+            flags.append(w.non_chargeable)
+        row = [
+            str(line["line_no"]),
+            line["product_code"],
+            line["description"],
+            f"{number(line['quantity'], lang)} {line['unit']}",
+            price(line["unit_price"], lang),
+            rate(line["vat_rate"], lang),
+        ]
+        rows.append(row if correcting else [*row, money(line["net"], lang), ", ".join(flags)])
+    heads = [c["no"], c["product"], c["description"], c["quantity"], c["unit_price"], c["rate"]]
+    if correcting:
+        heads[3] = w.new_quantity
+        return [w.corrective_draft, *("  " + x for x in table(heads, rows, right=[0, 3, 4]))]
+    return [f"{w.lines}:", *("  " + x for x in table([*heads, c["net"], ""], rows, right=[0, 3, 4, 6]))]
+
+
 def invoice_lines(inv: Mapping[str, Any], lang: str) -> list[str]:
     """One invoice as a clerk reads it: header, references as printed, lines, VAT per
     rate, totals, what is paid and open, its payments and corrective invoices."""
@@ -483,26 +518,8 @@ def invoice_lines(inv: Mapping[str, Any], lang: str) -> list[str]:
         out.append(f"{w.reference} {inv['reference_printed']}   {w.reference_rf} {inv['reference_rf_printed']}")
     if inv.get("original_invoice_id"):
         out.append(f"{w.original}: id {inv['original_invoice_id']}")
-    out.append(f"{w.lines}:")
-    rows = []
-    for line in inv["lines"]:
-        flags = [w.reversal] if line["reversal"] else []
-        if not line["chargeable"]:
-            flags.append(w.non_chargeable)
-        rows.append(
-            [
-                str(line["line_no"]),
-                line["product_code"],
-                line["description"],
-                f"{number(line['quantity'], lang)} {line['unit']}",
-                price(line["unit_price"], lang),
-                rate(line["vat_rate"], lang),
-                money(line["net"], lang),
-                ", ".join(flags),
-            ]
-        )
-    heads = [c["no"], c["product"], c["description"], c["quantity"], c["unit_price"], c["rate"], c["net"], ""]
-    out.extend("  " + x for x in table(heads, rows, right=[0, 3, 4, 6]))
+    correcting = inv["status"] == "draft" and inv.get("original_invoice_id") is not None
+    out.extend(_line_table(inv["lines"], lang, correcting=correcting))
     vat_rows = [
         [rate(v["rate"], lang), *(money(v[k], lang) for k in ("net", "vat", "gross"))] for v in inv["vat_breakdown"]
     ]
