@@ -22,7 +22,8 @@ half away from zero):
   1 x 12.10 = 12.10; 25.5 %: net -12.10, VAT -12.10 x 0.255 = -3.0855 -> -3.09, gross
   -15.19: a credit note, number 3 000 000 001; C-1's invoice then has 96.37 - 15.19 =
   81.18 open; 1 KUVA returns as the ready request R2.c3000000001: 12.10 + 3.09 = 15.19.
-- The notice run: N1 = 2 x 12.10 @ 25.5 % = 24.20 + 6.17 = 30.37, number 2 000 000 001.
+- The notice run: N1 = 2 x 12.10 @ 25.5 % = 24.20 + 6.17 = 30.37, number 2 000 000 001,
+  reference 1*7 + 2*7 = 21 -> 9: 2 00000 00019.
 - Payments: 33.00 on 1 00000 00029 pays C-2's 33.00 in full; 10.00 on an unknown
   reference, allocated by hand to 1000000003 (C-3, 33.00): 23.00 open, partially paid.
 """
@@ -30,6 +31,7 @@ half away from zero):
 from __future__ import annotations
 
 import asyncio
+import getpass
 import io
 import json
 import re
@@ -203,6 +205,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         assert "Laskutusajon kooste – Tilauslaskut – VAHVISTETTU (laskut numeroitu)" in got
         assert "Laskuja 4, laskutuspyyntöjä 5" in got and "Yhteensä 174,20 21,17 195,37" in got
         confirm_run = re.findall(r"^Ajo ([0-9a-f-]{36}),", out, re.M)[0]
+        assert f"Ajo {confirm_run}, käynnistäjä {getpass.getuser()}, " in out  # no --actor: the OS user
         en_pdf = tmp_path / "summary.pdf"
         en = lines(await billing("summary", confirm_run, "--lang", "en", "--pdf", str(en_pdf)))
         assert en[0] == "Billing run summary – Subscription invoices – CONFIRMED (invoices numbered)"
@@ -220,9 +223,21 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             "Ei laskutuspyyntöjä.",
         ]
 
-        # seed step 17: the same for notice invoices
-        got = lines(await billing("run", "--kind", "notice", "--mode", "confirm", "--all"))
+        # seed step 17: the same for notice invoices; as drafts, not waited for, then confirmed
+        out = await billing("run", "--kind", "notice", "--mode", "draft", "--all", "--no-wait")
+        [notice_run] = re.findall(r"/jobs/([0-9a-f-]{36})$", out, re.M)
+        assert lines(out)[-1] == f"Kooste ajon jälkeen: bin/billing invoicing summary {notice_run}"
+        followed = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["jobs", "show", notice_run, "--service", "invoicing", "--wait"]
+        )
+        assert followed.exit_code == 0 and "valmis" in followed.output, followed.output
+        got = lines(await billing("summary", notice_run))
+        assert got[0].startswith("Laskutusajon kooste – Ilmoituslaskut – LUONNOS")
         assert "Laskuja 1, laskutuspyyntöjä 1" in got and "25,5 % 24,20 6,17 30,37" in got
+        got = lines(await billing("confirm", "--all-of-kind", "notice"))
+        assert got[0] == "Vahvistettu 1, veloituksettomia 0, hylätty 0"
+        # 2000000001 -> 1*7 + 2*7 = 21 -> check 9: 20000000019
+        assert re.fullmatch(r"Vahvistettu: lasku 2000000001 \(id \d+\), verollinen 30,37, viite 2 00000 00019", got[1])
 
         # the invoices, and one opened
         got = lines(await billing("invoices", "--status", "confirmed", "--kind", "subscription"))
@@ -343,9 +358,14 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             f"Luonnos {drafted['id']} poistettu; 1 laskutuspyyntöä palasi valmiiksi."
         ]
         await billing("run", "--kind", "subscription", "--mode", "draft", "--request-id", "R2.c3000000001")
-        got = lines(await billing("confirm", "--all-of-kind", "subscription"))
-        assert got[0] == "Vahvistettu 1, veloituksettomia 0, hylätty 0"
-        assert re.fullmatch(r"Vahvistettu: lasku 1000000005 \(id \d+\), verollinen 15,19, viite 1 00000 00058", got[1])
+        [drafted] = (await as_json("invoices", "--status", "draft"))["items"]
+        # in bulk with an invoice confirmed already: that one is refused (exit 1), the draft confirmed
+        got = lines(await billing("confirm", str(ids["C-1"]), str(drafted["id"]), code=1))
+        assert got == [
+            "Vahvistettu 1, veloituksettomia 0, hylätty 1",
+            f"Vahvistettu: lasku 1000000005 (id {drafted['id']}), verollinen 15,19, viite 1 00000 00058",
+            f"id {ids['C-1']}: Lasku 1000000001 on jo vahvistettu: sitä ei voi enää muuttaa (tee hyvityslasku).",
+        ]
 
         # payments: one by its printed reference, one unknown and allocated by hand
         await inbound.payment(payment("B1", "1 00000 00029", "33.00"))
