@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from billing_cli import invoicing_text as text
+from billing_cli.invoicing import text
 from billing_cli.main import app
 
 NBSP = "\u00a0"
