@@ -47,3 +47,10 @@ def format_fi(amount: Decimal) -> str:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     return sign + NBSP.join(groups) + "," + frac
+
+
+def plain(value: Decimal) -> Decimal:
+    """The shortest form of a rate or quantity without an exponent: ``10.00`` -> ``10``,
+    ``25.50`` -> ``25.5`` (``Decimal.normalize`` alone would give ``1E+1`` for ten)."""
+    reduced = value.normalize()
+    return reduced.quantize(Decimal(1)) if reduced == reduced.to_integral_value() else reduced

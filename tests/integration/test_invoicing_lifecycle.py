@@ -151,7 +151,7 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
         await inbound.payment(payment("B2", p1["reference_rf"], "23.00"))  # the RF form: the rest
         await inbound.payment(payment("B2", p1["reference_rf"], "23.00"))  # the bank sends it twice
         await inbound.payment(payment("B3", "00000" + p2["reference"], "40.00"))  # padded; overpaid
-        await inbound.payment(payment("B4", "12345672", "33.00"))  # valid, but no invoice has it
+        await inbound.payment(payment("2026/B4", "12345672", "33.00"))  # valid, but no invoice has it
         await inbound.payment(payment("B5", "1234", "5.00"))  # not a reference at all
 
         async def all_in() -> bool:
@@ -165,15 +165,15 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
     assert statuses == {"P-1": ("paid", "0.00"), "P-2": ("overpaid", "-7.00"), "P-3": ("open", "33.00")}
     unmatched = (await api.get("/payments", params={"status": "unmatched"})).json()["items"]
     assert sorted((p["payment_id"], p["reason"]) for p in unmatched) == [
-        ("B4", "reference-unknown"),
+        ("2026/B4", "reference-unknown"),
         ("B5", "reference-invalid"),
     ]
     allocated = await api.post(
-        "/payments/B4/allocate", json={"invoice_number": p3["number"]}, headers={"X-Actor": "clerk-3"}
+        "/payments/2026/B4/allocate", json={"invoice_number": p3["number"]}, headers={"X-Actor": "clerk-3"}
     )
     assert allocated.status_code == 200, allocated.text
     assert (allocated.json()["status"], allocated.json()["allocated_by"]) == ("allocated", "clerk-3")
-    assert (await api.post("/payments/B4/allocate", json={"invoice_number": p3["number"]})).status_code == 409
+    assert (await api.post("/payments/2026/B4/allocate", json={"invoice_number": p3["number"]})).status_code == 409
     assert (await api.post("/payments/B5/allocate", json={"invoice_number": 1})).status_code == 404
 
     records = await read_topic(
@@ -185,10 +185,10 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
     kinds = [(dict(r.headers)["ce_type"].decode().split(".")[3], json.loads(r.value)) for r in records]
     recorded = [(e["payment_id"], e["status"], e["open_amount"]) for k, e in kinds if k == "payment-recorded"]
     assert sorted(recorded) == [
+        ("2026/B4", "paid", "0.00"),
         ("B1", "partially-paid", "23.00"),
         ("B2", "paid", "0.00"),
         ("B3", "overpaid", "-7.00"),
-        ("B4", "paid", "0.00"),
     ]
     settled = sorted((e["invoice_number"], e["status"]) for k, e in kinds if k == "invoice-settled")
     assert settled == sorted(

@@ -78,7 +78,7 @@ class AllocateIn(BaseModel):
 PaymentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 
 
-@router.post("/{payment_id}/allocate", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT})
+@router.post("/{payment_id:path}/allocate", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT})
 async def allocate(request: Request, payment_id: PaymentId, body: AllocateIn, x_actor: Actor = "api") -> Any:
     """Allocate an unmatched payment to an invoice by hand."""
     try:

@@ -161,7 +161,7 @@ def _reason(code: str, count: int, fi: str | None, en: str | None) -> Reason:
     )
 
 
-@router.get("/{request_id}", response_model=RequestOut, responses=NOT_FOUND)
+@router.get("/{request_id:path}", response_model=RequestOut, responses=NOT_FOUND)
 async def get_request(
     request: Request,
     request_id: str = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from shared.money import ZERO, cents
+from shared.money import ZERO, cents, plain
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def vat_breakdown(lines: Iterable[Line]) -> tuple[tuple[VatTotal, ...], Totals]:
     per_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
     for line in lines:
         if line.chargeable:
-            per_rate[line.vat_rate.normalize()] += line.net
+            per_rate[plain(line.vat_rate)] += line.net
     rows = []
     for rate in sorted(per_rate):
         net = cents(per_rate[rate])

@@ -9,7 +9,8 @@ recorded on it. Status:
 - ``partially-paid``: something paid, something still open;
 - ``paid``: open amount exactly zero after payments;
 - ``overpaid``: open amount below zero (more was paid than was due: the clerk refunds);
-- ``credited``: nothing paid and credit notes took the open amount to zero or below.
+- ``credited``: nothing paid and credit notes took the open amount to zero or below;
+- an invoice of zero (or less) with nothing paid or credited is ``paid``: nothing is due.
 
 An invoice is *settled* when its open amount reaches zero or less.
 """
@@ -56,9 +57,9 @@ class Balance:
     def status(self) -> str:
         open_amount = self.open_amount
         if self.paid == ZERO:
-            if self.credited != ZERO and open_amount <= ZERO:
-                return "credited"
-            return "open"
+            if open_amount > ZERO:
+                return "open"
+            return "credited" if self.credited != ZERO else "paid"  # nothing was ever due: paid
         if open_amount > ZERO:
             return "partially-paid"
         if open_amount == ZERO:

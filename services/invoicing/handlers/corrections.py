@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert
 
 from services.invoicing.config import Settings
 from services.invoicing.documents import document, seller
-from services.invoicing.domain.billing import Line, Totals, vat_breakdown
+from services.invoicing.domain.billing import Line, Totals, line_net, vat_breakdown
 from services.invoicing.domain.corrective import CorrectionRefused, correct, current_lines
 from services.invoicing.domain.numbering import series_for
 from services.invoicing.handlers import balances
@@ -112,7 +112,10 @@ async def set_quantity(uow: InvoicingUnitOfWork, draft: StoredInvoice, line_no: 
         if refused.code != "nothing-to-correct":
             raise Invalid(refused.code, refused.message_fi, refused.message_en) from None
         rows, totals = (), Totals(ZERO, ZERO, ZERO)
-    lines = [replace(line, quantity=wanted[line.line_no]) for line in draft.lines]
+    lines = [
+        replace(line, quantity=wanted[line.line_no], net=line_net(wanted[line.line_no], line.unit_price))
+        for line in draft.lines
+    ]
     await uow.invoices.replace_lines(draft.id, lines, totals, rows)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.domain.billing import Line, Period, Totals, VatTotal
 from services.invoicing.store.sql import in_ints
 from services.invoicing.tables import invoice_lines, invoice_series, invoices
+from shared.money import plain
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def _to_line(r: Any) -> Line:
         quantity=r.quantity,
         unit=r.unit,
         unit_price=r.unit_price,
-        vat_rate=r.vat_rate.normalize(),
+        vat_rate=plain(r.vat_rate),
         net=r.net,
         request_id=r.request_id,
         request_line=r.request_line,

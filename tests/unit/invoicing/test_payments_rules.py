@@ -77,6 +77,7 @@ def test_what_is_no_reference_matches_nothing(text: str) -> None:
         ("96.37", "-15.19", "81.18", "0.00", "paid", True),  # ... and the rest paid
         ("96.37", "-15.19", "50.00", "31.18", "partially-paid", False),  # 81.18 - 50.00
         ("33.00", "-10.00", "33.00", "-10.00", "overpaid", True),  # paid in full, then credited 10.00
+        ("0.00", "0", "0", "0.00", "paid", True),  # an invoice of nothing (a full discount): nothing is due
     ],
 )
 def test_open_amount_status_and_settled(
