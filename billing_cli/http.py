@@ -36,6 +36,13 @@ def describe_error(response: httpx.Response, lang: str) -> str:
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict) and f"message_{lang}" in detail:
         return f"HTTP {response.status_code}: {detail[f'message_{lang}']}"
+    if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
+        # a 422: each field path with its message in the clerk's language
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e.get('msg_fi') if lang == 'fi' and e.get('msg_fi') else e.get('msg')}"
+            for e in detail
+        ]
+        return f"HTTP {response.status_code}: " + "; ".join(parts)
     return f"HTTP {response.status_code}: {json.dumps(detail, ensure_ascii=False)}"
 
 
