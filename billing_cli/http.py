@@ -38,10 +38,10 @@ def describe_error(response: httpx.Response, lang: str) -> str:
         return f"HTTP {response.status_code}: {detail[f'message_{lang}']}"
     if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
         # a 422: each field path with its message in the clerk's language
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e.get('msg_fi') if lang == 'fi' and e.get('msg_fi') else e.get('msg')}"
-            for e in detail
-        ]
+        parts = []
+        for e in detail:
+            message = e.get("msg_fi") if lang == "fi" and e.get("msg_fi") else e.get("msg")
+            parts.append(f"{'.'.join(str(p) for p in e['loc'])}: {message}")
         return f"HTTP {response.status_code}: " + "; ".join(parts)
     return f"HTTP {response.status_code}: {json.dumps(detail, ensure_ascii=False)}"
 
