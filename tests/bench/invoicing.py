@@ -164,7 +164,7 @@ async def read_events(bootstrap: str, topic: str, count: int) -> list[tuple[byte
     return out[:count]
 
 
-async def main(requests: int, customers: int, chunk: int) -> None:
+async def main(requests: int, customers: int, chunk: int, max_records: int) -> None:
     servers = servers_mod.start()
     sandbox = await create_sandbox(servers)
     try:
@@ -172,6 +172,7 @@ async def main(requests: int, customers: int, chunk: int) -> None:
         await create_topics(sandbox.bootstrap, [sandbox.topic(n) for n in names])
         print(f"servers: {servers.kind}: {servers.description}")
         print(f"input: {requests:,} billing requests for {customers:,} customers on {PARTITIONS} partitions")
+        print(f"settings: {max_records} records per consumer transaction, {chunk} customers per run chunk")
         print(f"loaded input in {await fill(sandbox.bootstrap, sandbox.prefix, customers, requests):.1f}s")
         floor_a = await consume_floor(sandbox.bootstrap, sandbox.topic(BILLING_REQUESTS.name), requests)
 
@@ -259,5 +260,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=None, help="default: requests / 2")
     parser.add_argument("--chunk", type=int, default=1000, help="customers per run transaction")
+    parser.add_argument("--max-records", type=int, default=500, help="records per consumer transaction")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.customers or args.requests // 2, args.chunk))
+    asyncio.run(main(args.requests, args.customers or args.requests // 2, args.chunk, args.max_records))
