@@ -142,7 +142,10 @@ async def test_a_leader_holds_its_lock_outside_any_transaction_and_resigning_fre
         pid = await first._leader_conn.scalar(text("SELECT pg_backend_pid()"))
         state = await sandbox.scalar("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
         assert state == "idle"  # not "idle in transaction": no snapshot held, no idle timeout to hit
-        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        held = (  # in this test's database only: other databases' services hold their own
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
         assert await sandbox.scalar(held) == 1
 
         await first.resign()  # its connection goes back to the pool without the lock
