@@ -242,7 +242,7 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
         print()
         print("where the time goes:")
         print(
-            f"  ingest: profiles (50,000, their own consumer) stored after {profiles_until - ready:.1f}s;"
+            f"  ingest: profiles ({customers:,}, their own consumer) stored after {profiles_until - ready:.1f}s;"
             f" requests after {ingest_s:.1f}s"
         )
         print(
