@@ -1,4 +1,4 @@
-"""Wiring only: settings, runtime (engine, broker, outbox relay), HTTP API."""
+"""Wiring only: settings, runtime (engine, broker, outbox relay), consumers, jobs, HTTP API."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.reminders import consumers
 from services.reminders.config import Settings
-from services.reminders.tables import RemindersUnitOfWork, messaging, metadata
+from services.reminders.repositories import RemindersUnitOfWork
+from services.reminders.tables import messaging, metadata
+from shared.events import topics
 from shared.runtime import Runtime, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -15,12 +18,20 @@ SPEC = ServiceSpec(
     metadata=metadata,
     tables=messaging,
     migrations_dir=Path(__file__).parent / "migrations",
+    produces=(topics.REMINDERS,),
+    consumes=(topics.INVOICES, topics.BILLING_PROFILES),
 )
 
 
 def build(settings: Settings | None = None) -> Runtime[RemindersUnitOfWork]:
-    return Runtime(SPEC, settings or Settings(), RemindersUnitOfWork)
+    runtime = Runtime(SPEC, settings or Settings(), RemindersUnitOfWork)
+    consumers.register(runtime)
+    return runtime
+
+
+def http_app(runtime: Runtime[RemindersUnitOfWork], title: str = "Reminders service") -> FastAPI:
+    return runtime.http_app([], title=title, version="1")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return build(settings).http_app([], title="Reminders service", version="1")
+    return http_app(build(settings))
