@@ -95,6 +95,23 @@ _SHORT: dict[str, Text] = {
 }
 
 
+def general_reason(code: str) -> Text:
+    """A reason as a heading over several invoices (no dates or amounts)."""
+    return _GENERAL.get(code, Text(code, code))
+
+
+_GENERAL: dict[str, Text] = {
+    **{code: REASONS[code] for code in ("paid", "disputed", "no_reminders", "already_reminded", "not_overdue")},
+    "below_minimum": Text("Avoin summa on alle muistutusrajan.", "The open amount is below the reminder limit."),
+    "too_early": Text("Liian aikaista.", "Too early."),
+    "reference_rate_missing": Text(
+        "Viitekorko puuttuu: lisää Suomen Pankin ilmoittama viitekorko korkotaulukkoon.",
+        "Reference rate missing: add the Bank of Finland's rate to the rate table.",
+    ),
+    **{code: REASONS[code] for code in ("not_reminded_before", "handed_over", "not_found", "not_last_level")},
+}
+
+
 def _short_fi(code: str) -> str:
     return _SHORT[code].fi if code in _SHORT else code
 
