@@ -56,6 +56,8 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     settings = settings or Settings()
     runtime = RemindersRuntime(SPEC, settings, RemindersUnitOfWork)
     runtime.rules = rules(settings)
+    if settings.today is not None:  # a fixed day: the daily schedule's date follows it too
+        runtime.jobs.clock = runtime.rules.clock.now
     consumers.register(runtime)
     reminding = handlers.Reminding(runtime.rules)
     size = settings.create_chunk_size

@@ -24,6 +24,7 @@ from services.reminders.domain.policy import Policy, PolicyBook
 from services.reminders.domain.rates import RateTable
 from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.tables import NewHandover, NewReminder, StoredItem
+from shared import failpoints
 from shared.events import topics
 from shared.jobs import JobContext, JobFailed, Step
 from shared.money import ZERO
@@ -283,6 +284,7 @@ class Reminding:
             else:  # another run made it first (the unique constraint said so)
                 counts[f"skipped:{level}:already_reminded"] += 1
         counts[f"created:{level}"] += len(created)
+        failpoints.hit("reminders.create.before_commit")  # crash tests: die with this chunk uncommitted
         return dict(counts)
 
 
