@@ -61,4 +61,7 @@ demo-down: ## stop the demo's services (the stack keeps running)
 bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
 	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers
+bench-reminders: deps stack-up ## reminders: 100,000 invoices projected, listed, reminded #1 and published vs the raw floor
+	$(UV) run python -m tests.bench.reminders $(BENCH_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-reminders

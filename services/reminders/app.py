@@ -18,7 +18,7 @@ from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import messaging, metadata
 from shared.events import topics
-from shared.jobs import JobKind
+from shared.jobs import DailySchedule, JobKind
 from shared.runtime import ServiceSpec
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,6 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     settings = settings or Settings()
     runtime = RemindersRuntime(SPEC, settings, RemindersUnitOfWork)
     runtime.rules = rules(settings)
-    if settings.today is not None:  # a fixed day: the daily schedule's date follows it too
-        runtime.jobs.clock = runtime.rules.clock.now
     consumers.register(runtime)
     reminding = handlers.Reminding(runtime.rules)
     size = settings.create_chunk_size
@@ -70,7 +68,11 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
             """Every level of the day's policy, #1 first (a #2 is never due the day its #1 is made)."""
             return handlers.create_params(range(1, policy.at(day).levels + 1), day, None)
 
-        runtime.jobs.schedule_daily(handlers.JOB_DAILY, DAILY_AT, daily_params)
+        schedule = DailySchedule(handlers.JOB_DAILY, DAILY_AT, daily_params)
+        if settings.today is None:
+            runtime.jobs.schedule_daily(handlers.JOB_DAILY, DAILY_AT, daily_params)
+        else:  # a fixed day: that day's run, once, when the service starts (the job key makes it once)
+            runtime.on_started.append(lambda: runtime.jobs.trigger_daily(schedule, runtime.rules.clock.today()))
     return runtime
 
 

@@ -27,5 +27,5 @@ class Settings(ServiceSettings):
     local time unless ``jobs_schedule`` moves it), single-instance, once per date."""
     collection_agency: str = "perintatoimisto"
     """The agency code a hand-over names when the clerk gives none."""
-    create_chunk_size: int = 1000
+    create_chunk_size: int = 2000
     """Reminders created per transaction (one chunk of the create job)."""

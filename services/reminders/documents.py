@@ -10,9 +10,8 @@ invoice said (the rules applied to the debt).
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from datetime import datetime
-from typing import Any
 
 from services.reminders.domain.collection import Claim
 from services.reminders.domain.eligibility import Candidate
@@ -28,53 +27,57 @@ from shared.events.reminders import (
     ReminderRecord,
 )
 
-_NAMESPACE = uuid.UUID("6f0b6a52-3c1e-4f55-9a7e-0c8d2f1b7a10")
-
 
 def reminder_id(invoice_id: str, level: int) -> str:
-    """The same invoice and level give the same id (a retried chunk, another replica)."""
-    return str(uuid.uuid5(_NAMESPACE, f"{invoice_id}:{level}"))
+    """The same invoice and level give the same id (a retried chunk, another replica):
+    32 hex digits of a BLAKE2b hash of both."""
+    return hashlib.blake2b(f"{invoice_id}:{level}".encode(), digest_size=16).hexdigest()
 
 
 class _Cache:
-    """Sellers and customers parsed once per chunk (a run reminds many invoices of one
-    seller, and several of one customer)."""
+    """Sellers and customers parsed once per distinct JSON text (a run reminds many
+    invoices of one seller; a customer's profile serves all its invoices)."""
 
     def __init__(self) -> None:
         self._sellers: dict[str, Seller] = {}
-        self._customers: dict[tuple[str, int | None], Customer] = {}
+        self._profiles: dict[tuple[str, int, bool], Customer] = {}
 
-    def seller(self, raw: dict[str, Any]) -> Seller:
-        key = repr(sorted(raw.items()))
-        if key not in self._sellers:
-            self._sellers[key] = Seller.model_validate(raw)
-        return self._sellers[key]
+    def seller(self, stored: StoredItem) -> Seller:
+        seller = self._sellers.get(stored.seller_json)
+        if seller is None:
+            seller = self._sellers[stored.seller_json] = Seller.model_validate_json(stored.seller_json)
+        return seller
 
     def customer(self, stored: StoredItem) -> Customer:
-        key = (stored.item.invoice_id if stored.profile_snapshot is None else stored.item.customer_number,
-               stored.profile_version)  # fmt: skip
-        cached = self._customers.get(key)
-        if cached is None or cached.consumer != stored.item.consumer:
-            cached = current_customer(stored)
-            self._customers[key] = cached
-        return cached
+        if stored.profile_json is None or stored.profile_version is None:
+            return Customer.model_validate_json(stored.customer_json)
+        key = (stored.item.customer_number, stored.profile_version, stored.item.consumer)
+        customer = self._profiles.get(key)
+        if customer is None:
+            customer = self._profiles[key] = current_customer(stored)
+        return customer
 
 
 def current_customer(stored: StoredItem) -> Customer:
-    at_issue = Customer.model_validate(stored.customer)
-    if stored.profile_snapshot is None or stored.profile_version is None:
-        return at_issue
+    """The latest valid profile's snapshot, else the invoice's; the consumer flag of the invoice."""
+    if stored.profile_json is None or stored.profile_version is None:
+        return Customer.model_validate_json(stored.customer_json)
     return Customer(
-        customer_number=at_issue.customer_number,
+        customer_number=stored.item.customer_number,
         profile_version=stored.profile_version,
         consumer=stored.item.consumer,
-        data=CustomerData.model_validate(stored.profile_snapshot),
+        data=CustomerData.model_validate_json(stored.profile_json),
     )
 
 
 def interest_periods(periods: tuple[Period, ...]) -> list[InterestPeriod]:
+    """The periods as the contract has them. Built without validation: every value is
+    from :mod:`~services.reminders.domain.interest` (dates, whole days, rates and
+    cents as Decimal); the document that holds them is validated."""
     return [
-        InterestPeriod(start=p.start, end=p.end, days=p.days, rate=p.rate, amount=p.amount, principal=p.principal)
+        InterestPeriod.model_construct(
+            start=p.start, end=p.end, days=p.days, rate=p.rate, amount=p.amount, principal=p.principal
+        )
         for p in periods
     ]
 
@@ -103,11 +106,11 @@ class DocumentBuilder:
             total_due=c.total_due,
             reference=stored.reference,
             reference_rf=stored.reference_rf,
-            seller=self._cache.seller(stored.seller),
+            seller=self._cache.seller(stored),
             customer=self._cache.customer(stored),
             issued_at=issued_at,
         )
-        return ReminderIssued(reminder=document)
+        return ReminderIssued.model_construct(reminder=document)  # the document is validated
 
     def handover(self, stored: StoredItem, claim: Claim, agency: str, actor: str) -> HandedOverToCollection:
         item = stored.item
@@ -140,6 +143,6 @@ class DocumentBuilder:
                 )
                 for r in claim.reminders
             ],
-            seller=self._cache.seller(stored.seller),
+            seller=self._cache.seller(stored),
             customer=self._cache.customer(stored),
         )

@@ -277,7 +277,6 @@ class Reminding:
                     )
                 )
         created = await uow.reminders.add(rows, job_id=ctx.id, actor=ctx.actor)
-        await uow.items.mark_reminded(sorted(created), level, rows[0].reminder_date if rows else date.min)
         for row in rows:
             if row.invoice_id in created:
                 uow.outbox.add(topics.REMINDERS.name, events[row.invoice_id], key=row.customer_number)

@@ -145,10 +145,6 @@ class OpenItemRepository:
                 )
         return [_stored(r, payments.get(r.invoice_id, ()), steps.get(r.invoice_id, ())) for r in rows]
 
-    async def mark_reminded(self, ids: Sequence[str], level: int, on: date) -> None:
-        if ids:
-            await self._s.execute(sql.MARK, {"ids": list(ids), "level": level, "on": on})
-
     async def set_dispute(self, invoice_id: str, disputed: bool, reason: str | None, actor: str) -> bool:
         result = await self._s.execute(
             sql.DISPUTE, {"id": invoice_id, "disputed": disputed, "reason": reason, "actor": actor}
@@ -199,8 +195,9 @@ class ReminderRepository:
         self._s = session
 
     async def add(self, rows: Sequence[NewReminder], *, job_id: Any, actor: str) -> set[str]:
-        """Insert reminders; one that exists at its (invoice, level) is not inserted.
-        Returns the invoice ids whose reminder was inserted."""
+        """Insert reminders, and move each one's open item to its level in the same
+        statement. A reminder that exists at its (invoice, level) is not inserted (the
+        unique constraint). Returns the invoice ids whose reminder was inserted."""
         if not rows:
             return set()
         result = await self._s.execute(
@@ -278,9 +275,8 @@ class RemindersUnitOfWork(UnitOfWork):
 
 
 def _stored(row: Any, payments: Iterable[Payment], steps: Iterable[ReminderStep]) -> StoredItem:
-    snapshot = row.customer
-    flag = row.flag_no_reminders
-    no_reminders = bool(flag) if flag is not None else bool(snapshot.get("data", {}).get("no_reminders", False))
+    """A row as a value. Seller and customer stay JSON text: parsed only for the
+    documents that need them (and then once per distinct text)."""
     item = OpenItem(
         invoice_id=row.invoice_id,
         invoice_number=row.invoice_number,
@@ -295,7 +291,7 @@ def _stored(row: Any, payments: Iterable[Payment], steps: Iterable[ReminderStep]
         status=row.status,
         settled_on=row.settled_on,
         disputed=row.disputed,
-        no_reminders=no_reminders,
+        no_reminders=row.no_reminders,
         handed_over=row.handed_over_on is not None,
         payments=tuple(payments),
         reminders=tuple(sorted(steps, key=lambda s: s.level)),
@@ -304,10 +300,10 @@ def _stored(row: Any, payments: Iterable[Payment], steps: Iterable[ReminderStep]
         item=item,
         reference=row.reference,
         reference_rf=row.reference_rf,
-        seller=row.seller,
-        customer=snapshot,
+        seller_json=row.seller,
+        customer_json=row.customer,
         profile_version=row.profile_version,
-        profile_snapshot=row.profile_snapshot if row.profile_valid else None,
+        profile_json=row.profile_snapshot,
         disputed_reason=row.dispute_reason,
     )
 

@@ -73,10 +73,11 @@ STATE = text(
 
 COLUMNS = """
     o.invoice_id, o.invoice_number, o.customer_number, o.consumer, o.invoice_date, o.due_date, o.gross, o.credited,
-    o.paid_total, o.open_amount, o.status, o.settled_on, o.reference, o.reference_rf, o.seller, o.customer,
+    o.paid_total, o.open_amount, o.status, o.settled_on, o.reference, o.reference_rf,
+    o.seller::text AS seller, o.customer::text AS customer,
     o.disputed, o.dispute_reason, o.last_level, o.handed_over_on,
-    f.no_reminders AS flag_no_reminders, f.version AS profile_version, f.valid AS profile_valid,
-    f.snapshot AS profile_snapshot
+    coalesce(f.no_reminders, (o.customer -> 'data' ->> 'no_reminders')::boolean, false) AS no_reminders,
+    f.version AS profile_version, CASE WHEN f.valid THEN f.snapshot::text END AS profile_snapshot
 """
 OPEN_OR_RECENT = "(o.open_amount > 0 OR o.settled_on >= :since)"
 
@@ -116,12 +117,6 @@ STEPS = text(
     WHERE invoice_id = ANY(CAST(:ids AS text[]))
     """
 )
-MARK = text(
-    """
-    UPDATE open_items SET last_level = :level, last_reminder_on = :on, updated_at = now()
-    WHERE invoice_id = ANY(CAST(:ids AS text[])) AND last_level < :level
-    """
-)
 DISPUTE = text(
     """
     UPDATE open_items SET disputed = :disputed, dispute_reason = :reason, disputed_by = :actor, disputed_at = now(),
@@ -150,16 +145,24 @@ PROFILES = text(
 )
 ADD_REMINDERS = text(
     """
-    INSERT INTO reminders (reminder_id, invoice_id, level, customer_number, reminder_date, due_date, open_amount, fee,
-                           compensation, interest, total_due, document, job_id, actor)
-    SELECT r.rid, r.id, r.lvl, r.cust, r.d, r.due, r.open, r.fee, r.comp, r.int, r.total, CAST(r.doc AS jsonb),
-           CAST(:job AS uuid), :actor
-    FROM unnest(CAST(:rids AS text[]), CAST(:ids AS text[]), CAST(:levels AS int[]), CAST(:customers AS text[]),
-                CAST(:dates AS date[]), CAST(:dues AS date[]), CAST(:open AS numeric[]), CAST(:fees AS numeric[]),
-                CAST(:comps AS numeric[]), CAST(:interest AS numeric[]), CAST(:totals AS numeric[]),
-                CAST(:docs AS text[])) AS r(rid, id, lvl, cust, d, due, open, fee, comp, int, total, doc)
-    ON CONFLICT DO NOTHING
-    RETURNING invoice_id
+    WITH added AS (
+        INSERT INTO reminders (reminder_id, invoice_id, level, customer_number, reminder_date, due_date, open_amount,
+                               fee, compensation, interest, total_due, document, job_id, actor)
+        SELECT r.rid, r.id, r.lvl, r.cust, r.d, r.due, r.open, r.fee, r.comp, r.int, r.total, CAST(r.doc AS json),
+               CAST(:job AS uuid), :actor
+        FROM unnest(CAST(:rids AS text[]), CAST(:ids AS text[]), CAST(:levels AS int[]), CAST(:customers AS text[]),
+                    CAST(:dates AS date[]), CAST(:dues AS date[]), CAST(:open AS numeric[]),
+                    CAST(:fees AS numeric[]), CAST(:comps AS numeric[]), CAST(:interest AS numeric[]),
+                    CAST(:totals AS numeric[]), CAST(:docs AS text[]))
+             AS r(rid, id, lvl, cust, d, due, open, fee, comp, int, total, doc)
+        ON CONFLICT DO NOTHING
+        RETURNING invoice_id, level, reminder_date
+    ), moved AS (
+        UPDATE open_items AS o SET last_level = a.level, last_reminder_on = a.reminder_date, updated_at = now()
+        FROM added AS a WHERE o.invoice_id = a.invoice_id AND o.last_level < a.level
+        RETURNING o.invoice_id
+    )
+    SELECT invoice_id FROM added
     """
 )
 ADD_HANDOVERS = text(

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -37,7 +36,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 
 from services.reminders.domain.items import OpenItem
 from shared.jobs.tables import jobs_table
@@ -126,7 +125,9 @@ reminders = Table(
     Column("compensation", MONEY, nullable=False),
     Column("interest", MONEY, nullable=False),
     Column("total_due", MONEY, nullable=False),
-    Column("document", JSONB, nullable=False),
+    Column("document", JSON, nullable=False),
+    # as sent, kept as text (json, not jsonb): nothing queries inside it, and parsing
+    # it into jsonb would be the costliest part of inserting a reminder
     Column("job_id", UUID(as_uuid=True), nullable=True),
     Column("actor", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -202,11 +203,11 @@ class StoredItem:
     item: OpenItem
     reference: str
     reference_rf: str
-    seller: dict[str, Any]
-    customer: dict[str, Any]
+    seller_json: str
+    customer_json: str
     """The invoice's customer snapshot (shared.events.invoicing.Customer as JSON)."""
     profile_version: int | None
-    profile_snapshot: dict[str, Any] | None
+    profile_json: str | None
     """The latest valid billing profile's snapshot (CustomerData as JSON), if any."""
     disputed_reason: str | None = None
 

@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("compensation", MONEY, nullable=False),
         sa.Column("interest", MONEY, nullable=False),
         sa.Column("total_due", MONEY, nullable=False),
-        sa.Column("document", postgresql.JSONB(), nullable=False),
+        sa.Column("document", postgresql.JSON(), nullable=False),
         sa.Column("job_id", postgresql.UUID(as_uuid=True), nullable=True),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
