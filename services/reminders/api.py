@@ -29,6 +29,7 @@ from services.reminders.tables import StoredItem
 from shared.events.customers import Code
 from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
 from shared.jobs.api import JobOut, accepted
+from shared.money import format_fi
 
 router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
 
@@ -321,7 +322,8 @@ async def candidates(
         raise _policy_error(exc, ["query", "date"]) from None
     t = listing.totals
     excluded = sum(t.excluded.values())
-    fi = f"Maksumuistutettavia #{level}: {t.candidates} kpl, yhteensä {t.total_due} €. Ei muistuteta: {excluded}."
+    total_fi = format_fi(t.total_due)
+    fi = f"Maksumuistutettavia #{level}: {t.candidates} kpl, yhteensä {total_fi} €. Ei muistuteta: {excluded}."
     en = f"Candidates for reminder #{level}: {t.candidates}, {t.total_due} € in all. Left out: {excluded}."
     return _list_out(listing, fi, en)
 
@@ -431,7 +433,7 @@ async def collection_candidates(
     except PolicyMissing as exc:
         raise _policy_error(exc, ["query", "date"]) from None
     t = listing.totals
-    fi = f"Perintään siirrettäviä: {t.candidates} kpl, saatavat yhteensä {t.total_due} €."
+    fi = f"Perintään siirrettäviä: {t.candidates} kpl, saatavat yhteensä {format_fi(t.total_due)} €."
     en = f"Collection candidates: {t.candidates}, claims {t.total_due} € in all."
     return _list_out(listing, fi, en)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import Summary
 
 from services.reminders import api, consumers, handlers
 from services.reminders.config import Settings
@@ -57,7 +58,15 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     runtime = RemindersRuntime(SPEC, settings, RemindersUnitOfWork)
     runtime.rules = rules(settings)
     consumers.register(runtime)
-    reminding = handlers.Reminding(runtime.rules)
+    phases = Summary(
+        "billing_reminders_create_phase_seconds",
+        "Time the chunks of reminder jobs spend per phase: select (lock and load the items), decide (the rules), "
+        "documents (build and encode the reminders), insert (reminder rows, items moved to their level), outbox "
+        "(outbox rows queued); the chunk's commit (outbox flush) is not in it",
+        ["phase"],
+        registry=runtime.metrics.registry,
+    )
+    reminding = handlers.Reminding(runtime.rules, lambda phase, seconds: phases.labels(phase).observe(seconds))
     size = settings.create_chunk_size
     runtime.jobs.register(JobKind(handlers.JOB_CREATE, reminding.chunk, total=reminding.total, chunk_size=size))
     runtime.jobs.register(JobKind(handlers.JOB_DAILY, reminding.chunk, total=reminding.total, chunk_size=size))

@@ -8,8 +8,9 @@ clock, loaded and checked once at start.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -168,6 +169,22 @@ def create_params(levels: Sequence[int], on: date, invoice_ids: Sequence[str] | 
     return params
 
 
+PhaseObserver = Callable[[str, float], None]
+"""Called with (phase, seconds) as a chunk of the create job goes (metrics)."""
+
+
+class _Stopwatch:
+    def __init__(self, observe: PhaseObserver | None) -> None:
+        self._observe = observe
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        if self._observe is not None:
+            self._observe(phase, now - self._last)
+        self._last = now
+
+
 class Reminding:
     """The create job: level by level, a chunk of invoices per transaction. Each chunk
     locks its items (FOR UPDATE, in invoice-id order), decides again with the rules of
@@ -179,8 +196,9 @@ class Reminding:
 
     Result counts: ``created:<level>`` and ``skipped:<level>:<reason>``."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, observe: PhaseObserver | None = None) -> None:
         self.rules = rules
+        self.observe = observe
 
     def _params(self, ctx: JobContext) -> tuple[list[int], date, list[str] | None]:
         try:
@@ -209,11 +227,13 @@ class Reminding:
         if li >= len(levels):
             return Step(done=0, cursor=cursor, finished=True)
         level = levels[li]
+        watch = _Stopwatch(self.observe)
         decisions: list[tuple[StoredItem | None, Decision | str]] = []
         if ids is not None:
             pos = int(cursor["pos"])
             batch_ids = ids[pos : pos + ctx.chunk_size]
             found = await uow.items.get_many(batch_ids, lock=True)
+            watch.lap("select")
             for invoice_id in sorted(batch_ids):
                 stored = found.get(invoice_id)
                 item = stored.item if stored else None
@@ -228,13 +248,15 @@ class Reminding:
                 limit=ctx.chunk_size,
                 lock=True,
             )
+            watch.lap("select")
             for stored in batch:
                 listed = eligibility.listed(stored.item, level, on, policy, self.rules.rates)
                 if listed is not None:
                     decisions.append((stored, listed))
             size = len(batch)
             cursor["after"] = batch[-1].item.invoice_id if batch else cursor["after"]
-        counts = await self._create(ctx, uow, level, decisions)
+        watch.lap("decide")
+        counts = await self._create(ctx, uow, level, decisions, watch)
         if size < ctx.chunk_size:  # this level is done: the next one from the start
             cursor = {"li": li + 1, "after": "", "pos": 0}
         return Step(done=size, cursor=cursor, counts=counts, finished=cursor["li"] >= len(levels))
@@ -245,6 +267,7 @@ class Reminding:
         uow: RemindersUnitOfWork,
         level: int,
         decisions: Sequence[tuple[StoredItem | None, Decision | str]],
+        watch: _Stopwatch,
     ) -> dict[str, int]:
         counts: Counter[str] = Counter()
         builder = DocumentBuilder()
@@ -276,13 +299,16 @@ class Reminding:
                         document_json=doc.model_dump_json(),
                     )
                 )
+        watch.lap("documents")
         created = await uow.reminders.add(rows, job_id=ctx.id, actor=ctx.actor)
+        watch.lap("insert")
         for row in rows:
             if row.invoice_id in created:
                 uow.outbox.add(topics.REMINDERS.name, events[row.invoice_id], key=row.customer_number)
             else:  # another run made it first (the unique constraint said so)
                 counts[f"skipped:{level}:already_reminded"] += 1
         counts[f"created:{level}"] += len(created)
+        watch.lap("outbox")
         failpoints.hit("reminders.create.before_commit")  # crash tests: die with this chunk uncommitted
         return dict(counts)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -236,6 +237,7 @@ async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
                 job_s = time.time() - started  # seen done (within 0.1 s)
                 assert job["state"] == "done", job
                 summary = (await api.get(f"/reminders{job['url']}/summary")).json()
+                metrics = (await api.get("/metrics")).text
             _, last_ts, events = await consume_all(sandbox.bootstrap, reminders, count, timeout=1800, keep=True)
         finally:
             for process in processes:
@@ -267,6 +269,17 @@ async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
         print(
             f"where the time goes (reminders): job done after {job_s:.1f}s (lock, decide, documents, reminders, "
             f"outbox rows, {chunk} per transaction), last event on Kafka {create_s - job_s:.1f}s later (relay)"
+        )
+        phases = {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(
+                r'billing_reminders_create_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)', metrics
+            )
+        }
+        print(
+            "job's chunks: "
+            + ", ".join(f"{p} {s:.1f}s" for p, s in phases.items())
+            + f", commit (outbox flush) and the rest {job_s - sum(phases.values()):.1f}s"
         )
         print(
             f"floor parts: consume {consume_s:.1f}s + COPY open items {copy_items_s:.1f}s; "

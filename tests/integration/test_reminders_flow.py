@@ -133,6 +133,8 @@ async def test_reminders_one_and_two_then_collection(
     assert (rb["fee"], rb["compensation"], rb["interest"], rb["total_due"]) == ("0.00", "40.00", "0.27", "103.64")
     assert listing["totals"]["candidates"] == 3
     assert listing["totals"]["total_due"] == "220.82"  # 68.62 + 48.56 + 103.64
+    assert listing["message_fi"] == "Maksumuistutettavia #1: 3 kpl, yhteensä 220,82 €. Ei muistuteta: 2."
+    assert listing["message_en"] == "Candidates for reminder #1: 3, 220.82 € in all. Left out: 2."
     assert {x["reason"]: x["count"] for x in listing["totals"]["excluded_by_reason"]} == {
         "disputed": 1,
         "no_reminders": 1,
