@@ -71,13 +71,8 @@ def current_customer(stored: StoredItem) -> Customer:
 
 
 def interest_periods(periods: tuple[Period, ...]) -> list[InterestPeriod]:
-    """The periods as the contract has them. Built without validation: every value is
-    from :mod:`~services.reminders.domain.interest` (dates, whole days, rates and
-    cents as Decimal); the document that holds them is validated."""
     return [
-        InterestPeriod.model_construct(
-            start=p.start, end=p.end, days=p.days, rate=p.rate, amount=p.amount, principal=p.principal
-        )
+        InterestPeriod(start=p.start, end=p.end, days=p.days, rate=p.rate, amount=p.amount, principal=p.principal)
         for p in periods
     ]
 
@@ -110,7 +105,7 @@ class DocumentBuilder:
             customer=self._cache.customer(stored),
             issued_at=issued_at,
         )
-        return ReminderIssued.model_construct(reminder=document)  # the document is validated
+        return ReminderIssued(reminder=document)
 
     def handover(self, stored: StoredItem, claim: Claim, agency: str, actor: str) -> HandedOverToCollection:
         item = stored.item
