@@ -64,4 +64,7 @@ bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs th
 bench-invoicing: deps stack-up ## invoicing: 100,000 requests in, a confirmed run over them, vs the floors
 	$(UV) run python -m tests.bench.invoicing $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing
+bench-reminders: deps stack-up ## reminders: 100,000 invoices projected, listed, reminded #1 and published vs the raw floor
+	$(UV) run python -m tests.bench.reminders $(BENCH_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders

@@ -13,12 +13,14 @@ from billing_cli.customers import app as customers_app
 from billing_cli.dlq import app as dlq_app
 from billing_cli.invoicing import app as invoicing_app
 from billing_cli.jobs import app as jobs_app
+from billing_cli.reminders import app as reminders_app
 
 app = typer.Typer(no_args_is_help=True, help="Billing back-office command line.")
 app.add_typer(customers_app, name="customers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(invoicing_app, name="invoicing")
+app.add_typer(reminders_app, name="reminders")
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
 

@@ -32,6 +32,8 @@ class InterestPeriod(_Model):
     rate: Rate
     """Annual percent (reference rate + 7 or + 8 points)."""
     amount: Money
+    principal: Money | None = None
+    """The balance the interest ran on over these days (added in v1, optional)."""
 
 
 class ReminderDocument(_Model):
@@ -70,13 +72,47 @@ class ReminderIssued(Event):
     reminder: ReminderDocument
 
 
+class ReminderRecord(_Model):
+    """One reminder in a hand-over's history."""
+
+    reminder_id: _Id
+    level: int = Field(ge=1, le=9)
+    reminder_date: date
+    due_date: date
+    fee: Money
+    compensation: Money
+
+
 class HandedOverToCollection(Event):
+    """An invoice still open after the last reminder, handed over to collection
+    (*perintään*), with the whole claim as of ``handed_over_on``. The fields after
+    ``actor`` were added within v1 and are optional for readers of older records;
+    the reminders service always sets them."""
+
     EVENT_TYPE = "fi.billing.reminders.handed-over-to-collection.v1"
 
     invoice_id: _Id
     invoice_number: InvoiceNumber
     customer_number: CustomerNumber
     open_amount: Money
+    """The principal still open on the invoice."""
     agency: Code
     handed_over_on: date
     actor: Annotated[str, StringConstraints(max_length=100)]
+    invoice_date: date | None = None
+    invoice_due_date: date | None = None
+    invoice_gross: Money | None = None
+    fees: Money | None = None
+    """Reminder fees charged so far (all levels)."""
+    compensation: Money | None = None
+    """The 40 € standard compensation, if claimed (business debtors)."""
+    interest: Money | None = None
+    """Penalty interest from the day after the due date to ``handed_over_on``."""
+    interest_periods: list[InterestPeriod] = Field(default_factory=list, max_length=40)
+    total_claim: Money | None = None
+    """open_amount + fees + compensation + interest."""
+    reference: Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9]+$")] | None = None
+    reference_rf: Annotated[str, StringConstraints(max_length=25, pattern=r"^RF[0-9]{2}[0-9A-Z]+$")] | None = None
+    reminders: list[ReminderRecord] = Field(default_factory=list, max_length=9)
+    seller: Seller | None = None
+    customer: Customer | None = None
