@@ -69,6 +69,8 @@ class RowOut(BaseModel):
     compensation: Decimal | None = None
     interest: Decimal | None = None
     interest_periods: list[PeriodOut] = Field(default_factory=list)
+    interest_not_charged: list[tuple[date, date]] = Field(default_factory=list)
+    """Days without interest: their half-year's reference rate is not in the table yet."""
     total_due: Decimal | None = None
     new_due_date: date | None = None
     reminders_made: int = 0
@@ -252,6 +254,7 @@ def _row(stored: StoredItem, decision: Candidate | Claim | Exclusion, on: date) 
         charged = decision.charges
         fee, compensation, interest, periods = charged.fee, charged.compensation, charged.interest, charged.periods
         total, new_due = decision.total_due, decision.new_due_date
+        row = row.model_copy(update={"interest_not_charged": list(charged.uncharged)})
     else:
         fee, compensation, interest, periods = decision.fees, decision.compensation, decision.interest, decision.periods
         total, new_due = decision.total, None

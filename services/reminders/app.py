@@ -45,8 +45,8 @@ def rules(settings: Settings) -> handlers.Rules:
         rates.at(today)
     except RateMissing as missing:
         log.warning(
-            "no reference rate for %s..%s: invoices needing it are left out (reference_rate_missing) until it is "
-            "added to services/reminders/domain/data/reference_rates.toml or REMINDERS_EXTRA_REFERENCE_RATES",
+            "no reference rate for %s..%s: reminders charge no interest for those days until it is added to "
+            "services/reminders/domain/data/reference_rates.toml or REMINDERS_EXTRA_REFERENCE_RATES",
             missing.start,
             missing.end,
         )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.reminders.domain.interest import Period, penalty_interest, total
+from services.reminders.domain.interest import Period, penalty_interest, total, unknown_rate_spans
 from services.reminders.domain.items import OpenItem, ReminderStep
 from services.reminders.domain.policy import DebtorRules
 from services.reminders.domain.rates import RateTable
@@ -36,6 +36,9 @@ class Charges:
     compensation: Decimal
     interest: Decimal
     periods: tuple[Period, ...]
+    uncharged: tuple[tuple[date, date], ...] = ()
+    """Days that bore no interest because their half-year's reference rate is not in
+    the table yet (see :mod:`~.interest`)."""
 
     def total_due(self, open_amount: Decimal) -> Decimal:
         return open_amount + self.fee + self.compensation + self.interest
@@ -57,7 +60,13 @@ def fee_and_compensation(rules: DebtorRules, earlier: Sequence[ReminderStep]) ->
 def interest_until(item: OpenItem, until: date, rates: RateTable, rules: DebtorRules) -> tuple[Period, ...]:
     """Penalty interest on the item from the day after its due date to ``until``."""
     periods = penalty_interest(
-        item.principal, item.payments, item.due_date, until, rates=rates, margin=rules.interest_margin
+        item.principal,
+        item.payments,
+        item.due_date,
+        until,
+        rates=rates,
+        margin=rules.interest_margin,
+        skip_unknown=True,
     )
     return tuple(periods)
 
@@ -67,4 +76,4 @@ def charges(item: OpenItem, on: date, rates: RateTable, rules: DebtorRules) -> C
     earlier = sorted(item.reminders, key=lambda r: r.level)
     fee, compensation = fee_and_compensation(rules, earlier)
     periods = interest_until(item, on, rates, rules)
-    return Charges(fee, compensation, total(periods), periods)
+    return Charges(fee, compensation, total(periods), periods, unknown_rate_spans(item.due_date, on, rates))

@@ -4,7 +4,7 @@ claim: principal still open, the fees and compensation the reminders charged, th
 penalty interest to the hand-over date, and the reminder history.
 
 Exclusions use the same codes as reminders (paid, disputed, no_reminders,
-below_minimum, too_early, reference_rate_missing).
+below_minimum, too_early; a half-year without a reference rate bears no interest).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from services.reminders.domain.interest import Period, total
 from services.reminders.domain.items import OpenItem, ReminderStep
 from services.reminders.domain.messages import reason_text
 from services.reminders.domain.policy import Policy
-from services.reminders.domain.rates import RateMissing, RateTable
+from services.reminders.domain.rates import RateTable
 from shared.money import ZERO
 
 
@@ -70,10 +70,7 @@ def decide(item: OpenItem, on: date, policy: Policy, rates: RateTable) -> Collec
     earliest = last.on + timedelta(days=policy.collection_after_days)
     if on < earliest:
         return excluded("too_early", earliest, earliest=earliest)
-    try:
-        periods = interest_until(item, on, rates, policy.rules(item.consumer))
-    except RateMissing as missing:
-        return excluded("reference_rate_missing", start=missing.start, end=missing.end)
+    periods = interest_until(item, on, rates, policy.rules(item.consumer))
     steps = tuple(sorted(item.reminders, key=lambda r: r.level))
     return Claim(
         item=item,

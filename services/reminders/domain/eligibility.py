@@ -13,8 +13,9 @@ would charge) or **excluded** with one reason, checked in this order:
 4. ``below_minimum`` - open amount under ``min_open_amount``;
 5. ``too_early`` - before due date + ``first_after_due_days`` (N = 1) or reminder N-1's
    date + ``min_days_between`` (N > 1), with the earliest date;
-6. ``reference_rate_missing`` - the interest cannot be computed (a half-year without a
-   reference rate).
+
+A half-year without a reference rate in the table does not exclude an invoice: its
+days bear no interest and the candidate's charges name them (``Charges.uncharged``).
 
 The same function decides in the listing and again inside the transaction that creates
 the reminder, so an invoice paid between the two is skipped and counted.
@@ -30,7 +31,7 @@ from services.reminders.domain.charges import Charges, charges
 from services.reminders.domain.items import OpenItem
 from services.reminders.domain.messages import Text, reason_text
 from services.reminders.domain.policy import Policy
-from services.reminders.domain.rates import RateMissing, RateTable
+from services.reminders.domain.rates import RateTable
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,7 @@ def decide(item: OpenItem, level: int, on: date, policy: Policy, rates: RateTabl
     if on < earliest:
         return excluded("too_early", earliest, earliest=earliest)
     rules = policy.rules(item.consumer)
-    try:
-        charged = charges(item, on, rates, rules)
-    except RateMissing as missing:
-        return excluded("reference_rate_missing", start=missing.start, end=missing.end)
+    charged = charges(item, on, rates, rules)
     new_due = on + timedelta(days=policy.reminder_due_days)
     return Candidate(item, level, on, days_overdue, earliest, new_due, charged)
 

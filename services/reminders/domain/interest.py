@@ -15,6 +15,10 @@
   rounded periods, so the periods printed on a reminder add up to its total. A new
   period starts at each half-year (its own rate, even when equal to the last one) and
   after each payment (a new balance).
+- A half-year whose reference rate is not in the table yet (the Bank of Finland
+  publishes it at the turn of the half-year): with ``skip_unknown`` its days bear no
+  interest and :func:`unknown_rate_spans` names them, so a reminder is still made and
+  says which days it did not charge; never a guessed rate, never an overcharge.
 """
 
 from __future__ import annotations
@@ -52,7 +56,14 @@ class Period:
 
 
 def penalty_interest(
-    principal: Decimal, payments: Sequence[Payment], due: date, until: date, *, rates: RateTable, margin: Decimal
+    principal: Decimal,
+    payments: Sequence[Payment],
+    due: date,
+    until: date,
+    *,
+    rates: RateTable,
+    margin: Decimal,
+    skip_unknown: bool = False,
 ) -> list[Period]:
     """The interest periods from ``due + 1`` to ``until`` (inclusive) on ``principal``
     less the payments made before each day. Raises :class:`~.rates.RateMissing` when a
@@ -69,12 +80,24 @@ def penalty_interest(
         if next_payment is not None and next_payment < end:
             end = next_payment
         days = (end - day).days + 1
-        if balance > 0:
+        if balance > 0 and not (skip_unknown and not rates.has(day)):
             rate = rates.at(day).reference + margin
             amount = cents(balance * rate / 100 * days / YEAR_DAYS)
             periods.append(Period(day, end, days, rate, balance, amount))
         day = end + ONE_DAY
     return periods
+
+
+def unknown_rate_spans(due: date, until: date, rates: RateTable) -> tuple[tuple[date, date], ...]:
+    """The stretches of ``due + 1 .. until`` in half-years without a reference rate."""
+    spans: list[tuple[date, date]] = []
+    day = due + ONE_DAY
+    while day <= until:
+        end = min(half_year(day)[1], until)
+        if not rates.has(day):
+            spans.append((day, end))
+        day = end + ONE_DAY
+    return tuple(spans)
 
 
 def total(periods: Sequence[Period]) -> Decimal:

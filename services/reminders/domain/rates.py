@@ -75,6 +75,9 @@ class RateTable:
         if len(self._by_start) != len(self.rates):
             raise RateDataError("two rates for one half-year")
 
+    def has(self, day: date) -> bool:
+        return half_year(day)[0] in self._by_start
+
     def at(self, day: date) -> ReferenceRate:
         start, end = half_year(day)
         rate = self._by_start.get(start)

@@ -176,12 +176,14 @@ def test_reasons_have_finnish_and_english_texts() -> None:
     assert excluded.text.en == "The open amount is below the reminder limit 5.00 €."
 
 
-def test_missing_reference_rate_excludes_with_the_half_year_named() -> None:
+def test_a_half_year_without_a_reference_rate_bears_no_interest_and_is_named() -> None:
+    # due 20.6.2026, reminded 6.7.2026 (16 days later); the table ends at 30.6.2026:
+    # interest only for 21.6.-30.6. (10 days), 1.7.-6.7. not charged (no rate yet)
     late = item(due_date=date(2026, 6, 20))
-    excluded = exclusion(decide(late, 1, date(2026, 7, 6), POLICY, RATES))
-    assert excluded.reason == "reference_rate_missing"
-    assert "1.7.2026–31.12.2026" in excluded.text.fi
-    assert "2026-07-01..2026-12-31" in excluded.text.en
+    candidate = decide(late, 1, date(2026, 7, 6), POLICY, RATES)
+    assert isinstance(candidate, Candidate)
+    assert [(p.start, p.end, p.days) for p in candidate.charges.periods] == [(date(2026, 6, 21), date(2026, 6, 30), 10)]
+    assert candidate.charges.uncharged == ((date(2026, 7, 1), date(2026, 7, 6)),)
 
 
 def test_the_list_shows_recently_paid_but_not_long_paid_or_paid_on_time() -> None:
