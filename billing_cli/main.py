@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from billing_cli import services
+from billing_cli import dispatch, services
 from billing_cli.customers import app as customers_app
 from billing_cli.dlq import app as dlq_app
 from billing_cli.jobs import app as jobs_app
@@ -17,6 +17,7 @@ app = typer.Typer(no_args_is_help=True, help="Billing back-office command line."
 app.add_typer(customers_app, name="customers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
+dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
 
