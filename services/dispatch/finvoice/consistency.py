@@ -171,7 +171,7 @@ def barcode(found: Findings) -> None:
         return
     differing = [name for name, start, end in _BARCODE_PARTS if code[start:end] != expected[start:end]]
     if differing:
-        found.add("barcode", element, f"does not code the EPI data: {', '.join(differing)} differ")
+        found.add("barcode", element, f"does not code the EPI data (differing: {', '.join(differing)})")
 
 
 def check_consistency(found: Findings) -> None:

@@ -23,10 +23,9 @@ from .model import FinvoiceProblem
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "Finvoice3.0.xsd"
 
-# "The value '<anything>' is not …" / "Element 'X': '<anything>' is not a valid value …"
-_QUOTED_VALUE = re.compile(
-    r"'.*'(?= (?:is not (?:accepted|a valid value|an element|facet-valid)|is (?:greater|less)|has a length))", re.DOTALL
-)
+# "The value '<anything>' is not accepted …" / "Element 'X': '<anything>' is not a valid value …"
+_THE_VALUE = re.compile(r"The value '.*'(?= (?:is|has) )", re.DOTALL)
+_VALUE_AFTER_NAME = re.compile(r": '.*'(?= is not a valid value)", re.DOTALL)
 
 
 @cache
@@ -38,8 +37,7 @@ def finvoice_schema() -> etree.XMLSchema:
 
 def sanitize(message: str) -> str:
     """The libxml2 message without the value it quotes."""
-    cleaned = _QUOTED_VALUE.sub("the value", message)
-    return cleaned.replace("The value the value", "The value")
+    return _VALUE_AFTER_NAME.sub(": the value", _THE_VALUE.sub("The value", message))
 
 
 def validate(document: etree._Element, line_offset: int = 0) -> list[FinvoiceProblem]:
