@@ -294,7 +294,7 @@ async def _preview_job(request: Request, job_id: uuid.UUID) -> JobOut:
 async def preview(
     request: Request,
     job_id: uuid.UUID,
-    problems_only: StrictBool = False,
+    problems_only: bool = False,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> Any:

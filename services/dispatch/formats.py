@@ -1,50 +1,35 @@
 """The document formats, seen from the channels: PDF, e-mail, print batch, Finvoice.
 
-The renderers live in ``services.dispatch.render`` and ``services.dispatch.finvoice``
-(built beside the channels, on their own branches); this adapter is the one place the
+The renderers live in ``services.dispatch.render`` (PDF, e-mail, print batch) and
+``services.dispatch.finvoice`` (build and check); this adapter is the one place the
 channels touch them, so the channels do not depend on how they are organised inside.
-They are imported when first used: the service's other parts (documents, the Sending
-tab, jobs) work without them.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol, cast
 
 from services.dispatch.domain.documents import Document
+from services.dispatch.finvoice import FinvoiceProblem, TransmissionFrame, build_finvoice, check_finvoice
+from services.dispatch.finvoice import describe as describe_problems
+from services.dispatch.render import (
+    BadAddress,
+    NoEmailAddress,
+    PrintBatch,
+    compose_email,
+    render_pdf,
+    write_print_batch,
+)
 
-
-@functools.cache
-def _render() -> Any:
-    return importlib.import_module("services.dispatch.render")
-
-
-@functools.cache
-def _finvoice() -> Any:
-    return importlib.import_module("services.dispatch.finvoice")
-
-
-def is_no_email_address(exc: BaseException) -> bool:
-    """The renderer refused the e-mail for want of an address."""
-    return type(exc).__name__ in ("NoEmailAddress", "BadAddress")
-
-
-class PrintBatchFiles(Protocol):
-    """What the channel reads of a written print batch."""
-
-    pdf_path: Path
-    csv_path: Path
-    documents: int
+NoAddress = (NoEmailAddress, BadAddress)
+"""The e-mail renderer's refusals for want of a usable address."""
 
 
 def pdf(doc: Document) -> bytes:
-    return cast(bytes, _render().render_pdf(doc))
+    return render_pdf(doc)
 
 
 def email(
@@ -57,45 +42,38 @@ def email(
     reply_to: str | None,
     message_id_domain: str,
 ) -> EmailMessage:
-    return cast(
-        EmailMessage,
-        _render().compose_email(
-            doc,
-            pdf_bytes,
-            document_id=document_id,
-            sender=sender,
-            reply_to=reply_to,
-            message_id_domain=message_id_domain,
-            sender_name=sender_name,
-        ),
+    return compose_email(
+        doc,
+        pdf_bytes,
+        document_id=document_id,
+        sender=sender,
+        reply_to=reply_to,
+        message_id_domain=message_id_domain,
+        sender_name=sender_name,
     )
 
 
-def print_batch(items: Sequence[tuple[str, Document, bytes]], folder: Path, batch_id: str) -> PrintBatchFiles:
-    return cast(PrintBatchFiles, _render().write_print_batch(items, folder, batch_id))
+def print_batch(items: Sequence[tuple[str, Document, bytes]], folder: Path, batch_id: str) -> PrintBatch:
+    return write_print_batch(items, folder, batch_id)
 
 
 def finvoice(
     doc: Document, *, sender_address: str, sender_intermediator: str, message_id: str, timestamp: datetime
 ) -> bytes:
-    frame = _finvoice().TransmissionFrame(
+    frame = TransmissionFrame(
         sender_address=sender_address,
         sender_intermediator=sender_intermediator,
         message_id=message_id,
         timestamp=timestamp,
     )
-    return cast(bytes, _finvoice().build_finvoice(doc, frame))
+    return build_finvoice(doc, frame)
 
 
-def finvoice_problems(xml: bytes) -> list[Any]:
-    """Why the file must not be sent (XSD and the arithmetic the schema does not
-    check); [] when it may."""
-    return list(_finvoice().check_finvoice(xml))
+def finvoice_problems(xml: bytes) -> list[FinvoiceProblem]:
+    """Why the file must not be sent (the XSD, and the arithmetic and rules the schema
+    does not enforce); [] when it may."""
+    return check_finvoice(xml)
 
 
-def describe(problems: Sequence[Any]) -> str:
-    module = _finvoice()
-    if hasattr(module, "describe"):
-        return cast(str, module.describe(problems))
-    shown = "; ".join(str(p) for p in problems[:5])
-    return shown + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+def describe(problems: Sequence[FinvoiceProblem]) -> str:
+    return describe_problems(problems)

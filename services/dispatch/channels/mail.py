@@ -163,10 +163,8 @@ class EmailChannel:
                 reply_to=self._s.mail_reply_to,
                 message_id_domain=self._s.message_id_domain,
             )
-        except ValueError as exc:
-            if formats.is_no_email_address(exc):
-                raise Refused.of(NO_EMAIL) from None
-            raise
+        except formats.NoAddress:
+            raise Refused.of(NO_EMAIL) from None
         recipient = (doc.customer.data.email or "").strip()
         return Rendered(
             file_name=f"{document_id}.eml",
