@@ -42,6 +42,7 @@ check: deps ## lint, format, types, architecture contracts
 	$(UV) run mypy
 	$(UV) run lint-imports
 	$(UV) run billing asyncapi --check
+	$(UV) run python deploy/k8s/validate.py
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
