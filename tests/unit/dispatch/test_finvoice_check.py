@@ -5,6 +5,7 @@ code the change causes, worked out by hand. Without the checker none of these pa
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -249,6 +250,20 @@ def test_inconsistent_documents_build_into_files_the_checker_refuses() -> None:
     assert codes(build_finvoice(wrong_due, frame())) == {"invoice-total-excl"}
 
 
-def test_the_schema_is_the_vendored_file_loaded_once() -> None:
+def test_the_schema_is_the_vendored_file_loaded_once_per_thread() -> None:
     assert SCHEMA_PATH.is_file() and "shared" not in SCHEMA_PATH.parts
     assert finvoice_schema() is finvoice_schema()
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(finvoice_schema).result()
+    assert other is not finvoice_schema()
+
+
+def test_a_message_id_over_48_characters_is_refused_in_the_frame_and_by_the_xsd() -> None:
+    xml = build_finvoice(invoice(who=customer("C-2", COMPANY)), frame("x" * 49))
+    assert codes(xml) == {"frame-message-id", "xsd"}
+
+
+@pytest.mark.parametrize("data", [b"", b"not xml", b"<Finvoice", b"<?xml version='1.0'?><Other/>"])
+def test_garbage_is_refused_without_an_exception(data: bytes) -> None:
+    problems = check_finvoice(data)
+    assert problems and {p.code for p in problems} & {"xml-malformed", "not-finvoice"}
