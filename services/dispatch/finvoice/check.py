@@ -41,7 +41,11 @@ def _file_form(finvoice: bytes, problems: list[FinvoiceProblem]) -> str | None:
     encoding = declared.group(1).decode("ascii") if declared else None
     if not finvoice.startswith(b"<?xml"):
         problems.append(FinvoiceProblem("encoding", "/", "the Finvoice has no XML declaration (with ISO-8859-15)"))
-    elif encoding is None or encoding.upper() not in ENCODINGS:
+    elif encoding is None:
+        problems.append(
+            FinvoiceProblem("encoding", "/", "the XML declaration names no encoding (UTF-8); ISO-8859-15 (§9.3)")
+        )
+    elif encoding.upper() not in ENCODINGS:
         problems.append(FinvoiceProblem("encoding", "/", f"declared encoding {encoding} is not ISO-8859-15 (§9.3)"))
     if b"\t" in finvoice:
         problems.append(FinvoiceProblem("tab", "/", "tab characters (only spaces may indent, §9.2)"))

@@ -85,6 +85,40 @@ def test_invoice_amounts_are_written_with_a_decimal_comma_and_two_decimals() -> 
             assert element.get("Format") == "CCYYMMDD"
 
 
+def test_a_zero_rate_line_gets_its_own_vat_block_with_code_z_and_a_reason() -> None:
+    spec = (("HS-1KK", "Helsingin Sanomat 1 kk", "1", "30.00", "10"), ("NOUTO", "Noutopiste", "1", "2.50", "0"))
+    xml = build_finvoice(company_invoice(spec=spec), frame())
+    root = finvoice(xml)
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatRatePercent") == ["0", "10"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatCode") == ["Z", "S"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatBaseAmount") == ["2,50", "30,00"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatRateAmount") == ["0,00", "3,00"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatFreeText") == ["ALV 0 %"]
+    assert texts(root, "InvoiceRow/RowVatCode") == ["S", "Z"]
+    assert check_finvoice(xml) == []
+
+
+def test_optional_elements_without_data_are_left_out() -> None:
+    # a consumer: no business ID; no address: no postal address block (§9.2); EpiReference is
+    # mandatory but not the payment reference, so it is written empty (CONVENTIONS §2)
+    who = customer("C-7", CONSUMER.model_copy(update={"address": None}))
+    xml = build_finvoice(invoice(who=who), frame())
+    root = finvoice(xml)
+    assert root.find("BuyerPartyDetails/BuyerPartyIdentifier") is None
+    assert root.find("BuyerPartyDetails/BuyerPostalAddressDetails") is None
+    assert one(root, "BuyerPartyDetails/BuyerOrganisationName") == "Maija Meikäläinen"
+    assert one(root, "EpiDetails/EpiIdentificationDetails/EpiReference") == ""
+    assert check_finvoice(xml) == []
+
+
+def test_special_characters_are_written_as_the_five_entities() -> None:
+    who = customer("C-8", COMPANY.model_copy(update={"name": "Osta & Myy <\"Paras\"> 'Kauppa' Oy"}))
+    xml = build_finvoice(invoice(who=who), frame())
+    assert b"Osta &amp; Myy &lt;&quot;Paras&quot;&gt; &apos;Kauppa&apos; Oy" in xml  # guidelines §9.3
+    assert one(finvoice(xml), "BuyerPartyDetails/BuyerOrganisationName") == "Osta & Myy <\"Paras\"> 'Kauppa' Oy"
+    assert check_finvoice(xml) == []
+
+
 def test_parties_seller_and_buyer() -> None:
     root = finvoice(build_finvoice(company_invoice(), frame()))
     assert one(root, "SellerPartyDetails/SellerPartyIdentifier") == "0737546-2"

@@ -135,6 +135,12 @@ CASES = [
         {"frame-mismatch"},
         id="MessageTransmissionDetails differs from the frame",
     ),
+    pytest.param([(">Original</OriginCode>", ">Cancel</OriginCode>")], {"origin-code"}, id="Cancel on an INV01"),
+    pytest.param(
+        [("<EpiNameAddressDetails>Esimerkkimedia Oy</EpiNameAddressDetails>", "")],
+        {"epi-name"},  # optional in the XSD, mandatory by §13: the payment needs the payee's name
+        id="no payee name",
+    ),
     pytest.param([("<eb:Role>Sender</eb:Role>", "<eb:Role>Receiver</eb:Role>")], {"frame-party"}, id="frame roles"),
     pytest.param([(">yoursandmycpa<", ">mycpa<")], {"frame-constant"}, id="frame CPAId"),
 ]
@@ -164,6 +170,15 @@ def test_a_file_without_vat_breakdown_validates_against_the_xsd_but_is_refused()
         "rows at 10 % have no VatSpecificationDetails",
         "rows at 25,5 % have no VatSpecificationDetails",
     ]
+
+
+def test_rows_with_only_a_row_amount_skip_the_sums_they_cannot_have() -> None:
+    # the energy sector's consumer practice (CONVENTIONS §3): rows carry RowAmount alone, so the
+    # breakdown cannot be summed from them; the other totals still hold (54,20 + 9,17 = 63,37)
+    text = VALID.decode("iso-8859-15")
+    for line in ("RowVatExcludedAmount", "RowVatAmount"):
+        text = "".join(part for part in text.splitlines(keepends=True) if f"<{line} " not in part)
+    assert check_finvoice(text.encode("iso-8859-15")) == []
 
 
 def test_the_frame_is_required_unless_the_caller_routes_without_it() -> None:
