@@ -78,8 +78,12 @@ def _frame_matches(root: etree._Element, info: FrameInfo, problems: list[Finvoic
         ("MessageReceiverDetails/ToIdentifier", "Receiver", info.parties.receiver),
         ("MessageReceiverDetails/ToIntermediator", "receiver's Intermediator", info.parties.receiver_intermediator),
     )
+    fields = {
+        element.tag: element
+        for element in details.iter("FromIdentifier", "FromIntermediator", "ToIdentifier", "ToIntermediator")
+    }
     for path, role, in_frame in pairs:
-        if (text(details.find(path)) or "") != in_frame:
+        if (text(fields.get(path.rsplit("/", 1)[1])) or "") != in_frame:
             problems.append(
                 FinvoiceProblem("frame-mismatch", f"{_MTD}/{path}", f"differs from the SOAP frame's {role}")
             )

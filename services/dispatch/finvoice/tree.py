@@ -107,7 +107,9 @@ class Findings:
             value = element.text
             if not value:
                 continue
-            if (value[0] in space or value[-1] in space) and len(element) == 0:
+            if value[0] in space or value[-1] in space:
+                if len(element):
+                    continue  # a parent's indentation
                 add("whitespace", element, "spaces next to the tags (guidelines §9.2)")
             if tag.endswith("Date"):
                 if _DATE_DIGITS.fullmatch(value.strip()) and numbers.parse_date(value) is None:
