@@ -73,52 +73,48 @@ class Findings:
     currencies: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        """The one pass: each top-level part's subtree is indexed into that part's map
+        (the first element of each tag) and its elements checked. One flat loop with
+        locals only: it runs for every element of every file sent."""
+        currencies, summed, space, add, is_number = self.currencies, SUMMED, _SPACE, self.add, numbers.is_number
         for part in self.root.iterchildren(etree.Element):
-            tag: str = part.tag
-            self.top.setdefault(tag, part)
-            if tag == "InvoiceRow":
-                fields: dict[str, Element] = {}
-                quantities = self._visit(part, fields)
-                if "SubInvoiceRow" not in fields:
-                    self.rows.append(Row(part, fields, quantities))
-            elif tag == "InvoiceDetails":
-                self._visit(part, self.details)
-                for spec in part.iterchildren("VatSpecificationDetails"):
-                    self.vat_specs.append((spec, {c.tag: c for c in spec.iterchildren(etree.Element)}))
-                for terms in part.iterchildren("PaymentTermsDetails"):
-                    self.due_dates += terms.iterchildren("InvoiceDueDate")
-            elif tag == "EpiDetails":
-                self._visit(part, self.epi)
+            part_tag: str = part.tag
+            self.top.setdefault(part_tag, part)
+            if part_tag == "InvoiceDetails":
+                fields = self.details
+            elif part_tag == "EpiDetails":
+                fields = self.epi
             else:
-                self._visit(part, {})
-
-    def _visit(self, part: Element, fields: dict[str, Element]) -> int:
-        """Index ``part``'s subtree into ``fields`` (first element of each tag), check its
-        elements; the number of ``InvoicedQuantity`` met. Locals only in the loop: it
-        runs for every element of every file."""
-        quantities = 0
-        currencies, summed, space, add = self.currencies, SUMMED, _SPACE, self.add
-        for element in part.iter(etree.Element):
-            tag: str = element.tag
-            if tag not in fields:
-                fields[tag] = element
-            if tag in summed:
-                currencies.add(element.get("AmountCurrencyIdentifier", ""))
-            value = element.text
-            if not value:
-                continue
-            if value[0] in space or value[-1] in space:
-                if len(element):
-                    continue  # a parent's indentation
-                add("whitespace", element, "spaces next to the tags (guidelines §9.2)")
-            if tag.endswith("Date"):
-                if _DATE_DIGITS.fullmatch(value.strip()) and numbers.parse_date(value) is None:
-                    add("date-invalid", element, "not a calendar date")
-            elif tag.endswith("Quantity"):
-                quantities += tag == "InvoicedQuantity"
-                if value.strip() and not numbers.is_number(value.strip()):
-                    add("quantity-format", element, "a quantity is digits with an optional decimal comma")
-        return quantities
+                fields = {}
+            quantities = 0
+            for element in part.iter(etree.Element):
+                tag: str = element.tag
+                if tag not in fields:
+                    fields[tag] = element
+                if tag in summed:
+                    currencies.add(element.get("AmountCurrencyIdentifier", ""))
+                value = element.text
+                if not value:
+                    continue
+                if value[0] in space or value[-1] in space:
+                    if len(element):
+                        continue  # a parent's indentation
+                    add("whitespace", element, "spaces next to the tags (guidelines §9.2)")
+                if tag.endswith("Date"):
+                    if _DATE_DIGITS.fullmatch(value.strip()) and numbers.parse_date(value) is None:
+                        add("date-invalid", element, "not a calendar date")
+                elif tag.endswith("Quantity"):
+                    quantities += tag == "InvoicedQuantity"
+                    if value.strip() and not is_number(value.strip()):
+                        add("quantity-format", element, "a quantity is digits with an optional decimal comma")
+            if part_tag == "InvoiceRow" and "SubInvoiceRow" not in fields:
+                self.rows.append(Row(part, fields, quantities))
+            elif part_tag == "InvoiceDetails":
+                for child in part.iterchildren("VatSpecificationDetails", "PaymentTermsDetails"):
+                    if child.tag == "PaymentTermsDetails":
+                        self.due_dates += child.iterchildren("InvoiceDueDate")
+                    else:
+                        self.vat_specs.append((child, {c.tag: c for c in child.iterchildren(etree.Element)}))
 
     def path(self, element: Element) -> str:
         return str(self.root.getroottree().getpath(element))
