@@ -121,6 +121,9 @@ CASES = [
         [('<?xml-stylesheet type="text/xsl" href="Finvoice.xsl"?>\n', "")], {"stylesheet-missing"}, id="no stylesheet"
     ),
     pytest.param(
+        [(' xsi:noNamespaceSchemaLocation="Finvoice3.0.xsd"', "")], {"schema-reference"}, id="no reference to the XSD"
+    ),
+    pytest.param(
         [(">FI2112345600000785</EpiAccountID>", ">FI2112345600000786</EpiAccountID>")],
         {"iban", "barcode"},
         id="IBAN check digits",
