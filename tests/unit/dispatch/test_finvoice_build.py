@@ -14,6 +14,7 @@ from services.dispatch.finvoice import ENCODING, build_finvoice, check_finvoice
 from shared.events.customers import PostalAddress
 from shared.events.invoicing import InvoiceDocument
 from shared.events.reminders import InterestPeriod
+from shared.events.sales import ServicePeriod
 from tests.support.documents import COMPANY, PERSON, credit_note, customer, invoice, reminder
 from tests.support.finvoice import EB, NS, SELLER_OPERATOR, SELLER_OVT, XLINK, finvoice, frame, one, parts, texts
 
@@ -95,6 +96,27 @@ def test_a_zero_rate_line_gets_its_own_vat_block_with_code_z_and_a_reason() -> N
     assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatRateAmount") == ["0,00", "3,00"]
     assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatFreeText") == ["ALV 0 %"]
     assert texts(root, "InvoiceRow/RowVatCode") == ["S", "Z"]
+    assert check_finvoice(xml) == []
+
+
+def test_service_periods_become_row_dates_and_the_invoicing_period() -> None:
+    doc = company_invoice()
+    periods = [
+        ServicePeriod(start=date(2026, 11, 1), end=date(2026, 11, 30)),
+        ServicePeriod(start=date(2026, 10, 15), end=date(2026, 11, 14)),
+    ]
+    doc = doc.model_copy(
+        update={
+            "lines": [line.model_copy(update={"service_period": p}) for line, p in zip(doc.lines, periods, strict=True)]
+        }
+    )
+    xml = build_finvoice(doc, frame())
+    root = finvoice(xml)
+    assert texts(root, "InvoiceRow/StartDate") == ["20261101", "20261015"]
+    assert texts(root, "InvoiceRow/EndDate") == ["20261130", "20261114"]
+    # the invoice's period: the earliest start and the latest end
+    assert one(root, "InvoiceDetails/InvoicingPeriodStartDate") == "20261015"
+    assert one(root, "InvoiceDetails/InvoicingPeriodEndDate") == "20261130"
     assert check_finvoice(xml) == []
 
 
