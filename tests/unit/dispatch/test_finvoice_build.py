@@ -362,6 +362,29 @@ def test_long_names_and_street_lines_are_laid_out_over_repeated_elements_not_cut
     assert check_finvoice(xml) == []
 
 
+def test_a_description_over_100_characters_goes_whole_into_article_description() -> None:
+    words = "Helsingin Sanomat digi ja paperi " * 5  # 33 characters x 5 = 165, trailing space dropped
+    xml = build_finvoice(company_invoice(spec=(("HS", words.strip(), "1", "30.00", "10"),)), frame())
+    root = finvoice(xml)
+    name = one(root, "InvoiceRow/ArticleName")
+    assert len(name) <= 100 and words.startswith(name + " ")  # cut between words
+    assert one(root, "InvoiceRow/ArticleDescription") == words.strip()
+    assert check_finvoice(xml) == []
+
+
+def test_an_address_that_does_not_fit_is_written_as_it_is_and_refused() -> None:
+    # four street lines: the XSD allows three BuyerStreetName; nothing is dropped silently
+    address = PostalAddress(
+        street_lines=["c/o Yritys", "Osasto 5", "Teollisuustie 5", "PL 12"], postal_code="00510", city="Helsinki"
+    )
+    xml = build_finvoice(invoice(who=customer("C-9", COMPANY.model_copy(update={"address": address}))), frame())
+    assert texts(finvoice(xml), "BuyerPartyDetails/BuyerPostalAddressDetails/BuyerStreetName") == address.street_lines
+    problems = check_finvoice(xml)
+    assert [(p.code, p.path) for p in problems] == [
+        ("xsd", "/Finvoice/BuyerPartyDetails/BuyerPostalAddressDetails/BuyerStreetName[4]")  # the one too many
+    ]
+
+
 @pytest.mark.parametrize(("language", "text"), [("sv", "FAKTURA"), ("en", "INVOICE"), ("de", "INVOICE")])
 def test_type_text_and_language_follow_the_customer(language: str, text: str) -> None:
     who = customer("C-6", COMPANY.model_copy(update={"language": language}))
