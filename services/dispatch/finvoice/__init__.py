@@ -6,6 +6,19 @@ before it leaves.
 - :func:`check_finvoice` — the official XSD (vendored in ``schema/``) *and* what the XSD
   does not enforce (sums, reference check digits, dates, frame rules); ``[]`` = send it.
 
+Use (the e-invoice worker)::
+
+    xml = build_finvoice(doc, TransmissionFrame(own_address, own_operator, message_id, now))
+    problems = check_finvoice(xml)
+    if problems:  # a permanent failure: never send it
+        reason = describe(problems)
+
+The bytes are ISO-8859-15, as guidelines §9.3 require (every official sample declares
+it; operators may refuse UTF-8): write or POST them as they are, and read them with an
+XML parser (it follows the declaration), not with ``bytes.decode("utf-8")``. A file is
+two XML documents one after the other (frame, then Finvoice), so a parser reads the part
+from ``<?xml`` on.
+
 The rules followed are Finance Finland's implementation guidelines 3.0 and the project's
 ``CONVENTIONS.md`` (``../shared/data/finvoice/``); each module's docstring names the
 points it implements.

@@ -27,11 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lxml import etree
-
 from shared.money import CENT, ZERO, cents
 
-from .tree import Findings, at, fi, number
+from .tree import Element, Findings, Row, at, fi, number, text
 
 HALF_CENT = Decimal("0.005")
 _CHANGES_PRODUCT = (
@@ -48,7 +46,7 @@ _CHANGES_PRODUCT = (
 class RateGroup:
     rate: Decimal
     code: str
-    first: etree._Element
+    first: Element
     net: Decimal = ZERO
     vat: Decimal = ZERO
     vat_complete: bool = True
@@ -66,37 +64,33 @@ def _rate_label(rate: Decimal) -> str:
     return f"{rate.normalize():f}".replace(".", ",") + " %"
 
 
-def _check_price(found: Findings, row: etree._Element, net: Decimal) -> None:
-    quantities = row.findall("InvoicedQuantity")
-    price_el = row.find("UnitPriceNetAmount")
-    if price_el is None:
-        price_el = row.find("UnitPriceAmount")
-    if len(quantities) != 1 or price_el is None:
+def _check_price(found: Findings, row: Row, net: Decimal) -> None:
+    fields = row.fields
+    price_el = fields.get("UnitPriceNetAmount", fields.get("UnitPriceAmount"))
+    if row.quantities != 1 or price_el is None:
         return
-    if any(e.get("UnitPriceUnitCode") for e in row.findall("UnitPriceAmount") + row.findall("UnitPriceNetAmount")):
+    if any(tag in fields for tag in _CHANGES_PRODUCT):
+        return
+    if any(fields[tag].get("UnitPriceUnitCode") for tag in ("UnitPriceAmount", "UnitPriceNetAmount") if tag in fields):
         return  # a price per another unit (c/kWh): quantity × price is not the row's amount
-    if any(row.find(tag) is not None for tag in _CHANGES_PRODUCT):
-        return
-    quantity, price = number(quantities[0]), number(price_el)
+    quantity, price = number(fields["InvoicedQuantity"]), number(price_el)
     if quantity is None or price is None:
         return
     expected = cents(quantity * price)
     if abs(expected - net) > CENT:
         found.add(
             "row-price",
-            at(row, "RowVatExcludedAmount"),
+            at(row.element, fields, "RowVatExcludedAmount"),
             f"RowVatExcludedAmount {fi(net)} is not quantity × unit price = {fi(expected)}",
         )
 
 
 def rows(found: Findings) -> RowSums:
     sums = RowSums()
-    for row in found.root.findall("InvoiceRow"):
-        if row.find("SubInvoiceRow") is not None:
-            continue
-        net_el = row.find("RowVatExcludedAmount")
-        net, vat, total = number(net_el), number(row.find("RowVatAmount")), number(row.find("RowAmount"))
-        rate = number(row.find("RowVatRatePercent"))
+    for row in found.rows:
+        fields, element = row.fields, row.element
+        net, vat = number(fields.get("RowVatExcludedAmount")), number(fields.get("RowVatAmount"))
+        total, rate = number(fields.get("RowAmount")), number(fields.get("RowVatRatePercent"))
         if net is None:
             if total is not None or vat is not None:
                 sums.summable = False
@@ -105,22 +99,22 @@ def rows(found: Findings) -> RowSums:
         if vat is not None and total is not None and net + vat != total:
             found.add(
                 "row-amount",
-                at(row, "RowAmount"),
+                at(element, fields, "RowAmount"),
                 f"RowAmount {fi(total)} ≠ RowVatExcludedAmount {fi(net)} + RowVatAmount {fi(vat)}",
             )
         _check_price(found, row, net)
         if rate is None:
-            found.add("row-vat-rate", row, "a row with amounts has no RowVatRatePercent")
+            found.add("row-vat-rate", element, "a row with amounts has no RowVatRatePercent")
             sums.summable = False
             continue
         if vat is not None and abs(vat - net * rate / 100) > CENT:
             found.add(
                 "row-vat",
-                at(row, "RowVatAmount"),
+                at(element, fields, "RowVatAmount"),
                 f"RowVatAmount {fi(vat)} is not {_rate_label(rate)} of {fi(net)} (±0,01)",
             )
-        code = (row.findtext("RowVatCode") or "").strip()
-        group = sums.groups.setdefault((rate, code), RateGroup(rate, code, row))
+        code = text(fields.get("RowVatCode")) or ""
+        group = sums.groups.setdefault((rate, code), RateGroup(rate, code, element))
         group.net += net
         group.rows += 1
         if vat is None:
@@ -130,25 +124,27 @@ def rows(found: Findings) -> RowSums:
     return sums
 
 
-def _match(blocks: list[tuple[etree._Element, Decimal | None, str]], rate: Decimal, code: str) -> etree._Element | None:
+Block = tuple[Element, dict[str, Element], Decimal | None, str]
+
+
+def _match(blocks: list[Block], rate: Decimal, code: str) -> Block | None:
     """The block for a rate (and VAT code, when several blocks share the rate)."""
-    same_rate = [b for b in blocks if b[1] == rate]
+    same_rate = [b for b in blocks if b[2] == rate]
     if len(same_rate) == 1:
-        return same_rate[0][0]
-    for element, _, block_code in same_rate:
-        if block_code == code:
-            return element
+        return same_rate[0]
+    for block in same_rate:
+        if block[3] == code:
+            return block
     return None
 
 
 def breakdown(found: Findings, sums: RowSums) -> None:
-    details = found.root.find("InvoiceDetails")
-    if details is None:
-        return
-    specs = details.findall("VatSpecificationDetails")
-    blocks = [(s, number(s.find("VatRatePercent")), (s.findtext("VatCode") or "").strip()) for s in specs]
+    blocks: list[Block] = [
+        (spec, fields, number(fields.get("VatRatePercent")), text(fields.get("VatCode")) or "")
+        for spec, fields in found.vat_specs
+    ]
     seen: set[tuple[Decimal | None, str]] = set()
-    for element, rate, code in blocks:
+    for element, _, rate, code in blocks:
         if (rate, code) in seen:
             found.add("vat-duplicate", element, f"a second VatSpecificationDetails for {_rate_label(rate or ZERO)}")
         seen.add((rate, code))
@@ -159,24 +155,25 @@ def breakdown(found: Findings, sums: RowSums) -> None:
         if block is None:
             found.add("vat-missing", group.first, f"rows at {label} have no VatSpecificationDetails")
             continue
-        matched[id(block)] = group
+        element, fields, _, _ = block
+        matched[id(element)] = group
         if not sums.summable:
             continue
-        base, amount = number(block.find("VatBaseAmount")), number(block.find("VatRateAmount"))
+        base, amount = number(fields.get("VatBaseAmount")), number(fields.get("VatRateAmount"))
         if base is not None and base != group.net:
             found.add(
                 "vat-base",
-                at(block, "VatBaseAmount"),
+                at(element, fields, "VatBaseAmount"),
                 f"VatBaseAmount {fi(base)} ≠ Σ RowVatExcludedAmount at {label} = {fi(group.net)}",
             )
         if amount is not None and group.vat_complete and amount != group.vat:
             found.add(
                 "vat-amount",
-                at(block, "VatRateAmount"),
+                at(element, fields, "VatRateAmount"),
                 f"VatRateAmount {fi(amount)} ≠ Σ RowVatAmount at {label} = {fi(group.vat)}",
             )
-    for element, rate, _ in blocks:
-        base, amount = number(element.find("VatBaseAmount")), number(element.find("VatRateAmount"))
+    for element, fields, rate, _ in blocks:
+        base, amount = number(fields.get("VatBaseAmount")), number(fields.get("VatRateAmount"))
         group_rows = matched[id(element)].rows if id(element) in matched else 0
         if sums.summable and sums.groups and group_rows == 0 and base:
             found.add("vat-orphan", element, f"VatSpecificationDetails at {_rate_label(rate or ZERO)} has no rows")
@@ -185,18 +182,17 @@ def breakdown(found: Findings, sums: RowSums) -> None:
             if abs(amount - exact) > HALF_CENT * max(1, group_rows):
                 found.add(
                     "vat-rate-amount",
-                    at(element, "VatRateAmount"),
+                    at(element, fields, "VatRateAmount"),
                     f"VatRateAmount {fi(amount)} is not {_rate_label(rate)} of {fi(base)} = {exact.normalize():f}",
                 )
 
 
 def totals(found: Findings, sums: RowSums) -> None:
-    details = found.root.find("InvoiceDetails")
-    if details is None:
+    if not found.details:
         return
 
     def amount(tag: str) -> Decimal | None:
-        return number(details.find(tag))
+        return number(found.details.get(tag))
 
     def path(tag: str) -> str:
         return f"/Finvoice/InvoiceDetails/{tag}"
@@ -222,10 +218,9 @@ def totals(found: Findings, sums: RowSums) -> None:
             f"InvoiceTotalVatExcludedAmount {fi(excl)} ≠ rows {fi(rows_total)} − discounts {fi(discounts)}"
             f" + charges {fi(charges)}",
         )
-    specs = details.findall("VatSpecificationDetails")
-    bases = [number(s.find("VatBaseAmount")) for s in specs]
-    rate_amounts = [number(s.find("VatRateAmount")) for s in specs]
-    if excl is not None and specs and all(b is not None for b in bases):
+    bases = [number(fields.get("VatBaseAmount")) for _, fields in found.vat_specs]
+    rate_amounts = [number(fields.get("VatRateAmount")) for _, fields in found.vat_specs]
+    if excl is not None and bases and all(b is not None for b in bases):
         base_sum = sum((b for b in bases if b is not None), ZERO)
         if excl != base_sum:
             found.add(
@@ -233,7 +228,7 @@ def totals(found: Findings, sums: RowSums) -> None:
                 path("InvoiceTotalVatExcludedAmount"),
                 f"InvoiceTotalVatExcludedAmount {fi(excl)} ≠ Σ VatBaseAmount = {fi(base_sum)}",
             )
-    if vat is not None and specs and all(a is not None for a in rate_amounts):
+    if vat is not None and rate_amounts and all(a is not None for a in rate_amounts):
         vat_sum = sum((a for a in rate_amounts if a is not None), ZERO)
         if vat != vat_sum:
             found.add(
@@ -247,7 +242,7 @@ def totals(found: Findings, sums: RowSums) -> None:
             path("InvoiceTotalVatIncludedAmount"),
             f"InvoiceTotalVatIncludedAmount {fi(incl)} ≠ excluded {fi(excl)} + VAT {fi(vat)}",
         )
-    instructed = number(found.root.find("EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount"))
+    instructed = number(found.epi.get("EpiInstructedAmount"))
     if incl is not None and instructed is not None:
         paid = amount("InvoicePaidAmount") or ZERO
         roundoff = amount("InvoiceTotalRoundoffAmount") or ZERO

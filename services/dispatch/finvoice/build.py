@@ -1,9 +1,9 @@
 """Writes a Finvoice 3.0 file: the SOAP frame, then the Finvoice document.
 
-Element order is the XSD's sequence; texts are trimmed (no spaces next to tags, §9.2);
-optional elements without data are left out (§9.2); indentation is two spaces, never
-tabs. The file is ISO-8859-15 as the guidelines require (§9.3): a character outside it
-(``Ł``) is written as a character reference, so nothing is lost.
+Element order is the XSD's sequence; optional elements without data are left out (§9.2);
+texts, entities and indentation as :mod:`.writer` says. The file is ISO-8859-15 as the
+guidelines require (§9.3): a character outside it (``Ł``) is written as a character
+reference, so nothing is lost.
 
 Lengths the XSD sets are met by layout where that loses nothing: a long name is split
 over several ``…OrganisationName`` elements (2-70 each, repeatable), a long street line
@@ -20,8 +20,6 @@ import textwrap
 from datetime import date
 from decimal import Decimal
 
-from lxml import etree
-
 from shared.events.customers import PostalAddress
 from shared.events.invoicing import InvoiceDocument
 from shared.events.reminders import ReminderDocument
@@ -31,9 +29,13 @@ from . import numbers
 from .draft import Draft, Overdue, Row, Scheme, draft_invoice, draft_reminder
 from .frame import Parties, envelope
 from .model import TransmissionFrame
+from .writer import Writer, attr
 
 ENCODING = "ISO-8859-15"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+ROOT_ATTRIBUTES = f' Version="3.0" xmlns:xsi="{XSI}" xsi:noNamespaceSchemaLocation="Finvoice3.0.xsd"'
+EUR = attr("AmountCurrencyIdentifier", "EUR")
+CCYYMMDD = attr("Format", "CCYYMMDD")
 PROLOGUE = (
     f'<?xml version="1.0" encoding="{ENCODING}"?>\n<?xml-stylesheet type="text/xsl" href="Finvoice.xsl"?>\n'
 ).encode("ascii")
@@ -64,33 +66,28 @@ def build_finvoice(
         receiver=(data.einvoice_address or "").strip(),
         receiver_intermediator=(data.einvoice_operator or "").strip(),
     )
+    message_id = frame.message_id.strip()
     timestamp = frame.timestamp.isoformat(timespec="seconds")
-    root = _finvoice(draft, parties, frame.message_id.strip(), timestamp)
-    body = etree.tostring(root, encoding=ENCODING, xml_declaration=False, pretty_print=True)
-    assert isinstance(body, bytes)  # an encoding was given
-    return envelope(parties, frame.message_id.strip(), timestamp) + PROLOGUE + body
+    body = _finvoice(draft, parties, message_id, timestamp)
+    return envelope(parties, message_id, timestamp) + PROLOGUE + body.encode(ENCODING, "xmlcharrefreplace")
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
-    element = etree.SubElement(parent, tag, attrib)
-    if text is not None:
-        element.text = text.strip()
-    return element
+def _amount(w: Writer, tag: str, value: Decimal) -> None:
+    w.leaf(tag, numbers.amount(value), EUR)
 
 
-def _amount(parent: etree._Element, tag: str, value: Decimal) -> None:
-    _sub(parent, tag, numbers.amount(value), AmountCurrencyIdentifier="EUR")
-
-
-def _date(parent: etree._Element, tag: str, value: date) -> None:
-    _sub(parent, tag, numbers.ccyymmdd(value), Format="CCYYMMDD")
+def _date(w: Writer, tag: str, value: date) -> None:
+    w.leaf(tag, numbers.ccyymmdd(value), CCYYMMDD)
 
 
 def _pieces(text: str | None, width: int) -> list[str]:
     """``text`` in pieces of at most ``width`` characters, cut between words."""
     if not text or not text.strip():
         return []
-    return textwrap.wrap(text.strip(), width, break_on_hyphens=False) or [text.strip()]
+    text = text.strip()
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [text]
 
 
 def _fit(text: str, width: int) -> str:
@@ -102,14 +99,11 @@ def _fit(text: str, width: int) -> str:
     return cut if 0 < len(cut) <= width else text[:width]
 
 
-def _identifier(parent: etree._Element, tag: str, value: str) -> None:
-    if _OVT.fullmatch(value):
-        _sub(parent, tag, value, SchemeID="0037")
-    else:
-        _sub(parent, tag, value)
+def _identifier(w: Writer, tag: str, value: str) -> None:
+    w.leaf(tag, value, attr("SchemeID", "0037") if _OVT.fullmatch(value) else "")
 
 
-def _address(parent: etree._Element, prefix: str, tag: str, address: PostalAddress | None) -> None:
+def _address(w: Writer, prefix: str, address: PostalAddress | None) -> None:
     """``…PostalAddressDetails`` when street, post code and town are all known (all three
     are required in it); long street lines continue in the next ``…StreetName``."""
     if address is None or not address.postal_code or not address.city:
@@ -117,94 +111,108 @@ def _address(parent: etree._Element, prefix: str, tag: str, address: PostalAddre
     streets = [piece for line in address.street_lines for piece in _pieces(line, 35)]
     if not streets:
         return
-    details = _sub(parent, tag)
+    w.open(f"{prefix}PostalAddressDetails")
     for street in streets:
-        _sub(details, f"{prefix}StreetName", street)
-    _sub(details, f"{prefix}TownName", address.city)
-    _sub(details, f"{prefix}PostCodeIdentifier", address.postal_code)
-    _sub(details, "CountryCode", address.country.upper())
+        w.leaf(f"{prefix}StreetName", street)
+    w.leaf(f"{prefix}TownName", address.city)
+    w.leaf(f"{prefix}PostCodeIdentifier", address.postal_code)
+    w.leaf("CountryCode", address.country.upper())
+    w.close(f"{prefix}PostalAddressDetails")
 
 
-def _transmission(root: etree._Element, parties: Parties, message_id: str, timestamp: str) -> None:
-    details = _sub(root, "MessageTransmissionDetails")
-    sender = _sub(details, "MessageSenderDetails")
-    _identifier(sender, "FromIdentifier", parties.sender)
-    _sub(sender, "FromIntermediator", parties.sender_intermediator)
-    receiver = _sub(details, "MessageReceiverDetails")
-    _identifier(receiver, "ToIdentifier", parties.receiver)
-    _sub(receiver, "ToIntermediator", parties.receiver_intermediator)
-    message = _sub(details, "MessageDetails")
-    _sub(message, "MessageIdentifier", message_id)
-    _sub(message, "MessageTimeStamp", timestamp)
+def _transmission(w: Writer, parties: Parties, message_id: str, timestamp: str) -> None:
+    w.open("MessageTransmissionDetails")
+    w.open("MessageSenderDetails")
+    _identifier(w, "FromIdentifier", parties.sender)
+    w.leaf("FromIntermediator", parties.sender_intermediator)
+    w.close("MessageSenderDetails")
+    w.open("MessageReceiverDetails")
+    _identifier(w, "ToIdentifier", parties.receiver)
+    w.leaf("ToIntermediator", parties.receiver_intermediator)
+    w.close("MessageReceiverDetails")
+    w.open("MessageDetails")
+    w.leaf("MessageIdentifier", message_id)
+    w.leaf("MessageTimeStamp", timestamp)
+    w.close("MessageDetails")
+    w.close("MessageTransmissionDetails")
 
 
-def _parties(root: etree._Element, draft: Draft) -> None:
+def _parties(w: Writer, draft: Draft) -> None:
     seller = draft.seller
-    party = _sub(root, "SellerPartyDetails")
-    _sub(party, "SellerPartyIdentifier", seller.business_id)
+    w.open("SellerPartyDetails")
+    w.leaf("SellerPartyIdentifier", seller.business_id)
     for piece in _pieces(seller.name, 70):
-        _sub(party, "SellerOrganisationName", piece)
-    _sub(party, "SellerOrganisationTaxCode", seller.vat_number)
-    _address(party, "Seller", "SellerPostalAddressDetails", seller.address)
+        w.leaf("SellerOrganisationName", piece)
+    w.leaf("SellerOrganisationTaxCode", seller.vat_number)
+    _address(w, "Seller", seller.address)
+    w.close("SellerPartyDetails")
     if seller.einvoice_address:
-        _sub(root, "SellerOrganisationUnitNumber", seller.einvoice_address)
+        w.leaf("SellerOrganisationUnitNumber", seller.einvoice_address)
     if seller.phone or seller.email:
-        contact = _sub(root, "SellerCommunicationDetails")
+        w.open("SellerCommunicationDetails")
         if seller.phone:
-            _sub(contact, "SellerPhoneNumberIdentifier", seller.phone)
+            w.leaf("SellerPhoneNumberIdentifier", seller.phone)
         if seller.email:
-            _sub(contact, "SellerEmailaddressIdentifier", seller.email)
-    account = _sub(_sub(root, "SellerInformationDetails"), "SellerAccountDetails")
-    _sub(account, "SellerAccountID", seller.iban, IdentificationSchemeName="IBAN")
-    _sub(account, "SellerBic", seller.bic, IdentificationSchemeName="BIC")
-    _sub(root, "InvoiceRecipientLanguageCode", draft.texts.language)
+            w.leaf("SellerEmailaddressIdentifier", seller.email)
+        w.close("SellerCommunicationDetails")
+    w.open("SellerInformationDetails")
+    w.open("SellerAccountDetails")
+    w.leaf("SellerAccountID", seller.iban, attr("IdentificationSchemeName", "IBAN"))
+    w.leaf("SellerBic", seller.bic, attr("IdentificationSchemeName", "BIC"))
+    w.close("SellerAccountDetails")
+    w.close("SellerInformationDetails")
+    w.leaf("InvoiceRecipientLanguageCode", draft.texts.language)
     buyer = draft.customer.data
-    party = _sub(root, "BuyerPartyDetails")
+    w.open("BuyerPartyDetails")
     if buyer.business_id:
-        _sub(party, "BuyerPartyIdentifier", buyer.business_id)
+        w.leaf("BuyerPartyIdentifier", buyer.business_id)
     for piece in _pieces(buyer.name, 70):
-        _sub(party, "BuyerOrganisationName", piece)
-    _address(party, "Buyer", "BuyerPostalAddressDetails", buyer.address)
+        w.leaf("BuyerOrganisationName", piece)
+    _address(w, "Buyer", buyer.address)
+    w.close("BuyerPartyDetails")
 
 
-def _invoice_details(root: etree._Element, draft: Draft) -> None:
-    details = _sub(root, "InvoiceDetails")
-    _sub(details, "InvoiceTypeCode", draft.type_code, CodeListAgencyIdentifier="SPY")
+def _invoice_details(w: Writer, draft: Draft) -> None:
+    w.open("InvoiceDetails")
+    w.leaf("InvoiceTypeCode", draft.type_code, attr("CodeListAgencyIdentifier", "SPY"))
     if draft.type_code_un:
-        _sub(details, "InvoiceTypeCodeUN", draft.type_code_un)
-    _sub(details, "InvoiceTypeText", draft.type_text)
-    _sub(details, "OriginCode", "Original")
-    _sub(details, "InvoiceNumber", draft.number)
-    _date(details, "InvoiceDate", draft.invoice_date)
+        w.leaf("InvoiceTypeCodeUN", draft.type_code_un)
+    w.leaf("InvoiceTypeText", draft.type_text)
+    w.leaf("OriginCode", "Original")
+    w.leaf("InvoiceNumber", draft.number)
+    _date(w, "InvoiceDate", draft.invoice_date)
     if draft.original_number:
-        _sub(details, "OriginalInvoiceNumber", draft.original_number)
+        w.leaf("OriginalInvoiceNumber", draft.original_number)
     if draft.original_date:
-        _date(details, "OriginalInvoiceDate", draft.original_date)
+        _date(w, "OriginalInvoiceDate", draft.original_date)
     if draft.period:
-        _date(details, "InvoicingPeriodStartDate", draft.period[0])
-        _date(details, "InvoicingPeriodEndDate", draft.period[1])
-    _sub(details, "SellersBuyerIdentifier", draft.customer.customer_number)
-    _amount(details, "RowsTotalVatExcludedAmount", draft.rows_total)
-    _amount(details, "InvoiceTotalVatExcludedAmount", draft.net)
-    _amount(details, "InvoiceTotalVatAmount", draft.vat_total)
-    _amount(details, "InvoiceTotalVatIncludedAmount", draft.gross)
+        _date(w, "InvoicingPeriodStartDate", draft.period[0])
+        _date(w, "InvoicingPeriodEndDate", draft.period[1])
+    w.leaf("SellersBuyerIdentifier", draft.customer.customer_number)
+    _amount(w, "RowsTotalVatExcludedAmount", draft.rows_total)
+    _amount(w, "InvoiceTotalVatExcludedAmount", draft.net)
+    _amount(w, "InvoiceTotalVatAmount", draft.vat_total)
+    _amount(w, "InvoiceTotalVatIncludedAmount", draft.gross)
     for block in draft.vat:
-        spec = _sub(details, "VatSpecificationDetails")
-        _amount(spec, "VatBaseAmount", block.base)
-        _sub(spec, "VatRatePercent", numbers.compact(block.rate))
-        _sub(spec, "VatCode", block.code)
-        _amount(spec, "VatRateAmount", block.vat)
+        w.open("VatSpecificationDetails")
+        _amount(w, "VatBaseAmount", block.base)
+        w.leaf("VatRatePercent", numbers.compact(block.rate))
+        w.leaf("VatCode", block.code)
+        _amount(w, "VatRateAmount", block.vat)
         if block.free_text:
-            _sub(spec, "VatFreeText", block.free_text)
+            w.leaf("VatFreeText", block.free_text)
+        w.close("VatSpecificationDetails")
     for text in draft.free_texts:
-        _sub(details, "InvoiceFreeText", text)
-    terms = _sub(details, "PaymentTermsDetails")
+        w.leaf("InvoiceFreeText", text)
+    w.open("PaymentTermsDetails")
     if draft.terms_text:
-        _sub(terms, "PaymentTermsFreeText", draft.terms_text)
-    _date(terms, "InvoiceDueDate", draft.due_date)
+        w.leaf("PaymentTermsFreeText", draft.terms_text)
+    _date(w, "InvoiceDueDate", draft.due_date)
+    w.close("PaymentTermsDetails")
+    w.close("InvoiceDetails")
 
 
-def _barcode(root: etree._Element, draft: Draft) -> None:
+def _barcode(w: Writer, draft: Draft) -> None:
     """The virtual bar code, for a Finvoice someone prints; not on a credit note (its
     amount is negative, §4) nor when the data cannot be coded (a foreign IBAN)."""
     if draft.type_code == "INV02" or draft.gross <= 0:
@@ -213,99 +221,109 @@ def _barcode(root: etree._Element, draft: Draft) -> None:
         code = virtual_barcode(draft.seller.iban, draft.gross, draft.reference, draft.due_date)
     except NotCodable:
         return
-    _sub(root, "VirtualBankBarcode", code)
+    w.leaf("VirtualBankBarcode", code)
 
 
-def _overdue(row: etree._Element, overdue: Overdue) -> None:
-    details = _sub(row, "RowOverDuePaymentDetails")
+def _overdue(w: Writer, overdue: Overdue) -> None:
+    w.open("RowOverDuePaymentDetails")
     if overdue.invoice_number:
-        _sub(details, "RowOriginalInvoiceIdentifier", overdue.invoice_number)
+        w.leaf("RowOriginalInvoiceIdentifier", overdue.invoice_number)
     if overdue.invoice_date:
-        _date(details, "RowOriginalInvoiceDate", overdue.invoice_date)
+        _date(w, "RowOriginalInvoiceDate", overdue.invoice_date)
     if overdue.due_date:
-        _date(details, "RowOriginalDueDate", overdue.due_date)
+        _date(w, "RowOriginalDueDate", overdue.due_date)
     if overdue.invoice_total is not None:
-        _amount(details, "RowOriginalInvoiceTotalAmount", overdue.invoice_total)
+        _amount(w, "RowOriginalInvoiceTotalAmount", overdue.invoice_total)
     if overdue.reference:
-        _sub(details, "RowOriginalEpiRemittanceInfoIdentifier", overdue.reference)
+        w.leaf("RowOriginalEpiRemittanceInfoIdentifier", overdue.reference)
     if overdue.paid is not None:
-        _amount(details, "RowPaidVatIncludedAmount", overdue.paid)
+        _amount(w, "RowPaidVatIncludedAmount", overdue.paid)
     if overdue.unpaid is not None:
-        _amount(details, "RowUnPaidVatIncludedAmount", overdue.unpaid)
+        _amount(w, "RowUnPaidVatIncludedAmount", overdue.unpaid)
     if overdue.interest_rate is not None:
-        _sub(details, "RowInterestRate", numbers.compact(overdue.interest_rate))
+        w.leaf("RowInterestRate", numbers.compact(overdue.interest_rate))
     if overdue.interest_start:
-        _date(details, "RowInterestStartDate", overdue.interest_start)
+        _date(w, "RowInterestStartDate", overdue.interest_start)
     if overdue.interest_end:
-        _date(details, "RowInterestEndDate", overdue.interest_end)
+        _date(w, "RowInterestEndDate", overdue.interest_end)
     if overdue.interest_days is not None:
-        _sub(details, "RowInterestDateNumber", str(overdue.interest_days))
+        w.leaf("RowInterestDateNumber", str(overdue.interest_days))
     if overdue.interest_amount is not None:
-        _amount(details, "RowInterestChargeAmount", overdue.interest_amount)
+        _amount(w, "RowInterestChargeAmount", overdue.interest_amount)
+    w.close("RowOverDuePaymentDetails")
 
 
-def _row(root: etree._Element, row: Row) -> None:
-    element = _sub(root, "InvoiceRow")
+def _row(w: Writer, row: Row) -> None:
+    w.open("InvoiceRow")
     if row.code:
-        _sub(element, "ArticleIdentifier", row.code)
+        w.leaf("ArticleIdentifier", row.code)
     name = row.name.strip()
-    _sub(element, "ArticleName", _fit(name, MAX_ARTICLE_NAME))
+    w.leaf("ArticleName", _fit(name, MAX_ARTICLE_NAME))
     if len(name) > MAX_ARTICLE_NAME:
-        _sub(element, "ArticleDescription", name)
+        w.leaf("ArticleDescription", name)
     if row.quantity is not None:
         unit = (row.unit or "").strip()
-        attrib = {"QuantityUnitCode": unit} if 0 < len(unit) <= MAX_UNIT else {}
+        attrs = attr("QuantityUnitCode", unit) if 0 < len(unit) <= MAX_UNIT else ""
         if unit.lower() in UN_UNITS:
-            attrib["QuantityUnitCodeUN"] = UN_UNITS[unit.lower()]
-        _sub(element, "InvoicedQuantity", numbers.compact(row.quantity), **attrib)
+            attrs += attr("QuantityUnitCodeUN", UN_UNITS[unit.lower()])
+        w.leaf("InvoicedQuantity", numbers.compact(row.quantity), attrs)
     if row.start:
-        _date(element, "StartDate", row.start)
+        _date(w, "StartDate", row.start)
     if row.end:
-        _date(element, "EndDate", row.end)
+        _date(w, "EndDate", row.end)
     if row.price is not None:
-        _sub(element, "UnitPriceAmount", numbers.unit_price(row.price), AmountCurrencyIdentifier="EUR")
-    _sub(element, "RowPositionIdentifier", str(row.position))
+        w.leaf("UnitPriceAmount", numbers.unit_price(row.price), EUR)
+    w.leaf("RowPositionIdentifier", str(row.position))
     if row.overdue:
-        _overdue(element, row.overdue)
-    _sub(element, "RowVatRatePercent", numbers.compact(row.rate))
-    _sub(element, "RowVatCode", row.vat_code)
-    _amount(element, "RowVatAmount", row.vat)
-    _amount(element, "RowVatExcludedAmount", row.net)
-    _amount(element, "RowAmount", row.gross)
+        _overdue(w, row.overdue)
+    w.leaf("RowVatRatePercent", numbers.compact(row.rate))
+    w.leaf("RowVatCode", row.vat_code)
+    _amount(w, "RowVatAmount", row.vat)
+    _amount(w, "RowVatExcludedAmount", row.net)
+    _amount(w, "RowAmount", row.gross)
+    w.close("InvoiceRow")
 
 
-def _epi(root: etree._Element, draft: Draft) -> None:
+def _epi(w: Writer, draft: Draft) -> None:
     seller = draft.seller
-    epi = _sub(root, "EpiDetails")
-    identification = _sub(epi, "EpiIdentificationDetails")
-    _date(identification, "EpiDate", draft.invoice_date)
-    _sub(identification, "EpiReference")
-    party = _sub(epi, "EpiPartyDetails")
-    _sub(_sub(party, "EpiBfiPartyDetails"), "EpiBfiIdentifier", seller.bic, IdentificationSchemeName="BIC")
-    beneficiary = _sub(party, "EpiBeneficiaryPartyDetails")
-    _sub(beneficiary, "EpiNameAddressDetails", _fit(seller.name, 35))
+    w.open("EpiDetails")
+    w.open("EpiIdentificationDetails")
+    _date(w, "EpiDate", draft.invoice_date)
+    w.leaf("EpiReference", None)
+    w.close("EpiIdentificationDetails")
+    w.open("EpiPartyDetails")
+    w.open("EpiBfiPartyDetails")
+    w.leaf("EpiBfiIdentifier", seller.bic, attr("IdentificationSchemeName", "BIC"))
+    w.close("EpiBfiPartyDetails")
+    w.open("EpiBeneficiaryPartyDetails")
+    w.leaf("EpiNameAddressDetails", _fit(seller.name, 35))
     if 8 <= len(seller.business_id) <= 11:
-        _sub(beneficiary, "EpiBei", seller.business_id)
-    _sub(beneficiary, "EpiAccountID", seller.iban, IdentificationSchemeName="IBAN")
-    instruction = _sub(epi, "EpiPaymentInstructionDetails")
+        w.leaf("EpiBei", seller.business_id)
+    w.leaf("EpiAccountID", seller.iban, attr("IdentificationSchemeName", "IBAN"))
+    w.close("EpiBeneficiaryPartyDetails")
+    w.close("EpiPartyDetails")
+    w.open("EpiPaymentInstructionDetails")
     # Consumer e-invoices need it (§13): the identifier the payer gave in the receiver
     # notification, which for this seller is the customer number it asks for.
-    _sub(instruction, "EpiPaymentInstructionId", draft.customer.customer_number)
-    _sub(instruction, "EpiRemittanceInfoIdentifier", draft.reference, IdentificationSchemeName=draft.scheme)
-    _sub(instruction, "EpiInstructedAmount", numbers.amount(draft.gross), AmountCurrencyIdentifier="EUR")
-    _sub(instruction, "EpiCharge", "SHA", ChargeOption="SHA")
-    _date(instruction, "EpiDateOptionDate", draft.due_date)
-    _sub(instruction, "EpiPaymentMeansCode", "58")
+    w.leaf("EpiPaymentInstructionId", draft.customer.customer_number)
+    w.leaf("EpiRemittanceInfoIdentifier", draft.reference, attr("IdentificationSchemeName", draft.scheme))
+    _amount(w, "EpiInstructedAmount", draft.gross)
+    w.leaf("EpiCharge", "SHA", attr("ChargeOption", "SHA"))
+    _date(w, "EpiDateOptionDate", draft.due_date)
+    w.leaf("EpiPaymentMeansCode", "58")
+    w.close("EpiPaymentInstructionDetails")
+    w.close("EpiDetails")
 
 
-def _finvoice(draft: Draft, parties: Parties, message_id: str, timestamp: str) -> etree._Element:
-    root = etree.Element("Finvoice", {"Version": "3.0"}, nsmap={"xsi": XSI_NS})
-    root.set(f"{{{XSI_NS}}}noNamespaceSchemaLocation", "Finvoice3.0.xsd")
-    _transmission(root, parties, message_id, timestamp)
-    _parties(root, draft)
-    _invoice_details(root, draft)
-    _barcode(root, draft)
+def _finvoice(draft: Draft, parties: Parties, message_id: str, timestamp: str) -> str:
+    w = Writer()
+    w.open("Finvoice", ROOT_ATTRIBUTES)
+    _transmission(w, parties, message_id, timestamp)
+    _parties(w, draft)
+    _invoice_details(w, draft)
+    _barcode(w, draft)
     for row in draft.rows:
-        _row(root, row)
-    _epi(root, draft)
-    return root
+        _row(w, row)
+    _epi(w, draft)
+    w.close("Finvoice")
+    return w.text()

@@ -41,7 +41,11 @@ def _file_form(finvoice: bytes, problems: list[FinvoiceProblem]) -> str | None:
     encoding = declared.group(1).decode("ascii") if declared else None
     if not finvoice.startswith(b"<?xml"):
         problems.append(FinvoiceProblem("encoding", "/", "the Finvoice has no XML declaration (with ISO-8859-15)"))
-    elif encoding is None or encoding.upper() not in ENCODINGS:
+    elif encoding is None:
+        problems.append(
+            FinvoiceProblem("encoding", "/", "the XML declaration names no encoding (UTF-8); ISO-8859-15 (§9.3)")
+        )
+    elif encoding.upper() not in ENCODINGS:
         problems.append(FinvoiceProblem("encoding", "/", f"declared encoding {encoding} is not ISO-8859-15 (§9.3)"))
     if b"\t" in finvoice:
         problems.append(FinvoiceProblem("tab", "/", "tab characters (only spaces may indent, §9.2)"))
@@ -74,8 +78,12 @@ def _frame_matches(root: etree._Element, info: FrameInfo, problems: list[Finvoic
         ("MessageReceiverDetails/ToIdentifier", "Receiver", info.parties.receiver),
         ("MessageReceiverDetails/ToIntermediator", "receiver's Intermediator", info.parties.receiver_intermediator),
     )
+    fields = {
+        element.tag: element
+        for element in details.iter("FromIdentifier", "FromIntermediator", "ToIdentifier", "ToIntermediator")
+    }
     for path, role, in_frame in pairs:
-        if (text(details.find(path)) or "") != in_frame:
+        if (text(fields.get(path.rsplit("/", 1)[1])) or "") != in_frame:
             problems.append(
                 FinvoiceProblem("frame-mismatch", f"{_MTD}/{path}", f"differs from the SOAP frame's {role}")
             )

@@ -1,8 +1,7 @@
 """Rules beyond the XSD that are not sums (guidelines §9-§13, CONVENTIONS §1, §2, §4, §5, §8).
+(Dates, quantities and spaces, which concern single elements, are checked while the
+document is indexed: :mod:`.tree`.)
 
-- every ``Format="CCYYMMDD"`` date is a calendar date (the XSD takes ``20230230``);
-- quantities are numbers with a decimal comma (the XSD does not check them);
-- element texts have no spaces next to the tags (§9.2);
 - the amounts that are summed share one currency (§19.1);
 - ``InvoiceTypeCode`` is one the guidelines list (§10.5); ``INV02`` ↔ ``InvoiceTypeCodeUN``
   381; a credit note has a negative total and no bar code; a credit note, interest note
@@ -17,14 +16,12 @@
 from __future__ import annotations
 
 import re
-
-from lxml import etree
+from functools import lru_cache
 
 from shared.finnish import is_electronic_iban
 from shared.references import is_valid_national, is_valid_rf
 
 from ..domain.barcode import NotCodable, virtual_barcode
-from .numbers import is_number
 from .tree import Findings, at, day, number, text
 
 TYPE_CODES = frozenset(
@@ -34,9 +31,7 @@ TYPE_CODES = frozenset(
 )
 """The type codes of guidelines §10.5 (the XSD takes any ``INV`` + two digits)."""
 NAMES_ORIGINAL = frozenset({"INV02", "INV03", "INV08"})
-_DATE_DIGITS = re.compile(r"[0-9]{8}", re.ASCII)
 _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?", re.ASCII)
-_EPI = "EpiDetails/EpiPaymentInstructionDetails"
 _BARCODE_PARTS = (
     ("version", 0, 1),
     ("account", 1, 17),
@@ -46,81 +41,64 @@ _BARCODE_PARTS = (
 )
 
 
-def form(found: Findings) -> None:
-    """Dates, quantities, spaces around texts."""
-    for element in found.root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        value = element.text
-        if len(element) == 0 and value and value != value.strip():
-            found.add("whitespace", element, "spaces next to the tags (guidelines §9.2)")
-        if (
-            element.get("Format") is not None
-            and value
-            and _DATE_DIGITS.fullmatch(value.strip())
-            and day(element) is None
-        ):
-            found.add("date-invalid", element, "not a calendar date")
-        if element.tag.endswith("Quantity") and value and value.strip() and not is_number(value.strip()):
-            found.add("quantity-format", element, "a quantity is digits with an optional decimal comma")
-
-
 def currency(found: Findings) -> None:
-    amounts: list[etree._Element] = []
-    details = found.root.find("InvoiceDetails")
-    if details is not None:
-        amounts += [e for e in details if e.get("AmountCurrencyIdentifier")]
-        for spec in details.findall("VatSpecificationDetails"):
-            amounts += [e for e in spec if e.get("AmountCurrencyIdentifier")]
-    for row in found.root.findall("InvoiceRow"):
-        amounts += [e for e in row if e.get("AmountCurrencyIdentifier")]
-    instructed = found.root.find(f"{_EPI}/EpiInstructedAmount")
-    if instructed is not None:
-        amounts.append(instructed)
-    currencies = sorted({e.get("AmountCurrencyIdentifier", "") for e in amounts})
+    currencies = sorted(found.currencies)
     if len(currencies) > 1:
         found.add("currency", "/Finvoice", f"amounts in several currencies ({', '.join(currencies)}); one expected")
 
 
 def invoice_type(found: Findings) -> None:
-    details = found.root.find("InvoiceDetails")
-    if details is None:
+    details = found.details
+    if not details:
         return
-    code = text(details.find("InvoiceTypeCode")) or ""
-    where = at(details, "InvoiceTypeCode")
+    parent = found.top["InvoiceDetails"]
+    code = text(details.get("InvoiceTypeCode")) or ""
+    where = at(parent, details, "InvoiceTypeCode")
     if code not in TYPE_CODES:
         found.add("type-code", where, "not an InvoiceTypeCode of the guidelines (§10.5)")
-    un = text(details.find("InvoiceTypeCodeUN"))
+    un = text(details.get("InvoiceTypeCodeUN"))
     if un is not None and (code == "INV02") != (un == "381"):
         found.add(
-            "type-code-un", at(details, "InvoiceTypeCodeUN"), "INV02 (credit note) goes with 381 and only with it"
+            "type-code-un",
+            at(parent, details, "InvoiceTypeCodeUN"),
+            "INV02 (credit note) goes with 381 and only with it",
         )
-    total = number(details.find("InvoiceTotalVatIncludedAmount"))
+    total = number(details.get("InvoiceTotalVatIncludedAmount"))
     if code == "INV02":
         if total is not None and total >= 0:
             found.add(
                 "credit-note-sign",
-                at(details, "InvoiceTotalVatIncludedAmount"),
+                at(parent, details, "InvoiceTotalVatIncludedAmount"),
                 "a credit note's total is negative (§10.5)",
             )
-        if found.root.find("VirtualBankBarcode") is not None:
-            found.add("credit-note-barcode", at(found.root, "VirtualBankBarcode"), "a credit note carries no bar code")
-    if code in NAMES_ORIGINAL and not _names_original(found.root, details):
+        if "VirtualBankBarcode" in found.top:
+            found.add("credit-note-barcode", found.top["VirtualBankBarcode"], "a credit note carries no bar code")
+    if code in NAMES_ORIGINAL and not _names_original(found):
         found.add("original-invoice", where, f"{code} must give the OriginalInvoiceNumber it refers to (§10.6)")
-    if text(details.find("OriginCode")) == "Cancel" and code != "INV02":
-        found.add("origin-code", at(details, "OriginCode"), "OriginCode Cancel only on a credit note INV02 (§10.7)")
+    if text(details.get("OriginCode")) == "Cancel" and code != "INV02":
+        found.add(
+            "origin-code", at(parent, details, "OriginCode"), "OriginCode Cancel only on a credit note INV02 (§10.7)"
+        )
 
 
-def _names_original(root: etree._Element, details: etree._Element) -> bool:
-    if text(details.find("OriginalInvoiceNumber")) or details.find("OriginalInvoiceReference") is not None:
+def _names_original(found: Findings) -> bool:
+    details = found.details
+    if text(details.get("OriginalInvoiceNumber")) or "OriginalInvoiceReference" in details:
         return True
-    priced = [r for r in root.findall("InvoiceRow") if r.find("RowVatExcludedAmount") is not None]
-    return bool(priced) and all(text(r.find("OriginalInvoiceNumber")) for r in priced)
+    priced = [row for row in found.rows if "RowVatExcludedAmount" in row.fields]
+    return bool(priced) and all(text(row.fields.get("OriginalInvoiceNumber")) for row in priced)
+
+
+@lru_cache(maxsize=256)
+def _iban_ok(value: str) -> bool:
+    """Cached: a seller sends thousands of files to the same few accounts (schwifty's
+    full check costs ~20 µs)."""
+    return is_electronic_iban(value)
 
 
 def payment(found: Findings) -> None:
-    root = found.root
-    reference = root.find(f"{_EPI}/EpiRemittanceInfoIdentifier")
+    epi = found.epi
+    reference = epi.get("EpiRemittanceInfoIdentifier")
     if reference is not None:
         value, scheme = text(reference) or "", reference.get("IdentificationSchemeName")
         if scheme == "SPY" and not is_valid_national(value):
@@ -129,42 +107,36 @@ def payment(found: Findings) -> None:
             found.add("reference", reference, "not an RF creditor reference with valid check digits (ISO 11649)")
         elif scheme is None:
             found.add("reference", reference, "IdentificationSchemeName SPY (national) or ISO (RF) is required")
-    account = root.find("EpiDetails/EpiPartyDetails/EpiBeneficiaryPartyDetails/EpiAccountID")
-    if (
-        account is not None
-        and account.get("IdentificationSchemeName") == "IBAN"
-        and not is_electronic_iban(text(account) or "")
-    ):
+    account = epi.get("EpiAccountID")
+    if account is not None and account.get("IdentificationSchemeName") == "IBAN" and not _iban_ok(text(account) or ""):
         found.add("iban", account, "not a valid IBAN in electronic form")
-    bic = root.find("EpiDetails/EpiPartyDetails/EpiBfiPartyDetails/EpiBfiIdentifier")
+    bic = epi.get("EpiBfiIdentifier")
     if bic is not None and not _BIC.fullmatch(text(bic) or ""):
         found.add("bic", bic, "not a BIC (8 or 11 letters and digits)")
-    beneficiary = root.find("EpiDetails/EpiPartyDetails/EpiBeneficiaryPartyDetails")
-    if beneficiary is not None and not text(beneficiary.find("EpiNameAddressDetails")):
+    beneficiary = epi.get("EpiBeneficiaryPartyDetails")
+    if beneficiary is not None and not text(epi.get("EpiNameAddressDetails")):
         found.add("epi-name", beneficiary, "EpiNameAddressDetails (the payee's name) is required (§13)")
-    pay_on = root.find(f"{_EPI}/EpiDateOptionDate")
-    dues = [day(e) for e in root.findall("InvoiceDetails/PaymentTermsDetails/InvoiceDueDate")]
-    known = [d for d in dues if d is not None]
+    pay_on = epi.get("EpiDateOptionDate")
+    known = [d for d in (day(e) for e in found.due_dates) if d is not None]
     if pay_on is not None and day(pay_on) is not None and known and day(pay_on) not in known:
         found.add("due-date", pay_on, "EpiDateOptionDate is not the InvoiceDueDate")
 
 
 def barcode(found: Findings) -> None:
-    root = found.root
-    element = root.find("VirtualBankBarcode")
+    element = found.top.get("VirtualBankBarcode")
     if element is None:
         return
     code = text(element) or ""
     if len(code) != 54 or not code.isascii() or not code.isdigit() or code[0] not in "45":
         found.add("barcode", element, "not a version 4 or 5 virtual bar code of 54 digits")
         return
-    due = day(root.find(f"{_EPI}/EpiDateOptionDate"))
+    epi = found.epi
     try:
         expected = virtual_barcode(
-            text(root.find("EpiDetails/EpiPartyDetails/EpiBeneficiaryPartyDetails/EpiAccountID")) or "",
-            number(root.find(f"{_EPI}/EpiInstructedAmount")),
-            text(root.find(f"{_EPI}/EpiRemittanceInfoIdentifier")) or "",
-            due,
+            text(epi.get("EpiAccountID")) or "",
+            number(epi.get("EpiInstructedAmount")),
+            text(epi.get("EpiRemittanceInfoIdentifier")) or "",
+            day(epi.get("EpiDateOptionDate")),
         )
     except NotCodable as exc:
         found.add("barcode", element, f"cannot be compared with the EPI data: {exc}")
@@ -175,7 +147,6 @@ def barcode(found: Findings) -> None:
 
 
 def check_consistency(found: Findings) -> None:
-    form(found)
     currency(found)
     invoice_type(found)
     payment(found)

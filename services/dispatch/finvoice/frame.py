@@ -129,26 +129,32 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def check_frame(frame: bytes, encoding: str | None) -> tuple[FrameInfo | None, list[FinvoiceProblem]]:
-    """The frame's rules (§17); the parties and message id when it could be read."""
+def _children(element: etree._Element | None) -> dict[str, etree._Element]:
+    """First child of each tag (one pass: much cheaper than a ``find`` per name)."""
+    found: dict[str, etree._Element] = {}
+    if element is not None:
+        for child in element:
+            found.setdefault(child.tag, child)
+    return found
+
+
+_SOAP = f"{{{SOAP_NS}}}"
+_EB = f"{{{EB_NS}}}"
+_PARTY_TAGS = (f"{_EB}From", f"{_EB}To")
+
+
+def _parse(frame: bytes, encoding: str | None) -> etree._Element | FinvoiceProblem:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, encoding=encoding)
     try:
-        root = etree.fromstring(frame, parser)
+        return etree.fromstring(frame, parser)
     except etree.XMLSyntaxError as exc:
-        return None, [FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", f"not well-formed XML ({exc.msg})")]
+        return FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", f"not well-formed XML ({exc.msg})")
     except LookupError:
-        return None, [FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", "the file's encoding is unknown")]
-    ns = {"s": SOAP_NS, "eb": EB_NS}
-    header = root.find("s:Header/eb:MessageHeader", ns)
-    if root.tag != f"{{{SOAP_NS}}}Envelope" or header is None:
-        return None, [
-            FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", "no SOAP 1.1 Envelope with an ebXML MessageHeader")
-        ]
-    problems: list[FinvoiceProblem] = []
-    if header.get(f"{{{SOAP_NS}}}mustUnderstand") != "1":
-        problems.append(FinvoiceProblem("frame-constant", _HEADER, 'MessageHeader needs SOAP-ENV:mustUnderstand="1"'))
-    parties = [child for child in header if child.tag in (f"{{{EB_NS}}}From", f"{{{EB_NS}}}To")]
-    ids: list[str] = []
+        return FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", "the file's encoding is unknown")
+
+
+def _parties(header: etree._Element, problems: list[FinvoiceProblem]) -> list[str]:
+    parties = [child for child in header if child.tag in _PARTY_TAGS]
     if len(parties) != len(ROLES):
         problems.append(
             FinvoiceProblem(
@@ -157,19 +163,40 @@ def check_frame(frame: bytes, encoding: str | None) -> tuple[FrameInfo | None, l
                 f"{len(parties)} From/To parties; Sender, Intermediator, Receiver, Intermediator expected",
             )
         )
-    else:
-        for n, (party, (tag, role)) in enumerate(zip(parties, ROLES, strict=True), start=1):
-            path = f"{_HEADER}/eb:{tag}[{n if n <= 2 else n - 2}]"
-            if party.tag != f"{{{EB_NS}}}{tag}" or _text(party.find("eb:Role", ns)) != role:
-                problems.append(FinvoiceProblem("frame-party", path, f"party {n} must be eb:{tag} with role {role}"))
-            party_id = _text(party.find("eb:PartyId", ns))
-            if not party_id:
-                problems.append(FinvoiceProblem("frame-party", f"{path}/eb:PartyId", f"the {role} has no PartyId"))
-            ids.append(party_id)
+        return []
+    ids = []
+    for n, (party, (tag, role)) in enumerate(zip(parties, ROLES, strict=True), start=1):
+        path = f"{_HEADER}/eb:{tag}[{n if n <= 2 else n - 2}]"
+        fields = _children(party)
+        if party.tag != f"{_EB}{tag}" or _text(fields.get(f"{_EB}Role")) != role:
+            problems.append(FinvoiceProblem("frame-party", path, f"party {n} must be eb:{tag} with role {role}"))
+        party_id = _text(fields.get(f"{_EB}PartyId"))
+        if not party_id:
+            problems.append(FinvoiceProblem("frame-party", f"{path}/eb:PartyId", f"the {role} has no PartyId"))
+        ids.append(party_id)
+    return ids
+
+
+def check_frame(frame: bytes, encoding: str | None) -> tuple[FrameInfo | None, list[FinvoiceProblem]]:
+    """The frame's rules (§17); the parties and message id when it could be read."""
+    root = _parse(frame, encoding)
+    if isinstance(root, FinvoiceProblem):
+        return None, [root]
+    header = _children(_children(root).get(f"{_SOAP}Header")).get(f"{_EB}MessageHeader")
+    if root.tag != f"{_SOAP}Envelope" or header is None:
+        return None, [
+            FinvoiceProblem("frame-malformed", "SOAP-ENV:Envelope", "no SOAP 1.1 Envelope with an ebXML MessageHeader")
+        ]
+    problems: list[FinvoiceProblem] = []
+    if header.get(f"{_SOAP}mustUnderstand") != "1":
+        problems.append(FinvoiceProblem("frame-constant", _HEADER, 'MessageHeader needs SOAP-ENV:mustUnderstand="1"'))
+    ids = _parties(header, problems)
+    fields = _children(header)
     for name, expected in (("CPAId", CPA_ID), ("Service", SERVICE), ("Action", ACTION)):
-        if _text(header.find(f"eb:{name}", ns)) != expected:
+        if _text(fields.get(f"{_EB}{name}")) != expected:
             problems.append(FinvoiceProblem("frame-constant", f"{_HEADER}/eb:{name}", f"must be {expected}"))
-    message_id = _text(header.find("eb:MessageData/eb:MessageId", ns))
+    data = _children(fields.get(f"{_EB}MessageData"))
+    message_id = _text(data.get(f"{_EB}MessageId"))
     if not message_id or len(message_id) > MAX_MESSAGE_ID:
         problems.append(
             FinvoiceProblem(
@@ -178,10 +205,11 @@ def check_frame(frame: bytes, encoding: str | None) -> tuple[FrameInfo | None, l
                 f"1 to {MAX_MESSAGE_ID} characters required",
             )
         )
-    if not _text(header.find("eb:MessageData/eb:Timestamp", ns)):
+    if not _text(data.get(f"{_EB}Timestamp")):
         problems.append(FinvoiceProblem("frame-message-id", f"{_HEADER}/eb:MessageData/eb:Timestamp", "missing"))
-    reference = root.find("s:Body/eb:Manifest/eb:Reference", ns)
-    if reference is None or reference.get(f"{{{EB_NS}}}id") != "Finvoice" or not reference.get(f"{{{XLINK_NS}}}href"):
+    manifest = _children(_children(root).get(f"{_SOAP}Body")).get(f"{_EB}Manifest")
+    reference = _children(manifest).get(f"{_EB}Reference")
+    if reference is None or reference.get(f"{_EB}id") != "Finvoice" or not reference.get(f"{{{XLINK_NS}}}href"):
         problems.append(
             FinvoiceProblem(
                 "frame-manifest",

@@ -1,8 +1,8 @@
 """The official Finvoice 3.0 XSD, loaded once per process, and its findings as problems.
 
 The schema file is vendored beside this module (``schema/Finvoice3.0.xsd``, origin and
-hash in ``schema/README.md``); it imports nothing, and the parser is told not to touch
-the network, so validation works offline.
+hash in ``schema/README.md``); it imports nothing (no xmldsig or other schema to fetch),
+and the parser is told not to touch the network, so validation works offline.
 
 libxml2's messages quote the offending value (``The value 'Maija …' is not accepted by
 the pattern …``); a value can be a person's name or address, so it is cut out of every
@@ -12,8 +12,8 @@ message before it becomes a :class:`FinvoiceProblem`.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import cast
 
@@ -28,11 +28,20 @@ _THE_VALUE = re.compile(r"The value '.*'(?= (?:is|has) )", re.DOTALL)
 _VALUE_AFTER_NAME = re.compile(r": '.*'(?= is not a valid value)", re.DOTALL)
 
 
-@cache
+_LOADED = threading.local()
+
+
 def finvoice_schema() -> etree.XMLSchema:
-    """Parsed and compiled once (about 15 ms), then shared by every check."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+    """Parsed and compiled once per thread (about 15 ms), then reused by every check.
+
+    Per thread, not per process: a schema object keeps the last validation's error log,
+    so two threads validating with one object could read each other's errors."""
+    schema: etree.XMLSchema | None = getattr(_LOADED, "schema", None)
+    if schema is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        schema = etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+        _LOADED.schema = schema
+    return schema
 
 
 def sanitize(message: str) -> str:

@@ -14,6 +14,7 @@ from services.dispatch.finvoice import ENCODING, build_finvoice, check_finvoice
 from shared.events.customers import PostalAddress
 from shared.events.invoicing import InvoiceDocument
 from shared.events.reminders import InterestPeriod
+from shared.events.sales import ServicePeriod
 from tests.support.documents import COMPANY, PERSON, credit_note, customer, invoice, reminder
 from tests.support.finvoice import EB, NS, SELLER_OPERATOR, SELLER_OVT, XLINK, finvoice, frame, one, parts, texts
 
@@ -83,6 +84,61 @@ def test_invoice_amounts_are_written_with_a_decimal_comma_and_two_decimals() -> 
     for element in root.iter():
         if element.get("Format") is not None:
             assert element.get("Format") == "CCYYMMDD"
+
+
+def test_a_zero_rate_line_gets_its_own_vat_block_with_code_z_and_a_reason() -> None:
+    spec = (("HS-1KK", "Helsingin Sanomat 1 kk", "1", "30.00", "10"), ("NOUTO", "Noutopiste", "1", "2.50", "0"))
+    xml = build_finvoice(company_invoice(spec=spec), frame())
+    root = finvoice(xml)
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatRatePercent") == ["0", "10"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatCode") == ["Z", "S"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatBaseAmount") == ["2,50", "30,00"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatRateAmount") == ["0,00", "3,00"]
+    assert texts(root, "InvoiceDetails/VatSpecificationDetails/VatFreeText") == ["ALV 0 %"]
+    assert texts(root, "InvoiceRow/RowVatCode") == ["S", "Z"]
+    assert check_finvoice(xml) == []
+
+
+def test_service_periods_become_row_dates_and_the_invoicing_period() -> None:
+    doc = company_invoice()
+    periods = [
+        ServicePeriod(start=date(2026, 11, 1), end=date(2026, 11, 30)),
+        ServicePeriod(start=date(2026, 10, 15), end=date(2026, 11, 14)),
+    ]
+    doc = doc.model_copy(
+        update={
+            "lines": [line.model_copy(update={"service_period": p}) for line, p in zip(doc.lines, periods, strict=True)]
+        }
+    )
+    xml = build_finvoice(doc, frame())
+    root = finvoice(xml)
+    assert texts(root, "InvoiceRow/StartDate") == ["20261101", "20261015"]
+    assert texts(root, "InvoiceRow/EndDate") == ["20261130", "20261114"]
+    # the invoice's period: the earliest start and the latest end
+    assert one(root, "InvoiceDetails/InvoicingPeriodStartDate") == "20261015"
+    assert one(root, "InvoiceDetails/InvoicingPeriodEndDate") == "20261130"
+    assert check_finvoice(xml) == []
+
+
+def test_optional_elements_without_data_are_left_out() -> None:
+    # a consumer: no business ID; no address: no postal address block (§9.2); EpiReference is
+    # mandatory but not the payment reference, so it is written empty (CONVENTIONS §2)
+    who = customer("C-7", CONSUMER.model_copy(update={"address": None}))
+    xml = build_finvoice(invoice(who=who), frame())
+    root = finvoice(xml)
+    assert root.find("BuyerPartyDetails/BuyerPartyIdentifier") is None
+    assert root.find("BuyerPartyDetails/BuyerPostalAddressDetails") is None
+    assert one(root, "BuyerPartyDetails/BuyerOrganisationName") == "Maija Meikäläinen"
+    assert one(root, "EpiDetails/EpiIdentificationDetails/EpiReference") == ""
+    assert check_finvoice(xml) == []
+
+
+def test_special_characters_are_written_as_the_five_entities() -> None:
+    who = customer("C-8", COMPANY.model_copy(update={"name": "Osta & Myy <\"Paras\"> 'Kauppa' Oy"}))
+    xml = build_finvoice(invoice(who=who), frame())
+    assert b"Osta &amp; Myy &lt;&quot;Paras&quot;&gt; &apos;Kauppa&apos; Oy" in xml  # guidelines §9.3
+    assert one(finvoice(xml), "BuyerPartyDetails/BuyerOrganisationName") == "Osta & Myy <\"Paras\"> 'Kauppa' Oy"
+    assert check_finvoice(xml) == []
 
 
 def test_parties_seller_and_buyer() -> None:
@@ -304,6 +360,29 @@ def test_long_names_and_street_lines_are_laid_out_over_repeated_elements_not_cut
     streets = texts(root, "BuyerPartyDetails/BuyerPostalAddressDetails/BuyerStreetName")
     assert streets == ["Pitkänimisen teollisuusalueen", "huoltotie 123 C 45"]
     assert check_finvoice(xml) == []
+
+
+def test_a_description_over_100_characters_goes_whole_into_article_description() -> None:
+    words = "Helsingin Sanomat digi ja paperi " * 5  # 33 characters x 5 = 165, trailing space dropped
+    xml = build_finvoice(company_invoice(spec=(("HS", words.strip(), "1", "30.00", "10"),)), frame())
+    root = finvoice(xml)
+    name = one(root, "InvoiceRow/ArticleName")
+    assert len(name) <= 100 and words.startswith(name + " ")  # cut between words
+    assert one(root, "InvoiceRow/ArticleDescription") == words.strip()
+    assert check_finvoice(xml) == []
+
+
+def test_an_address_that_does_not_fit_is_written_as_it_is_and_refused() -> None:
+    # four street lines: the XSD allows three BuyerStreetName; nothing is dropped silently
+    address = PostalAddress(
+        street_lines=["c/o Yritys", "Osasto 5", "Teollisuustie 5", "PL 12"], postal_code="00510", city="Helsinki"
+    )
+    xml = build_finvoice(invoice(who=customer("C-9", COMPANY.model_copy(update={"address": address}))), frame())
+    assert texts(finvoice(xml), "BuyerPartyDetails/BuyerPostalAddressDetails/BuyerStreetName") == address.street_lines
+    problems = check_finvoice(xml)
+    assert [(p.code, p.path) for p in problems] == [
+        ("xsd", "/Finvoice/BuyerPartyDetails/BuyerPostalAddressDetails/BuyerStreetName[4]")  # the one too many
+    ]
 
 
 @pytest.mark.parametrize(("language", "text"), [("sv", "FAKTURA"), ("en", "INVOICE"), ("de", "INVOICE")])

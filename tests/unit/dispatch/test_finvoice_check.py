@@ -5,6 +5,7 @@ code the change causes, worked out by hand. Without the checker none of these pa
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -120,6 +121,9 @@ CASES = [
         [('<?xml-stylesheet type="text/xsl" href="Finvoice.xsl"?>\n', "")], {"stylesheet-missing"}, id="no stylesheet"
     ),
     pytest.param(
+        [(' xsi:noNamespaceSchemaLocation="Finvoice3.0.xsd"', "")], {"schema-reference"}, id="no reference to the XSD"
+    ),
+    pytest.param(
         [(">FI2112345600000785</EpiAccountID>", ">FI2112345600000786</EpiAccountID>")],
         {"iban", "barcode"},
         id="IBAN check digits",
@@ -133,6 +137,12 @@ CASES = [
         [(">003701120389</ToIdentifier>", ">003701120390</ToIdentifier>")],
         {"frame-mismatch"},
         id="MessageTransmissionDetails differs from the frame",
+    ),
+    pytest.param([(">Original</OriginCode>", ">Cancel</OriginCode>")], {"origin-code"}, id="Cancel on an INV01"),
+    pytest.param(
+        [("<EpiNameAddressDetails>Esimerkkimedia Oy</EpiNameAddressDetails>", "")],
+        {"epi-name"},  # optional in the XSD, mandatory by §13: the payment needs the payee's name
+        id="no payee name",
     ),
     pytest.param([("<eb:Role>Sender</eb:Role>", "<eb:Role>Receiver</eb:Role>")], {"frame-party"}, id="frame roles"),
     pytest.param([(">yoursandmycpa<", ">mycpa<")], {"frame-constant"}, id="frame CPAId"),
@@ -163,6 +173,15 @@ def test_a_file_without_vat_breakdown_validates_against_the_xsd_but_is_refused()
         "rows at 10 % have no VatSpecificationDetails",
         "rows at 25,5 % have no VatSpecificationDetails",
     ]
+
+
+def test_rows_with_only_a_row_amount_skip_the_sums_they_cannot_have() -> None:
+    # the energy sector's consumer practice (CONVENTIONS §3): rows carry RowAmount alone, so the
+    # breakdown cannot be summed from them; the other totals still hold (54,20 + 9,17 = 63,37)
+    text = VALID.decode("iso-8859-15")
+    for line in ("RowVatExcludedAmount", "RowVatAmount"):
+        text = "".join(part for part in text.splitlines(keepends=True) if f"<{line} " not in part)
+    assert check_finvoice(text.encode("iso-8859-15")) == []
 
 
 def test_the_frame_is_required_unless_the_caller_routes_without_it() -> None:
@@ -249,6 +268,20 @@ def test_inconsistent_documents_build_into_files_the_checker_refuses() -> None:
     assert codes(build_finvoice(wrong_due, frame())) == {"invoice-total-excl"}
 
 
-def test_the_schema_is_the_vendored_file_loaded_once() -> None:
+def test_the_schema_is_the_vendored_file_loaded_once_per_thread() -> None:
     assert SCHEMA_PATH.is_file() and "shared" not in SCHEMA_PATH.parts
     assert finvoice_schema() is finvoice_schema()
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(finvoice_schema).result()
+    assert other is not finvoice_schema()
+
+
+def test_a_message_id_over_48_characters_is_refused_in_the_frame_and_by_the_xsd() -> None:
+    xml = build_finvoice(invoice(who=customer("C-2", COMPANY)), frame("x" * 49))
+    assert codes(xml) == {"frame-message-id", "xsd"}
+
+
+@pytest.mark.parametrize("data", [b"", b"not xml", b"<Finvoice", b"<?xml version='1.0'?><Other/>"])
+def test_garbage_is_refused_without_an_exception(data: bytes) -> None:
+    problems = check_finvoice(data)
+    assert problems and {p.code for p in problems} & {"xml-malformed", "not-finvoice"}
