@@ -109,7 +109,9 @@ def _all_labels(c: Canvas) -> None:
     _labels(c, _FIELD_X + 1.5, 0, ("IBAN",))
     _labels(c, _BIC_X + 1.5, 0, ("BIC",))
     c.setFont("Helvetica-Bold", 7.5)
-    c.drawString((_MID_X + 3) * mm, _y(5.5), "  ".join(FORM["title"]))
+    fi, sv = FORM["title"]
+    c.drawString((_MID_X + 3) * mm, _y(5.5), fi)
+    c.drawString((_MID_X + 3) * mm + c.stringWidth(fi + "  ", "Helvetica-Bold", 7.5), _y(5.5), sv)
     c.setFont("Helvetica", 6)
     y = _R_FROM + 3.5
     for line in FORM["terms"]:
