@@ -13,7 +13,11 @@ The e-mail body keeps the original text.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
+
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 _NO_DECOMPOSITION = str.maketrans(
     {
@@ -65,3 +69,28 @@ def printable(text: str) -> str:
     if text.isascii() or _encodable(text):
         return text
     return _fold(text)
+
+
+def clip(text: str, width_mm: float, font: str, size: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width_mm``."""
+    text = printable(text)
+    limit = width_mm * mm
+    if stringWidth(text, font, size) <= limit:
+        return text
+    while text and stringWidth(text + "…", font, size) > limit:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def fit_address(
+    lines: Sequence[str], keep_last: int, max_lines: int, width_mm: float, *, font: str, size: float
+) -> list[str]:
+    """An address block that fits ``max_lines`` lines of ``width_mm``: every line clipped,
+    and when there are too many, the street lines between the name and the last
+    ``keep_last`` lines (postal code and city, country) joined on one line, so the
+    lines the post sorts on are never lost."""
+    out = list(lines)
+    if len(out) > max_lines and len(out) > keep_last + 1:
+        middle = out[1 : len(out) - keep_last]
+        out = [out[0], ", ".join(middle), *out[len(out) - keep_last :]]
+    return [clip(line, width_mm, font, size) for line in out[:max_lines]]

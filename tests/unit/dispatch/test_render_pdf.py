@@ -191,3 +191,45 @@ def test_a_name_outside_the_fonts_letters_is_printed_without_its_accents() -> No
 
 def test_the_same_document_renders_to_the_same_bytes() -> None:
     assert render_pdf(d.invoice()) == render_pdf(d.invoice())
+
+
+def test_corrective_invoice_with_more_to_pay_has_the_difference_on_the_payment_form() -> None:
+    # Line 1 re-billed at 2 pieces: -1 x 30.00 - 2 x 12.10 + 2 x 30.00.
+    # 10 %: -30.00 + 60.00 = 30.00, VAT 3.00; 25.5 %: -24.20, VAT -6.171 -> -6.17.
+    # Gross 33.00 - 30.37 = 2.63 to pay.
+    doc = d.credit_note(d.invoice(), new_quantities={1: "2"})
+    assert doc.document_type == "corrective"
+    pdf = render_pdf(doc)
+    lines = text(pdf).splitlines()
+    assert "KORJAUSLASKU" in lines
+    assert lines[lines.index("Alkuperäinen lasku") + 1] == "1000000001"
+    assert lines[lines.index("Maksettava yhteensä") + 1] == "2,63 €"
+    assert "Korjaa laskua 1000000001." in lines
+    # Corrective invoice 3000000001: 3*7 + 1*7 = 28 -> check 2 -> reference 30000000012.
+    assert decode_code128_c(pdf) == "4" + "2112345600000785" + "00000263" + "000" + "00000000030000000012" + "261116"
+
+
+def test_a_long_name_and_four_street_lines_still_fit_the_window_and_the_form() -> None:
+    address = samples.ABROAD.address.model_copy(  # type: ignore[union-attr]
+        update={"street_lines": ["c/o Asunto Oy Esimerkki", "Rappu A", "Pitkäkatu 123 A 45", "PL 99"]}
+    )
+    who = d.customer(
+        "C-9", samples.person("fi").model_copy(update={"name": "Maija " + "Meikäläinen-" * 12, "address": address})
+    )
+    lines = text(render_pdf(d.invoice(who=who))).splitlines()
+    names = [line for line in lines if line.startswith("Maija Meikäläinen-")]
+    assert len(names) == 2  # the window and the form, each cut to one line
+    assert all(name.endswith("…") for name in names)
+    # Window: every line; form (5 lines): the street lines joined, city and country kept.
+    assert lines.count("Rappu A") == 1
+    joined = [line for line in lines if line.startswith("c/o Asunto Oy Esimerkki, Rappu A, Pitkäkatu")]
+    assert len(joined) == 1 and joined[0].endswith("…")
+    assert lines.count("111 22 Stockholm") == 2
+    assert lines.count("SWEDEN") == 2
+
+
+def test_units_are_printed_in_the_customers_language() -> None:
+    swedish = text(render_pdf(d.invoice(who=d.customer(data=samples.person("sv"))))).splitlines()
+    english = text(render_pdf(d.invoice(who=d.customer(data=samples.person("en"))))).splitlines()
+    assert swedish[swedish.index("Kuvaliite") + 2] == "st"  # kpl
+    assert english[english.index("Kuvaliite") + 2] == "pcs"
