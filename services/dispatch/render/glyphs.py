@@ -71,11 +71,16 @@ def printable(text: str) -> str:
     return _fold(text)
 
 
+_WIDEST_GLYPH = 1.02
+"""The widest advance of a Helvetica glyph (W, M, @ in bold) in ems: a text shorter
+than its length times this fits without measuring it."""
+
+
 def clip(text: str, width_mm: float, font: str, size: float) -> str:
     """``text`` cut with an ellipsis to fit ``width_mm``."""
     text = printable(text)
     limit = width_mm * mm
-    if stringWidth(text, font, size) <= limit:
+    if len(text) * size * _WIDEST_GLYPH <= limit or stringWidth(text, font, size) <= limit:
         return text
     while text and stringWidth(text + "…", font, size) > limit:
         text = text[:-1]
