@@ -22,7 +22,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from services.dispatch.render.glyphs import printable
+from services.dispatch.render.glyphs import clip, fit_address, printable
 from services.dispatch.render.sheet import Payment
 from services.dispatch.render.texts import FORM, fmt_form_date
 from shared.money import format_fi
@@ -109,7 +109,9 @@ def _all_labels(c: Canvas) -> None:
     _labels(c, _FIELD_X + 1.5, 0, ("IBAN",))
     _labels(c, _BIC_X + 1.5, 0, ("BIC",))
     c.setFont("Helvetica-Bold", 7.5)
-    c.drawString((_MID_X + 3) * mm, _y(5.5), "  ".join(FORM["title"]))
+    fi, sv = FORM["title"]
+    c.drawString((_MID_X + 3) * mm, _y(5.5), fi)
+    c.drawString((_MID_X + 3) * mm + c.stringWidth(fi + "  ", "Helvetica-Bold", 7.5), _y(5.5), sv)
     c.setFont("Helvetica", 6)
     y = _R_FROM + 3.5
     for line in FORM["terms"]:
@@ -121,11 +123,11 @@ def _values(c: Canvas, payment: Payment) -> None:
     c.setFont("Helvetica", 10)
     c.drawString((_FIELD_X + 2) * mm, _y(10.5), payment.iban)
     c.drawString((_BIC_X + 3.5) * mm, _y(10.5), payment.bic)
-    c.drawString((_FIELD_X + 2) * mm, _y(_R_ACCOUNT + 7.5), printable(payment.payee))
+    c.drawString((_FIELD_X + 2) * mm, _y(_R_ACCOUNT + 7.5), clip(payment.payee, _MID_X - _FIELD_X - 4, "Helvetica", 10))
     c.setFont("Helvetica", 9.5)
     y = _R_PAYEE + 5.5
-    for line in payment.payer[:5]:
-        c.drawString((_FIELD_X + 2) * mm, _y(y), printable(line))
+    for line in fit_address(payment.payer, payment.payer_tail, 5, _MID_X - _FIELD_X - 4, font="Helvetica", size=9.5):
+        c.drawString((_FIELD_X + 2) * mm, _y(y), line)
         y += 4.1
     c.setFont("Helvetica", 10)
     value_x = (_MID_X + _RIGHT_LABEL_W + 2) * mm

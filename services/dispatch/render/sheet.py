@@ -83,6 +83,8 @@ class Payment:
     bic: str
     payee: str
     payer: tuple[str, ...]
+    payer_tail: int
+    """How many of the payer's last lines are postal code + city and country."""
     reference: str
     """Printed in groups (national: fives from the right; RF: fours)."""
     due: date
@@ -109,6 +111,8 @@ class Sheet:
     seller_email: str | None
     seller_phone: str | None
     recipient: tuple[str, ...]
+    recipient_tail: int
+    """How many of the recipient's last lines are postal code + city and country."""
     fields: tuple[Field, ...]
     intro: str | None
     table: Table
@@ -149,6 +153,13 @@ def _address_lines(address: PostalAddress | None) -> tuple[str, ...]:
         name = (getattr(found, "common_name", None) or found.name) if found else country
         lines.append(name.upper())
     return tuple(lines)
+
+
+def _address_tail(address: PostalAddress | None) -> int:
+    if address is None:
+        return 0
+    city = 1 if (address.postal_code or address.city) else 0
+    return city + (1 if (address.country or HOME_COUNTRY).upper() != HOME_COUNTRY else 0)
 
 
 def _country(customer: Customer) -> str:
@@ -194,6 +205,7 @@ def _payment(
         bic=seller.bic,
         payee=seller.name,
         payer=_recipient(customer),
+        payer_tail=_address_tail(customer.data.address),
         reference=printed_ref,
         due=due,
         amount=amount,
@@ -305,6 +317,7 @@ def _invoice_sheet(doc: InvoiceDocument) -> Sheet:
         seller_email=doc.seller.email,
         seller_phone=doc.seller.phone,
         recipient=_recipient(doc.customer),
+        recipient_tail=_address_tail(doc.customer.data.address),
         fields=tuple(fields),
         intro=None,
         table=table,
@@ -392,6 +405,7 @@ def _reminder_sheet(doc: ReminderDocument) -> Sheet:
         seller_email=doc.seller.email,
         seller_phone=doc.seller.phone,
         recipient=_recipient(doc.customer),
+        recipient_tail=_address_tail(doc.customer.data.address),
         fields=fields,
         intro=t["reminder_intro"].format(due=due),
         table=table,

@@ -165,11 +165,11 @@ T: Final[dict[Lang, dict[str, str]]] = {
             "sen viimeistään {due}. Jos olette jo maksaneet laskun, tämä muistutus on aiheeton."
         ),
         "greeting": "Hyvä asiakas,",
-        "mail.invoice": "liitteenä on laskunne {number} PDF-muodossa.",
-        "mail.corrective": "liitteenä on korjauslasku {number} laskuun {original} PDF-muodossa.",
-        "mail.credit-note": "liitteenä on hyvityslasku {number} laskuun {original} PDF-muodossa. "
+        "mail.invoice": "Liitteenä on laskunne {number} PDF-muodossa.",
+        "mail.corrective": "Liitteenä on korjauslasku {number} laskuun {original} PDF-muodossa.",
+        "mail.credit-note": "Liitteenä on hyvityslasku {number} laskuun {original} PDF-muodossa. "
         "Summa hyvitetään, eikä sitä tarvitse maksaa.",
-        "mail.reminder": "kirjanpitomme mukaan laskunne {number} on vielä maksamatta. Liitteenä on "
+        "mail.reminder": "Kirjanpitomme mukaan laskunne {number} on vielä maksamatta. Liitteenä on "
         "maksumuistutus PDF-muodossa. Jos olette jo maksaneet laskun, tämä muistutus on aiheeton.",
         "mail.amount": "Maksettava",
         "mail.iban": "Saajan tilinumero (IBAN)",
@@ -244,11 +244,11 @@ T: Final[dict[Lang, dict[str, str]]] = {
             "senast {due}. Om ni redan har betalat fakturan kan ni bortse från denna påminnelse."
         ),
         "greeting": "Bästa kund,",
-        "mail.invoice": "bifogat finns er faktura {number} i PDF-format.",
-        "mail.corrective": "bifogat finns rättelsefaktura {number} till faktura {original} i PDF-format.",
-        "mail.credit-note": "bifogat finns kreditnota {number} till faktura {original} i PDF-format. "
+        "mail.invoice": "Bifogat finns er faktura {number} i PDF-format.",
+        "mail.corrective": "Bifogat finns rättelsefaktura {number} till faktura {original} i PDF-format.",
+        "mail.credit-note": "Bifogat finns kreditnota {number} till faktura {original} i PDF-format. "
         "Beloppet krediteras och ska inte betalas.",
-        "mail.reminder": "enligt vår bokföring är er faktura {number} fortfarande obetald. Bifogat finns "
+        "mail.reminder": "Enligt vår bokföring är er faktura {number} fortfarande obetald. Bifogat finns "
         "en betalningspåminnelse i PDF-format. Om ni redan har betalat fakturan kan ni bortse från den.",
         "mail.amount": "Att betala",
         "mail.iban": "Mottagarens kontonummer (IBAN)",
@@ -323,11 +323,11 @@ T: Final[dict[Lang, dict[str, str]]] = {
             "{due}. If you have already paid it, please disregard this reminder."
         ),
         "greeting": "Dear customer,",
-        "mail.invoice": "please find attached your invoice {number} as a PDF.",
-        "mail.corrective": "please find attached corrective invoice {number} for invoice {original} as a PDF.",
-        "mail.credit-note": "please find attached credit note {number} for invoice {original} as a PDF. "
+        "mail.invoice": "Please find attached your invoice {number} as a PDF.",
+        "mail.corrective": "Please find attached corrective invoice {number} for invoice {original} as a PDF.",
+        "mail.credit-note": "Please find attached credit note {number} for invoice {original} as a PDF. "
         "The amount is credited; there is nothing to pay.",
-        "mail.reminder": "according to our records your invoice {number} is still unpaid. Please find "
+        "mail.reminder": "According to our records your invoice {number} is still unpaid. Please find "
         "attached a payment reminder as a PDF. If you have already paid it, please disregard this reminder.",
         "mail.amount": "Amount due",
         "mail.iban": "Payee's account (IBAN)",
