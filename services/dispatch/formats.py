@@ -21,6 +21,7 @@ from services.dispatch.render import (
     PrintBatch,
     compose_email,
     render_pdf,
+    wire_bytes,
     write_print_batch,
 )
 
@@ -51,6 +52,12 @@ def email(
         message_id_domain=message_id_domain,
         sender_name=sender_name,
     )
+
+
+def email_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes over SMTP (CRLF lines), cheaper than aiosmtplib's own
+    flattening of an ``EmailMessage``."""
+    return wire_bytes(message)
 
 
 def print_batch(items: Sequence[tuple[str, Document, bytes]], folder: Path, batch_id: str) -> PrintBatch:

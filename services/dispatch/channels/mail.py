@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -95,14 +94,14 @@ class SmtpPool:
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    async def send(self, message: bytes, sender: str, recipient: str) -> None:
         client = await self._idle.get()
         try:
             for attempt in (1, 2):
                 if not client.is_connected:
                     await client.connect()
                 try:
-                    errors, _ = await client.send_message(message, sender=sender, recipients=[recipient])
+                    errors, _ = await client.sendmail(sender, [recipient], message)
                 except aiosmtplib.SMTPServerDisconnected:
                     # an idle connection the server closed: open it again, once
                     with contextlib.suppress(Exception):
@@ -169,7 +168,7 @@ class EmailChannel:
         return Rendered(
             file_name=f"{document_id}.eml",
             content_type="message/rfc822",
-            content=message.as_bytes(),
+            content=formats.email_bytes(message),
             receipt=str(message["Message-ID"]),
             message=message,
             recipient=recipient,
@@ -177,9 +176,9 @@ class EmailChannel:
 
     async def deliver(self, claim: Claim, rendered: Rendered) -> Outcome:
         assert self._pool is not None, "the channel is not started"
-        assert rendered.message is not None and rendered.recipient is not None
+        assert rendered.recipient is not None
         try:
-            await self._pool.send(rendered.message, self._s.mail_from, rendered.recipient)
+            await self._pool.send(rendered.content, self._s.mail_from, rendered.recipient)
         except Exception as exc:
             verdict = classify(exc)
             if isinstance(verdict, ChannelUnavailable):
