@@ -62,4 +62,7 @@ demo-down: ## stop the demo's services (the stack keeps running)
 bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
 	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers
+bench-dispatch: deps stack-up ## dispatch: 20,000 documents per channel worker run (e-mail x1, x2; Finvoice; print) vs floors
+	$(UV) run python -m tests.bench.dispatch $(BENCH_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-dispatch

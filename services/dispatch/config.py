@@ -52,9 +52,11 @@ class Settings(ServiceSettings):
     worker_http_port: int | None = None
     """HTTP port of a worker (health, readiness, metrics); None: 8011 e-mail, 8012
     e-invoice, 8013 print (``--port`` overrides)."""
-    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 8, "einvoice": 8, "print": 1})
-    """Documents one worker delivers at the same time, per channel (rendering is CPU
-    bound and runs in turn; this overlaps the network waits)."""
+    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 8, "einvoice": 32, "print": 4})
+    """Documents one worker delivers at the same time, per channel: rendering is CPU
+    work and runs in turn, this overlaps the waits (SMTP, fsync, the commit of outcomes).
+    It is also the most documents that can be between "delivered" and "recorded" when a
+    worker dies (see the README's remaining window)."""
 
     # --- e-mail (SMTP) -----------------------------------------------------------
     smtp_host: str = "127.0.0.1"

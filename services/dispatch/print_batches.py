@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -57,6 +58,7 @@ class BatchCloser:
         return len(ready)
 
     async def close(self, batch_id: str) -> None:
+        started = time.monotonic()
         async with self._uow() as uow:
             staged = await uow.documents.staged_in(batch_id)
         file_name: str | None = None
@@ -79,7 +81,7 @@ class BatchCloser:
             await uow.commit()
         self._m.delivered.labels(self._m.service, "print").inc(len(staged))
         await asyncio.to_thread(shutil.rmtree, staging_dir(self._folder, batch_id), True)
-        log.info("print batch %s closed: %d document(s)", batch_id, len(staged))
+        log.info("print batch %s closed: %d document(s) in %.1fs", batch_id, len(staged), time.monotonic() - started)
 
     def _pdf(self, batch_id: str, document_id: str, doc: Document) -> bytes:
         """The staged PDF; rendered again if the staging file is gone (the same bytes:

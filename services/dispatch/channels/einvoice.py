@@ -19,6 +19,7 @@ Delivery to the operator:
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -42,6 +43,8 @@ class EInvoiceChannel:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
         self._http: httpx.AsyncClient | None = None
+        # file writes wait on fsync: as many threads as documents in flight
+        self._files = ThreadPoolExecutor(settings.concurrency("einvoice"), thread_name_prefix="einvoice-files")
 
     async def start(self) -> None:
         if self._s.einvoice_mode == "http":
@@ -58,6 +61,7 @@ class EInvoiceChannel:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        self._files.shutdown(wait=True)
 
     def render(self, document_id: str, doc: Document) -> Rendered:
         problem = channel_problem("einvoice", doc.customer.data)
@@ -83,10 +87,11 @@ class EInvoiceChannel:
         if self._http is not None:
             return await self._post(claim, rendered)
         path = self._s.einvoice_folder / rendered.file_name
-        if claim.resumed and await asyncio.to_thread(path.exists):
+        loop = asyncio.get_running_loop()
+        if claim.resumed and await loop.run_in_executor(self._files, path.exists):
             return Delivered(rendered.receipt)  # the attempt that died had written it
         try:
-            await asyncio.to_thread(write_atomically, path, rendered.content)
+            await loop.run_in_executor(self._files, write_atomically, path, rendered.content)
         except OSError as exc:
             raise ChannelUnavailable("drop-folder", f"cannot write the drop folder ({type(exc).__name__})") from None
         return Delivered(rendered.receipt)

@@ -13,6 +13,7 @@ that is ready, and only then are its documents delivered.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from services.dispatch import formats
@@ -41,12 +42,13 @@ class PrintChannel:
 
     def __init__(self, settings: Settings) -> None:
         self._s = settings
+        self._files = ThreadPoolExecutor(settings.concurrency("print"), thread_name_prefix="print-files")
 
     async def start(self) -> None:
         (self._s.print_folder / STAGING).mkdir(parents=True, exist_ok=True)
 
     async def stop(self) -> None:
-        return None
+        self._files.shutdown(wait=True)
 
     def render(self, document_id: str, doc: Document) -> Rendered:
         problem = channel_problem("print", doc.customer.data)
@@ -60,7 +62,7 @@ class PrintChannel:
         batch_id = claim.batch_id or print_batch_id(None, claim.id)
         path = staged_pdf(self._s.print_folder, batch_id, claim.id)
         try:
-            await asyncio.to_thread(write_atomically, path, rendered.content)
+            await asyncio.get_running_loop().run_in_executor(self._files, write_atomically, path, rendered.content)
         except OSError as exc:
             raise ChannelUnavailable("print-folder", f"cannot write the print folder ({type(exc).__name__})") from None
         return Staged(receipt=batch_id, batch_id=batch_id)
