@@ -173,14 +173,18 @@ async def run_workers(
         await publish(sandbox, jobs)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            done = await sandbox.scalar(
-                "SELECT count(*) FROM documents WHERE channel = $1 AND state IN ('delivered', 'failed')", channel
+            done = await scalar(
+                sandbox,
+                "SELECT count(*) FROM documents WHERE channel = $1 AND state IN ('delivered', 'failed')",
+                channel,
             )
             if done >= count:
                 break
             if staged is not None and not staged:
-                waiting = await sandbox.scalar(
-                    "SELECT count(*) FROM documents WHERE channel = $1 AND state IN ('queued', 'sending')", channel
+                waiting = await scalar(
+                    sandbox,
+                    "SELECT count(*) FROM documents WHERE channel = $1 AND state IN ('queued', 'sending')",
+                    channel,
                 )
                 if waiting == 0:
                     staged.append(time.time())
@@ -202,6 +206,18 @@ async def run_workers(
     if failed:
         raise SystemExit(f"{channel}: {failed} document(s) failed")
     return float(last) - float(first)
+
+
+async def scalar(sandbox: Sandbox, sql: str, *args: Any) -> Any:
+    """``sandbox.scalar``, riding out a short database outage (the stack is shared)."""
+    for attempt in range(60):
+        try:
+            return await sandbox.scalar(sql, *args)
+        except OSError:
+            if attempt == 59:
+                raise
+            await asyncio.sleep(1)
+    return None
 
 
 async def reset_channel(sandbox: Sandbox, channel: str) -> None:
