@@ -42,6 +42,7 @@ check: deps ## lint, format, types, architecture contracts
 	$(UV) run mypy
 	$(UV) run lint-imports
 	$(UV) run billing asyncapi --check
+	$(UV) run python deploy/k8s/validate.py
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
@@ -67,4 +68,7 @@ bench-invoicing: deps stack-up ## invoicing: 100,000 requests in, a confirmed ru
 bench-reminders: deps stack-up ## reminders: 100,000 invoices projected, listed, reminded #1 and published vs the raw floor
 	$(UV) run python -m tests.bench.reminders $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders
+bench-dispatch: deps stack-up ## dispatch: 20,000 documents per channel worker run (e-mail x1, x2; Finvoice; print) vs floors
+	$(UV) run python -m tests.bench.dispatch $(BENCH_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch

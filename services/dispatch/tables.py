@@ -1,8 +1,45 @@
-"""The dispatch service's tables."""
+"""The dispatch service's tables.
 
-from sqlalchemy import MetaData
+- ``documents``: one outgoing document per source document and channel (the unique
+  constraint ``uq_documents_one_per_channel`` is "one send per document and
+  channel"), with its state, the send job that queued it and its last outcome.
+- ``delivery_attempts``: every attempt, recorded (``sending``) and committed *before*
+  the external call, then given its outcome. A partial unique index allows one
+  ``delivered`` attempt per document.
+- ``print_batches``: a send's print batch (one print file + manifest), closed when
+  every print document of the send is rendered or failed.
+- ``preview_items``: what a preview rendered: the problems, and a few samples to
+  download.
 
-from shared.db.uow import UnitOfWork
+Queries live in ``repositories.py``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
 from shared.jobs.tables import jobs_table
 from shared.messaging.tables import messaging_tables
 
@@ -10,6 +47,113 @@ metadata = MetaData()
 messaging = messaging_tables(metadata)
 jobs = jobs_table(metadata)
 
+_STATES = "'waiting', 'queued', 'sending', 'staged', 'retry', 'delivered', 'failed'"
+_OUTCOMES = "'sending', 'delivered', 'staged', 'retry', 'failed', 'unavailable', 'abandoned', 'superseded'"
 
-class DispatchUnitOfWork(UnitOfWork):
-    """Repositories of the dispatch service are added here as its tables arrive."""
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
+    # arrival order: lists, send cursors and "everything up to the moment of the send"
+    Column("source", Text, nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("reminder_level", SmallInteger, nullable=True),
+    Column("customer_number", Text, nullable=False),
+    Column("document_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount", Numeric(15, 2), nullable=False),
+    Column("language", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("job_id", UUID(as_uuid=True), nullable=True),
+    # the send job that queued it last (None: automatic sending or an older re-send)
+    Column("batch_id", Text, nullable=True),
+    Column("claimed_by", Integer, nullable=True),
+    # the worker (its lease key) whose attempt is in flight
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("error_code", Text, nullable=True),
+    Column("error_reason", Text, nullable=True),
+    Column("receipt", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("queued_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("source", "source_id", "channel", name="uq_documents_one_per_channel"),
+    UniqueConstraint("seq", name="uq_documents_seq"),
+    CheckConstraint(f"state IN ({_STATES})", name="ck_documents_state"),
+    CheckConstraint("channel IN ('email', 'einvoice', 'print')", name="ck_documents_channel"),
+    CheckConstraint("source IN ('invoice', 'reminder')", name="ck_documents_source"),
+    Index("ix_documents_channel_state_seq", "channel", "state", "seq"),
+    Index("ix_documents_retry_due", "next_attempt_at", postgresql_where=text("state = 'retry'")),
+    Index("ix_documents_job", "job_id", postgresql_where=text("job_id IS NOT NULL")),
+    Index("ix_documents_batch", "batch_id", "state", postgresql_where=text("batch_id IS NOT NULL")),
+    Index("ix_documents_customer", "customer_number"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("document_id", Text, ForeignKey("documents.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("job_id", UUID(as_uuid=True), nullable=True),
+    Column("worker", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", Text, nullable=False),
+    Column("final", Boolean, nullable=False, server_default=text("false")),
+    Column("code", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("receipt", Text, nullable=True),
+    Column("resumed", Boolean, nullable=False, server_default=text("false")),
+    # this attempt took over one whose worker died before recording its outcome
+    UniqueConstraint("document_id", "attempt", name="uq_delivery_attempts_attempt"),
+    CheckConstraint(f"outcome IN ({_OUTCOMES})", name="ck_delivery_attempts_outcome"),
+    Index(
+        "uq_delivery_attempts_one_delivered",
+        "document_id",
+        unique=True,
+        postgresql_where=text("outcome = 'delivered'"),
+    ),
+    Index("ix_delivery_attempts_job", "job_id", "outcome", postgresql_where=text("job_id IS NOT NULL")),
+)
+
+print_batches = Table(
+    "print_batches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("job_id", UUID(as_uuid=True), nullable=True),
+    Column("sealed", Boolean, nullable=False, server_default=text("false")),
+    # every document of the send is queued: the batch may close once none is in flight
+    Column("state", Text, nullable=False, server_default=text("'open'")),
+    Column("closing_by", Integer, nullable=True),
+    Column("documents", Integer, nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("manifest_name", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("state IN ('open', 'closing', 'closed')", name="ck_print_batches_state"),
+    Index("ix_print_batches_open", "created_at", postgresql_where=text("state <> 'closed'")),
+)
+
+preview_items = Table(
+    "preview_items",
+    metadata,
+    Column("job_id", UUID(as_uuid=True), nullable=False),
+    Column("document_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("code", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("content_type", Text, nullable=True),
+    Column("content", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("job_id", "document_id", name="pk_preview_items"),
+)

@@ -596,13 +596,13 @@ def _numbered_canvas(decorate: Callable[[Canvas, int, int], None]) -> type[Canva
 
         def showPage(self) -> None:
             self._held.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab internals, not in the stubs
 
         def save(self) -> None:
             pages = len(self._held)
             for state in self._held:
                 self.__dict__.update(state)
-                decorate(self, self._pageNumber, pages)
+                decorate(self, self._pageNumber, pages)  # type: ignore[attr-defined]
                 super().showPage()
             super().save()
 

@@ -11,6 +11,8 @@ import yaml
 
 from billing_cli.services import SERVICES
 from services.customers.config import Settings as CustomersSettings
+from services.dispatch.config import Settings as DispatchSettings
+from shared.events.topics import CHANNEL_JOBS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +37,40 @@ def test_every_compose_entry_that_runs_billing_names_an_existing_service() -> No
     for name, entry in compose()["services"].items():
         command = entry.get("command")
         if command and command[0] == "billing":
-            assert command[1] == "serve" and command[2] in SERVICES, name
+            if command[1] == "worker":  # a dispatch channel worker
+                assert command[2] in CHANNEL_JOBS, name
+            else:
+                assert command[1] == "serve" and command[2] in SERVICES, name
+
+
+def test_each_channel_worker_is_its_own_scalable_service_of_the_dispatch_deployment() -> None:
+    services = compose()["services"]
+    service_env = services["dispatch"]["environment"]
+    fields = {f"DISPATCH_{f.upper()}" for f in DispatchSettings.model_fields}
+    assert set(service_env) <= fields
+    for channel in CHANNEL_JOBS:
+        worker = services[f"dispatch-{channel}"]
+        assert worker["command"] == ["billing", "worker", channel]
+        assert "ports" not in worker  # no host port: `--scale dispatch-<channel>=N` works
+        env = worker["environment"]
+        assert set(env) <= fields
+        # the same database and Kafka as the service: one outbox, one relay leader among them
+        for key in ("DISPATCH_DATABASE_URL", "DISPATCH_KAFKA_BOOTSTRAP_SERVERS", "DISPATCH_SMTP_HOST"):
+            assert env[key] == service_env[key], (channel, key)
+        assert env["DISPATCH_WORKER_HTTP_PORT"] == "8000"
+        # the drop folder and the print folder are on the volume the workers share
+        assert "dispatch-out:/data" in worker["volumes"]
+        assert env["DISPATCH_EINVOICE_FOLDER"].startswith("/data/") and env["DISPATCH_PRINT_FOLDER"].startswith(
+            "/data/"
+        )
+        assert worker["depends_on"]["dispatch-folders"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_mail_catcher_takes_what_the_email_workers_send() -> None:
+    services = compose()["services"]
+    env = services["dispatch-email"]["environment"]
+    assert (env["DISPATCH_SMTP_HOST"], env["DISPATCH_SMTP_PORT"]) == ("mailcatcher", "1025")  # mailpit's SMTP port
+    assert services["mailcatcher"]["image"].startswith("axllent/mailpit")
 
 
 def test_compose_env_names_are_settings_the_service_reads() -> None:

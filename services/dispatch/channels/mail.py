@@ -1,0 +1,187 @@
+"""E-mail: the document as a PDF attachment of a multipart text + HTML message in the
+customer's language, over real SMTP (aiosmtplib), TLS / STARTTLS and authentication
+from settings.
+
+The worker keeps ``smtp_connections`` connections open and sends one message at a
+time on each (a new connection per message would cost a TCP + TLS handshake and an
+EHLO each time). A connection the server has closed is opened again once; a server
+that cannot be reached, refuses our sender or our login, or answers 421 makes the
+channel unavailable (the partition waits, see ``domain/outcomes.py``).
+
+Reply codes decide the rest (RFC 5321): 5xx for the recipient or the message is
+permanent (the address is refused: the clerk fixes the card), 4xx is transient for this
+document (retried later from the retry table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiosmtplib
+
+from services.dispatch import formats
+from services.dispatch.channels.base import Refused, Rendered, clean_reason
+from services.dispatch.config import Settings
+from services.dispatch.domain.documents import Document
+from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Failed, Outcome
+from services.dispatch.domain.requirements import NO_EMAIL, channel_problem
+from services.dispatch.repositories import Claim
+from shared.events.customers import Channel
+
+log = logging.getLogger(__name__)
+
+_UNREACHABLE = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPConnectTimeoutError,
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    aiosmtplib.SMTPNotSupported,
+    OSError,
+    TimeoutError,
+)
+
+
+def classify(exc: Exception) -> Failed | ChannelUnavailable:
+    """What an SMTP error means for the document (see the module docstring). The
+    server's text is not kept: it may quote the address."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients] or [550]
+        code = min(codes)
+        if code >= 500:
+            return Failed("address-refused", f"the mail server refused the recipient (SMTP {code})", permanent=True)
+        return Failed("recipient-deferred", f"the mail server deferred the recipient (SMTP {code})", permanent=False)
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+        if exc.code >= 500:
+            return Failed("address-refused", f"the mail server refused the recipient (SMTP {exc.code})", True)
+        return Failed("recipient-deferred", f"the mail server deferred the recipient (SMTP {exc.code})", False)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPAuthenticationError | aiosmtplib.SMTPHeloError):
+        return ChannelUnavailable("smtp-refuses-us", f"{type(exc).__name__} (SMTP {exc.code})")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        if exc.code == 421:
+            return ChannelUnavailable("smtp-unavailable", "the mail server is not available (SMTP 421)")
+        if exc.code >= 500:
+            return Failed("message-refused", f"the mail server refused the message (SMTP {exc.code})", True)
+        return Failed("message-deferred", f"the mail server deferred the message (SMTP {exc.code})", False)
+    if isinstance(exc, _UNREACHABLE):
+        return ChannelUnavailable("smtp-unreachable", f"cannot reach the mail server ({type(exc).__name__})")
+    return ChannelUnavailable("smtp-error", type(exc).__name__)
+
+
+class SmtpPool:
+    """``size`` SMTP connections, opened when first needed, one message at a time each."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._s = settings
+        self._size = max(1, settings.smtp_connections)
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(self._size):
+            self._idle.put_nowait(self._client())
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self._s
+        # with a username, connect() also logs in (after STARTTLS when it is used)
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_use_tls,
+            start_tls=s.smtp_start_tls,
+            validate_certs=s.smtp_validate_certs,
+            cert_bundle=s.smtp_ca_file,
+            timeout=s.smtp_timeout_s,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        )
+
+    async def send(self, message: bytes, sender: str, recipient: str) -> None:
+        client = await self._idle.get()
+        try:
+            for attempt in (1, 2):
+                if not client.is_connected:
+                    await client.connect()
+                try:
+                    errors, _ = await client.sendmail(sender, [recipient], message)
+                except aiosmtplib.SMTPServerDisconnected:
+                    # an idle connection the server closed: open it again, once
+                    with contextlib.suppress(Exception):
+                        client.close()
+                    if attempt == 2:
+                        raise
+                    continue
+                if errors:  # a recipient refused while others were taken (one recipient: not reached)
+                    raise aiosmtplib.SMTPRecipientsRefused(
+                        [aiosmtplib.SMTPRecipientRefused(r.code, r.message, rcpt) for rcpt, r in errors.items()]
+                    )
+                return
+        except BaseException:
+            # a connection in an unknown state is not reused as it is
+            with contextlib.suppress(Exception):
+                client.close()
+            raise
+        finally:
+            self._idle.put_nowait(client)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.quit(), timeout=2)
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+class EmailChannel:
+    name: Channel = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self._s = settings
+        self._pool: SmtpPool | None = None
+
+    async def start(self) -> None:
+        self._pool = SmtpPool(self._s)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def render(self, document_id: str, doc: Document) -> Rendered:
+        problem = channel_problem("email", doc.customer.data)
+        if problem is not None:
+            raise Refused.of(problem)
+        pdf = formats.pdf(doc)
+        try:
+            message = formats.email(
+                doc,
+                pdf,
+                document_id=document_id,
+                sender=self._s.mail_from,
+                sender_name=self._s.mail_sender_name,
+                reply_to=self._s.mail_reply_to,
+                message_id_domain=self._s.message_id_domain,
+            )
+        except formats.NoAddress:
+            raise Refused.of(NO_EMAIL) from None
+        recipient = (doc.customer.data.email or "").strip()
+        return Rendered(
+            file_name=f"{document_id}.eml",
+            content_type="message/rfc822",
+            content=formats.email_bytes(message),
+            receipt=str(message["Message-ID"]),
+            message=message,
+            recipient=recipient,
+        )
+
+    async def deliver(self, claim: Claim, rendered: Rendered) -> Outcome:
+        assert self._pool is not None, "the channel is not started"
+        assert rendered.recipient is not None
+        try:
+            await self._pool.send(rendered.content, self._s.mail_from, rendered.recipient)
+        except Exception as exc:
+            verdict = classify(exc)
+            if isinstance(verdict, ChannelUnavailable):
+                raise verdict from None
+            return Failed(verdict.code, clean_reason(verdict.reason), verdict.permanent)
+        return Delivered(rendered.receipt)

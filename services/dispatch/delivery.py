@@ -1,0 +1,303 @@
+"""A channel worker's work: take a batch of channel jobs, deliver each document once.
+
+Exactly once to an outside system cannot be had in general (an SMTP server's "250 OK"
+and our database commit are two systems); this is how close it gets, per batch:
+
+1. **Claim** (one transaction, committed before anything leaves): each document goes
+   ``sending`` under this worker's lease key, and its attempt is recorded
+   (``delivery_attempts``: ``sending``). A document already delivered is skipped (a
+   duplicate job); one another *live* worker is sending is left to it.
+2. **Render and deliver**, ``concurrency`` documents at a time (rendering is CPU work
+   and runs in turn; the network waits overlap). The e-mail's Message-ID and the files'
+   names are the document's, the same on every attempt.
+3. **Record** each outcome with its delivered / failed event in the outbox, in one
+   transaction per group of results that completed together (a group commit: a sender
+   waits for its result to be committed before it takes the next document, so at most
+   ``concurrency`` documents are ever between delivered and recorded).
+
+The window that remains: the worker dies after the outside system took a document and
+before step 3 committed it. The document is then ``sending`` under a lease nobody holds;
+the redelivered job takes it over (``resumed``) and sends it again, with the same
+Message-ID (a mail system drops the repeat by it) or onto the same file name (the file
+replaces itself; a drop-folder file already there is not written again). A recorded
+delivery is never repeated: the redelivered job finds the document ``delivered``.
+
+Failures: see :mod:`services.dispatch.domain.outcomes`. When the channel is
+unavailable the documents go back to ``queued`` and the batch raises
+:class:`ChannelUnavailable`; the shared consumer retries it and stops the partition
+until the channel is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, cast
+
+from services.dispatch.channels.base import ChannelAdapter, Refused, clean_reason
+from services.dispatch.domain.documents import State, parse_payload
+from services.dispatch.domain.naming import print_batch_id
+from services.dispatch.domain.outcomes import (
+    ChannelUnavailable,
+    Delivered,
+    Outcome,
+    RetryPolicy,
+    Staged,
+)
+from services.dispatch.lease import WorkerLease
+from services.dispatch.metrics import DispatchMetrics
+from services.dispatch.repositories import Claim, DispatchUnitOfWork, Result
+from shared import failpoints
+from shared.events import topics
+from shared.events.dispatch import DeliveryFailed, DocumentDelivered, DocumentKind, SendDocument
+from shared.events.envelope import Envelope
+from shared.rejections import EventRejected
+
+log = logging.getLogger(__name__)
+
+
+def result_of(claim: Claim, outcome: Outcome | ChannelUnavailable, policy: RetryPolicy, now: datetime) -> Result:
+    """The state an attempt leaves its document in."""
+    if isinstance(outcome, Delivered):
+        return Result(claim, State.DELIVERED, "delivered", receipt=outcome.receipt)
+    if isinstance(outcome, Staged):
+        return Result(claim, State.STAGED, "staged", receipt=outcome.receipt, batch_id=outcome.batch_id)
+    if isinstance(outcome, ChannelUnavailable):
+        return Result(claim, State.QUEUED, "unavailable", code=outcome.code, reason=clean_reason(outcome.reason))
+    reason = clean_reason(outcome.reason)
+    if not outcome.permanent:
+        retry_at = policy.after_transient(claim.attempt, now)
+        if retry_at is not None:
+            return Result(claim, State.RETRY, "retry", code=outcome.code, reason=reason, next_attempt_at=retry_at)
+    return Result(claim, State.FAILED, "failed", code=outcome.code, reason=reason)
+
+
+def emit(uow: DispatchUnitOfWork, result: Result, now: datetime) -> None:
+    """The delivered / failed event of a recorded result (none for staged or requeued)."""
+    c = result.claim
+    kind = cast(DocumentKind, c.kind)
+    if result.state is State.DELIVERED:
+        event: DocumentDelivered | DeliveryFailed = DocumentDelivered(
+            document_id=c.id,
+            document_kind=kind,
+            source_id=c.source_id,
+            customer_number=c.customer_number,
+            channel=cast(Any, c.channel),
+            delivered_at=now,
+            receipt=(result.receipt or "")[:300] or None,
+        )
+    elif result.state in (State.FAILED, State.RETRY):
+        event = DeliveryFailed(
+            document_id=c.id,
+            document_kind=kind,
+            source_id=c.source_id,
+            customer_number=c.customer_number,
+            channel=cast(Any, c.channel),
+            failed_at=now,
+            attempt=c.attempt,
+            final=result.state is State.FAILED,
+            code=result.code or "failed",
+            reason=result.reason or "-",
+        )
+    else:
+        return
+    uow.outbox.add(topics.DELIVERIES.name, event, key=c.id)
+
+
+class ResultWriter:
+    """Commits results in groups: whatever completed while the previous group was being
+    committed goes in the next one. :meth:`put` returns once its result is committed
+    (True: recorded; False: another attempt had taken the document over)."""
+
+    def __init__(self, uow_factory: Callable[[], DispatchUnitOfWork], on_recorded: Callable[[Result], None]) -> None:
+        self._uow = uow_factory
+        self._on_recorded = on_recorded
+        self._queue: asyncio.Queue[tuple[Result, asyncio.Future[bool]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run(), name="dispatch-result-writer")
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._queue.put_nowait(None)
+        if self._task is not None:
+            await self._task
+
+    async def put(self, result: Result) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((result, future))
+        return await future
+
+    async def _run(self) -> None:
+        closing = False
+        while not closing:
+            item = await self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while not self._queue.empty():
+                more = self._queue.get_nowait()
+                if more is None:
+                    closing = True
+                    break
+                group.append(more)
+            try:
+                won = await self._commit([r for r, _ in group])
+            except Exception as exc:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for result, future in group:
+                if result.claim.id in won:
+                    self._on_recorded(result)
+                if not future.done():
+                    future.set_result(result.claim.id in won)
+
+    async def _commit(self, results: Sequence[Result]) -> set[str]:
+        now = datetime.now(UTC)
+        async with self._uow() as uow:
+            won = await uow.documents.record(results)
+            for result in results:
+                if result.claim.id in won:
+                    emit(uow, result, now)
+            await uow.commit()
+        return won
+
+
+class Deliverer:
+    """The handler a channel worker subscribes to its job topic."""
+
+    def __init__(
+        self,
+        channel: ChannelAdapter,
+        *,
+        uow_factory: Callable[[], DispatchUnitOfWork],
+        lease: WorkerLease,
+        policy: RetryPolicy,
+        concurrency: int,
+        metrics: DispatchMetrics,
+    ) -> None:
+        self.channel = channel
+        self._uow = uow_factory
+        self._lease = lease
+        self._policy = policy
+        self._concurrency = max(1, concurrency)
+        self._m = metrics
+        self._sent = 0
+        self._recorded = 0
+
+    async def handle(self, events: Sequence[Envelope[SendDocument]], uow: DispatchUnitOfWork) -> None:
+        name = self.channel.name
+        wrong = [e for e in events if e.data.channel != name]
+        if wrong:
+            raise EventRejected("wrong-channel", f"a {wrong[0].data.channel} job on the {name} job topic")
+        claimed = await self._claim([e.data.document_id for e in events])
+        if claimed:
+            await self._deliver(claimed)
+
+    async def _claim(self, ids: Sequence[str]) -> list[Claim]:
+        await self._lease.held()
+        name = self.channel.name
+        async with self._uow() as uow:
+            result = await uow.documents.claim(
+                list(dict.fromkeys(ids)), channel=name, worker_key=self._lease.key, worker=self._lease.name
+            )
+            if result.unknown:
+                raise EventRejected("unknown-document", f"{len(result.unknown)} document(s) not found on {name}")
+            claimed = result.claimed
+            if name == "print":
+                claimed = await self._auto_batch(uow, claimed)
+            await uow.commit()
+        for reason, n in result.skipped.items():
+            self._m.skipped.labels(self._m.service, name, reason).inc(n)
+            log.info("%s: %d job(s) skipped (%s)", name, n, reason)
+        resumed = sum(1 for c in claimed if c.resumed)
+        if resumed:
+            self._m.resumed.labels(self._m.service, name).inc(resumed)
+            log.warning("%s: %d document(s) taken over from a worker that died mid-delivery", name, resumed)
+        failpoints.hit("dispatch.after_claim")
+        return claimed
+
+    async def _auto_batch(self, uow: DispatchUnitOfWork, claimed: list[Claim]) -> list[Claim]:
+        """Print documents queued without a send (automatic sending) form one batch per
+        worker batch."""
+        loose = [c for c in claimed if c.batch_id is None]
+        if not loose:
+            return claimed
+        batch_id = print_batch_id(None, loose[0].id)
+        await uow.documents.open_batch(batch_id, None, sealed=True)
+        await uow.documents.assign_batch([c.id for c in loose], batch_id)
+        return [dataclasses.replace(c, batch_id=batch_id) if c.batch_id is None else c for c in claimed]
+
+    async def _deliver(self, claimed: Sequence[Claim]) -> None:
+        name = self.channel.name
+        gate = asyncio.Semaphore(self._concurrency)
+        down: ChannelUnavailable | None = None
+        crash: BaseException | None = None
+
+        async def one(claim: Claim, writer: ResultWriter) -> None:
+            nonlocal down, crash
+            async with gate:
+                started = time.monotonic()
+                outcome: Outcome | ChannelUnavailable
+                if down is not None or crash is not None:
+                    outcome = down or ChannelUnavailable("worker-error", type(crash).__name__)
+                else:
+                    try:
+                        outcome = await self._attempt(claim)
+                    except ChannelUnavailable as unavailable:
+                        down = down or unavailable
+                        outcome = unavailable
+                    except Exception as exc:  # a bug: the partition stops (loud), nothing is lost
+                        crash = crash or exc
+                        outcome = ChannelUnavailable("worker-error", type(exc).__name__)
+                if isinstance(outcome, Delivered | Staged):
+                    self._sent += 1
+                    failpoints.hit(f"dispatch.after_send.{self._sent}")
+                await writer.put(result_of(claim, outcome, self._policy, datetime.now(UTC)))
+                self._m.seconds.labels(self._m.service, name).observe(time.monotonic() - started)
+
+        async with ResultWriter(self._uow, self._recorded_one) as writer:
+            done = await asyncio.gather(*(one(c, writer) for c in claimed), return_exceptions=True)
+        errors = [d for d in done if isinstance(d, BaseException)]
+        if crash is not None:
+            log.error(
+                "%s: delivering failed with %s; the partition stops until it is fixed", name, type(crash).__name__
+            )
+            raise crash
+        if errors:
+            raise errors[0]
+        if down is not None:
+            log.error("%s: channel unavailable (%s); the partition waits and retries", name, down.code)
+            raise down
+
+    async def _attempt(self, claim: Claim) -> Outcome:
+        doc = parse_payload(claim.source, claim.payload)
+        try:
+            rendered = self.channel.render(claim.id, doc)
+        except Refused as refused:
+            return refused.failed
+        return await self.channel.deliver(claim, rendered)
+
+    def _recorded_one(self, result: Result) -> None:
+        name, service = self.channel.name, self._m.service
+        if result.state is State.DELIVERED:
+            self._m.delivered.labels(service, name).inc()
+        elif result.state is State.FAILED:
+            self._m.failed.labels(service, name, "true").inc()
+        elif result.state is State.RETRY:
+            self._m.failed.labels(service, name, "false").inc()
+            self._m.retries.labels(service, name, "document").inc()
+        elif result.state is State.QUEUED:
+            self._m.retries.labels(service, name, "channel-unavailable").inc()
+        self._recorded += 1
+        failpoints.hit(f"dispatch.after_record.{self._recorded}")

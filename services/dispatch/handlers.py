@@ -1,0 +1,224 @@
+"""Use cases of the dispatch service: async functions over a unit of work (the caller
+owns the transaction).
+
+- :func:`accept_documents`: issued invoices, corrective invoices / credit notes and
+  payment reminders become outgoing documents waiting on their channel (queued at once
+  where automatic sending is on).
+- The **send job** (:data:`SEND`, seed steps 19–24): queues the selection chunk by
+  chunk (each chunk: the documents ``queued`` and their channel jobs in the outbox, in
+  one transaction, so a crash resumes at the next chunk), then follows the documents'
+  outcomes until each is delivered or failed. ``done`` / ``failures`` are the
+  delivered + failed so far and the failed; the result counts ``queued``,
+  ``delivered``, ``failed``.
+- The **preview job** (:data:`PREVIEW`): renders each selected document exactly as it
+  would leave, delivers nothing and changes no document; problems are listed, a few
+  samples kept for download.
+- :func:`queue_due_retries`: documents whose retry time has come go back on their topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from services.dispatch.channels import ChannelAdapter, Refused, make
+from services.dispatch.config import Settings
+from services.dispatch.domain.documents import NewDocument, from_invoice, from_reminder, parse_payload
+from services.dispatch.domain.naming import print_batch_id
+from services.dispatch.domain.selection import Selection
+from services.dispatch.repositories import DispatchUnitOfWork, Rendering
+from shared.events import topics
+from shared.events.customers import Channel
+from shared.events.dispatch import SendDocument
+from shared.events.envelope import Envelope
+from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceIssued
+from shared.events.reminders import ReminderIssued
+from shared.jobs import JobContext, Step
+
+SEND = "dispatch.send"
+PREVIEW = "dispatch.preview"
+
+
+def queue_job(uow: DispatchUnitOfWork, document_id: str, channel: str, attempt: int, job_id: str | None) -> None:
+    uow.outbox.add(
+        topics.CHANNEL_JOBS[channel].name,
+        SendDocument(document_id=document_id, channel=cast(Channel, channel), attempt=attempt, job_id=job_id),
+        key=document_id,
+    )
+
+
+# --- documents arrive ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    stored: list[NewDocument]
+    queued: list[NewDocument]
+
+
+async def accept_documents(
+    events: Sequence[Envelope[Any]], uow: DispatchUnitOfWork, *, auto_send: frozenset[str]
+) -> Accepted:
+    """Documents from ``invoicing.invoices.v1`` and ``reminders.reminders.v1``; other
+    event types on those topics (payments, settlements, collection) are not documents."""
+    new: dict[str, NewDocument] = {}
+    for env in events:
+        data = env.data
+        if isinstance(data, InvoiceIssued | CorrectiveInvoiceIssued):
+            doc = from_invoice(data.invoice)
+        elif isinstance(data, ReminderIssued):
+            doc = from_reminder(data.reminder)
+        else:
+            continue
+        new.setdefault(doc.id, doc)
+    auto = [d.id for d in new.values() if d.channel in auto_send]
+    stored = await uow.documents.add(list(new.values()), queued=auto)
+    queued = [d for d in stored if d.channel in auto_send]
+    for d in queued:
+        queue_job(uow, d.id, d.channel, 1, None)
+    return Accepted(stored, queued)
+
+
+# --- the send job ---------------------------------------------------------------------
+
+
+def _selection(job: JobContext) -> Selection:
+    return Selection.from_json(dict(job.params["selection"]))
+
+
+async def count_selected(job: JobContext, uow: DispatchUnitOfWork) -> int:
+    return await uow.documents.count_selection(_selection(job))
+
+
+async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval_s: float = 0.5) -> Step:
+    sel = _selection(job)
+    cursor: dict[str, Any] = dict(
+        job.cursor or {"phase": "queue", "after": 0, "queued": 0, "delivered": 0, "failed": 0}
+    )
+    queued_now = 0
+    if cursor["phase"] == "queue":
+        batch_id = print_batch_id(str(job.id), "") if sel.channel == "print" else None
+        if batch_id is not None and cursor["after"] == 0:
+            await uow.documents.open_batch(batch_id, job.id, sealed=False)
+        rows = await uow.documents.queue_next(
+            sel, after=int(cursor["after"]), limit=job.chunk_size, job_id=job.id, batch_id=batch_id
+        )
+        for document_id, seq, attempts in rows:
+            queue_job(uow, document_id, sel.channel, attempts + 1, str(job.id))
+            cursor["after"] = seq
+        queued_now = len(rows)
+        cursor["queued"] += queued_now
+        if queued_now < job.chunk_size:
+            cursor["phase"] = "track"
+            if batch_id is not None:
+                await uow.documents.seal_batch(batch_id)
+    else:
+        await asyncio.sleep(track_interval_s)
+    delivered, failed = await uow.documents.job_outcomes(job.id)
+    new_delivered, new_failed = delivered - int(cursor["delivered"]), failed - int(cursor["failed"])
+    cursor["delivered"], cursor["failed"] = delivered, failed
+    finished = cursor["phase"] == "track" and delivered + failed >= int(cursor["queued"])
+    return Step(
+        done=max(new_delivered, 0) + max(new_failed, 0),
+        failures=max(new_failed, 0),
+        cursor=cursor,
+        counts={"queued": queued_now, "delivered": max(new_delivered, 0), "failed": max(new_failed, 0)},
+        finished=finished,
+    )
+
+
+# --- the preview job ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    document_id: str
+    seq: int
+    ok: bool
+    code: str | None
+    reason: str | None
+    file_name: str | None
+    content_type: str | None
+    content: bytes | None
+
+
+def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, bytes | None]:
+    """Render one document as its channel would send it: the item, and its bytes."""
+    doc = parse_payload(item.source, item.payload)
+    try:
+        rendered = adapter.render(item.id, doc)
+    except Refused as refused:
+        r = refused.rendered
+        return (
+            PreviewItem(
+                item.id,
+                item.seq,
+                False,
+                refused.failed.code,
+                refused.failed.reason,
+                r.file_name if r else None,
+                r.content_type if r else None,
+                None,
+            ),
+            r.content if r else None,
+        )
+    return (
+        PreviewItem(item.id, item.seq, True, None, None, rendered.file_name, rendered.content_type, None),
+        rendered.content,
+    )
+
+
+async def preview_chunk(job: JobContext, uow: DispatchUnitOfWork, *, settings: Settings) -> Step:
+    """Render the next chunk of the selection; keep every problem (with the file when
+    one was made) and the first ``preview_samples`` good documents' files."""
+    sel = _selection(job)
+    cursor: dict[str, Any] = dict(job.cursor or {"after": 0, "samples": 0})
+    batch = await uow.documents.selection_after(sel, after=int(cursor["after"]), limit=job.chunk_size)
+    adapter = make(sel.channel, settings)
+    rows: list[dict[str, Any]] = []
+    problems = 0
+    for item in batch:
+        preview, content = render_one(adapter, item)
+        keep = content if not preview.ok or cursor["samples"] < settings.preview_samples else None
+        if preview.ok and keep is not None:
+            cursor["samples"] += 1
+        problems += 0 if preview.ok else 1
+        rows.append(
+            {
+                "job_id": job.id,
+                "document_id": preview.document_id,
+                "seq": preview.seq,
+                "ok": preview.ok,
+                "code": preview.code,
+                "reason": preview.reason,
+                "file_name": preview.file_name,
+                "content_type": preview.content_type,
+                "content": keep,
+            }
+        )
+        await asyncio.sleep(0)  # rendering is CPU work: let the API answer meanwhile
+    await uow.documents.add_preview_items(rows)
+    if batch:
+        cursor["after"] = batch[-1].seq
+    return Step(
+        done=len(batch),
+        failures=problems,
+        cursor=cursor,
+        counts={"rendered": len(batch) - problems, "problems": problems},
+        finished=len(batch) < job.chunk_size,
+    )
+
+
+# --- retries -------------------------------------------------------------------------
+
+
+async def queue_due_retries(uow: DispatchUnitOfWork, limit: int = 500) -> dict[str, int]:
+    """Documents whose retry time has come: queued again with a new channel job.
+    Returns how many per channel."""
+    counts: dict[str, int] = {}
+    for row in await uow.documents.due_retries(limit):
+        queue_job(uow, row.id, row.channel, row.attempts + 1, str(row.job_id) if row.job_id else None)
+        counts[row.channel] = counts.get(row.channel, 0) + 1
+    return counts
