@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db.errors import sqlstate
@@ -170,9 +171,29 @@ class SafeServerErrors:
                 await JSONResponse(_INTERNAL, status_code=500)(scope, receive, send)
 
 
+_PLAIN = {
+    404: ("not_found", "Osoitetta ei löydy.", "No such address."),
+    405: ("method_not_allowed", "Menetelmä ei ole sallittu tässä osoitteessa.", "Method not allowed here."),
+}
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The framework's own errors (no route matched, wrong method) in the same shape as a
+    route's: ``{"detail": {"code", "message_fi", "message_en"}}``."""
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.detail, dict):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    code, fi, en = _PLAIN.get(exc.status_code, (f"http_{exc.status_code}", str(exc.detail), str(exc.detail)))
+    return JSONResponse(
+        {"detail": {"code": code, "message_fi": fi, "message_en": en}}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """422 in the declared shape, and 500 without personal data (call before start)."""
+    """422 in the declared shape, other HTTP errors in :class:`ErrorResponse`'s shape,
+    and 500 without personal data (call before start)."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(SafeServerErrors)
 
 

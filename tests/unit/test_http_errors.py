@@ -58,3 +58,13 @@ async def test_validation_error_has_the_declared_shape_without_the_input() -> No
     assert item["loc"] == ["query", "n"]
     assert (item["type"], item["msg_fi"]) == ("greater_than_equal", "Arvo on liian pieni.")
     assert "-12345" not in response.text
+
+
+async def test_an_unknown_address_answers_404_in_the_error_shape() -> None:
+    transport = httpx.ASGITransport(app=app_that_fails())
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.get("/no/such/route")
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": {"code": "not_found", "message_fi": "Osoitetta ei löydy.", "message_en": "No such address."}
+    }
