@@ -17,7 +17,7 @@ import typer
 
 from billing_cli.http import call, client, dump
 from billing_cli.jobs import follow
-from shared.money import format_fi
+from shared.money import format_amount
 
 app = typer.Typer(no_args_is_help=True, help="Payment reminders #1 and #2 (maksumuistutus), disputes, collection.")
 PORT = 8003
@@ -33,7 +33,7 @@ Actor = Annotated[str, typer.Option(help="who does it (audit trail)")]
 def _money(value: str | None, lang: str) -> str:
     if value is None:
         return "-"
-    return format_fi(Decimal(value)) if lang == "fi" else f"{Decimal(value):.2f}"
+    return format_amount(Decimal(value), lang)
 
 
 def _day(value: str | None, lang: str) -> str:

@@ -54,3 +54,11 @@ def plain(value: Decimal) -> Decimal:
     ``25.50`` -> ``25.5`` (``Decimal.normalize`` alone would give ``1E+1`` for ten)."""
     reduced = value.normalize()
     return reduced.quantize(Decimal(1)) if reduced == reduced.to_integral_value() else reduced
+
+
+def format_amount(amount: Decimal, language: str) -> str:
+    """An amount as a clerk reads it, no currency sign: ``1 234,56`` in Finnish (and
+    Swedish, as written in Finland), ``1,234.56`` otherwise; rounded to the cent."""
+    if language in ("fi", "sv"):
+        return format_fi(amount)
+    return f"{cents(amount):,.2f}"

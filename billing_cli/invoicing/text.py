@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing_cli.invoicing.words import WORDS
-from shared.money import cents, format_fi
+from shared.money import cents, format_amount
 
 LOCAL_TZ = ZoneInfo("Europe/Helsinki")
 """Times are shown in the clerk's local time."""
@@ -25,8 +25,7 @@ DASH = "\u2013"
 
 def money(amount: Any, lang: str) -> str:
     """``1 234,56`` (fi) / ``1,234.56`` (en) from a decimal string or number."""
-    value = Decimal(str(amount))
-    return format_fi(value) if lang == "fi" else f"{cents(value):,.2f}"
+    return format_amount(Decimal(str(amount)), lang)
 
 
 def number(value: Any, lang: str) -> str:

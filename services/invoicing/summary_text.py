@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from shared.money import cents, format_fi
+from shared.money import format_amount
 
 Language = Literal["fi", "en"]
 RunMode = Literal["preview", "draft", "confirm"]
@@ -192,16 +192,14 @@ WORDS: dict[str, Words] = {"fi": FI, "en": EN}
 
 def money(amount: Decimal, language: Language) -> str:
     """``1 234,56`` / ``1,234.56`` (no currency sign: the column head says €)."""
-    if language == "fi":
-        return format_fi(amount)
-    return f"{cents(amount):,.2f}"
+    return format_amount(amount, language)
 
 
 def euros(amount: Decimal, language: Language) -> str:
     """``1 234,56 €`` / ``€1,234.56``."""
     if language == "fi":
-        return format_fi(amount) + "\u00a0\u20ac"
-    text = f"{cents(amount):,.2f}"
+        return format_amount(amount, language) + "\u00a0\u20ac"
+    text = format_amount(amount, language)
     return f"-\u20ac{text[1:]}" if text.startswith("-") else f"\u20ac{text}"
 
 

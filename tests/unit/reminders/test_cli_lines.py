@@ -32,7 +32,7 @@ def test_a_candidate_in_finnish_with_finnish_dates_and_amounts() -> None:
 def test_a_business_candidate_in_english_shows_the_compensation() -> None:
     line = row_line({**CANDIDATE, "fee": "0.00", "compensation": "40.00", "total_due": "1103.62"}, "en")
     assert "due 2026-03-16" in line
-    assert "open 1063.37  fee 0.00  compensation 40.00  interest 0.25  total 1103.62" in line
+    assert "open 1,063.37  fee 0.00  compensation 40.00  interest 0.25  total 1,103.62" in line
 
 
 def test_a_left_out_invoice_says_why() -> None:
