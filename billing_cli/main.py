@@ -10,6 +10,7 @@ import typer
 
 from billing_cli import dispatch, services
 from billing_cli.customers import app as customers_app
+from billing_cli.demo import app as demo_app
 from billing_cli.dlq import app as dlq_app
 from billing_cli.invoicing import app as invoicing_app
 from billing_cli.jobs import app as jobs_app
@@ -21,6 +22,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(invoicing_app, name="invoicing")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(demo_app, name="demo")
 dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]

@@ -1,15 +1,41 @@
 #!/usr/bin/env bash
-# The demo on the local stack: run the four services as processes and show them healthy.
-#   deploy/local/demo.sh up     start (the stack must be up: `make stack-up`)
-#   deploy/local/demo.sh down   stop the services started by `up`
+# The demo on the local stack: every process of the system as local processes, the
+# demo data loaded through the inbound topics, then the clerk's day walked through the CLI.
+#
+#   deploy/local/demo.sh up       reset the demo's databases and topics, start the processes,
+#                                 load the data, walk the day, print the report (make demo)
+#   deploy/local/demo.sh start    only start what is not running and wait until ready
+#   deploy/local/demo.sh down     stop the processes started here (make demo-down)
+#   deploy/local/demo.sh status   which of them run
+#
+# Where things go: $BILLING_DEMO_DIR (default <local dir>/demo): run/ (pid files),
+# logs/ (one log per process), out/ (mail/*.eml, einvoice/*.xml, print/, pdf/).
+# The stack's endpoints and the API token come from $BILLING_LOCAL_DIR (default .local).
+# Environment: DEMO_CUSTOMERS (3000), DEMO_SEED (2026).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 LOCAL_DIR=${BILLING_LOCAL_DIR:-$repo/.local}
-RUN=$LOCAL_DIR/run
-LOGS=$LOCAL_DIR/logs
-declare -A PORTS=([customers]=8001 [invoicing]=8002 [reminders]=8003 [dispatch]=8004)
-ORDER=(customers invoicing reminders dispatch)
+DEMO_DIR=${BILLING_DEMO_DIR:-$LOCAL_DIR/demo}
+RUN=$DEMO_DIR/run
+LOGS=$DEMO_DIR/logs
+OUT=$DEMO_DIR/out
+PY=$repo/.venv/bin/python
+export BILLING_LOCAL_DIR=$LOCAL_DIR BILLING_DEMO_DIR=$DEMO_DIR
+
+# The processes, in start order: name | readiness (tcp:PORT or a URL answering "ready") |
+# environment (space-separated, evaluated) | python arguments. Stopped in reverse order.
+# To add one (the web console, say): one row here.
+PROCS=(
+  'smtp-sink|tcp:1025||-m tests.support.smtp_sink --port 1025 --folder $OUT/mail'
+  'customers|http://127.0.0.1:8001/readyz|CUSTOMERS_API_TOKEN=$TOKEN CUSTOMERS_HTTP_PORT=8001|-m services.customers'
+  'invoicing|http://127.0.0.1:8002/readyz|INVOICING_API_TOKEN=$TOKEN INVOICING_HTTP_PORT=8002|-m services.invoicing'
+  'reminders|http://127.0.0.1:8003/readyz|REMINDERS_API_TOKEN=$TOKEN REMINDERS_HTTP_PORT=8003|-m services.reminders'
+  'dispatch|http://127.0.0.1:8004/readyz|$DISPATCH_ENV DISPATCH_HTTP_PORT=8004|-m services.dispatch'
+  'worker-email|http://127.0.0.1:8011/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel email --port 8011'
+  'worker-einvoice|http://127.0.0.1:8012/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel einvoice --port 8012'
+  'worker-print|http://127.0.0.1:8013/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel print --port 8013'
+)
 
 token() {
   local f=$LOCAL_DIR/secrets/api-token
@@ -17,54 +43,100 @@ token() {
   cat "$f"
 }
 
-up() {
+field() { local IFS='|'; read -r -a parts <<<"$1"; echo "${parts[$2]}"; }
+alive() { [[ -f $RUN/$1.pid ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+ready() { # readiness spec -> 0 when ready
+  local spec=$1
+  if [[ $spec == tcp:* ]]; then
+    (exec 3<>"/dev/tcp/127.0.0.1/${spec#tcp:}") 2>/dev/null
+  else
+    [[ $(curl -s --max-time 2 "$spec" || true) == *'"status":"ready"'* ]]
+  fi
+}
+
+start() {
   eval "$(bash "$here/stack.sh" env)"
-  mkdir -p "$RUN" "$LOGS"
-  local tok; tok=$(token)
-  for s in "${ORDER[@]}"; do
-    local pidf=$RUN/$s.pid
-    if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
-    local up_name; up_name=$(echo "$s" | tr '[:lower:]' '[:upper:]')
-    env "${up_name}_API_TOKEN=$tok" "${up_name}_HTTP_PORT=${PORTS[$s]}" \
-      nohup "$repo/.venv/bin/python" -m "services.$s" >"$LOGS/$s.log" 2>&1 </dev/null &
-    echo $! >"$pidf"
+  mkdir -p "$RUN" "$LOGS" "$OUT/mail" "$OUT/einvoice" "$OUT/print" "$OUT/pdf"
+  TOKEN=$(token)
+  DISPATCH_ENV="DISPATCH_API_TOKEN=$TOKEN DISPATCH_SMTP_HOST=127.0.0.1 DISPATCH_SMTP_PORT=1025"
+  DISPATCH_ENV+=" DISPATCH_EINVOICE_FOLDER=$OUT/einvoice DISPATCH_PRINT_FOLDER=$OUT/print"
+  DISPATCH_ENV+=" DISPATCH_MAIL_FROM=laskutus@kustannus-demo.fi DISPATCH_MAIL_SENDER_NAME=Laskutus"
+  local row name envs args
+  for row in "${PROCS[@]}"; do
+    name=$(field "$row" 0)
+    alive "$name" && continue
+    envs=$(eval echo "$(field "$row" 2)")
+    args=$(eval echo "$(field "$row" 3)")
+    # shellcheck disable=SC2086  # word splitting intended: KEY=VALUE pairs and arguments
+    (cd "$repo" && env $envs nohup "$PY" $args >"$LOGS/$name.log" 2>&1 </dev/null &
+      echo $! >"$RUN/$name.pid")
   done
-  printf '%-10s %-6s %-28s %s\n' service port readyz checks
-  local s code body all_ok=1
-  for s in "${ORDER[@]}"; do
-    for _ in $(seq 1 150); do
-      body=$(curl -s "http://127.0.0.1:${PORTS[$s]}/readyz" || true)
-      [[ $body == *'"status":"ready"'* ]] && break
+  local spec all_ok=1 i
+  printf '%-16s %-32s %s\n' process ready-at state
+  for row in "${PROCS[@]}"; do
+    name=$(field "$row" 0)
+    spec=$(field "$row" 1)
+    for ((i = 0; i < 300; i++)); do
+      ready "$spec" && break
+      alive "$name" || break
       sleep 0.2
     done
-    [[ $body == *'"status":"ready"'* ]] || all_ok=0
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORTS[$s]}/readyz" || true)
-    printf '%-10s %-6s %-28s %s\n' "$s" "${PORTS[$s]}" "$code" "${body:-no answer (see $LOGS/$s.log)}"
+    if ready "$spec"; then
+      printf '%-16s %-32s %s\n' "$name" "$spec" ready
+    else
+      all_ok=0
+      printf '%-16s %-32s %s\n' "$name" "$spec" "NOT READY (see $LOGS/$name.log)"
+    fi
   done
-  echo
-  # Hints as the user can type them where they are: bin/billing needs no uv on the
-  # PATH and loads the stack's endpoints and the API token itself.
-  local cli=$repo/bin/billing make="make -C $repo"
-  if [[ $PWD == "$repo" ]]; then cli=bin/billing make=make; fi
-  echo "API token: $LOCAL_DIR/secrets/api-token   logs: $LOGS/<service>.log   stop: $make demo-down"
-  echo "try: $cli customers invalid"
   [[ $all_ok == 1 ]]
 }
 
 down() {
-  local s pidf
-  for s in "${ORDER[@]}"; do
-    pidf=$RUN/$s.pid
-    if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
-      kill "$(cat "$pidf")"
-      echo "stopped $s"
+  local i row name pid
+  for ((i = ${#PROCS[@]} - 1; i >= 0; i--)); do
+    name=$(field "${PROCS[$i]}" 0)
+    if alive "$name"; then
+      pid=$(cat "$RUN/$name.pid")
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+      echo "stopped $name"
     fi
-    rm -f "$pidf"
+    rm -f "$RUN/$name.pid"
   done
+}
+
+status() {
+  local row name rc=0
+  for row in "${PROCS[@]}"; do
+    name=$(field "$row" 0)
+    if alive "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; rc=1; fi
+  done
+  return $rc
+}
+
+cli() { "$repo/bin/billing" "$@"; }
+
+up() {
+  local t0=$SECONDS
+  echo "== Resetting the demo (its processes, databases, topics and output) =="
+  down >/dev/null
+  eval "$(bash "$here/stack.sh" env)"
+  cli demo reset --out "$OUT"
+  echo
+  echo "== Starting the SMTP sink, the four services and one worker per channel =="
+  start
+  echo
+  cli demo load --out "$OUT" --customers "${DEMO_CUSTOMERS:-3000}" --seed "${DEMO_SEED:-2026}"
+  echo
+  cli demo day --out "$OUT" --started-s "$((SECONDS - t0))"
 }
 
 case ${1:-} in
   up) up ;;
+  start) start ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  status) status ;;
+  *) echo "usage: $0 up|start|down|status" >&2; exit 2 ;;
 esac
