@@ -36,7 +36,8 @@ def load(
     """Publish the demo data (customers, earlier months billed, paid and reminded, today's requests)."""
     from demo import load as load_
 
-    load_.run(out, customers, seed, date.fromisoformat(today) if today else datetime.now(ZoneInfo("Europe/Helsinki")).date())
+    day_ = date.fromisoformat(today) if today else datetime.now(ZoneInfo("Europe/Helsinki")).date()
+    load_.run(out, customers, seed, day_)
 
 
 @app.command()

@@ -66,7 +66,7 @@ def _reminders(w: Walk, level: int) -> None:
         page = request(c, "GET", "/reminders/candidates", params={"level": level, "limit": 1})
     w.cli("reminders", "candidates", "--level", str(level), "--limit", "5")
     w.cli("reminders", "create", "--level", str(level), "--all")
-    w.count(f"reminder #{level} candidates / created", f"{page['totals']['candidates']}")
+    w.count(f"reminder #{level} candidates (all selected)", page["totals"]["candidates"])
 
 
 def _requests_total(kind: str, state: str | None = None) -> int:
@@ -114,11 +114,12 @@ def _billing(w: Walk, kind: str, first: bool, today: str) -> None:
         w.step("12", "Fetch again: the error notice is gone")
         w.cli("invoicing", "requests", "--kind", kind, "--limit", "3")
         w.step("13–14", "Select all, preview on: the invoices as they would be created")
+    before = _invoices(kind)
     w.cli("invoicing", "run", "--kind", kind, "--mode", "preview", "--all")
     if first:
         w.step("15–16", "Preview off: run the billing run; the summary, downloaded as PDF")
     w.cli("invoicing", "run", "--kind", kind, "--mode", "confirm", "--all", "--pdf", _rel(return_pdf))
-    w.count(f"{label} invoices created", _invoices(kind))
+    w.count(f"{label} invoices created", _invoices(kind) - before)
 
 
 def _invoices(kind: str) -> int:

@@ -37,7 +37,8 @@ PROCS=(
   'worker-print|http://127.0.0.1:8013/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel print --port 8013'
 )
 
-token() {
+token() { # BILLING_API_TOKEN if set, else the local stack's (made once)
+  [[ -n ${BILLING_API_TOKEN:-} ]] && { echo "$BILLING_API_TOKEN"; return; }
   local f=$LOCAL_DIR/secrets/api-token
   [[ -s $f ]] || { mkdir -p "$(dirname "$f")"; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f"; chmod 600 "$f"; }
   cat "$f"
@@ -56,6 +57,7 @@ ready() { # readiness spec -> 0 when ready
 }
 
 start() {
+  cd "$repo"
   eval "$(bash "$here/stack.sh" env)"
   mkdir -p "$RUN" "$LOGS" "$OUT/mail" "$OUT/einvoice" "$OUT/print" "$OUT/pdf"
   TOKEN=$(token)
@@ -68,9 +70,10 @@ start() {
     alive "$name" && continue
     envs=$(eval echo "$(field "$row" 2)")
     args=$(eval echo "$(field "$row" 3)")
+    # env and nohup exec the process itself, so the pid file holds its pid (what `down` stops).
     # shellcheck disable=SC2086  # word splitting intended: KEY=VALUE pairs and arguments
-    (cd "$repo" && env $envs nohup "$PY" $args >"$LOGS/$name.log" 2>&1 </dev/null &
-      echo $! >"$RUN/$name.pid")
+    env $envs nohup "$PY" $args >"$LOGS/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN/$name.pid"
   done
   local spec all_ok=1 i
   printf '%-16s %-32s %s\n' process ready-at state
