@@ -221,4 +221,6 @@ def test_edit_line_needs_a_change_and_a_number(nowhere: str) -> None:
 def test_a_service_that_cannot_be_reached_exits_2(nowhere: str) -> None:
     result = invoke("invoices")
     assert result.exit_code == 2
-    assert result.output.strip() == f"cannot reach {nowhere}: ConnectError"
+    assert result.output.strip() == (
+        f"Palveluun invoicing ei saada yhteyttä ({nowhere}, ConnectError): onko se käynnissä? Käynnistä: make demo"
+    )
