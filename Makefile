@@ -53,11 +53,12 @@ integration: deps stack-up ## integration tests only (real Kafka + PostgreSQL)
 test: deps stack-up check ## everything: checks, unit, integration (real Kafka + PostgreSQL)
 	$(UV) run pytest -q
 
-demo: deps stack-up ## start the stack and the four services, show them healthy
+demo: deps stack-up ## the whole system at work: services, workers, SMTP sink, demo data, the clerk's day, a report
 	bash deploy/local/demo.sh up
 
-demo-down: ## stop the demo's services (the stack keeps running)
+demo-down: ## stop what make demo started: its processes, then the local stack
 	bash deploy/local/demo.sh down
+	bash $(STACK) down
 
 bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
 	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)

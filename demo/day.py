@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -178,17 +179,37 @@ def _report(w: Walk, started_s: float) -> None:
     total = started_s + state["load_s"] + day_s
     print(f"duration: {total:.0f} s in all (start {started_s:.0f} s, load {state['load_s']:.0f} s, day {day_s:.0f} s)")
     print("\nEverything is still running. Try:")
-    for cmd in (
-        "bin/billing dispatch summary",
-        "bin/billing reminders candidates --level 2",
-        "bin/billing invoicing invoices --payment-status open --limit 10",
-        "bin/billing invoicing runs",
-        "bin/billing customers search Virtanen",
-        "bin/billing jobs list --service invoicing",
-        "bin/billing --help",
-        "make demo-down        # stops the demo's processes and the local stack",
-    ):
+    for cmd in next_commands(Path(os.environ.get("DEMO_CALLER_DIR") or Path.cwd())):
         print(f"  {cmd}")
+
+
+NEXT = (
+    "bin/billing dispatch summary",
+    "bin/billing reminders candidates --level 2",
+    "bin/billing invoicing invoices --payment-status open --limit 10",
+    "bin/billing invoicing payments",
+    "bin/billing invoicing runs",
+    "bin/billing customers invalid",
+    "bin/billing customers search Virtanen",
+    "bin/billing jobs list --service invoicing",
+    "bin/billing --help",
+    "make demo-down",
+)
+"""What the report suggests, as typed in the repository (tests/unit/test_newcomer_path.py
+checks that each runs as printed)."""
+
+
+def next_commands(where: Path) -> list[str]:
+    """:data:`NEXT` as the user can type them where they are: from another folder, the
+    repository's ``bin/billing`` by its full path and ``make -C <repo>``."""
+    if where.resolve() == REPO:
+        return list(NEXT)
+    return [
+        c.replace("bin/billing", str(REPO / "bin" / "billing"), 1)
+        if c.startswith("bin/")
+        else f"make -C {REPO}" + c[4:]
+        for c in NEXT
+    ]
 
 
 def run(out: Path, started_s: float) -> None:

@@ -22,6 +22,7 @@ LOGS=$DEMO_DIR/logs
 OUT=$DEMO_DIR/out
 PY=$repo/.venv/bin/python
 export BILLING_LOCAL_DIR=$LOCAL_DIR BILLING_DEMO_DIR=$DEMO_DIR
+export DEMO_CALLER_DIR=${DEMO_CALLER_DIR:-$PWD}  # where the user typed it: the report's hints fit there
 
 # The processes, in start order: name | readiness (tcp:PORT or a URL answering "ready") |
 # environment (space-separated, evaluated) | python arguments. Stopped in reverse order.
