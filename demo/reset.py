@@ -1,7 +1,7 @@
 """Reset what the demo made, so ``make demo`` a second time starts from the same
 empty system and prints the same numbers: the four services' databases (dropped and
 created again, empty, for the same owner), the topics the services use with their
-dead-letter topics, their consumer groups, and the demo's output folder.
+dead-letter topics (with them the consumer groups' offsets), and the demo's output folder.
 
 Only the unprefixed names are touched: tests run with a topic prefix and databases of
 their own, so a reset never reaches them. The services must be stopped first
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from demo.kafka import GROUPS, delete_topics_and_groups
+from demo.kafka import GROUPS, delete_topics
 from demo.load import bootstrap
 from shared.events import topics
 
@@ -46,7 +46,7 @@ async def _reset(out: Path) -> str:
     await _reset_databases(admin_url)
     names = [spec.name for spec in topics.ALL] + [spec.dead_letter for spec in topics.ALL]
     groups = [g for gs in GROUPS.values() for g in gs]
-    deleted = await delete_topics_and_groups(bootstrap(), names, groups)
+    deleted = await delete_topics(bootstrap(), names, groups)
     await asyncio.to_thread(_empty, out)
     return f"reset: {len(DATABASES)} databases emptied, {deleted} topics deleted, {out} emptied"
 
