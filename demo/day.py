@@ -177,7 +177,10 @@ def _report(w: Walk, started_s: float) -> None:
     for what, value in w.counts:
         print(f"  {what:<52} {value}")
     total = started_s + state["load_s"] + day_s
-    print(f"duration: {total:.0f} s in all (start {started_s:.0f} s, load {state['load_s']:.0f} s, day {day_s:.0f} s)")
+    print(
+        f"duration: {total:.0f} s in all (reset and start {started_s:.0f} s, load {state['load_s']:.0f} s,"
+        f" the day {day_s:.0f} s)"
+    )
     print("\nEverything is still running. Try:")
     for cmd in next_commands(Path(os.environ.get("DEMO_CALLER_DIR") or Path.cwd())):
         print(f"  {cmd}")

@@ -131,10 +131,11 @@ up() {
   echo
   echo "== Starting the SMTP sink, the four services and one worker per channel =="
   start
+  local started_s=$((SECONDS - t0))
   echo
   cli demo load --out "$OUT" --customers "${DEMO_CUSTOMERS:-3000}" --seed "${DEMO_SEED:-2026}"
   echo
-  cli demo day --out "$OUT" --started-s "$((SECONDS - t0))"
+  cli demo day --out "$OUT" --started-s "$started_s"
 }
 
 case ${1:-} in
