@@ -78,17 +78,18 @@ start() {
   done
   # One deadline for all: on a busy two-core machine eight Python processes importing and
   # migrating at once can take minutes, but a process that died is reported at once.
-  local spec all_ok=1 deadline=$((SECONDS + ${DEMO_START_TIMEOUT:-420}))
+  local spec ok all_ok=1 deadline=$((SECONDS + ${DEMO_START_TIMEOUT:-420}))
   printf '%-16s %-32s %s\n' process ready-at state
   for row in "${PROCS[@]}"; do
     name=$(field "$row" 0)
     spec=$(field "$row" 1)
+    ok=0
     while ((SECONDS < deadline)); do
-      ready "$spec" && break
+      ready "$spec" && { ok=1; break; }
       alive "$name" || break
       sleep 0.2
     done
-    if ready "$spec"; then
+    if ((ok)); then
       printf '%-16s %-32s %s\n' "$name" "$spec" ready
     else
       all_ok=0
