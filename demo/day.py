@@ -54,10 +54,12 @@ class Walk:
 
 
 def _rel(path: Path) -> str:
+    """A path as the user can use it where they typed ``make demo``: relative when below."""
+    where = Path(os.environ.get("DEMO_CALLER_DIR") or Path.cwd()).resolve()
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.resolve().relative_to(where))
     except ValueError:
-        return str(path)
+        return str(path.resolve())
 
 
 def _reminders(w: Walk, level: int) -> None:
