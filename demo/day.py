@@ -53,6 +53,14 @@ class Walk:
         self.counts.append((what, str(value)))
 
 
+def _here(path: Path) -> str:
+    """A path for a command run here (the walk's commands run in the repository)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
 def _rel(path: Path) -> str:
     """A path as the user can use it where they typed ``make demo``: relative when below."""
     where = Path(os.environ.get("DEMO_CALLER_DIR") or Path.cwd()).resolve()
@@ -121,7 +129,7 @@ def _billing(w: Walk, kind: str, first: bool, today: str) -> None:
     w.cli("invoicing", "run", "--kind", kind, "--mode", "preview", "--all")
     if first:
         w.step("15–16", "Preview off: run the billing run; the summary, downloaded as PDF")
-    w.cli("invoicing", "run", "--kind", kind, "--mode", "confirm", "--all", "--pdf", _rel(return_pdf))
+    w.cli("invoicing", "run", "--kind", kind, "--mode", "confirm", "--all", "--pdf", _here(return_pdf))
     w.count(f"{label} invoices created", _invoices(kind) - before)
 
 
