@@ -125,8 +125,12 @@ async def sending(system: System) -> dict[str, dict[str, Any]]:
     return {r["channel"]: r for r in rows}
 
 
+ALL_STATES = ("waiting", "queued", "sending", "staged", "retry", "delivered", "failed")
+
+
 async def documents(system: System, channel: str, *states: str) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {"limit": 1000, **({"state": list(states)} if states else {})}
+    """A channel's documents (default: in any state; the API's default is "waiting")."""
+    params: dict[str, Any] = {"limit": 1000, "state": list(states or ALL_STATES)}
     page = await ok(await system.api("dispatch").get(f"/sending/{channel}/documents", params=params))
     assert page["total"] == len(page["items"])
     items: list[dict[str, Any]] = page["items"]
@@ -517,7 +521,9 @@ async def check_finvoices(system: System) -> None:
         doc = index[path.name.removeprefix("finvoice-").removesuffix(".xml")]
         _, root = fv.parts(path.read_bytes())
         schema.assertValid(root)  # the official Finvoice 3.0 XSD
-        assert fv.one(root, "InvoiceDetails/InvoiceNumber") == doc["number"]
+        # a reminder's own number is its invoice's number and its level (1000000009-1)
+        level = doc["reminder_level"]
+        assert fv.one(root, "InvoiceDetails/InvoiceNumber") == doc["number"] + (f"-{level}" if level else "")
         assert fv.one(root, "EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier") == doc["reference"]
         instructed = fi_amount(fv.one(root, "EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount"))
         assert instructed == D(doc["amount"])
