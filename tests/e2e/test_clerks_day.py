@@ -240,6 +240,7 @@ async def test_the_clerks_day(system: System) -> None:
     await check_finvoices(system)
     await check_pdfs(system)
     await check_totals_agree(system, history)
+    check_no_personal_data_in_logs(system)
 
 
 async def reminders_level_1(system: System) -> None:
@@ -404,10 +405,21 @@ async def send_every_channel(system: System) -> None:
     counts = await sending(system)
     assert {ch: counts[ch]["waiting"] for ch in CHANNELS} == ds.WAITING
     dispatch = system.api("dispatch")
+    # step 22: with preview on, the e-mails are rendered and nothing is sent
+    started = await dispatch.post("/sending/email/send", json={"all": True, "preview": True}, headers=CLERK)
+    answer = await ok(started, 202)
+    assert answer["message_fi"] == "Esikatselu: 22 asiakirjaa muodostetaan sähköpostilla; mitään ei lähetetä."
+    job = await job_done(dispatch, started, timeout=180)
+    assert job["result"] == {"rendered": ds.WAITING["email"], "problems": 0}
+    assert system.sink.count() == 0
+    assert (await sending(system))["email"]["waiting"] == ds.WAITING["email"]
+    sent_words = {"email": "sähköpostilla", "einvoice": "verkkolaskuna", "print": "tulostettuna"}
     for channel in CHANNELS:  # steps 20-25: one channel at a time, select all, preview off, send
         started = await dispatch.post(f"/sending/{channel}/send", json={"all": True}, headers=CLERK)
         answer = await ok(started, 202)
         assert answer["selected"] == ds.WAITING[channel]
+        # step 24: the confirmation, e.g. "22 asiakirjaa lähetetään sähköpostilla."
+        assert answer["message_fi"].startswith(f"{ds.WAITING[channel]} asiakirjaa lähetetään {sent_words[channel]}")
         job = await job_done(dispatch, started, timeout=180)
         assert (job["done"], job["total"], job["failures"]) == (ds.WAITING[channel],) * 2 + (0,)
         assert job["result"] == {"queued": ds.WAITING[channel], "delivered": ds.WAITING[channel], "failed": 0}
@@ -553,6 +565,7 @@ async def check_pdfs(system: System) -> None:
         text = pdfs.text(attachment.get_content())
         _assert_pdf_says(text, doc)
     # print: each document's pages in the batch PDF say the same
+    printed = 0
     for manifest in sorted(system.print_folder.glob("print-send-*.json")):
         meta = json.loads(manifest.read_text())
         pdf = manifest.with_suffix(".pdf").read_bytes()
@@ -564,7 +577,9 @@ async def check_pdfs(system: System) -> None:
             count = int(r["page_count"])
             _assert_pdf_says("\n".join(pages[at : at + count]), index[r["document_id"]])
             at += count
+            printed += 1
         assert at == len(pages)
+    assert printed == ds.WAITING["print"]
 
 
 def _assert_pdf_says(text: str, doc: dict[str, Any]) -> None:
@@ -599,3 +614,13 @@ async def check_totals_agree(system: System, history: dict[str, dict[str, Any]])
     p01 = history["P01"]
     item = await ok(await system.api("reminders").get(f"/invoices/{p01['id']}"))
     assert (D(item["open_amount"]), [r["level"] for r in item["reminders"]]) == (D("23.00"), [1, 2])
+
+
+def check_no_personal_data_in_logs(system: System) -> None:
+    """Section 4: names, addresses and e-mail addresses never reach a log."""
+    logs = sorted((system.folder / "logs").glob("*.log"))
+    assert len(logs) == 7  # four services, three workers
+    for log in logs:
+        text = log.read_text(errors="replace")
+        for personal in ("Testi Henkilö", "Testiyhtiö", "@example.com", "Kotikatu", "Teollisuustie"):
+            assert personal not in text, (log.name, personal)
