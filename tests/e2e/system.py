@@ -63,7 +63,8 @@ class System:
         """Read ``service``'s own database (checks across services, never business logic)."""
         conn = await asyncpg.connect(plain(self.databases[service]))
         try:
-            return await conn.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
         finally:
             await conn.close()
 

@@ -172,7 +172,7 @@ async def load_history(system: System, inbound: Inbound) -> dict[str, dict[str, 
 
     async def history_ready() -> bool:
         page = await requests_page(system, "subscription", up_to=ds.HISTORY_UP_TO)
-        return page["ready"] == ds.HISTORY_INVOICES and page["errors"] == 0
+        return bool(page["ready"] == ds.HISTORY_INVOICES and page["errors"] == 0)
 
     await wait_for(history_ready, timeout=60)
     run = await billing_run(system, "subscription", "confirm", up_to=ds.HISTORY_UP_TO)
@@ -323,15 +323,15 @@ async def billing_subscriptions(system: System) -> None:
     for customer, row in errors.items():
         card = await ok(await customers.get(row["customer_url"]))
         assert card["valid"] is False
-        fixed = await ok(await customers.patch(row["customer_url"], json=ds.FIXES[customer], headers=CLERK))
-        assert (fixed["valid"], fixed["errors"]) == (True, [])
+        patched = await ok(await customers.patch(row["customer_url"], json=ds.FIXES[customer], headers=CLERK))
+        assert (patched["valid"], patched["errors"]) == (True, [])
     assert (await ok(await customers.get("/customers/invalid")))["items"] == []
 
-    async def fixed() -> dict[str, Any] | None:
+    async def all_fixed() -> dict[str, Any] | None:
         p = await requests_page(system, "subscription")
         return p if p["errors"] == 0 and p["ready"] == ds.SUBSCRIPTION_LISTED else None
 
-    page = await wait_for(fixed, timeout=60)
+    page = await wait_for(all_fixed, timeout=60)
     assert page["notice"]["errors"] == 0 and page["notice"]["reasons"] == []
     assert not [r for r in page["items"] if r["label_fi"] == "virhe"]
 
@@ -539,6 +539,12 @@ async def check_finvoices(system: System) -> None:
         assert fv.one(root, "EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier") == doc["reference"]
         instructed = fi_amount(fv.one(root, "EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount"))
         assert instructed == D(doc["amount"])
+        # to the customer's own e-invoice address, through its operator (B02's as fixed)
+        customer = ds.CUSTOMERS[doc["customer_number"]]
+        fixed = {**customer, **ds.FIXES.get(doc["customer_number"], {})}
+        assert fv.one(root, "BuyerPartyDetails/BuyerPartyIdentifier") == customer["business_id"]
+        assert fv.one(root, ".//MessageReceiverDetails/ToIdentifier") == customer["einvoice_address"]
+        assert fv.one(root, ".//MessageReceiverDetails/ToIntermediator") == fixed["einvoice_operator"] == ds.OPERATOR
         if doc["kind"] == "invoice":
             inv = doc["invoice"]
             assert fv.one(root, "InvoiceDetails/InvoiceTypeCode") == "INV01"
@@ -561,6 +567,8 @@ async def check_pdfs(system: System) -> None:
     by_receipt = {d["receipt"]: d for d in index.values() if d["channel"] == "email"}
     for mail in mails:
         doc = by_receipt[str(mail["Message-ID"])]
+        customer = doc["customer_number"]
+        assert mail["To"].addresses[0].addr_spec == f"{customer.lower()}@example.com"  # B01's as fixed
         (attachment,) = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
         text = pdfs.text(attachment.get_content())
         _assert_pdf_says(text, doc)
@@ -575,7 +583,14 @@ async def check_pdfs(system: System) -> None:
         at = 0
         for r in rows:
             count = int(r["page_count"])
-            _assert_pdf_says("\n".join(pages[at : at + count]), index[r["document_id"]])
+            doc = index[r["document_id"]]
+            assert r["customer_number"] == doc["customer_number"]
+            text = "\n".join(pages[at : at + count])
+            _assert_pdf_says(text, doc)
+            street = ds.CUSTOMERS[doc["customer_number"]]["address"]["street_lines"][0]
+            assert street in text  # the address block of the customer's own card
+            if doc["customer_number"] == "B03":
+                assert "33100 Tampere" in " ".join(text.split())  # the postal code the clerk added
             at += count
             printed += 1
         assert at == len(pages)
