@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -308,7 +309,8 @@ async def billing_subscriptions(system: System) -> None:
         ds.SUBSCRIPTION_CANCELLED_REQUESTS,
     )
     assert notice["message_fi"].startswith("Virhe: 3 laskutuspyynnössä")
-    assert sorted(r["code"] for r in notice["reasons"]) == sorted(ds.BROKEN_CODES.values())
+    # errors by reason: one request each (the count is in ``field``)
+    assert {r["code"]: r["field"] for r in notice["reasons"]} == dict.fromkeys(ds.BROKEN_CODES.values(), "1")
     errors = {r["customer_number"]: r for r in page["items"] if r["state"] == "error"}
     assert sorted(errors) == ds.BROKEN
     for customer, row in errors.items():
@@ -389,7 +391,24 @@ async def check_summary_pdf(system: System, run_id: str, expected: dict[str, Any
     text = pdfs.text(response.content)
     assert amount_fi(expected["gross"]) in text
     assert amount_fi(expected["net"]) in text and amount_fi(expected["vat"]) in text
-    assert str(first) in text and str(last) in text
+    flat = " ".join(text.split())
+    # the facts table: invoices, requests, left out, gross; then per channel; then the list
+    facts = re.search(r"Laskutetaan yhteensä (\d+) (\d+) (\d+) ([\d ,]+) €", flat)
+    assert facts is not None, flat[:1500]
+    assert facts.groups() == (
+        str(expected["invoices"]),
+        str(expected["requests"]),
+        str(expected["left_out"]),
+        amount_fi(expected["gross"]),
+    )
+    channels = expected["by_channel"]
+    assert (
+        f"Sähköposti {channels['email']} Verkkolasku {channels['einvoice']} "
+        f"Paperilasku (tulostus) {channels['print']} Yhteensä {expected['invoices']}"
+    ) in flat
+    assert f"Laskut ({expected['invoices']})" in flat
+    missing = [n for n in range(first, last + 1) if str(n) not in text]  # the list of every invoice
+    assert missing == []
     assert "ESIKATSELU" not in text
 
 
