@@ -102,35 +102,36 @@ def _service_overrides(system: System, service: str, extra: dict[str, Any]) -> d
     return values
 
 
-async def start_service(system: System, service: str, **extra: Any) -> ServiceProcess:
-    """Start (or restart with other settings) one service and wait until it is ready."""
-    log_dir = system.folder / "logs"
-    process = ServiceProcess(system.sandbox, service, log_dir, **_service_overrides(system, service, extra)).start()
+def _spawn(system: System, service: str, extra: dict[str, Any]) -> ServiceProcess:
+    process = ServiceProcess(
+        system.sandbox, service, system.folder / "logs", **_service_overrides(system, service, extra)
+    ).start()
     system.services[service] = process
-    old = system.clients.pop(service, None)
-    if old is not None:
-        await old.aclose()
     system.clients[service] = httpx.AsyncClient(
         base_url=process.url, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=60.0
     )
-    await process.wait_ready(timeout=120)
     return process
 
 
 @asynccontextmanager
 async def running_system(sandbox: Sandbox, folder: Path, **per_service: dict[str, Any]) -> AsyncIterator[System]:
-    """The four services, one worker per channel and the SMTP sink, all ready."""
+    """The four services, one worker per channel and the SMTP sink, all ready.
+
+    All seven processes start at once: on a small, busy machine most of a start is
+    importing, and the migrations (advisory lock) and topic creation (an existing topic
+    is fine) are safe to run side by side."""
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     databases = {name: await sandbox.own_database(name) for name in SERVICES}
     with SmtpSink() as sink:
         system = System(sandbox, folder, sink, databases)
         try:
-            # dispatch first (its migrations make the tables the workers use), the rest with it
-            await asyncio.gather(*(start_service(system, name, **per_service.get(name, {})) for name in SERVICES))
+            for name in SERVICES:
+                _spawn(system, name, per_service.get(name, {}))
             overrides = _service_overrides(system, "dispatch", per_service.get("dispatch", {}))
             for channel in CHANNELS:
                 system.workers[channel] = WorkerProcess(sandbox, channel, folder / "logs", **overrides).start()
-            await asyncio.gather(*(w.wait_ready(timeout=120) for w in system.workers.values()))
+            processes = [*system.services.values(), *system.workers.values()]
+            await asyncio.gather(*(p.wait_ready(timeout=180) for p in processes))
             yield system
         finally:
             for client in system.clients.values():
