@@ -9,6 +9,8 @@ test's temporary folder, named in every readiness failure.
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -28,7 +30,6 @@ CHANNELS = ("email", "einvoice", "print")
 COMMON: dict[str, Any] = {
     "kafka_channel_partitions": 3,
     "jobs_poll_interval_s": 0.2,
-    "consumer_stall_max_s": 5.0,
 }
 
 
@@ -102,6 +103,27 @@ def _service_overrides(system: System, service: str, extra: dict[str, Any]) -> d
     return values
 
 
+async def wait_ready(process: ServiceProcess, timeout: float) -> None:
+    """Like ``ServiceProcess.wait_ready``, with a patient client (a loaded machine can
+    take seconds to answer) and the last answer of /readyz in the failure."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    async with httpx.AsyncClient(timeout=15.0) as client:
+        while time.monotonic() < deadline:
+            assert process.proc is not None
+            if process.proc.poll() is not None:
+                raise AssertionError(f"{process.log_path.name}: exited with {process.proc.returncode}")
+            try:
+                response = await client.get(f"{process.url}/readyz")
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            await asyncio.sleep(0.3)
+    raise AssertionError(f"{process.log_path} not ready in {timeout}s; last /readyz: {last}")
+
+
 def _spawn(system: System, service: str, extra: dict[str, Any]) -> ServiceProcess:
     process = ServiceProcess(
         system.sandbox, service, system.folder / "logs", **_service_overrides(system, service, extra)
@@ -121,7 +143,8 @@ async def running_system(sandbox: Sandbox, folder: Path, **per_service: dict[str
     importing, and the migrations (advisory lock) and topic creation (an existing topic
     is fine) are safe to run side by side."""
     (folder / "logs").mkdir(parents=True, exist_ok=True)
-    databases = {name: await sandbox.own_database(name) for name in SERVICES}
+    urls = await asyncio.gather(*(sandbox.own_database(name) for name in SERVICES))
+    databases = dict(zip(SERVICES, urls, strict=True))
     with SmtpSink() as sink:
         system = System(sandbox, folder, sink, databases)
         try:
@@ -131,10 +154,14 @@ async def running_system(sandbox: Sandbox, folder: Path, **per_service: dict[str
             for channel in CHANNELS:
                 system.workers[channel] = WorkerProcess(sandbox, channel, folder / "logs", **overrides).start()
             processes = [*system.services.values(), *system.workers.values()]
-            await asyncio.gather(*(p.wait_ready(timeout=180) for p in processes))
+            await asyncio.gather(*(wait_ready(p, timeout=240) for p in processes))
             yield system
         finally:
             for client in system.clients.values():
                 await client.aclose()
-            for process in [*system.workers.values(), *reversed(system.services.values())]:
+            processes = [*system.workers.values(), *reversed(system.services.values())]
+            for process in processes:  # all told at once, then each awaited (and killed if stuck)
+                if process.proc is not None and process.proc.poll() is None:
+                    process.proc.send_signal(signal.SIGTERM)
+            for process in processes:
                 process.stop()
