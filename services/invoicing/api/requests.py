@@ -125,6 +125,9 @@ async def fetch(  # noqa: PLR0917 (query parameters)
     the error notice at the top, each erroneous row marked *virhe* with its reasons."""
     f = RequestFilter(kind=kind, state=state, customer_number=customer_number, order_id=order_id, invoice_date_to=up_to)
     async with uow(request) as u:
+        # One snapshot for the rows and the counts: a billing profile fixed between two
+        # statements would otherwise list a row as *virhe* under a notice saying 0 errors.
+        await u.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         total, rows = await u.requests.page(f, limit=limit, offset=offset)
         counts = await u.requests.notice_counts(kind, up_to)
         reasons = await u.requests.error_reasons(kind, up_to) if counts["errors"] else []
