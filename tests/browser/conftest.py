@@ -42,7 +42,6 @@ from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess, create_s
 from tests.support.kafka import Publisher
 from tests.support.sales import Inbound
 
-
 CHROMIUM = "/usr/bin/chromium"
 DEMO_USER = "anna"
 DEMO_PASSWORD = "Laskutus-2026!"
