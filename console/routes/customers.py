@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from console.auth import User
 from console.backend import ServiceError, call
+from console.i18n import translate
 from console.routes.jobs import local_url
 from console.web import flash, lang_of, render
 
@@ -79,6 +80,18 @@ def card_field_errors(card: dict[str, Any], lang: str) -> dict[str, str]:
     return found
 
 
+FORM_FIELDS = frozenset((*TEXT_FIELDS, *CHOICE_FIELDS, *ADDRESS_FIELDS, "street_lines", "no_reminders"))
+
+
+def _unsaved(exc: ServiceError, lang: str) -> str:
+    """ "Correct the marked fields", plus the service's own words for anything the form
+    cannot mark (an error on no field of the form)."""
+    message = translate(lang, "customers.fix_fields")
+    if any(name not in FORM_FIELDS for name in exc.fields):
+        message += " " + exc.message
+    return message
+
+
 def _back(back: str | None) -> str | None:
     return local_url(back)
 
@@ -132,7 +145,7 @@ async def save(
             card=current,
             values=values,
             field_errors={**card_field_errors(current, lang_of(request)), **exc.fields},
-            error=exc.message,
+            error=_unsaved(exc, lang_of(request)),
             back=_back(back),
         )
     flash(request, "customers.saved" if saved.get("valid") else "customers.saved_with_errors")

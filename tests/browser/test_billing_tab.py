@@ -30,6 +30,11 @@ from tests.support.sales import request as billing_request
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def stack_services() -> tuple[str, ...]:
+    return ("customers", "invoicing")
+
 CUSTOMERS = {
     "C-1": upsert("C-1", name="Asiakas Yksi Oy"),
     "C-2": upsert("C-2", name="Asiakas Kaksi Oy", delivery_channel="print"),
@@ -97,14 +102,19 @@ def seed(stack: Stack) -> None:
     stack.publish(lambda inbound: inbound.requests(*(billing_request(f"R-{n[2:]}", n) for n in CUSTOMERS)))
 
 
-def fetched(page: Page, labels: dict[str, str], want_rows: int, timeout: float = 60.0) -> None:
-    """Click *Hae laskutuspyynnöt* until the list has ``want_rows`` rows: the requests
-    and profiles arrive through Kafka, so the first fetch may come before them."""
+def fetched(page: Page, labels: dict[str, str], timeout: float = 60.0) -> None:
+    """Click *Hae laskutuspyynnöt* until all four requests and all four customers'
+    profiles have arrived (both come through Kafka; until a profile arrives its request
+    is in error for that reason): 2 ready rows and 2 in error for the e-mail reasons."""
+    want = sorted([labels["reason_missing"], labels["reason_invalid"]])
     deadline = time.monotonic() + timeout
     while True:
         page.get_by_role("button", name=labels["fetch"]).click()
         page.wait_for_selector("[data-counts], [data-empty], [data-service-error]")
-        if page.locator("tr[data-request]").count() == want_rows and page.locator("tr[data-state=error]").count() == 2:
+        if (
+            page.locator("tr[data-state=ready]").count() == 2
+            and sorted(page.locator("[data-notice] .reason").all_inner_texts()) == want
+        ):
             return
         if time.monotonic() > deadline:
             raise AssertionError(page.locator("#requests").inner_text())
@@ -140,7 +150,8 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     page.get_by_role("link", name=labels["tab"], exact=True).click()
     expect(page).to_have_url(re.compile(r"/billing"))
     # step 8: fetch the billing requests (all four rows: two ready, two erroneous)
-    fetched(page, labels, want_rows=4)
+    fetched(page, labels)
+    expect(page.locator("tr[data-request]")).to_have_count(4)
     # step 9: the red notice with its counts, the erroneous rows say "virhe" and why
     notice = page.locator("[data-notice]")
     expect(notice).to_be_visible()
