@@ -170,15 +170,20 @@ async def edit_line(  # noqa: PLR0917 (form fields)
     line_no: Annotated[int, Path(ge=1, le=100_000)],
     quantity: Annotated[str, Form(max_length=20)] = "",
     chargeable: Annotated[bool, Form()] = False,
+    has_chargeable: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Change a draft line's quantity and whether it is charged."""
-    body: dict[str, Any] = {"chargeable": chargeable}
+    """Change a draft line's quantity and whether it is charged (a corrective draft's
+    lines have only the new quantity: its form has no ``has_chargeable``)."""
+    body: dict[str, Any] = {"chargeable": chargeable} if has_chargeable else {}
     if quantity.strip():
         try:
             body["quantity"] = str(Decimal(quantity.strip().replace(",", ".").replace("\u00a0", "")))
         except InvalidOperation:
             flash(request, "billing.bad_quantity", "error", value=quantity[:20])
             return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+    if not body:
+        flash(request, "billing.nothing_to_change", "error")
+        return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
     try:
         await call(request, "invoicing", "PATCH", f"/invoices/{invoice_id}/lines/{line_no}", json=body)
     except ServiceError as exc:

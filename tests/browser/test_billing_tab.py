@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 def stack_services() -> tuple[str, ...]:
     return ("customers", "invoicing")
 
+
 CUSTOMERS = {
     "C-1": upsert("C-1", name="Asiakas Yksi Oy"),
     "C-2": upsert("C-2", name="Asiakas Kaksi Oy", delivery_channel="print"),

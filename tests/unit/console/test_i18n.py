@@ -60,3 +60,10 @@ def test_dates_in_finnish_and_english() -> None:
     assert i18n.format_date("not a date", "fi") == "not a date"
     moment = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
     assert i18n.format_date(moment.isoformat(), "en") == "23 Nov 2026"
+
+
+def test_vat_rates_in_finnish_and_english() -> None:
+    assert i18n.format_rate(Decimal("25.50"), "fi") == "25,5\u00a0%"
+    assert i18n.format_rate("10.00", "fi") == "10\u00a0%"
+    assert i18n.format_rate(Decimal("25.5"), "en") == "25.5%"
+    assert i18n.format_rate(Decimal("0"), "en") == "0%"
