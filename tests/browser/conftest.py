@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -159,6 +160,15 @@ class Stack:
                 await fn(Inbound(self.sandbox, pub))
 
         run_async(go())
+
+    async def scalar(self, service: str, sql: str, *args: Any) -> Any:
+        """The first value of ``sql`` in ``service``'s own database."""
+        url = self.processes[service].env[f"{service.upper()}_DATABASE_URL"].replace("+asyncpg", "", 1)
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
 
     def wait_for(self, predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
         """Poll an async predicate until it is truthy (``AssertionError`` after ``timeout``)."""
