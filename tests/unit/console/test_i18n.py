@@ -67,3 +67,9 @@ def test_vat_rates_in_finnish_and_english() -> None:
     assert i18n.format_rate("10.00", "fi") == "10\u00a0%"
     assert i18n.format_rate(Decimal("25.5"), "en") == "25.5%"
     assert i18n.format_rate(Decimal("0"), "en") == "0%"
+
+
+def test_quantities_without_trailing_zeros() -> None:
+    assert i18n.format_number("2.000", "fi") == "2"
+    assert i18n.format_number(Decimal("1.500"), "fi") == "1,5"
+    assert i18n.format_number(Decimal("1.500"), "en") == "1.5"
