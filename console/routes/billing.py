@@ -124,6 +124,7 @@ def _summary_row(item: dict[str, Any]) -> dict[str, Any]:
         "net": totals.get("net"),
         "vat": totals.get("vat"),
         "gross": totals.get("gross"),
+        "lines": item.get("lines") or [],
     }
 
 

@@ -65,6 +65,7 @@ LABELS = {
         "gross": "132,00 €",
         "pdf_amounts": ("120,00", "12,00", "132,00", "33,00"),
         "pdf_title": "Laskutusajon kooste",
+        "unit_price": "30,00\u00a0€",
         "tab": "Laskutus",
     },
     "en": {
@@ -88,6 +89,7 @@ LABELS = {
         "gross": "€132.00",
         "pdf_amounts": ("120.00", "12.00", "132.00", "33.00"),
         "pdf_title": "Billing run summary",
+        "unit_price": "€30.00",
         "tab": "Billing",
     },
 }
@@ -213,6 +215,11 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     expect(summary.locator("[data-summary-invoices]")).to_have_text("4")
     expect(summary.locator("[data-summary-gross]")).to_have_text(labels["gross"])
     expect(summary.locator("tr[data-invoice]")).to_have_count(4)
+    # a would-be invoice opens to its lines: 1 x 30.00 at 10 %
+    summary.locator("details[data-lines='C-2'] summary").click()
+    expect(summary.locator("details[data-lines='C-2'] table.lines tr")).to_have_text(
+        [re.compile(r"HS-1KK\s*Helsingin Sanomat 1 kk\s*1 × " + re.escape(labels["unit_price"]))]
+    )
 
     # preview off, run for real (step 15): the progress bar, then the summary (step 16)
     page.get_by_label(labels["preview"]).uncheck()
