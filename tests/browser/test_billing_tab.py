@@ -116,8 +116,11 @@ def fetched(page: Page, labels: dict[str, str], timeout: float = 60.0) -> None:
     while True:
         page.get_by_role("button", name=labels["fetch"]).click()
         page.wait_for_selector("[data-counts], [data-empty], [data-service-error]")
+        # (all three: the service reads the list and the notice's counts in separate
+        # statements, so one fetch can show a request in the counts but not yet in the list)
         if (
-            page.locator("tr[data-state=ready]").count() == 2
+            page.locator("tr[data-request]").count() == 4
+            and page.locator("tr[data-state=ready]").count() == 2
             and sorted(page.locator("[data-notice] .reason").all_inner_texts()) == want
         ):
             return
