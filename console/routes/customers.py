@@ -92,6 +92,19 @@ def _unsaved(exc: ServiceError, lang: str) -> str:
     return message
 
 
+def _change(entry: dict[str, Any]) -> dict[str, Any]:
+    """One audit-trail row: when, who, which fields (not their values: the trail is for
+    who-did-what; the values are on the card)."""
+    changes = entry.get("changes")
+    fields = sorted(changes) if isinstance(changes, dict) else []
+    return {
+        "version": entry.get("version"),
+        "changed_at": entry.get("changed_at"),
+        "actor": entry.get("actor"),
+        "fields": fields,
+    }
+
+
 def _back(back: str | None) -> str | None:
     return local_url(back)
 
@@ -104,11 +117,16 @@ async def card(
     back: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     found = await call(request, "customers", "GET", f"/customers/{customer_number}")
+    try:
+        history = await call(request, "customers", "GET", f"/customers/{customer_number}/history")
+    except ServiceError:
+        history = []  # the card is what the clerk came for; its trail is extra
     return render(
         request,
         "customers/card.html",
         active_tab="billing",
         card=found,
+        history=[_change(h) for h in reversed(history[-20:])],
         values=form_values(found),
         field_errors=card_field_errors(found, lang_of(request)),
         back=_back(back),

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
-from tests.browser.conftest import Stack, shot
+from tests.browser.conftest import DEMO_USER, Stack, shot
 from tests.support import pdf
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.kafka import Publisher, ce_headers
@@ -136,6 +136,8 @@ def fix_email(page: Page, labels: dict[str, str], customer: str, email: str) -> 
     page.get_by_role("button", name=labels["save"]).click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text(labels["saved"])
     expect(page.locator("[data-card-valid]")).to_be_visible()
+    # the customers service's audit trail names the clerk (the console sent X-Actor)
+    expect(page.locator("table.history tbody tr").first.locator("[data-actor]")).to_have_text(DEMO_USER)
     page.get_by_role("link", name=labels["back"]).click()
 
 
