@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from billing_cli import dispatch, services
+from billing_cli.console import app as console_app
 from billing_cli.customers import app as customers_app
 from billing_cli.demo import app as demo_app
 from billing_cli.dlq import app as dlq_app
@@ -23,6 +24,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(invoicing_app, name="invoicing")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(demo_app, name="demo")
+app.add_typer(console_app, name="console")
 dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
