@@ -12,12 +12,13 @@ SERVICES := customers invoicing reminders dispatch
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-tools: ## install what a fresh machine lacks (uv, JDK, Maven, PostgreSQL)
+tools: ## install what a fresh machine lacks (uv, JDK, Maven, PostgreSQL, Chromium)
 	@command -v uv >/dev/null || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" \
 		|| python3 -m pip install --quiet --break-system-packages --user "uv==$(UV_VERSION)"
 	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	 command -v mvn >/dev/null || missing="$$missing maven"; \
 	 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	 command -v chromium >/dev/null || missing="$$missing chromium"; \
 	 if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	   DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

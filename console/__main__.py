@@ -1,0 +1,34 @@
+"""``python -m console`` serves the console; ``python -m console hash-password`` prints
+an argon2 hash for a users entry (the password is read without echo, or from stdin)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["hash-password"]:
+        from console.auth import hash_password
+
+        password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        if not password:
+            print("an empty password is not allowed", file=sys.stderr)
+            return 2
+        print(hash_password(password))
+        return 0
+    if argv:
+        print("usage: python -m console [hash-password]", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from console.app import create_app
+    from console.config import ConsoleSettings
+
+    settings = ConsoleSettings()
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

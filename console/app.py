@@ -1,0 +1,90 @@
+"""The console's FastAPI app: session cookie, CSRF check on every unsafe request,
+sign-in redirect, translated error pages, the routers of each tab."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from console import auth, csrf, i18n
+from console.backend import Backends, ServiceError
+from console.config import ConsoleSettings
+from console.routes import billing, customers, dead_letters, invoices, jobs, sending
+from console.session import SessionMiddleware
+from console.web import render, safe_next
+
+
+def create_app(
+    settings: ConsoleSettings | None = None,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """The app; ``transports`` lets a test route a service's calls in-process."""
+    # session_secret comes from the environment
+    settings = settings or ConsoleSettings()
+    settings.user_hashes()  # a malformed users list stops the start, not the first sign-in
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backends = Backends(settings, transports)
+        try:
+            yield
+        finally:
+            await app.state.backends.aclose()
+
+    app = FastAPI(
+        title="Billing console",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf.check)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.lockout = auth.Lockout(settings.login_max_failures, settings.login_lockout_s)
+    app.add_middleware(
+        SessionMiddleware,
+        secret=settings.session_secret.get_secret_value(),
+        cookie_name=settings.cookie_name,
+        max_age=settings.session_max_age_s,
+        always_secure=settings.cookie_secure,
+    )
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.exception_handler(auth.NotSignedIn)
+    async def _not_signed_in(request: Request, exc: auth.NotSignedIn) -> Response:
+        return auth.redirect_to_login(request, exc)
+
+    @app.exception_handler(csrf.CsrfRefused)
+    async def _csrf(request: Request, exc: csrf.CsrfRefused) -> Response:
+        return render(request, "error.html", status_code=403, title_key="errors.csrf_title", message_key="errors.csrf")
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        # a route that does not catch it itself: the message in the page, never a trace
+        template = "partials/error.html" if request.headers.get("HX-Request") else "error.html"
+        status = 200 if request.headers.get("HX-Request") else 502 if exc.status in (0, 500, 502, 503, 504) else 400
+        return render(request, template, status_code=status, title_key="errors.title", message=exc.message)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/billing", status_code=303)
+
+    @app.get("/lang/{code}", include_in_schema=False)
+    async def switch_language(request: Request, code: str, next: str = "/billing") -> Response:
+        request.session["lang"] = i18n.normalise(code)
+        return RedirectResponse(safe_next(next), status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(auth.router)
+    for module in (invoices, billing, sending, customers, dead_letters, jobs):
+        app.include_router(module.router)
+    return app

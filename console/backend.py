@@ -1,0 +1,115 @@
+"""Calls to the four services: one async httpx client each, the service token, and
+``X-Actor: <signed-in clerk>`` on every call, so audit trails name a person.
+
+A service's refusal becomes :class:`ServiceError` with the message in the clerk's
+language (the services answer ``{"detail": {code, message_fi, message_en}}``, or a 422
+list whose entries carry ``loc``, ``msg`` and ``msg_fi``); field errors are kept by field
+name so a form can show each beside its field. A service that cannot be reached is
+"service unavailable" in the page, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from console import i18n
+from console.config import SERVICES, ConsoleSettings
+
+
+@dataclass
+class ServiceError(Exception):
+    """A service said no (``status`` 4xx/5xx) or could not be reached (``status`` 0)."""
+
+    service: str
+    status: int
+    message: str
+    code: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    """Field name (the last part of a 422 ``loc``) -> message, for forms."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Backends:
+    """The clients, made when the app starts and closed when it stops."""
+
+    def __init__(self, settings: ConsoleSettings, transports: dict[str, httpx.AsyncBaseTransport] | None = None):
+        token = settings.api_token.get_secret_value()
+        self.clients = {
+            name: httpx.AsyncClient(
+                base_url=settings.service_url(name),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=settings.service_timeout_s,
+                transport=(transports or {}).get(name),
+            )
+            for name in SERVICES
+        }
+
+    async def aclose(self) -> None:
+        for c in self.clients.values():
+            await c.aclose()
+
+
+def describe(service: str, response: httpx.Response, lang: str) -> ServiceError:
+    """The service's error answer as a :class:`ServiceError` in ``lang``."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, dict) and ("message_fi" in detail or "message_en" in detail):
+        message = detail.get(f"message_{lang}") or detail.get("message_en") or detail.get("message_fi")
+        return ServiceError(service, status, str(message), code=detail.get("code"))
+    if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
+        fields: dict[str, str] = {}
+        parts: list[str] = []
+        for e in detail:
+            message = str((e.get("msg_fi") if lang == "fi" else None) or e.get("msg") or "")
+            loc = [str(p) for p in e["loc"] if p not in ("body", "query", "path")]
+            name = ".".join(loc)
+            fields.setdefault(loc[-1] if loc else "", message)
+            parts.append(f"{name}: {message}" if name else message)
+        summary = i18n.translate(lang, "errors.invalid", details="; ".join(parts))
+        return ServiceError(service, status, summary, code="invalid", fields=fields)
+    text = i18n.translate(lang, "errors.http", status=status)
+    if detail is not None:
+        text += ": " + json.dumps(detail, ensure_ascii=False)[:300]
+    return ServiceError(service, status, text)
+
+
+async def call(
+    request: Request,
+    service: str,
+    method: str,
+    path: str,
+    *,
+    raw: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """``method path`` on ``service`` as the signed-in clerk; the JSON answer (or the
+    response itself with ``raw=True``). Raises :class:`ServiceError`."""
+    lang = i18n.normalise(request.session.get("lang"))
+    backends: Backends = request.app.state.backends
+    headers = dict(kwargs.pop("headers", None) or {})
+    user = request.session.get("user")
+    if isinstance(user, str) and user:
+        headers["X-Actor"] = user
+    try:
+        response = await backends.clients[service].request(method, path, headers=headers, **kwargs)
+    except httpx.HTTPError:
+        name = i18n.translate(lang, f"services.{service}")
+        raise ServiceError(service, 0, i18n.translate(lang, "errors.unavailable", service=name)) from None
+    if response.status_code >= 400:
+        raise describe(service, response, lang)
+    if raw:
+        return response
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()

@@ -1,0 +1,16 @@
+"""Placeholder (filled in after the skeleton)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from console.auth import User
+from console.web import render
+
+router = APIRouter()
+
+
+@router.get("/customers")
+async def page(request: Request, user: User) -> Response:
+    return render(request, "placeholder.html", active_tab="customers")
