@@ -104,7 +104,9 @@ async def create(request: Request, user: User) -> Response:
     form, lists = await _form(request)
     try:
         level = view.parse_level(form.get("level"))
-        body = view.selection_body(form.get("select_all") == "1", lists.get("invoice_id", []))
+        body = view.selection_body(
+            form.get("select_all") == "1", lists.get("invoice_id", []), beyond_shown=form.get("more") == "1"
+        )
     except view.SelectionError as exc:
         return _error(request, exc.key)
     job = await call(request, "reminders", "POST", "/reminders/create", json={"level": level, **body})
@@ -134,7 +136,9 @@ async def collection(request: Request, user: User) -> Response:
 async def handover(request: Request, user: User) -> Response:
     form, lists = await _form(request)
     try:
-        body = view.selection_body(form.get("select_all") == "1", lists.get("invoice_id", []))
+        body = view.selection_body(
+            form.get("select_all") == "1", lists.get("invoice_id", []), beyond_shown=form.get("more") == "1"
+        )
     except view.SelectionError as exc:
         return _error(request, exc.key)
     result = await call(request, "reminders", "POST", "/collection/handover", json=body)

@@ -52,13 +52,15 @@ def parse_level(value: str | None) -> int:
     return level
 
 
-def selection_body(select_all: bool, invoice_ids: Iterable[str]) -> dict[str, Any]:
+def selection_body(select_all: bool, invoice_ids: Iterable[str], *, beyond_shown: bool = False) -> dict[str, Any]:
     """The part of a create / hand-over body that says which invoices.
 
-    *Valitse kaikki* sends ``all`` (every candidate on the service's date, also those
-    beyond the rows shown); otherwise the ticked ids, in order, each once. Nothing
-    ticked is the clerk's mistake, said so, rather than an empty call."""
-    if select_all:
+    The ticked ids, in order, each once. *Valitse kaikki* on a list longer than the
+    rows shown sends ``all`` instead (every candidate on the service's date, also
+    those not shown); on a complete list it is exactly the ticked rows, so the
+    confirmation counts what the clerk saw, not the near ones left out. Nothing ticked
+    is the clerk's mistake, said so, rather than an empty call."""
+    if select_all and beyond_shown:
         return {"all": True}
     ids = list(dict.fromkeys(i.strip() for i in invoice_ids if i.strip()))
     if not ids:

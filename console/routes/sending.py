@@ -87,6 +87,7 @@ async def send(request: Request, user: User, channel: ChannelPath) -> Response:
             form.get("select_all") == "1",
             ids,
             preview=view.checked(form.get("preview") if isinstance(form.get("preview"), str) else None),
+            beyond_shown=form.get("more") == "1",
         )
     except view.SendError as exc:
         return _error(request, exc.key)
@@ -107,7 +108,7 @@ async def resend_failed(request: Request, user: User, channel: ChannelPath) -> R
         view.parse_channel(channel)
     except view.SendError as exc:
         return _error(request, exc.key)
-    body = view.send_body(True, [], preview=False, resend_failed=True)
+    body = view.send_body(True, [], preview=False, resend_failed=True, beyond_shown=True)
     answer = await call(request, "dispatch", "POST", f"/sending/{channel}/send", json=body)
     return _progress(request, channel, answer)
 

@@ -66,12 +66,18 @@ def channel_cards(summary: Sequence[Mapping[str, Any]]) -> list[ChannelCard]:
 
 
 def send_body(
-    select_all: bool, document_ids: Iterable[str], *, preview: bool, resend_failed: bool = False
+    select_all: bool,
+    document_ids: Iterable[str],
+    *,
+    preview: bool,
+    resend_failed: bool = False,
+    beyond_shown: bool = False,
 ) -> dict[str, Any]:
-    """The body of ``POST /sending/{channel}/send``: *Valitse kaikki* sends ``all``
-    (every waiting document, also beyond the rows shown), else the ticked ids."""
+    """The body of ``POST /sending/{channel}/send``: the ticked ids; *Valitse kaikki*
+    on a list longer than the rows shown sends ``all`` (every waiting document, also
+    those not shown)."""
     body: dict[str, Any] = {"preview": preview, "resend_failed": resend_failed}
-    if select_all:
+    if select_all and beyond_shown:
         return {**body, "all": True}
     ids = list(dict.fromkeys(i.strip() for i in document_ids if i.strip()))
     if not ids:

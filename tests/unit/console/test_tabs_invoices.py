@@ -20,8 +20,13 @@ from console.routes.invoices_view import (
 )
 
 
-def test_select_all_sends_all_not_the_rows_shown() -> None:
-    assert selection_body(True, ["7", "8"]) == {"all": True}
+def test_select_all_on_a_longer_list_than_shown_sends_all() -> None:
+    assert selection_body(True, ["7", "8"], beyond_shown=True) == {"all": True}
+
+
+def test_select_all_on_a_complete_list_sends_exactly_the_rows() -> None:
+    # not "all": the job would also count the near ones left out as skipped
+    assert selection_body(True, ["7", "8"]) == {"invoice_ids": ["7", "8"]}
 
 
 def test_ticked_ids_each_once_in_order() -> None:

@@ -32,8 +32,13 @@ def test_cards_in_the_seeds_order_with_zeros_for_a_missing_channel() -> None:
     assert (cards[2].on_the_way, cards[2].delivered, cards[2].failed) == (4, 5, 1)  # 1 + 0 + 3 + 0
 
 
-def test_select_all_sends_all() -> None:
-    assert send_body(True, [DOC], preview=True) == {"preview": True, "resend_failed": False, "all": True}
+def test_select_all_on_a_longer_list_than_shown_sends_all() -> None:
+    assert send_body(True, [DOC], preview=True, beyond_shown=True) == {
+        "preview": True,
+        "resend_failed": False,
+        "all": True,
+    }
+    assert send_body(True, [DOC], preview=True) == {"preview": True, "resend_failed": False, "document_ids": [DOC]}
 
 
 def test_ticked_documents_each_once() -> None:
