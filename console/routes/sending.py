@@ -49,8 +49,8 @@ async def page(request: Request, user: User) -> Response:
     return render(request, "sending/page.html", active_tab="sending", cards=await _cards(request), channel=None)
 
 
-async def _documents(request: Request, channel: str, state: str) -> dict[str, Any]:
-    params = {"state": state, "limit": view.LIST_LIMIT}
+async def _documents(request: Request, channel: str, states: list[str]) -> dict[str, Any]:
+    params = {"state": states, "limit": view.LIST_LIMIT}
     page: dict[str, Any] = await call(request, "dispatch", "GET", f"/sending/{channel}/documents", params=params)
     return page
 
@@ -69,9 +69,8 @@ async def channel_page(request: Request, user: User, channel: ChannelPath) -> Re
         active_tab="sending",
         cards=await _cards(request),
         channel=channel,
-        waiting=await _documents(request, channel, "waiting"),
-        failed=await _documents(request, channel, "failed"),
-        limit=view.LIST_LIMIT,
+        waiting=await _documents(request, channel, ["waiting"]),
+        failed=await _documents(request, channel, ["failed"]),
     )
 
 
@@ -126,18 +125,30 @@ async def finished(request: Request, user: User, channel: ChannelPath, job_id: u
     to look at; a preview: what it rendered, problems with reasons, samples to open."""
     job = await call(request, "dispatch", "GET", f"/jobs/{job_id}")
     outcome = view.send_outcome(job)
-    preview = None
+    channel = outcome.channel or channel
+    try:
+        view.parse_channel(channel)
+    except view.SendError as exc:
+        return _error(request, exc.key)
+    ctx: dict[str, Any] = {}
     if outcome.preview:
-        preview = await call(request, "dispatch", "GET", f"/sending/previews/{job_id}", params={"limit": 100})
+        ctx["preview"] = await call(request, "dispatch", "GET", f"/sending/previews/{job_id}", params={"limit": 100})
+        listed = await _documents(request, channel, ["waiting", "failed"])
+        ctx["documents"] = {d["id"]: d for d in listed["items"]}
+    else:
+        # the cards and both lists as they are after the send, swapped in beside the confirmation
+        ctx["cards"] = await _cards(request)
+        ctx["waiting"] = await _documents(request, channel, ["waiting"])
+        ctx["failed"] = await _documents(request, channel, ["failed"])
     return render(
         request,
         "sending/_finished.html",
-        channel=outcome.channel or channel,
+        channel=channel,
         outcome=outcome,
         job=job,
-        preview=preview,
         plural=view.plural,
         sample_kind=view.sample_kind,
+        **ctx,
     )
 
 
