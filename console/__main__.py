@@ -21,11 +21,20 @@ def main(argv: list[str]) -> int:
         print("usage: python -m console [hash-password]", file=sys.stderr)
         return 2
     import uvicorn
+    from pydantic import ValidationError
 
     from console.app import create_app
     from console.config import ConsoleSettings
 
-    settings = ConsoleSettings()
+    try:
+        settings = ConsoleSettings()
+    except ValidationError as exc:
+        # name the variables, never echo a value (hide_input_in_errors)
+        names = ", ".join("CONSOLE_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        print(f"console: settings missing or invalid: {names}", file=sys.stderr)
+        for e in exc.errors():
+            print(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", file=sys.stderr)
+        return 2
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=True)
     return 0
 

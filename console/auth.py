@@ -60,7 +60,16 @@ class Lockout:
     def locked(self, name: str) -> bool:
         return self.locked_until.get(name, 0.0) > time.monotonic()
 
+    MAX_TRACKED = 10_000
+    """Names counted at once; beyond it the oldest counts are dropped, so a script
+    trying endless made-up names cannot grow the process's memory."""
+
     def failed(self, name: str) -> None:
+        if len(self.failures) >= self.MAX_TRACKED and name not in self.failures:
+            self.failures.pop(next(iter(self.failures)))
+        now = time.monotonic()
+        for locked in [n for n, until in self.locked_until.items() if until <= now]:
+            del self.locked_until[locked]
         count = self.failures.get(name, 0) + 1
         self.failures[name] = count
         if count >= self.max_failures:

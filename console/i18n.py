@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.money import format_amount as _format_number
+from shared.money import plain
 
 LANGUAGES = ("fi", "en")
 DEFAULT = "fi"
@@ -67,6 +68,30 @@ def format_amount(amount: Decimal | str | float | int | None, lang: str, currenc
     if number.startswith("-"):
         return f"-{sign}{number[1:]}"
     return f"{sign}{number}"
+
+
+def format_number(value: Decimal | str | float | None, lang: str) -> str:
+    """A quantity without trailing zeros: ``1,5`` (fi) or ``1.5`` (en); ``2.000`` is ``2``."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+    except InvalidOperation:
+        return str(value)
+    return str(number).replace(".", ",") if normalise(lang) == "fi" else str(number)
+
+
+def format_rate(rate: Decimal | str | float | None, lang: str) -> str:
+    """A VAT rate: ``25,5 %`` (fi) or ``25.5%`` (en); ``10.00`` shows as ``10``."""
+    if rate is None or rate == "":
+        return ""
+    try:
+        value = plain(rate if isinstance(rate, Decimal) else Decimal(str(rate)))
+    except InvalidOperation:
+        return str(rate)
+    if normalise(lang) == "fi":
+        return f"{str(value).replace('.', ',')}\u00a0%"
+    return f"{value}%"
 
 
 def format_date(value: date | datetime | str | None, lang: str) -> str:

@@ -56,6 +56,8 @@ def context(request: Request, **ctx: Any) -> dict[str, Any]:
         "csrf_field": csrf.FIELD,
         "money": lambda amount, currency="EUR": i18n.format_amount(amount, lang, currency),
         "day": lambda value: i18n.format_date(value, lang),
+        "pct": lambda rate: i18n.format_rate(rate, lang),
+        "num": lambda value: i18n.format_number(value, lang),
         "moment": lambda value: i18n.format_datetime(value, lang),
         "tabs": TABS,
         "active_tab": ctx.pop("active_tab", None),

@@ -1,16 +1,277 @@
-"""Placeholder (filled in after the skeleton)."""
+"""The *Laskutus / Billing* tab (seed steps 7-17): fetch billing requests per kind, the
+red error notice, rows marked *virhe* with reasons and a link to the customer card,
+select all / some, the preview switch, the billing run with live progress, the summary
+and its PDF; drafts (edit a line, delete, confirm) and corrective invoices.
+
+Every call goes to the invoicing service's API (``/billing-requests``, ``/billing-runs``,
+``/invoices``) as the signed-in clerk.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from console.auth import User
-from console.web import render
+from console.backend import ServiceError, call
+from console.routes.jobs import progress_context
+from console.web import flash, lang_of, render
 
 router = APIRouter()
 
+Kind = Literal["subscription", "notice"]
+KINDS: tuple[Kind, ...] = ("subscription", "notice")
+LIST_LIMIT = 500
+"""Rows shown at once; *Valitse kaikki* runs over every ready request of the kind, also
+those beyond the page."""
+InvoiceId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def list_url(kind: str) -> str:
+    return f"/billing?kind={kind}&fetch=1"
+
+
+async def fetch_requests(request: Request, kind: str) -> dict[str, Any]:
+    """The list and the notice for ``kind``, or ``{"error": message}``."""
+    try:
+        found: dict[str, Any] = await call(
+            request, "invoicing", "GET", "/billing-requests", params={"kind": kind, "limit": LIST_LIMIT}
+        )
+    except ServiceError as exc:
+        return {"error": exc.message}
+    found["list_url"] = list_url(kind)
+    found["card_back"] = quote(list_url(kind), safe="")
+    return found
+
 
 @router.get("/billing")
-async def page(request: Request, user: User) -> Response:
-    return render(request, "placeholder.html", active_tab="billing")
+async def page(request: Request, user: User, kind: Kind = "subscription", fetch: bool = False) -> Response:
+    listing = await fetch_requests(request, kind) if fetch else None
+    return render(request, "billing/index.html", active_tab="billing", kind=kind, kinds=KINDS, listing=listing)
+
+
+@router.get("/billing/requests")
+async def requests_partial(request: Request, user: User, kind: Kind = "subscription") -> Response:
+    """*Hae laskutuspyynnöt*: the list under the buttons (htmx)."""
+    listing = await fetch_requests(request, kind)
+    return render(request, "billing/_requests.html", kind=kind, listing=listing)
+
+
+@router.post("/billing/runs")
+async def start_run(  # noqa: PLR0917 (form fields)
+    request: Request,
+    user: User,
+    kind: Annotated[Kind, Form()],
+    request_ids: Annotated[list[str] | None, Form(max_length=100_000)] = None,
+    select_all: Annotated[bool, Form()] = False,
+    preview: Annotated[bool, Form()] = False,
+    draft: Annotated[bool, Form()] = False,
+) -> Response:
+    """*Suorita laskutusajo*: start the run and answer with its progress bar, which
+    turns into the summary when the run is done."""
+    if not select_all and not request_ids:
+        return render(request, "partials/error.html", message_key="billing.nothing_selected")
+    mode = "preview" if preview else "draft" if draft else "confirm"
+    body: dict[str, Any] = {"kind": kind, "mode": mode}
+    if not select_all:
+        body["request_ids"] = request_ids
+    try:
+        job = await call(request, "invoicing", "POST", "/billing-runs", json=body)
+    except ServiceError as exc:
+        return render(request, "partials/error.html", message=exc.message)
+    then = f"/billing/runs/{job['id']}/summary"
+    return render(request, "partials/job_progress.html", **progress_context("invoicing", job, then))
+
+
+@router.get("/billing/runs/{run_id}/summary")
+async def run_summary(request: Request, user: User, run_id: uuid.UUID) -> Response:
+    """The run's summary: counts, totals per VAT rate and channel, what was left out and
+    why, the invoices (or for a preview, the invoices it would create), and the PDF."""
+    try:
+        run = await call(request, "invoicing", "GET", f"/billing-runs/{run_id}")
+        invoices = await call(request, "invoicing", "GET", f"/billing-runs/{run_id}/invoices", params={"limit": 200})
+    except ServiceError as exc:
+        return render(request, "partials/error.html", message=exc.message)
+    rows = [_summary_row(item) for item in invoices.get("items", [])]
+    return render(
+        request,
+        "billing/_summary.html",
+        run=run,
+        summary=run.get("summary") or {},
+        rows=rows,
+        rows_total=invoices.get("total", len(rows)),
+    )
+
+
+def _summary_row(item: dict[str, Any]) -> dict[str, Any]:
+    """One invoice of a run, the same whether confirmed (the invoice) or previewed (the
+    document it would be)."""
+    data = (item.get("customer") or {}).get("data") or {}
+    totals = item.get("totals") or item
+    return {
+        "id": item.get("id"),
+        "status": item.get("status", "preview"),
+        "number": item.get("number"),
+        "customer_number": item.get("customer_number"),
+        "customer_name": item.get("customer_name") or data.get("name"),
+        "channel": item.get("channel") or data.get("delivery_channel"),
+        "due_date": item.get("due_date"),
+        "net": totals.get("net"),
+        "vat": totals.get("vat"),
+        "gross": totals.get("gross"),
+    }
+
+
+@router.get("/billing/runs/{run_id}/summary.pdf")
+async def run_summary_pdf(request: Request, user: User, run_id: uuid.UUID) -> Response:
+    """*Lataa PDF*: the service's summary PDF in the clerk's language."""
+    upstream = await call(
+        request,
+        "invoicing",
+        "GET",
+        f"/billing-runs/{run_id}/summary.pdf",
+        params={"language": lang_of(request)},
+        raw=True,
+    )
+    disposition = upstream.headers.get("content-disposition", f'attachment; filename="summary-{run_id}.pdf"')
+    return Response(upstream.content, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
+# --- drafts ---------------------------------------------------------------------------
+
+
+@router.get("/billing/drafts")
+async def drafts(request: Request, user: User, kind: Kind = "subscription") -> Response:
+    try:
+        found = await call(
+            request, "invoicing", "GET", "/invoices", params={"status": "draft", "kind": kind, "limit": 500}
+        )
+    except ServiceError as exc:
+        found = {"error": exc.message, "items": [], "total": 0}
+    return render(request, "billing/drafts.html", active_tab="billing", kind=kind, kinds=KINDS, found=found)
+
+
+@router.get("/billing/drafts/{invoice_id}")
+async def draft(request: Request, user: User, invoice_id: InvoiceId) -> Response:
+    invoice = await call(request, "invoicing", "GET", f"/invoices/{invoice_id}")
+    return render(request, "billing/draft.html", active_tab="billing", invoice=invoice)
+
+
+@router.post("/billing/drafts/{invoice_id}/lines/{line_no}")
+async def edit_line(  # noqa: PLR0917 (form fields)
+    request: Request,
+    user: User,
+    invoice_id: InvoiceId,
+    line_no: Annotated[int, Path(ge=1, le=100_000)],
+    quantity: Annotated[str, Form(max_length=20)] = "",
+    chargeable: Annotated[bool, Form()] = False,
+    has_chargeable: Annotated[bool, Form()] = False,
+) -> Response:
+    """Change a draft line's quantity and whether it is charged (a corrective draft's
+    lines have only the new quantity: its form has no ``has_chargeable``)."""
+    body: dict[str, Any] = {"chargeable": chargeable} if has_chargeable else {}
+    if quantity.strip():
+        try:
+            body["quantity"] = str(Decimal(quantity.strip().replace(",", ".").replace("\u00a0", "")))
+        except InvalidOperation:
+            flash(request, "billing.bad_quantity", "error", value=quantity[:20])
+            return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+    if not body:
+        flash(request, "billing.nothing_to_change", "error")
+        return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+    try:
+        await call(request, "invoicing", "PATCH", f"/invoices/{invoice_id}/lines/{line_no}", json=body)
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+    else:
+        flash(request, "billing.line_saved", line=line_no)
+    return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+
+
+@router.post("/billing/drafts/{invoice_id}/delete")
+async def delete_draft(request: Request, user: User, invoice_id: InvoiceId) -> Response:
+    try:
+        out = await call(request, "invoicing", "DELETE", f"/invoices/{invoice_id}")
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+        return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+    flash(request, "billing.draft_deleted", id=invoice_id, released=out["requests_released"])
+    return RedirectResponse("/billing/drafts", status_code=303)
+
+
+@router.post("/billing/drafts/{invoice_id}/confirm")
+async def confirm_draft(request: Request, user: User, invoice_id: InvoiceId) -> Response:
+    try:
+        out = await call(request, "invoicing", "POST", f"/invoices/{invoice_id}/confirm")
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+        return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+    flash(request, "billing.draft_confirmed", number=out.get("number"))
+    return RedirectResponse(f"/billing/drafts?kind={out.get('kind', 'subscription')}", status_code=303)
+
+
+@router.post("/billing/drafts/confirm")
+async def confirm_drafts(
+    request: Request,
+    user: User,
+    kind: Annotated[Kind, Form()],
+    ids: Annotated[list[int] | None, Form(max_length=10_000)] = None,
+    select_all: Annotated[bool, Form()] = False,
+) -> Response:
+    """Confirm the selected drafts, or every draft of the kind."""
+    if not select_all and not ids:
+        flash(request, "billing.nothing_selected", "error")
+        return RedirectResponse(f"/billing/drafts?kind={kind}", status_code=303)
+    body: dict[str, Any] = {"all_of_kind": kind} if select_all else {"ids": ids}
+    try:
+        out = await call(request, "invoicing", "POST", "/invoices/confirm", json=body)
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+    else:
+        flash(
+            request,
+            "billing.drafts_confirmed",
+            confirmed=out["confirmed"],
+            non_chargeable=out["non_chargeable"],
+            refused=len(out["refused"]),
+        )
+    return RedirectResponse(f"/billing/drafts?kind={kind}", status_code=303)
+
+
+@router.post("/billing/invoices/{invoice_id}/corrective")
+async def corrective(
+    request: Request,
+    user: User,
+    invoice_id: InvoiceId,
+    return_mode: Annotated[Literal["ready", "non-chargeable"], Form()] = "ready",
+) -> Response:
+    """A corrective draft of a confirmed invoice; the clerk then sets the new
+    quantities on its lines and confirms it like any draft."""
+    try:
+        out = await call(
+            request, "invoicing", "POST", f"/invoices/{invoice_id}/corrective", json={"return_mode": return_mode}
+        )
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+        return RedirectResponse(request.headers.get("referer") or "/billing/drafts", status_code=303)
+    flash(request, "billing.corrective_created", original=invoice_id)
+    return RedirectResponse(f"/billing/drafts/{out['id']}", status_code=303)
+
+
+@router.get("/billing/corrective")
+async def corrective_lookup(
+    request: Request, user: User, number: Annotated[int, Query(ge=1, le=9_999_999_999)]
+) -> Response:
+    """Find a confirmed invoice by its number (to start a corrective from the drafts page)."""
+    found = await call(
+        request, "invoicing", "GET", "/invoices", params={"number": number, "status": "confirmed", "limit": 1}
+    )
+    if not found["items"]:
+        flash(request, "billing.invoice_not_found", "error", number=number)
+        return RedirectResponse("/billing/drafts", status_code=303)
+    return render(request, "billing/corrective.html", active_tab="billing", invoice=found["items"][0])

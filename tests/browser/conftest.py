@@ -1,0 +1,264 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the console, which
+calls the real services (as OS processes) on the real Kafka and PostgreSQL.
+
+Fixtures for every tab's tests (reuse them, do not copy):
+
+- ``browser``: one Chromium for the session (``/usr/bin/chromium``, never a downloaded one).
+- ``console_only`` (factory): a console with no services behind it, for sign-in, session
+  and CSRF tests: ``console_only(session_max_age_s=2)`` -> its base URL.
+- ``stack``: a fresh sandbox (database per service, topic prefix), the services named by
+  the ``stack_services`` fixture (default: all four) as processes with the overrides of
+  ``stack_overrides`` (a test module overrides either fixture), and a console in front
+  of them. ``stack.run(coro)`` runs async seeding code (``tests.support`` builders)
+  from these sync tests; ``stack.inbound`` publishes as the outside systems do.
+- ``page``: a Chromium page signed in to ``stack``'s console as ``DEMO_USER`` (Finnish).
+- ``sign_in(page, base_url, user, password)``.
+
+The tests are plain sync functions: Playwright's sync API cannot run inside the event
+loop of an async test, so async work goes to a short-lived loop in another thread
+(:func:`run_async`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from console.app import create_app
+from console.auth import hash_password
+from console.config import ConsoleSettings
+from tests.support import servers as servers_mod
+from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess, create_sandbox, drop_sandbox, free_port
+from tests.support.kafka import Publisher
+from tests.support.sales import Inbound
+
+CHROMIUM = "/usr/bin/chromium"
+DEMO_USER = "anna"
+DEMO_PASSWORD = "Laskutus-2026!"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
+T = TypeVar("T")
+
+_HASH = hash_password(DEMO_PASSWORD)
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    """Run ``coro`` to completion on a fresh event loop in another thread."""
+
+    async def wrapper() -> T:
+        return await coro
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, wrapper()).result()
+
+
+class ConsoleServer:
+    """The console app served by uvicorn in a background thread on a free port."""
+
+    def __init__(self, settings: ConsoleSettings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ConsoleServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise AssertionError("the console did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def console_settings(**overrides: Any) -> ConsoleSettings:
+    values: dict[str, Any] = {
+        "session_secret": "browser-tests-" + "x" * 40,
+        "users": [f"{DEMO_USER}:{_HASH}"],
+        "api_token": API_TOKEN,
+        "login_delay_s": 0.0,
+    }
+    values.update(overrides)
+    return ConsoleSettings(**values)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def console_only() -> Iterator[Callable[..., str]]:
+    """Start consoles with no services behind them (the service URLs go nowhere)."""
+    started: list[ConsoleServer] = []
+
+    def start(**overrides: Any) -> str:
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        urls = {f"{s}_url": nowhere for s in ALL_SERVICES}
+        server = ConsoleServer(console_settings(**{**urls, **overrides})).start()
+        started.append(server)
+        return server.url
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@dataclass
+class Stack:
+    sandbox: Sandbox
+    processes: dict[str, ServiceProcess]
+    console: ConsoleServer
+    log_dir: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.console.url
+
+    def service_url(self, name: str) -> str:
+        return self.processes[name].url
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return run_async(coro)
+
+    def publish(self, fn: Callable[[Inbound], Awaitable[None]]) -> None:
+        """``stack.publish(lambda inbound: inbound.requests(...))``."""
+
+        async def go() -> None:
+            async with Publisher(self.sandbox.bootstrap) as pub:
+                await fn(Inbound(self.sandbox, pub))
+
+        run_async(go())
+
+    async def scalar(self, service: str, sql: str, *args: Any) -> Any:
+        """The first value of ``sql`` in ``service``'s own database."""
+        url = self.processes[service].env[f"{service.upper()}_DATABASE_URL"].replace("+asyncpg", "", 1)
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    def wait_for(self, predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+        """Poll an async predicate until it is truthy (``AssertionError`` after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if value := run_async(predicate()):
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"not true within {timeout}s")
+
+
+@pytest.fixture
+def stack_services() -> tuple[str, ...]:
+    """The services a test needs (override in a test module to start fewer)."""
+    return ALL_SERVICES
+
+
+@pytest.fixture
+def stack_overrides() -> dict[str, dict[str, Any]]:
+    """Per-service setting overrides (``{"dispatch": {"smtp_port": 2525}}``)."""
+    return {}
+
+
+@pytest.fixture
+def stack(
+    servers: servers_mod.Servers,
+    stack_services: tuple[str, ...],
+    stack_overrides: dict[str, dict[str, Any]],
+    tmp_path: Path,
+) -> Iterator[Stack]:
+    sandbox = run_async(create_sandbox(servers))
+    processes: dict[str, ServiceProcess] = {}
+    console: ConsoleServer | None = None
+    try:
+        for name in stack_services:
+            db = run_async(sandbox.own_database(name))
+            defaults: dict[str, Any] = {"database_url": db, "jobs_poll_interval_s": 0.1}
+            if name == "invoicing":
+                defaults["daily_run_enabled"] = False
+            processes[name] = ServiceProcess(
+                sandbox, name, tmp_path, **{**defaults, **stack_overrides.get(name, {})}
+            ).start()
+
+        async def ready() -> None:
+            await asyncio.gather(*(p.wait_ready(90) for p in processes.values()))
+
+        run_async(ready())
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        urls = {f"{s}_url": (processes[s].url if s in processes else nowhere) for s in ALL_SERVICES}
+        console = ConsoleServer(console_settings(**urls)).start()
+        yield Stack(sandbox, processes, console, tmp_path)
+    finally:
+        if console is not None:
+            console.stop()
+        for p in processes.values():
+            p.stop()
+        run_async(drop_sandbox(sandbox))
+
+
+def sign_in(page: Page, base_url: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="fi-FI")
+    context.set_default_timeout(30_000)
+    p = context.new_page()
+    sign_in(p, stack.url)
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
+    """Fresh pages in a fresh context (not signed in)."""
+    contexts = []
+
+    def make() -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for c in contexts:
+        c.close()

@@ -1,0 +1,137 @@
+"""Seed step 17 (notice invoices) with a cancelled order, and drafts: a run in draft
+mode, a line edited, a draft deleted, one confirmed, and a corrective invoice of it,
+all clicked in Chromium against the real customers and invoicing services.
+
+Data: customers C-1 (e-mail) and C-2 (print), both valid; notice requests N-1 (C-1),
+N-2 (C-2) and N-3 (C-1, order O-N-3, then cancelled); each 2 x 12.10 at VAT 25.5 %:
+net 24.20, VAT 24.20 x 0.255 = 6.171 -> 6.17, gross 30.37.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shared.events.topics import CUSTOMER_UPSERTS
+from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.support.customers import UPSERT_TYPE, upsert
+from tests.support.kafka import Publisher, ce_headers
+from tests.support.sales import NOTICE_LINE
+from tests.support.sales import request as billing_request
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stack_services() -> tuple[str, ...]:
+    return ("customers", "invoicing")
+
+
+def seed(stack: Stack) -> None:
+    async def customers() -> None:
+        async with Publisher(stack.sandbox.bootstrap) as pub:
+            for number, channel in (("C-1", "email"), ("C-2", "print")):
+                body = upsert(number, name=f"Ilmoittaja {number}", delivery_channel=channel)
+                await pub.send(
+                    stack.sandbox.topic(CUSTOMER_UPSERTS.name), body, key=number, headers=ce_headers(UPSERT_TYPE)
+                )
+
+    async def requests(inbound: object) -> None:
+        from tests.support.sales import Inbound
+
+        assert isinstance(inbound, Inbound)
+        await inbound.requests(
+            billing_request("N-1", "C-1", kind="notice", lines=[NOTICE_LINE]),
+            billing_request("N-2", "C-2", kind="notice", lines=[NOTICE_LINE]),
+            billing_request("N-3", "C-1", kind="notice", lines=[NOTICE_LINE], order_id="O-N-3"),
+        )
+        await inbound.cancel("O-N-3", "C-1")
+
+    stack.run(customers())
+    stack.publish(requests)
+
+
+def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack: Stack) -> None:
+    seed(stack)
+    page.get_by_role("link", name="Laskutus", exact=True).click()
+    page.get_by_role("link", name="Ilmoituslaskut").click()
+    # fetch until both ready rows and the cancellation have arrived through Kafka
+    deadline = time.monotonic() + 60
+    while True:
+        page.get_by_role("button", name="Hae laskutuspyynnöt").click()
+        page.wait_for_selector("[data-counts]")
+        if page.locator("tr[data-state=ready]").count() == 2 and page.locator("[data-count=cancelled_orders]").count():
+            break
+        assert time.monotonic() < deadline, page.locator("#requests").inner_text()
+        time.sleep(0.5)
+    notice = page.locator("[data-notice]")
+    expect(notice.locator("[data-count=cancelled_orders]")).to_have_text("Peruttuja tilauksia: 1")
+    expect(notice.locator("[data-count=cancelled_requests]")).to_have_text("Peruttujen tilausten laskutuspyyntöjä: 1")
+    expect(page.locator("tr[data-request='N-3']")).to_have_count(0)  # a cancelled order's request is not listed
+
+    # select some (both rows by hand), as drafts
+    page.locator("input[name=request_ids][value='N-1']").check()
+    page.locator("input[name=request_ids][value='N-2']").check()
+    page.get_by_label("Luonnoksiksi").check()
+    page.get_by_role("button", name="Suorita laskutusajo").click()
+    summary = page.locator("[data-summary]")
+    expect(summary).to_have_attribute("data-mode", "draft", timeout=60_000)
+    expect(summary.locator("[data-summary-invoices]")).to_have_text("2")
+    # 2 x 30.37 = 60.74
+    expect(summary.locator("[data-summary-gross]")).to_have_text("60,74\u00a0€")
+
+    # the drafts: open C-2's, change the quantity 2 -> 1
+    summary.get_by_role("link", name="Luonnokset").click()
+    expect(page.locator("tr[data-draft]")).to_have_count(2)
+    page.locator("tr[data-draft]", has_text="C-2").get_by_role("link").click()
+    draft_url = page.url
+    expect(page.locator("[data-gross]")).to_have_text("30,37\u00a0€")
+    page.locator("tr[data-line='1'] input[name=quantity]").fill("1")
+    page.locator("tr[data-line='1'] [data-save-line]").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
+    # 1 x 12.10 = 12.10; VAT 12.10 x 0.255 = 3.0855 -> 3.09; gross 15.19
+    expect(page.locator("[data-net]")).to_have_text("12,10\u00a0€")
+    expect(page.locator("[data-vat]")).to_have_text("3,09\u00a0€")
+    expect(page.locator("[data-gross]")).to_have_text("15,19\u00a0€")
+    page.screenshot(path=str(SCREENSHOTS / "billing-draft.png"), full_page=True)
+    page.get_by_role("button", name="Vahvista lasku").click()
+    confirmed = page.locator(".notice.ok[role=status]")
+    expect(confirmed).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))
+    number = re.findall(r"\d+", confirmed.inner_text())[0]
+
+    # delete the other draft (C-1's): its request is ready again
+    page.on("dialog", lambda d: d.accept())
+    page.locator("tr[data-draft]", has_text="C-1").get_by_role("link").click()
+    page.get_by_role("button", name="Poista luonnos").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text(
+        re.compile(r"^Luonnos #\d+ poistettu; 1 laskutuspyyntöä palasi laskutettaviksi\.$")
+    )
+    page.goto(f"{stack.url}/billing/drafts?kind=notice")
+    expect(page.locator("[data-empty]")).to_be_visible()
+    # a confirmed invoice cannot be edited: its page shows no forms
+    page.goto(draft_url)
+    expect(page.locator("[data-save-line]")).to_have_count(0)
+
+    # a corrective invoice of the confirmed one: found by number, lines at current quantity
+    page.goto(f"{stack.url}/billing/drafts?kind=notice")
+    page.get_by_label("Laskun numero").fill(number)
+    page.get_by_role("button", name="Hae").click()
+    page.get_by_role("button", name="Tee hyvityslaskun luonnos").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text(
+        re.compile(r"^Hyvityslaskun luonnos tehty laskusta #\d+\.")
+    )
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Hyvityslasku #\d+ – luonnos$"))
+    page.locator("tr[data-line='1'] input[name=quantity]").fill("0")
+    page.locator("tr[data-line='1'] [data-save-line]").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
+    # the corrective credits the difference: 0 - 1 x 12.10 = -12.10; VAT -12.10 x 0.255 =
+    # -3.0855 -> -3.09 (half away from zero); gross -15.19
+    expect(page.locator("[data-net]")).to_have_text("-12,10\u00a0€")
+    expect(page.locator("[data-vat]")).to_have_text("-3,09\u00a0€")
+    expect(page.locator("[data-gross]")).to_have_text("-15,19\u00a0€")
+    page.screenshot(path=str(SCREENSHOTS / "billing-corrective.png"), full_page=True)
+    page.get_by_role("button", name="Vahvista lasku").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))
