@@ -201,5 +201,4 @@ async def invoice_page(request: Request, user: User, invoice_id: Annotated[int, 
         reminders_error=item if isinstance(item, ServiceError) else None,
         deliveries=deliveries,
         dispatch_error=dispatch_error,
-        percent_of=view.percent,
     )

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 LEVELS = (1, 2)
@@ -221,16 +220,3 @@ def deliveries(documents: Sequence[Mapping[str, Any]]) -> list[Delivery]:
         return (0, when.isoformat()) if when else (1, d.document_id)
 
     return sorted(out, key=order)
-
-
-def percent(rate: Any, lang: str) -> str:
-    """A VAT rate as printed: ``25,5 %`` in Finnish, ``25.5%`` in English (no
-    trailing zeros: ``10.00`` -> ``10``)."""
-    try:
-        value = Decimal(str(rate))
-    except InvalidOperation:
-        return str(rate)
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text.replace('.', ',')} %" if lang == "fi" else f"{text}%"

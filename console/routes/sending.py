@@ -80,12 +80,13 @@ async def send(request: Request, user: User, channel: ChannelPath) -> Response:
     progress, which loads the confirmation (or the samples) when it ends."""
     form = await request.form()
     ids = [v for v in form.getlist("document_id") if isinstance(v, str)]
+    switch = form.get("preview")
     try:
         view.parse_channel(channel)
         body = view.send_body(
             form.get("select_all") == "1",
             ids,
-            preview=view.checked(form.get("preview") if isinstance(form.get("preview"), str) else None),
+            preview=view.checked(switch if isinstance(switch, str) else None),
             beyond_shown=form.get("more") == "1",
         )
     except view.SendError as exc:

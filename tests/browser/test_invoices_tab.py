@@ -192,7 +192,9 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(page.locator("[data-lines] tbody tr")).to_have_count(1)
     expect(page.locator("[data-lines] tbody tr").first).to_contain_text("Helsingin Sanomat 1 kk")
     # VAT 10 %: 30.00 net, 3.00 VAT, 33.00 gross
-    expect(page.locator("[data-vat] tbody tr td")).to_have_text(["10 %", "30,00\u00a0€", "3,00\u00a0€", "33,00\u00a0€"])
+    expect(page.locator("[data-vat] tbody tr td")).to_have_text(
+        ["10\u00a0%", "30,00\u00a0€", "3,00\u00a0€", "33,00\u00a0€"]
+    )
     expect(page.locator("[data-channel]")).to_have_text("sähköposti")
     expect(page.locator("[data-reminders] tbody tr")).to_have_count(1)
     expect(page.locator("[data-reminder-level='1']")).to_contain_text("31.3.2026")

@@ -12,7 +12,6 @@ from console.routes.invoices_view import (
     deliveries,
     page_offset,
     parse_level,
-    percent,
     reminder_outcome,
     search_params,
     selection_body,
@@ -152,11 +151,3 @@ def test_sent_by_which_channel_and_when() -> None:
     assert [a["attempt"] for a in rows[0].attempts] == [1, 2]
     assert rows[0].last_attempt_at == datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
     assert rows[1].last_attempt_at is None  # never tried: still waiting
-
-
-@pytest.mark.parametrize(
-    ("rate", "fi", "en"),
-    [("25.50", "25,5 %", "25.5%"), ("10.00", "10 %", "10%"), ("14", "14 %", "14%"), ("0", "0 %", "0%")],
-)
-def test_vat_rate_as_printed(rate: str, fi: str, en: str) -> None:
-    assert (percent(rate, "fi"), percent(rate, "en")) == (fi, en)
