@@ -152,6 +152,18 @@ async def search(request: Request, user: User) -> Response:
     return render(request, "invoices/_search.html", search=await _search(request, query))
 
 
+@router.post("/invoices/{invoice_id}/dispute")
+async def dispute(request: Request, user: User, invoice_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """Mark the invoice disputed (with why) or clear it: no reminders, no hand-over
+    while disputed. The reminders service records the clerk as the actor."""
+    form, _ = await _form(request)
+    disputed = form.get("disputed") == "1"
+    reason = " ".join((form.get("reason") or "").split())[:500] or None
+    body = {"disputed": disputed, "reason": reason if disputed else None}
+    item = await call(request, "reminders", "PUT", f"/invoices/{invoice_id}/dispute", json=body)
+    return render(request, "invoices/_dispute.html", item=item)
+
+
 async def _optional(request: Request, service: str, path: str, **kwargs: Any) -> Any:
     """A lookup the invoice page can do without (the service does not know this
     invoice, or is away): None and a note, never a broken page."""

@@ -209,6 +209,13 @@ def test_reminders_one_and_two_collection_and_an_invoice(
         )
     page.screenshot(path=str(SCREENSHOTS / "invoices-invoice.png"), full_page=True)
 
+    # --- a dispute: C-6 (not reminded yet) is marked disputed on its page ---------------------------
+    page.goto(f"{stack.url}/invoices/{ids['C-6']}")
+    page.fill("[data-dispute] input[name=reason]", "tilaus peruttu")
+    page.click("[data-mark-dispute]")
+    expect(page.locator("[data-disputed]")).to_have_text("Lasku on riitautettu: tilaus peruttu")
+    page.goto(f"{stack.url}/invoices/{ids['C-3']}")
+
     # --- the same tab in English ----------------------------------------------------------------
     page.click("[data-lang=en]")
     expect(page.locator("[data-channel]")).to_have_text("e-mail")
@@ -216,8 +223,10 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(page.locator("h2").nth(3)).to_have_text("Payment reminders")
     page.click("a.tab[data-tab=invoices]")
     page.click("text=Fetch candidates for reminder #1")
-    # everybody due for #1 got it: C-6 is still too early
+    # everybody due for #1 got it; C-6 is left out, now because it is disputed (checked before "too early")
     expect(page.locator("[data-candidates='1'] [data-candidates-count]")).to_have_text(
-        re.compile(r"^Candidates for reminder #1: 0, €0\.00 in all\. Left out: \d+\.$")
+        "Candidates for reminder #1: 0, €0.00 in all. Left out: 1."
     )
+    page.locator("[data-candidates='1'] [data-excluded] summary").click()
+    expect(page.locator(f"tr[data-excluded-id='{ids['C-6']}'] td").last).to_have_text("The invoice is disputed.")
     page.screenshot(path=str(SCREENSHOTS / "invoices-tab-en.png"), full_page=True)
