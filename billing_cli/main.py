@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from billing_cli import dispatch, services
+from billing_cli.console import app as console_app
 from billing_cli.customers import app as customers_app
 from billing_cli.dlq import app as dlq_app
 from billing_cli.invoicing import app as invoicing_app
@@ -21,6 +22,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(invoicing_app, name="invoicing")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(console_app, name="console")
 dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]

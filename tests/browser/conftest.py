@@ -12,7 +12,8 @@ Fixtures for every tab's tests (reuse them, do not copy):
   of them. ``stack.run(coro)`` runs async seeding code (``tests.support`` builders)
   from these sync tests; ``stack.inbound`` publishes as the outside systems do.
 - ``page``: a Chromium page signed in to ``stack``'s console as ``DEMO_USER`` (Finnish).
-- ``sign_in(page, base_url, user, password)``.
+- ``sign_in(page, base_url, user, password)``; ``shot(page, name)`` for screenshots
+  (``UPDATE_SCREENSHOTS=1`` writes them to ``docs/screenshots/``).
 
 The tests are plain sync functions: Playwright's sync API cannot run inside the event
 loop of an async test, so async work goes to a short-lived loop in another thread
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -47,6 +50,8 @@ CHROMIUM = "/usr/bin/chromium"
 DEMO_USER = "anna"
 DEMO_PASSWORD = "Laskutus-2026!"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+"""Where :func:`shot` writes when ``UPDATE_SCREENSHOTS=1`` (the README's pictures);
+otherwise screenshots go to a temporary folder, so a test run leaves the checkout clean."""
 ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 T = TypeVar("T")
 
@@ -226,6 +231,15 @@ def stack(
         for p in processes.values():
             p.stop()
         run_async(drop_sandbox(sandbox))
+
+
+def shot(page: Page, name: str) -> Path:
+    """A full-page screenshot ``name`` (e.g. ``billing-errors.png``)."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def sign_in(page: Page, base_url: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> None:

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import Stack, shot
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.kafka import Publisher, ce_headers
 from tests.support.sales import NOTICE_LINE
@@ -96,7 +96,7 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     expect(page.locator("[data-net]")).to_have_text("12,10\u00a0€")
     expect(page.locator("[data-vat]")).to_have_text("3,09\u00a0€")
     expect(page.locator("[data-gross]")).to_have_text("15,19\u00a0€")
-    page.screenshot(path=str(SCREENSHOTS / "billing-draft.png"), full_page=True)
+    shot(page, "billing-draft.png")
     page.get_by_role("button", name="Vahvista lasku").click()
     confirmed = page.locator(".notice.ok[role=status]")
     expect(confirmed).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))
@@ -132,6 +132,6 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     expect(page.locator("[data-net]")).to_have_text("-12,10\u00a0€")
     expect(page.locator("[data-vat]")).to_have_text("-3,09\u00a0€")
     expect(page.locator("[data-gross]")).to_have_text("-15,19\u00a0€")
-    page.screenshot(path=str(SCREENSHOTS / "billing-corrective.png"), full_page=True)
+    shot(page, "billing-corrective.png")
     page.get_by_role("button", name="Vahvista lasku").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import Stack, shot
 from tests.support import pdf
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.kafka import Publisher, ce_headers
@@ -164,7 +164,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
         row = page.locator(f"tr[data-request='R-{customer[2:]}']")
         expect(row.locator("[data-label]")).to_have_text(labels["error_label"])
     if lang == "fi":
-        page.screenshot(path=str(SCREENSHOTS / "billing-errors.png"), full_page=True)
+        shot(page, "billing-errors.png")
 
     # step 10: open C-3's card from the customer number, add the e-mail, save
     fix_email(page, labels, "C-3", "kolme@example.fi")
@@ -180,13 +180,13 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     expect(page.locator("[data-field-error=postal_code]")).to_have_text(labels["too_long"])
     expect(page.locator("input[name=postal_code]")).to_have_attribute("aria-invalid", "true")
     if lang == "fi":
-        page.screenshot(path=str(SCREENSHOTS / "customer-card-error.png"), full_page=True)
+        shot(page, "customer-card-error.png")
     page.fill("input[name=postal_code]", "00100")
     page.fill("input[name=email]", "nelja@example.fi")
     page.get_by_role("button", name=labels["save"]).click()
     expect(page.locator("[data-card-valid]")).to_be_visible()
     if lang == "fi":
-        page.screenshot(path=str(SCREENSHOTS / "customer-card.png"), full_page=True)
+        shot(page, "customer-card.png")
     page.get_by_role("link", name=labels["back"]).click()
 
     # step 12: the corrected profiles reach invoicing through Kafka; then the rows are
@@ -204,7 +204,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     expect(page.locator("input[name=request_ids]:checked")).to_have_count(4)
     page.get_by_label(labels["preview"]).check()
     if lang == "fi":
-        page.screenshot(path=str(SCREENSHOTS / "billing-ready.png"), full_page=True)
+        shot(page, "billing-ready.png")
     page.get_by_role("button", name=labels["run"]).click()
     summary = page.locator("[data-summary]")
     expect(summary).to_have_attribute("data-mode", "preview", timeout=60_000)
@@ -226,7 +226,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     expect(summary.locator("tr[data-channel=print] td.num")).to_have_text("1")
     expect(page.locator("[data-job-done]")).to_have_text("4")
     if lang == "fi":
-        page.screenshot(path=str(SCREENSHOTS / "billing-summary.png"), full_page=True)
+        shot(page, "billing-summary.png")
 
     # the PDF: downloaded through the console, parseable, the same numbers
     with page.expect_download() as download_info:

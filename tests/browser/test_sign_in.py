@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DEMO_PASSWORD, DEMO_USER, SCREENSHOTS, sign_in
+from tests.browser.conftest import DEMO_PASSWORD, DEMO_USER, shot, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +23,7 @@ def test_a_page_needs_sign_in_then_the_clerk_lands_where_she_was_going(
     # not signed in: sent to the sign-in page, which remembers the way back
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fbilling$"))
     expect(page.locator("h1")).to_have_text("Kirjaudu sisään")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "login.png"))
+    shot(page, "login.png")
     page.fill("input[name=username]", DEMO_USER)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button.primary")
@@ -52,7 +51,7 @@ def test_a_wrong_password_is_refused_with_a_message(
     page.fill("input[name=password]", "arvaus")
     page.click("button.primary")
     expect(page.locator("[data-login-error]")).to_have_text("Väärä käyttäjätunnus tai salasana.")
-    page.screenshot(path=str(SCREENSHOTS / "login-wrong-password.png"))
+    shot(page, "login-wrong-password.png")
     page.goto(f"{base}/billing")
     expect(page).to_have_url(re.compile(r"/login"))
     # an unknown user gets exactly the same answer (no hint which part was wrong)
