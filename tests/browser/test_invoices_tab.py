@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import api, dispatch_overrides, finished_job, wait_until, workers
 from tests.support import sales
 from tests.support.smtp_sink import SmtpSink
@@ -106,7 +106,6 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     page: Page, stack: Stack, sink: SmtpSink, tmp_path: Path
 ) -> None:
     ids = seed(stack)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # --- 1. the Invoices tab ------------------------------------------------------------
     page.click("a.tab[data-tab=invoices]")
@@ -136,7 +135,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     listing.locator("[data-select-all]").click()
     expect(listing.locator("[data-selected-count]")).to_have_text("3")
     expect(listing.locator("input[data-row]:checked")).to_have_count(3)
-    page.screenshot(path=str(SCREENSHOTS / "invoices-reminder1-candidates.png"), full_page=True)
+    shot(page, "invoices-reminder1-candidates.png")
     listing.locator("[data-create='1']").click()
 
     # --- 5. the confirmation: how many were created ----------------------------------------------
@@ -144,7 +143,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(done).to_have_text(re.compile(r"Maksumuistutuksia #1 luotu: 3 kpl\."), timeout=60_000)
     expect(done).to_have_attribute("data-created", "3")
     expect(done.locator("[data-skipped]")).to_have_count(0)  # the 3 ticked; C-6 was never asked for
-    page.screenshot(path=str(SCREENSHOTS / "invoices-reminder1-created.png"), full_page=True)
+    shot(page, "invoices-reminder1-created.png")
 
     # --- 6. the same for #2: C-1 and C-2 (reminder #1 of 3.3. has run its 14 days) ------------------
     page.click("text=Hae maksumuistutettavat #2")
@@ -186,7 +185,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     page.fill("[data-search-form] input[name=customer_number]", "C-3")
     page.click("[data-search-form] button[type=submit]")
     expect(page.locator("[data-search-total]")).to_have_text("Löytyi 1 laskua.")
-    page.screenshot(path=str(SCREENSHOTS / "invoices-tab.png"), full_page=True)
+    shot(page, "invoices-tab.png")
     page.locator(f"[data-invoice-row='{ids['C-3']}'] a").click()
     expect(page).to_have_url(f"{stack.url}/invoices/{ids['C-3']}")
     expect(page.locator("[data-lines] tbody tr")).to_have_count(1)
@@ -207,7 +206,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
         expect(deliveries.nth(i).locator("[data-delivered-at]")).to_have_text(
             re.compile(r"^\d{1,2}\.\d{1,2}\.2026 klo")
         )
-    page.screenshot(path=str(SCREENSHOTS / "invoices-invoice.png"), full_page=True)
+    shot(page, "invoices-invoice.png")
 
     # --- a dispute: C-6 (not reminded yet) is marked disputed on its page ---------------------------
     page.goto(f"{stack.url}/invoices/{ids['C-6']}")
@@ -229,4 +228,4 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     )
     page.locator("[data-candidates='1'] [data-excluded] summary").click()
     expect(page.locator(f"tr[data-excluded-id='{ids['C-6']}'] td").last).to_have_text("The invoice is disputed.")
-    page.screenshot(path=str(SCREENSHOTS / "invoices-tab-en.png"), full_page=True)
+    shot(page, "invoices-tab-en.png")

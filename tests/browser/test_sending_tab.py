@@ -25,7 +25,7 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, Stack
+from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import dispatch_overrides, wait_until, workers
 from tests.support import documents as d
 from tests.support.dispatch import publish
@@ -88,7 +88,6 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
     sink.refuse = {REFUSED: "550 5.1.1 No such user"}
     overrides = dispatch_overrides(tmp_path, sink.port)
     stack.run(publish(stack.sandbox, documents()))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     with workers(stack, overrides, "email", "einvoice", "print"):
         # --- 18. the Sending tab: how many wait on each channel ----------------------------------
@@ -103,7 +102,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(waiting["email"]).to_have_text("5")
         expect(waiting["einvoice"]).to_have_text("2")
         expect(waiting["print"]).to_have_text("2")
-        page.screenshot(path=str(SCREENSHOTS / "sending-tab.png"), full_page=True)
+        shot(page, "sending-tab.png")
 
         # --- 19. the e-mail channel; 20. Valitse kaikki; 21-22 preview on -------------------------
         page.click("[data-channel-card=email]")
@@ -113,7 +112,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(page.locator("[data-selected-count]")).to_have_text("5")
         done = page.locator("[data-preview-done]")
         expect(done).to_have_text(re.compile(r"Esikatselu: 5 laskua muodostettu\."), timeout=60_000)
-        page.screenshot(path=str(SCREENSHOTS / "sending-email-preview.png"), full_page=True)
+        shot(page, "sending-email-preview.png")
         mail = email.message_from_bytes(sample(page, stack.url, "eml"), policy=default)
         assert isinstance(mail, EmailMessage)
         attachment = next(mail.iter_attachments())
@@ -127,7 +126,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         # 5 selected: 4 delivered, the refused address failed at once
         expect(sent).to_have_text("4 laskua lähetetty sähköpostilla.", timeout=90_000)
         expect(page.locator("[data-send-failed]")).to_have_attribute("data-send-failed", "1")
-        page.screenshot(path=str(SCREENSHOTS / "sending-email-sent.png"), full_page=True)
+        shot(page, "sending-email-sent.png")
         wait_until(lambda: sink.count() == 4, what="4 mails at the SMTP sink")
         recipients = sorted(str(m["To"]) for m in sink.messages())
         assert [re.sub(r".*<|>.*", "", r) for r in recipients] == [f"asiakas.{k}@example.com" for k in range(1, 5)]
@@ -139,7 +138,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(failed).to_have_count(1)
         expect(failed.locator("[data-reason]")).to_contain_text("address-refused")
         expect(page.locator("[data-failed-notice]")).to_be_visible()
-        page.screenshot(path=str(SCREENSHOTS / "sending-failed.png"), full_page=True)
+        shot(page, "sending-failed.png")
         sink.refuse.clear()  # the mailbox exists now
         failed.locator("[data-resend]").click()
         expect(page.locator("[data-resend-result] [data-sent]")).to_have_text(
@@ -172,8 +171,8 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
             re.compile(r"Preview: 2 invoices rendered\."), timeout=60_000
         )
         assert "63,37" in pdf_text(sample(page, stack.url, "pdf"))
-        page.screenshot(path=str(SCREENSHOTS / "sending-print-preview-en.png"), full_page=True)
+        shot(page, "sending-print-preview-en.png")
         pick_all_and_send(page, preview=False)
         expect(page.locator("[data-sent]")).to_have_text("2 invoices sent to print.", timeout=90_000)
-        page.screenshot(path=str(SCREENSHOTS / "sending-print-sent-en.png"), full_page=True)
+        shot(page, "sending-print-sent-en.png")
         assert list((tmp_path / "print").rglob("*.pdf"))
