@@ -166,6 +166,11 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         page.click("[data-channel-card=print]")
         expect(page.locator("h2").first).to_have_text("Waiting to be sent: Print")
         expect(page.locator("[data-send]")).to_have_text("Send invoices to print")
+        # one waiting document opened as it would leave (rendered now, through the console)
+        href = page.locator("[data-open-rendered]").first.get_attribute("href")
+        opened = page.request.get(stack.url + str(href))
+        assert (opened.status, opened.headers["content-type"]) == (200, "application/pdf")
+        assert "63,37" in pdf_text(opened.body())
         pick_all_and_send(page, preview=True)
         expect(page.locator("[data-preview-done]")).to_have_text(
             re.compile(r"Preview: 2 invoices rendered\."), timeout=60_000
