@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from console.app import create_app
 from console.auth import hash_password
@@ -56,6 +56,10 @@ ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 T = TypeVar("T")
 
 _HASH = hash_password(DEMO_PASSWORD)
+
+# The machines are small and shared: an assertion waits up to 20 s for the page to show
+# what it expects (Playwright's default is 5 s), never a fixed sleep.
+expect.set_options(timeout=20_000)
 
 
 def run_async(coro: Awaitable[T]) -> T:

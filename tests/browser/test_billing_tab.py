@@ -63,7 +63,8 @@ LABELS = {
         "net": "120,00 €",
         "vat": "12,00 €",
         "gross": "132,00 €",
-        "pdf_gross": "132,00",
+        "pdf_amounts": ("120,00", "12,00", "132,00", "33,00"),
+        "pdf_title": "Laskutusajon kooste",
         "tab": "Laskutus",
     },
     "en": {
@@ -85,7 +86,8 @@ LABELS = {
         "net": "€120.00",
         "vat": "€12.00",
         "gross": "€132.00",
-        "pdf_gross": "132.00",
+        "pdf_amounts": ("120.00", "12.00", "132.00", "33.00"),
+        "pdf_title": "Billing run summary",
         "tab": "Billing",
     },
 }
@@ -234,7 +236,10 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     body = download_info.value.path().read_bytes()
     assert body.startswith(b"%PDF")
     text = pdf.text(body)
-    assert labels["pdf_gross"] in text
+    # net 120.00, VAT 12.00, gross 132.00 in all; 33.00 per invoice; in the clerk's language
+    for amount in labels["pdf_amounts"]:
+        assert amount in text, amount
+    assert text.startswith(labels["pdf_title"])
     for customer in CUSTOMERS:
         assert customer in text
 

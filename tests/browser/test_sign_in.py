@@ -122,3 +122,21 @@ def test_the_language_switch_turns_every_label_english(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.click("text=Sign out")
     expect(page.locator("h1")).to_have_text("Sign in")
+
+
+def test_an_expired_session_during_an_htmx_click_goes_to_sign_in_and_back(
+    console_only: Callable[..., str], new_page: Callable[[], Page]
+) -> None:
+    base = console_only(session_max_age_s=2)
+    page = new_page()
+    sign_in(page, base)
+    page.goto(f"{base}/billing?kind=notice")
+    time.sleep(3.5)  # idle past the 2 s limit
+    # the fetch button asks for a partial; the answer is HX-Redirect to sign-in, which
+    # remembers the page the clerk was on (not the partial's URL)
+    page.get_by_role("button", name="Hae laskutuspyynnöt").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fbilling%3Fkind%3Dnotice$"))
+    page.fill("input[name=username]", DEMO_USER)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button.primary")
+    expect(page).to_have_url(f"{base}/billing?kind=notice")

@@ -125,3 +125,17 @@ def test_a_tampered_or_expired_cookie_is_no_session(client: TestClient) -> None:
     client.cookies.set("console_session", cookie)
     time.sleep(2.1)  # idle longer than session_max_age_s=1 (itsdangerous counts whole seconds)
     assert client.get("/billing", follow_redirects=False).status_code == 303
+
+
+def test_the_cookie_is_secure_on_https_and_when_forced() -> None:
+    def cookie_flags(base_url: str, **overrides: object) -> str:
+        settings = ConsoleSettings(session_secret="s" * 40, **overrides)  # type: ignore[arg-type]
+        with TestClient(create_app(settings), base_url=base_url) as c:
+            return c.get("/login").headers["set-cookie"]
+
+    plain = cookie_flags("http://testserver")
+    assert "HttpOnly" in plain
+    assert "SameSite=Lax" in plain
+    assert "Secure" not in plain
+    assert "; Secure" in cookie_flags("https://testserver")
+    assert "; Secure" in cookie_flags("http://testserver", cookie_secure=True)
