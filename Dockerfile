@@ -8,6 +8,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY shared ./shared
 COPY services ./services
 COPY billing_cli ./billing_cli
+COPY console ./console
+COPY demo ./demo
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"
 RUN useradd --system --uid 10001 billing

@@ -36,13 +36,32 @@ PROCS=(
   'worker-email|http://127.0.0.1:8011/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel email --port 8011'
   'worker-einvoice|http://127.0.0.1:8012/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel einvoice --port 8012'
   'worker-print|http://127.0.0.1:8013/readyz|$DISPATCH_ENV|-m services.dispatch.worker --channel print --port 8013'
+  'console|tcp:8080|CONSOLE_API_TOKEN=$TOKEN CONSOLE_HTTP_PORT=8080|-m billing_cli.main console serve'
 )
+CONSOLE_URL=http://127.0.0.1:8080
+DEMO_USER=demo
 
 token() { # BILLING_API_TOKEN if set, else the local stack's (made once)
   [[ -n ${BILLING_API_TOKEN:-} ]] && { echo "$BILLING_API_TOKEN"; return; }
   local f=$LOCAL_DIR/secrets/api-token
   [[ -s $f ]] || { mkdir -p "$(dirname "$f")"; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f"; chmod 600 "$f"; }
   cat "$f"
+}
+
+demo_password() { # the console's demo user: made once, password kept beside the stack's secrets (mode 0600)
+  local f=$LOCAL_DIR/console/demo-password
+  if [[ ! -s $f ]]; then
+    mkdir -p "$(dirname "$f")"
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$f")
+  fi
+  if ! grep -qs "^$DEMO_USER:" "$LOCAL_DIR/console/users"; then
+    "$repo/bin/billing" console add-user "$DEMO_USER" <"$f" >/dev/null
+  fi
+  cat "$f"
+}
+
+console_hint() {
+  echo "The clerk's console: $CONSOLE_URL   user: $DEMO_USER   password: $(demo_password)"
 }
 
 field() { local IFS='|'; read -r -a parts <<<"$1"; echo "${parts[$2]}"; }
@@ -62,6 +81,7 @@ start() {
   eval "$(bash "$here/stack.sh" env)"
   mkdir -p "$RUN" "$LOGS" "$OUT/mail" "$OUT/einvoice" "$OUT/print" "$OUT/pdf"
   TOKEN=$(token)
+  demo_password >/dev/null  # the console needs a user before it starts
   DISPATCH_ENV="DISPATCH_API_TOKEN=$TOKEN DISPATCH_SMTP_HOST=127.0.0.1 DISPATCH_SMTP_PORT=1025"
   DISPATCH_ENV+=" DISPATCH_EINVOICE_FOLDER=$OUT/einvoice DISPATCH_PRINT_FOLDER=$OUT/print"
   DISPATCH_ENV+=" DISPATCH_MAIL_FROM=laskutus@kustannus-demo.fi DISPATCH_MAIL_SENDER_NAME=Laskutus"
@@ -139,11 +159,13 @@ up() {
   cli demo load --out "$OUT" --customers "${DEMO_CUSTOMERS:-3000}" --seed "${DEMO_SEED:-2026}"
   echo
   cli demo day --out "$OUT" --started-s "$started_s"
+  echo
+  console_hint
 }
 
 case ${1:-} in
   up) up ;;
-  start) start ;;
+  start) start && console_hint ;;
   down) down ;;
   status) status ;;
   *) echo "usage: $0 up|start|down|status" >&2; exit 2 ;;
