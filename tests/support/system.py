@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from tests.support.dispatch import WorkerProcess
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess, free_port
 from tests.support.servers import REPO
@@ -195,6 +197,29 @@ class System:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "clerk-1"}
+
+    def dsn(self, service: str) -> str:
+        """Plain asyncpg URL of ``service``'s database (dispatch: also its workers')."""
+        return self.databases[service].replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def fetch(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Rows from ``service``'s database, riding out a short outage of the shared server."""
+        for attempt in range(60):
+            try:
+                conn = await asyncpg.connect(self.dsn(service))
+                try:
+                    return await conn.fetch(sql, *args)
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.CannotConnectNowError):
+                if attempt == 59:
+                    raise
+                await asyncio.sleep(1)
+        raise AssertionError("unreachable")
+
+    async def scalar(self, service: str, sql: str, *args: Any) -> Any:
+        rows = await self.fetch(service, sql, *args)
+        return rows[0][0] if rows else None
 
     def names(self, kind: str | None = None) -> list[str]:
         """Process names; ``kind`` "services", "workers" or None (all but the sink)."""
