@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -294,4 +295,5 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=None, help="default: requests / 2")
     parser.add_argument("--email-workers", type=int, default=2)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # stop_all on SIGTERM
     asyncio.run(main(args.requests, args.customers or args.requests // 2, args.email_workers))
