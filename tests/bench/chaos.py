@@ -96,6 +96,7 @@ async def killer(system: System, plan: list[Planned], stop: asyncio.Event, log: 
         pid = system.kill(step.name)
         entry = Killed(time.monotonic() - system.started_at, step.name, pid, step.down)
         log.append(entry)
+        print(f"  {entry.at:7.1f}s  SIGKILL {step.name} (pid {pid}), down {step.down:.1f}s", flush=True)
         await asyncio.sleep(step.down)
         restarted = time.monotonic()
         entry.new_pid = await system.restart(step.name, wait=False)
@@ -125,6 +126,7 @@ async def day(system: System, exp: Expected) -> dict[str, Any]:
             return bool(stored >= exp.requests and profiles >= exp.customers and gone >= exp.cancelled)
 
         await wait_until("requests, profiles and cancellations stored", settled)
+        print("  clerk: requests settled; the billing run", flush=True)
         out["run"] = await clerk.billing_run()
         invoices = int(await system.scalar("invoicing", "SELECT count(*) FROM invoices"))
 
@@ -132,6 +134,7 @@ async def day(system: System, exp: Expected) -> dict[str, Any]:
             return int(await system.scalar("reminders", "SELECT count(*) FROM open_items")) >= invoices
 
         await wait_until("invoices projected by reminders", projected)
+        print(f"  clerk: {invoices:,} invoices issued and projected; reminder #1 for all candidates", flush=True)
         out["reminders"] = await clerk.remind(1)
         reminders = int(await system.scalar("reminders", "SELECT count(*) FROM reminders"))
 
@@ -139,6 +142,7 @@ async def day(system: System, exp: Expected) -> dict[str, Any]:
             return int(await system.scalar("dispatch", "SELECT count(*) FROM documents")) >= invoices + reminders
 
         await wait_until("invoices and reminders at dispatch", arrived)
+        print(f"  clerk: {invoices + reminders:,} documents at dispatch; send e-mail, e-invoice, print", flush=True)
         out["sends"] = await asyncio.gather(*(clerk.send(c) for c in CHANNELS))
     finally:
         out["clerk_retries"] = clerk.retries
@@ -158,10 +162,14 @@ async def delivery_events(bootstrap: str, topic: str) -> Counter[str]:
     await consumer.start()
     counts: Counter[str] = Counter()
     try:
-        await consumer.getmany(timeout_ms=2000)
-        consumer.seek_to_beginning()
+        while not consumer.assignment():  # partitions assigned from the topic's metadata
+            await asyncio.sleep(0.1)
         end = await consumer.end_offsets(list(consumer.assignment()))
-        while any(await consumer.position(tp) < end[tp] for tp in end):
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end[tp] for tp in end])
+
+        while await behind():
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batch.values():
                 for r in records:
@@ -340,6 +348,7 @@ async def main(requests: int, seed: int, interval: float, pause: float, email_wo
             sql = "SELECT count(*) FROM documents WHERE state NOT IN ('delivered', 'failed')"
             return int(await system.scalar("dispatch", sql)) == 0
 
+        print("  the killer stopped; every process running again; waiting for the last outcomes", flush=True)
         await wait_until("every document with an outcome", quiet, timeout=1800)
         await asyncio.sleep(3)  # the last outcomes' events leave the outbox
         took = time.monotonic() - started

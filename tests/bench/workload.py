@@ -6,7 +6,8 @@ Input, published as the outside systems do:
 - ``customers`` customer upserts (CRM): channel by ``i % 20``: 0-11 e-mail (60 %),
   12-16 e-invoice (25 %), 17-19 print (15 %); persons, companies on e-invoice (valid
   Y-tunnus, OVT address, operator); every e-mail customer with ``i % 25 == 1`` has a
-  broken address (``rikki@``): about 2.4 % of e-mail customers, their requests in error;
+  broken address (``rikki@``): 3 of every 100 customers (i = 1, 26, 51 mod 100; 76 is on
+  e-invoice), their requests in error;
 - ``requests`` billing requests, request ``j`` for customer ``j % customers`` (two each at
   the default ratio), one subscription line each (alternating 30.00 @ 10 % and 2 x 12.10
   @ 25.5 %);
