@@ -167,7 +167,7 @@ async def main(requests: int, customers: int, email_workers: int) -> None:
 
     try:
         # --- floors: same run, the system stopped -----------------------------------------
-        records = []
+        records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
         for j in range(requests):
             body = request_body(j, customers)
             records.append((body["customer_number"].encode(), json.dumps(body).encode(), []))

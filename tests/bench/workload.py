@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaProducer
 from shared.events.customers import CustomerUpserted
 from shared.events.sales import BillingRequestSubmitted, OrderCancelled
 from shared.events.topics import BILLING_REQUESTS, CUSTOMER_UPSERTS
+from tests.support.sales import request
 from tests.support.system import System
 
 LINES = (
@@ -77,26 +78,9 @@ def upsert_body(i: int) -> dict[str, Any]:
 
 
 def request_body(j: int, customers: int) -> dict[str, Any]:
-    code, text, qty, price, rate, period = LINES[j % 2]
-    line: dict[str, Any] = {
-        "product_code": code,
-        "description": text,
-        "quantity": qty,
-        "unit": "kpl",
-        "unit_price": price,
-        "vat_rate": rate,
-    }
-    if period:
-        line["service_period"] = {"start": period[0], "end": period[1]}
-    return {
-        "request_id": f"BR-{j}",
-        "kind": "subscription",
-        "customer_number": customer_number(j % customers),
-        "order_id": f"O-{j}",
-        "invoice_date": INVOICE_DATE,
-        "payment_terms_days": TERMS_DAYS,
-        "lines": [line],
-    }
+    return request(
+        f"BR-{j}", customer_number(j % customers), invoice_date=INVOICE_DATE, terms=TERMS_DAYS, lines=(LINES[j % 2],)
+    )
 
 
 @dataclass(frozen=True)

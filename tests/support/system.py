@@ -39,20 +39,21 @@ SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 CHANNELS = ("email", "einvoice", "print")
 
 
-class SinkProcess:
+class SinkProcess(ServiceProcess):
     """The SMTP sink (``python -m tests.support.smtp_sink``) as a process that can be
     killed and restarted on the same port; what it received is in its folder/stats."""
 
-    service = "smtp"
-
     def __init__(self, out_dir: Path, log_dir: Path, keep_mail: bool) -> None:
+        # not ServiceProcess.__init__: the sink has no service settings; stop() is inherited
+        self.service = "smtp"
+        self.env: dict[str, str] = {}
         self.port = free_port()
         self.folder = out_dir / "mail" if keep_mail else None
         self.stats = out_dir / "sink.json"
         self.log_path = log_dir / "smtp.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> SinkProcess:
+    def start(self, extra_env: dict[str, str] | None = None) -> SinkProcess:
         args = [sys.executable, "-m", "tests.support.smtp_sink", "--port", str(self.port), "--stats", str(self.stats)]
         if self.folder is not None:
             args += ["--folder", str(self.folder)]
@@ -75,26 +76,12 @@ class SinkProcess:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"smtp sink not listening in {timeout}s; see {self.log_path}")
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if hasattr(self, "_log"):
-            self._log.close()
-
     def counts(self) -> dict[str, Any]:
         """The sink's last written counts (``received``, ``distinct_message_ids`` ...)."""
         try:
             return dict(json.loads(self.stats.read_text()))
         except (OSError, ValueError):
             return {"received": 0, "distinct_message_ids": 0}
-
-
-Process = ServiceProcess | SinkProcess
 
 
 @dataclass(frozen=True)
@@ -128,7 +115,7 @@ class System:
         self.partitions = partitions
         self.keep_mail = keep_mail
         self.databases: dict[str, str] = {}
-        self.processes: dict[str, Process] = {}
+        self.processes: dict[str, ServiceProcess] = {}
         self.started_at = 0.0
 
     # --- the parts --------------------------------------------------------------------
@@ -164,7 +151,7 @@ class System:
         assert isinstance(sink, SinkProcess)
         return sink
 
-    async def start(self, timeout: float = 120.0) -> None:
+    async def start(self, timeout: float = 300.0) -> None:
         """Create the databases, start every process at once, wait until each is ready
         (migrations and topics are each service's own start-up work)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -208,7 +195,8 @@ class System:
             try:
                 conn = await asyncpg.connect(self.dsn(service))
                 try:
-                    return await conn.fetch(sql, *args)
+                    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+                    return rows
                 finally:
                     await conn.close()
             except (OSError, asyncpg.CannotConnectNowError):
