@@ -73,4 +73,10 @@ bench-reminders: deps stack-up ## reminders: 100,000 invoices projected, listed,
 bench-dispatch: deps stack-up ## dispatch: 20,000 documents per channel worker run (e-mail x1, x2; Finvoice; print) vs floors
 	$(UV) run python -m tests.bench.dispatch $(BENCH_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch
+bench: deps stack-up ## the whole pipeline: 100,000 requests in -> invoiced -> delivered per channel, latency, floors
+	$(UV) run python -m tests.bench.pipeline $(BENCH_ARGS)
+
+chaos: deps stack-up ## the pipeline on 20,000 requests while processes are SIGKILLed; invariants PASS/FAIL
+	$(UV) run python -m tests.bench.chaos $(CHAOS_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos

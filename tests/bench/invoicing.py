@@ -34,6 +34,7 @@ from shared.events.customers import BillingProfileChanged
 from shared.events.sales import BillingRequestSubmitted
 from shared.events.topics import BILLING_PROFILES, BILLING_REQUESTS, INVOICES
 from tests.bench.customers import create_topics, wait_for_records
+from tests.bench.floors import consume_floor
 from tests.support import servers as servers_mod
 from tests.support.isolation import API_TOKEN, ServiceProcess, create_sandbox, drop_sandbox
 from tests.support.sales import profile, request
@@ -95,31 +96,6 @@ async def fill(bootstrap: str, prefix: str, customers: int, requests: int) -> fl
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return time.perf_counter() - started
-
-
-async def consume_floor(bootstrap: str, topic: str, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"floor-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    seen = 0
-    started: float | None = None
-    try:
-        while seen < count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            if started is None and batch:
-                started = time.perf_counter()
-            seen += sum(len(v) for v in batch.values())
-            await consumer.commit()
-    finally:
-        await consumer.stop()
-    assert started is not None
     return time.perf_counter() - started
 
 

@@ -37,12 +37,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.events.invoicing import InvoiceIssued
 from shared.events.topics import INVOICES, REMINDERS
 from shared.references import national_reference, rf_reference
+from tests.bench.floors import copy_floor, produce
 from tests.support import documents
 from tests.support import servers as servers_mod
 from tests.support.isolation import API_TOKEN, ServiceProcess, create_sandbox, drop_sandbox
@@ -89,24 +90,6 @@ async def create_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def produce(bootstrap: str, topic: str, records: list[Any]) -> float:
-    """Produce (key, value, headers) records with an idempotent acks=all producer; seconds."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20)
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        pending = []
-        for key, value, headers in records:
-            pending.append(await producer.send(topic, value, key=key, headers=headers))
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
-
-
 async def consume_all(
     bootstrap: str, topic: str, count: int, timeout: float, *, keep: bool = False
 ) -> tuple[float, float, list[Any]]:
@@ -140,25 +123,6 @@ async def consume_all(
     if seen < count:
         raise SystemExit(f"only {seen} of {count} records on {topic}")
     return time.perf_counter() - (started or time.perf_counter()), last_ts, kept
-
-
-async def copy_floor(dsn: str, table: str, select: str) -> tuple[float, int]:
-    """COPY the rows of ``select`` into a fresh copy of ``table`` (no logic); seconds, rows."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.set_type_codec(  # jsonb as its text (binary form: version 1 + text): no parse, no dump
-            "jsonb", encoder=lambda v: b"\x01" + v.encode(), decoder=lambda b: b[1:].decode(),
-            schema="pg_catalog", format="binary",
-        )  # fmt: skip
-        rows = await conn.fetch(select)
-        columns = list(rows[0].keys())
-        await conn.execute(f"CREATE TABLE {table}_floor (LIKE {table} INCLUDING ALL)")
-        records = [tuple(r) for r in rows]
-        started = time.perf_counter()
-        await conn.copy_records_to_table(f"{table}_floor", records=records, columns=columns)
-        return time.perf_counter() - started, len(records)
-    finally:
-        await conn.close()
 
 
 async def wait_rows(dsn: str, sql: str, count: int, timeout: float) -> None:
