@@ -231,6 +231,8 @@ kafka_up() {
       || die "formatting failed, see $KAFKA_LOGS/format.log"
   fi
   log "starting Kafka $(kafka_version) on 127.0.0.1:$KAFKA_PORT"
+  # a broker holds files per partition segment: as many as the hard limit allows
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC \
     -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
     -Dkafka.logs.dir="$KAFKA_LOGS" -cp "$KAFKA_LIBS/*" \

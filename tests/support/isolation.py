@@ -110,6 +110,7 @@ async def create_sandbox(servers: Servers) -> Sandbox:
 
 
 async def drop_sandbox(sandbox: Sandbox) -> None:
+    await delete_sandbox_topics(sandbox)
     for _ in range(3):
         try:
             conn = await asyncpg.connect(sandbox.servers.admin_url)
@@ -121,6 +122,25 @@ async def drop_sandbox(sandbox: Sandbox) -> None:
             return
         except (OSError, asyncpg.PostgresError):
             await asyncio.sleep(1)
+
+
+async def delete_sandbox_topics(sandbox: Sandbox) -> None:
+    """Delete the sandbox's topics (its prefix): a broker that kept every test's topics
+    would hold one file handle per partition segment for ever and, after a few thousand
+    tests, die of "Too many open files". Best effort: a broker that is down (an outage
+    test) keeps them."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=sandbox.bootstrap, request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(admin.start(), 10)
+        mine = [t for t in await admin.list_topics() if t.startswith(sandbox.prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    except Exception:  # noqa: BLE001 - cleanup must not fail the test that used the sandbox
+        pass
+    finally:
+        await admin.close()
 
 
 def free_port() -> int:
