@@ -111,13 +111,16 @@ def console_settings(**overrides: Any) -> ConsoleSettings:
     return ConsoleSettings(**values)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open its event loop counts as
+# running in this thread, so every async test collected after the browser tests (pytest-
+# asyncio's runner) would fail to start. Closed at the end of each browser module.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
     try:
