@@ -387,6 +387,6 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
     got = lines(await billing("show", str(ids["C-2"])))
     assert "Maksettu 33,00, hyvitetty 0,00, avoinna 0,00 (maksettu)" in got
 
-    # a wrong token: the service's refusal, exit 1
+    # a wrong token: the service's refusal named, with where the token comes from; exit 1
     out = await billing("invoices", code=1, env={"BILLING_API_TOKEN": "wrong"})
-    assert out.strip() == "HTTP 401: Tunnus puuttuu tai on väärä."
+    assert out.strip().startswith("API-avain hylättiin (invoicing, HTTP 401): aseta BILLING_API_TOKEN")
