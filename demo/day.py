@@ -36,11 +36,16 @@ class Walk:
         self.t0 = time.monotonic()
         self.counts: list[tuple[str, str]] = []
 
+    @staticmethod
+    def bold(text: str) -> str:
+        """Bold on a terminal; plain text in a log file or a pipe."""
+        return f"\033[1m{text}\033[0m" if sys.stdout.isatty() else text
+
     def heading(self, text: str) -> None:
-        print(f"\n\033[1m{text}\033[0m", flush=True)
+        print(f"\n{self.bold(text)}", flush=True)
 
     def step(self, numbers: str, text: str) -> None:
-        print(f"\n\033[1m{numbers}. {text}\033[0m   [{time.monotonic() - self.t0:.0f} s]", flush=True)
+        print(f"\n{self.bold(f'{numbers}. {text}')}   [{time.monotonic() - self.t0:.0f} s]", flush=True)
 
     def cli(self, *args: str, check: bool = True) -> None:
         """Run ``bin/billing ARGS`` as the clerk would type it, showing its output."""
