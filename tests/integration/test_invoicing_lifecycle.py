@@ -1,8 +1,9 @@
 """The invoice life cycle (seed 004) and payments on real Kafka and PostgreSQL:
 drafts edited, deleted and confirmed (one-way: 409 afterwards), corrective invoices
-(down: a credit note returning the reduced quantity; up: the difference billed), payments matched by national and RF reference,
-partial, full and over payment, unmatched ones allocated by hand, and bad input
-dead-lettered with its reason while the next event goes through.
+(down: a credit note returning the reduced quantity; up: the difference billed),
+payments matched by national and RF reference, partial, full and over payment,
+unmatched ones allocated by hand, and bad input dead-lettered with its reason while
+the next event goes through.
 
 Corrective invoices as seed 004 says: the draft has every line at quantity 0 with its
 original quantity, a line needing no correction is removed, a quantity can go below or

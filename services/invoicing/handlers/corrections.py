@@ -140,9 +140,7 @@ async def set_quantity(uow: InvoicingUnitOfWork, draft: StoredInvoice, line_no: 
     if quantity is None:
         return
     if not any(line.line_no == line_no for line in draft.lines):
-        raise Invalid(
-            "unknown-line", f"Luonnoksella ei ole riviä {line_no}.", f"The draft has no line {line_no}."
-        )
+        raise Invalid("unknown-line", f"Luonnoksella ei ole riviä {line_no}.", f"The draft has no line {line_no}.")
     original = await uow.invoices.get(draft.original_invoice_id or 0)
     assert original is not None
     lines = [
@@ -157,9 +155,7 @@ async def remove_line(uow: InvoicingUnitOfWork, draft: StoredInvoice, line_no: i
     """Seed 004: "If any transactions don't require correction, you can remove them from
     the draft corrective invoice": that line of the original stays as billed."""
     if not any(line.line_no == line_no for line in draft.lines):
-        raise NotFound(
-            "line-not-found", f"Luonnoksella ei ole riviä {line_no}.", f"The draft has no line {line_no}."
-        )
+        raise NotFound("line-not-found", f"Luonnoksella ei ole riviä {line_no}.", f"The draft has no line {line_no}.")
     if len(draft.lines) == 1:
         raise Conflict(
             "last-line",
