@@ -9,8 +9,8 @@ The clerk's day, as commands:
 - ``run --kind subscription --mode preview --all``: the billing run (*laskutusajo*) over
   all ready requests (*Valitse kaikki*) or a selection, with a progress bar, then its
   summary; ``--pdf`` saves the summary PDF;
-- ``invoices`` / ``show`` / ``edit-line`` / ``delete`` / ``confirm``: drafts and invoices;
-- ``corrective``: a corrective invoice (*hyvityslasku*) of a confirmed one;
+- ``invoices`` / ``show`` / ``edit-line`` / ``remove-line`` / ``delete`` / ``confirm``: drafts and invoices;
+- ``corrective``: a corrective invoice (*hyvityslasku* / *korjauslasku*) of a confirmed one;
 - ``payments`` / ``allocate``: payments, the unmatched ones allocated by hand.
 
 Every write sends ``X-Actor`` (``--actor``, by default the OS user name) for the audit

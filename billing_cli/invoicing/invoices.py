@@ -1,5 +1,5 @@
-"""``billing invoicing invoices`` / ``show`` / ``edit-line`` / ``delete`` / ``confirm`` /
-``corrective``: drafts and invoices (seed 004's life cycle). Confirm is one-way."""
+"""``billing invoicing invoices`` / ``show`` / ``edit-line`` / ``remove-line`` / ``delete`` /
+``confirm`` / ``corrective``: drafts and invoices (seed 004's life cycle). Confirm is one-way."""
 
 from __future__ import annotations
 
@@ -76,7 +76,13 @@ def edit_line(
     invoice_id: InvoiceId,
     line_no: Annotated[int, typer.Argument(min=1, help="the line's number (Nro)")],
     *,
-    quantity: Annotated[str | None, typer.Option("--quantity", help="the new quantity (0 = credit it fully)")] = None,
+    quantity: Annotated[
+        str | None,
+        typer.Option(
+            "--quantity",
+            help="the new quantity (corrective draft: 0 = reverse the line, above the original bills the difference)",
+        ),
+    ] = None,
     chargeable: Annotated[
         bool | None, typer.Option("--chargeable/--non-chargeable", help="bill the line, or not")
     ] = None,
@@ -96,6 +102,21 @@ def edit_line(
         raise typer.BadParameter("give --quantity, --chargeable or --non-chargeable")
     with invoicing_client() as c:
         inv = call(c, "PATCH", f"/invoices/{invoice_id}/lines/{line_no}", lang, json=body, headers=actor_header(actor))
+    echo_lines(text.invoice_lines(inv, lang))
+
+
+@app.command("remove-line")
+def remove_line(
+    invoice_id: InvoiceId,
+    line_no: Annotated[int, typer.Argument(min=1, help="the line's number (Nro)")],
+    *,
+    lang: Lang = "fi",
+    actor: Actor = None,
+) -> None:
+    """Remove a line that needs no correction from a corrective draft (the invoice keeps
+    it as billed)."""
+    with invoicing_client() as c:
+        inv = call(c, "DELETE", f"/invoices/{invoice_id}/lines/{line_no}", lang, headers=actor_header(actor))
     echo_lines(text.invoice_lines(inv, lang))
 
 
@@ -168,10 +189,12 @@ def corrective(
     lang: Lang = "fi",
     actor: Actor = None,
 ) -> None:
-    """A corrective draft (hyvityslasku) of a confirmed invoice.
+    """A corrective draft (hyvityslasku) of a confirmed invoice (seed 004).
 
-    It holds the invoice's lines at their current quantities: set the new ones with
-    `edit-line` (0 = credit the line fully), then `confirm` it."""
+    It holds every line of the invoice at quantity 0, the original quantity beside it:
+    as it is, it reverses the whole invoice. `remove-line` the lines needing no
+    correction, set new quantities with `edit-line` (less or more than the original;
+    more bills the difference), then `confirm` it."""
     with invoicing_client() as c:
         draft = call(
             c,
@@ -185,8 +208,12 @@ def corrective(
     d = draft["id"]
     say(
         lang,
-        f"Aseta uudet määrät: bin/billing invoicing edit-line {d} RIVI --quantity MÄÄRÄ (0 = hyvitä koko rivi);"
-        f" sitten: bin/billing invoicing confirm {d}",
-        f"Set the new quantities: bin/billing invoicing edit-line {d} LINE --quantity Q (0 = credit the whole line);"
-        f" then: bin/billing invoicing confirm {d}",
+        f"Kaikki määrät ovat 0: sellaisenaan luonnos hyvittää koko laskun."
+        f" Poista rivit, joita ei korjata: bin/billing invoicing remove-line {d} RIVI;"
+        f" aseta uusi määrä: bin/billing invoicing edit-line {d} RIVI --quantity MÄÄRÄ"
+        f" (alkuperäistä suurempi laskuttaa erotuksen); sitten: bin/billing invoicing confirm {d}",
+        f"Every quantity is 0: as it is, the draft credits the whole invoice."
+        f" Remove the lines needing no correction: bin/billing invoicing remove-line {d} LINE;"
+        f" set a new quantity: bin/billing invoicing edit-line {d} LINE --quantity Q"
+        f" (above the original bills the difference); then: bin/billing invoicing confirm {d}",
     )

@@ -240,8 +240,9 @@ def invoice_rows(items: list[Mapping[str, Any]], lang: str) -> list[str]:
 
 
 def _line_table(lines: list[Mapping[str, Any]], lang: str, *, correcting: bool) -> list[str]:
-    """An invoice's lines. A corrective draft's lines carry the clerk's new quantities
-    only (their amounts are worked out at confirmation as reversal + new line), so
+    """An invoice's lines. A corrective draft's lines (seed 004) show the invoice's
+    original quantity beside the new one the clerk sets (0 at first: the whole line
+    reversed); their amounts are worked out at confirmation as reversal + new line, so
     they are shown without an amount, and the totals are the correction's difference."""
     w = WORDS[lang]
     c = w.columns
@@ -250,20 +251,28 @@ def _line_table(lines: list[Mapping[str, Any]], lang: str, *, correcting: bool) 
         flags = [w.reversal] if line["reversal"] else []
         if not line["chargeable"]:
             flags.append(w.non_chargeable)
-        row = [
-            str(line["line_no"]),
-            line["product_code"],
-            line["description"],
-            f"{number(line['quantity'], lang)} {line['unit']}",
-            price(line["unit_price"], lang),
-            rate(line["vat_rate"], lang),
-        ]
-        rows.append(row if correcting else [*row, money(line["net"], lang), ", ".join(flags)])
-    heads = [c["no"], c["product"], c["description"], c["quantity"], c["unit_price"], c["rate"]]
+        qty = f"{number(line['quantity'], lang)} {line['unit']}"
+        head = [str(line["line_no"]), line["product_code"], line["description"]]
+        tail = [price(line["unit_price"], lang), rate(line["vat_rate"], lang)]
+        if correcting:
+            original = line.get("original_quantity")
+            was = f"{number(original, lang)} {line['unit']}" if original is not None else DASH
+            rows.append([*head, was, qty, *tail])
+        else:
+            rows.append([*head, qty, *tail, money(line["net"], lang), ", ".join(flags)])
     if correcting:
-        heads[3] = w.new_quantity
-        return [w.corrective_draft, *("  " + x for x in table(heads, rows, right=[0, 3, 4]))]
-    return [f"{w.lines}:", *("  " + x for x in table([*heads, c["net"], ""], rows, right=[0, 3, 4, 6]))]
+        heads = [
+            c["no"],
+            c["product"],
+            c["description"],
+            w.original_quantity,
+            w.new_quantity,
+            c["unit_price"],
+            c["rate"],
+        ]
+        return [w.corrective_draft, *("  " + x for x in table(heads, rows, right=[0, 3, 4, 5]))]
+    heads = [c["no"], c["product"], c["description"], c["quantity"], c["unit_price"], c["rate"], c["net"], ""]
+    return [f"{w.lines}:", *("  " + x for x in table(heads, rows, right=[0, 3, 4, 6]))]
 
 
 def invoice_lines(inv: Mapping[str, Any], lang: str) -> list[str]:

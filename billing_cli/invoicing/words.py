@@ -53,6 +53,7 @@ class Words:
     correctives: str
     corrective_draft: str
     new_quantity: str
+    original_quantity: str
     columns: dict[str, str]
 
 
@@ -110,8 +111,12 @@ FI = Words(
     payments="Maksut",
     no_payments="Ei maksuja.",
     correctives="Hyvitys-/korjauslaskut (id)",
-    corrective_draft="Rivit uusin määrin (summat alla ovat hyvityksen erotus laskuun nähden):",
+    corrective_draft=(
+        "Korjattavat rivit: laskun alkuperäinen määrä ja uusi määrä"
+        " (0 = peru rivi; summat alla ovat erotus laskuun nähden):"
+    ),
     new_quantity="Uusi määrä",
+    original_quantity="Alkup. määrä",
     columns={
         "request": "Pyyntö",
         "customer": "Asiakas",
@@ -199,8 +204,12 @@ EN = Words(
     payments="Payments",
     no_payments="No payments.",
     correctives="Corrective invoices (id)",
-    corrective_draft="Lines at their new quantities (the totals below are the difference from the invoice):",
+    corrective_draft=(
+        "Lines to correct: the invoice's original quantity and the new one"
+        " (0 = reverse the line; the totals below are the difference from the invoice):"
+    ),
     new_quantity="New qty",
+    original_quantity="Orig. qty",
     columns={
         "request": "Request",
         "customer": "Customer",

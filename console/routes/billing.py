@@ -194,6 +194,20 @@ async def edit_line(  # noqa: PLR0917 (form fields)
     return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
 
 
+@router.post("/billing/drafts/{invoice_id}/lines/{line_no}/remove")
+async def remove_line(
+    request: Request, user: User, invoice_id: InvoiceId, line_no: Annotated[int, Path(ge=1, le=100_000)]
+) -> Response:
+    """Remove a line needing no correction from a corrective draft (seed 004)."""
+    try:
+        await call(request, "invoicing", "DELETE", f"/invoices/{invoice_id}/lines/{line_no}")
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+    else:
+        flash(request, "billing.line_removed", line=line_no)
+    return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
+
+
 @router.post("/billing/drafts/{invoice_id}/delete")
 async def delete_draft(request: Request, user: User, invoice_id: InvoiceId) -> Response:
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from services.invoicing.config import Settings
 from services.invoicing.domain.billing import Line
@@ -55,6 +55,7 @@ def document(
     the_seller: Seller,
     *,
     original_number: int | None = None,
+    original_date: date | None = None,
     issued_at: datetime | None = None,
 ) -> InvoiceDocument:
     """The issued document of a confirmed invoice (its chargeable lines only)."""
@@ -79,6 +80,7 @@ def document(
         totals=Totals(net=invoice.totals.net, vat=invoice.totals.vat, gross=invoice.totals.gross),
         original_invoice_id=str(invoice.original_invoice_id) if invoice.original_invoice_id else None,
         original_invoice_number=str(original_number) if original_number else None,
+        original_invoice_date=original_date,
         run_id=str(invoice.run_id) if invoice.run_id else None,
         issued_at=issued_at or invoice.confirmed_at or datetime.now(UTC),
     )

@@ -172,6 +172,8 @@ invoice_lines = Table(
     Column("service_end", Date, nullable=True),
     Column("chargeable", Boolean, nullable=False, server_default="true"),
     Column("reversal", Boolean, nullable=False, server_default="false"),
+    # a corrective draft's line: the quantity the corrected invoice bills now (seed 004)
+    Column("original_quantity", Numeric(15, 3), nullable=True),
     PrimaryKeyConstraint("invoice_id", "line_no", name="pk_invoice_lines"),
 )
 Index(

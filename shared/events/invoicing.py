@@ -15,7 +15,8 @@ Arithmetic every consumer may rely on (the invoicing service guarantees it):
   ``gross = net + vat`` (VAT rounded once per invoice per rate);
 - ``totals`` = sums of the breakdown; ``gross`` is what the customer pays.
 A corrective invoice's lines are the original lines negated followed by the new lines,
-so its totals are the difference; a negative ``gross`` makes it a credit note.
+so its totals are the difference; a negative ``gross`` makes it a credit note, zero or
+more a corrective invoice the customer pays on its own reference and due date.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ class InvoiceDocument(_Model):
     original_invoice_id: Annotated[str, StringConstraints(max_length=40)] | None = None
     original_invoice_number: InvoiceNumber | None = None
     """Set on a corrective invoice / credit note: the invoice it corrects."""
+    original_invoice_date: date | None = None
+    """Set on a corrective invoice / credit note: the invoice date of the invoice it
+    corrects (Finvoice ``OriginalInvoiceDate``). Corrective invoices published before
+    this field existed lack it: read as None, and consumers then leave the date out."""
     run_id: Annotated[str, StringConstraints(max_length=40)] | None = None
     issued_at: datetime
 
@@ -131,8 +136,10 @@ class InvoiceIssued(Event):
 
 class CorrectiveInvoiceIssued(Event):
     """A corrective invoice or credit note (``invoice.document_type``), referring to the
-    original through ``invoice.original_invoice_number``. A credit note lowers the open
-    amount of the invoice it corrects by its (negative) ``totals.gross``."""
+    original through ``invoice.original_invoice_number`` and ``original_invoice_date``.
+    A credit note lowers the open amount of the invoice it corrects by its (negative)
+    ``totals.gross``; a corrective invoice (``gross`` >= 0) bills the difference on its
+    own reference and due date, and leaves the original's open amount as it was."""
 
     EVENT_TYPE = "fi.billing.invoicing.corrective-invoice-issued.v1"
 

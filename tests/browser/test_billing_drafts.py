@@ -3,8 +3,9 @@ mode, a line edited, a draft deleted, one confirmed, and a corrective invoice of
 all clicked in Chromium against the real customers and invoicing services.
 
 Data: customers C-1 (e-mail) and C-2 (print), both valid; notice requests N-1 (C-1),
-N-2 (C-2) and N-3 (C-1, order O-N-3, then cancelled); each 2 x 12.10 at VAT 25.5 %:
-net 24.20, VAT 24.20 x 0.255 = 6.171 -> 6.17, gross 30.37.
+N-2 (C-2) and N-3 (C-1, order O-N-3, then cancelled). N-1 and N-3: 2 x 12.10 at VAT
+25.5 %: net 24.20, VAT 24.20 x 0.255 = 6.171 -> 6.17, gross 30.37. N-2 has a second
+line 1 x 6.05: net 30.25, VAT 30.25 x 0.255 = 7.71375 -> 7.71, gross 37.96.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from tests.support.sales import NOTICE_LINE
 from tests.support.sales import request as billing_request
 
 pytestmark = pytest.mark.integration
+
+
+SMALL_LINE = ("ILM-2", "Ilmoitus 1x50 mm", "1", "6.05", "25.5", None)
 
 
 @pytest.fixture
@@ -45,7 +49,7 @@ def seed(stack: Stack) -> None:
         assert isinstance(inbound, Inbound)
         await inbound.requests(
             billing_request("N-1", "C-1", kind="notice", lines=[NOTICE_LINE]),
-            billing_request("N-2", "C-2", kind="notice", lines=[NOTICE_LINE]),
+            billing_request("N-2", "C-2", kind="notice", lines=[NOTICE_LINE, SMALL_LINE]),
             billing_request("N-3", "C-1", kind="notice", lines=[NOTICE_LINE], order_id="O-N-3"),
         )
         await inbound.cancel("O-N-3", "C-1")
@@ -80,22 +84,22 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     summary = page.locator("[data-summary]")
     expect(summary).to_have_attribute("data-mode", "draft", timeout=60_000)
     expect(summary.locator("[data-summary-invoices]")).to_have_text("2")
-    # 2 x 30.37 = 60.74
-    expect(summary.locator("[data-summary-gross]")).to_have_text("60,74\u00a0€")
+    # 30.37 + 37.96 = 68.33
+    expect(summary.locator("[data-summary-gross]")).to_have_text("68,33\u00a0€")
 
     # the drafts: open C-2's, change the quantity 2 -> 1
     summary.get_by_role("link", name="Luonnokset").click()
     expect(page.locator("tr[data-draft]")).to_have_count(2)
     page.locator("tr[data-draft]", has_text="C-2").get_by_role("link").click()
     draft_url = page.url
-    expect(page.locator("[data-gross]")).to_have_text("30,37\u00a0€")
+    expect(page.locator("[data-gross]")).to_have_text("37,96\u00a0€")
     page.locator("tr[data-line='1'] input[name=quantity]").fill("1")
     page.locator("tr[data-line='1'] [data-save-line]").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
-    # 1 x 12.10 = 12.10; VAT 12.10 x 0.255 = 3.0855 -> 3.09; gross 15.19
-    expect(page.locator("[data-net]")).to_have_text("12,10\u00a0€")
-    expect(page.locator("[data-vat]")).to_have_text("3,09\u00a0€")
-    expect(page.locator("[data-gross]")).to_have_text("15,19\u00a0€")
+    # 1 x 12.10 + 6.05 = 18.15; VAT 18.15 x 0.255 = 4.62825 -> 4.63; gross 22.78
+    expect(page.locator("[data-net]")).to_have_text("18,15\u00a0€")
+    expect(page.locator("[data-vat]")).to_have_text("4,63\u00a0€")
+    expect(page.locator("[data-gross]")).to_have_text("22,78\u00a0€")
     shot(page, "billing-draft.png")
     page.get_by_role("button", name="Vahvista lasku").click()
     confirmed = page.locator(".notice.ok[role=status]")
@@ -115,23 +119,38 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     page.goto(draft_url)
     expect(page.locator("[data-save-line]")).to_have_count(0)
 
-    # a corrective invoice of the confirmed one: found by number, lines at current quantity
+    # a corrective invoice of the confirmed one (seed 004): found by number; every line at
+    # quantity 0 beside its original quantity, so as it is the draft credits everything
     page.goto(f"{stack.url}/billing/drafts?kind=notice")
     page.get_by_label("Laskun numero").fill(number)
     page.get_by_role("button", name="Hae").click()
-    page.get_by_role("button", name="Tee hyvityslaskun luonnos").click()
+    page.get_by_role("button", name="Tee korjauslaskun luonnos").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text(
-        re.compile(r"^Hyvityslaskun luonnos tehty laskusta #\d+\.")
+        re.compile(r"^Korjauslaskun luonnos tehty laskusta #\d+: kaikki määrät ovat 0\.")
     )
-    expect(page.locator("h1")).to_have_text(re.compile(r"^Hyvityslasku #\d+ – luonnos$"))
-    page.locator("tr[data-line='1'] input[name=quantity]").fill("0")
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Korjauslasku #\d+ – luonnos$"))
+    expect(page.locator("[data-corrective] th")).to_contain_text(["Alkuperäinen määrä", "Uusi määrä"])
+    expect(page.locator("[data-original-quantity]")).to_have_text(["1", "1"])
+    for line in ("1", "2"):
+        expect(page.locator(f"tr[data-line='{line}'] input[name=quantity]")).to_have_value("0")
+    # the whole invoice reversed: -18.15, VAT -4.63, gross -22.78
+    expect(page.locator("[data-gross]")).to_have_text("-22,78\u00a0€")
+
+    # the small ad needs no correction: removed; -12.10, VAT -3.0855 -> -3.09, gross -15.19
+    page.locator("tr[data-line='2'] [data-remove-line]").click()
+    expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 2 poistettu luonnoksesta.")
+    expect(page.locator("tr[data-line]")).to_have_count(1)
+    expect(page.locator("[data-gross]")).to_have_text("-15,19\u00a0€")
+
+    # more than the original (1 -> 3) bills the difference: -12.10 + 3 x 12.10 = 24.20,
+    # VAT 24.20 x 0.255 = 6.171 -> 6.17, gross 30.37
+    page.locator("tr[data-line='1'] input[name=quantity]").fill("3")
     page.locator("tr[data-line='1'] [data-save-line]").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
-    # the corrective credits the difference: 0 - 1 x 12.10 = -12.10; VAT -12.10 x 0.255 =
-    # -3.0855 -> -3.09 (half away from zero); gross -15.19
-    expect(page.locator("[data-net]")).to_have_text("-12,10\u00a0€")
-    expect(page.locator("[data-vat]")).to_have_text("-3,09\u00a0€")
-    expect(page.locator("[data-gross]")).to_have_text("-15,19\u00a0€")
+    expect(page.locator("[data-original-quantity]")).to_have_text(["1"])
+    expect(page.locator("[data-net]")).to_have_text("24,20\u00a0€")
+    expect(page.locator("[data-vat]")).to_have_text("6,17\u00a0€")
+    expect(page.locator("[data-gross]")).to_have_text("30,37\u00a0€")
     shot(page, "billing-corrective.png")
     page.get_by_role("button", name="Vahvista lasku").click()
-    expect(page.locator(".notice.ok[role=status]")).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))
+    expect(page.locator(".notice.ok[role=status]")).to_have_text(re.compile(r"^Lasku vahvistettu, numero 3\d+\.$"))

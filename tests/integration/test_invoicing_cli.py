@@ -317,17 +317,42 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         out = await billing("edit-line", str(ids["C-1"]), "3", "--quantity", "1", code=1)
         assert out.startswith("HTTP 409: Lasku") and "on jo vahvistettu" in out
 
-        # seed 004: a corrective invoice, KUVA 2 -> 1, the taken-off one back to ready
+        # seed 004: a corrective invoice: every line at 0 beside its original quantity (the
+        # whole invoice reversed: 10 %: -60.00, VAT -6.00; 25.5 %: -24.20, VAT -6.17);
+        # the papers need no correction (removed), KUVA 2 -> 1, the taken-off one back to ready
         out = await billing("corrective", str(ids["C-1"]), "--return", "ready", "--actor", "clerk-7")
         draft = int(re.findall(r"^Lasku – \(id (\d+)\)", out, re.M)[0])
         assert f"sitten: bin/billing invoicing confirm {draft}" in out
-        got = lines(await billing("edit-line", str(draft), "3", "--quantity", "1"))
-        at = got.index("Rivit uusin määrin (summat alla ovat hyvityksen erotus laskuun nähden):")
+        got = lines(out)
+        at = got.index(
+            "Korjattavat rivit: laskun alkuperäinen määrä ja uusi määrä"
+            " (0 = peru rivi; summat alla ovat erotus laskuun nähden):"
+        )
+        assert got[at + 1 : at + 9] == [
+            "Nro Tuote Kuvaus Alkup. määrä Uusi määrä À-hinta ALV",
+            "1 HS-1KK Helsingin Sanomat 1 kk 1 kpl 0 kpl 30,00 10 %",
+            "2 HS-1KK Helsingin Sanomat 1 kk 1 kpl 0 kpl 30,00 10 %",
+            "3 KUVA Kuvaliite 2 kpl 0 kpl 12,10 25,5 %",
+            "ALV Veroton ALV Verollinen",
+            "10 % -60,00 -6,00 -66,00",
+            "25,5 % -24,20 -6,17 -30,37",
+            "Yhteensä -84,20 -12,17 -96,37",
+        ]
+        await billing("remove-line", str(draft), "1")
+        got = lines(await billing("remove-line", str(draft), "2"))
+        at = got.index("Nro Tuote Kuvaus Alkup. määrä Uusi määrä À-hinta ALV")
         assert got[at + 1 :] == [
-            "Nro Tuote Kuvaus Uusi määrä À-hinta ALV",
-            "1 HS-1KK Helsingin Sanomat 1 kk 1 kpl 30,00 10 %",
-            "2 HS-1KK Helsingin Sanomat 1 kk 1 kpl 30,00 10 %",
-            "3 KUVA Kuvaliite 1 kpl 12,10 25,5 %",
+            "3 KUVA Kuvaliite 2 kpl 0 kpl 12,10 25,5 %",
+            "ALV Veroton ALV Verollinen",
+            "25,5 % -24,20 -6,17 -30,37",
+            "Yhteensä -24,20 -6,17 -30,37",
+        ]
+        out = await billing("remove-line", str(draft), "3", code=1)
+        assert out.startswith("HTTP 409: Viimeistä riviä ei voi poistaa"), out
+        got = lines(await billing("edit-line", str(draft), "3", "--quantity", "1"))
+        at = got.index("Nro Tuote Kuvaus Alkup. määrä Uusi määrä À-hinta ALV")
+        assert got[at + 1 :] == [
+            "3 KUVA Kuvaliite 2 kpl 1 kpl 12,10 25,5 %",
             "ALV Veroton ALV Verollinen",
             "25,5 % -12,10 -3,09 -15,19",
             "Yhteensä -12,10 -3,09 -15,19",

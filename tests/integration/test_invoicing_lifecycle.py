@@ -1,18 +1,24 @@
 """The invoice life cycle (seed 004) and payments on real Kafka and PostgreSQL:
-drafts edited, deleted and confirmed (one-way: 409 afterwards), a corrective invoice
-returning the reduced quantity, payments matched by national and RF reference,
-partial, full and over payment, unmatched ones allocated by hand, and bad input
-dead-lettered with its reason while the next event goes through.
+drafts edited, deleted and confirmed (one-way: 409 afterwards), corrective invoices
+(down: a credit note returning the reduced quantity; up: the difference billed),
+payments matched by national and RF reference, partial, full and over payment,
+unmatched ones allocated by hand, and bad input dead-lettered with its reason while
+the next event goes through.
 
-The corrective example (the issue's): 8 hours at 50.00 (@ 25.5 %) billed = net 400.00,
-VAT 102.00, gross 502.00. Corrected to 6: reversal -8 x 50.00 = -400.00, new line
-6 x 50.00 = 300.00, net -100.00, VAT -25.50, gross -125.50: a credit note; 2 hours
-return as a ready request; the original's open amount 502.00 - 125.50 = 376.50.
+Corrective invoices as seed 004 says: the draft has every line at quantity 0 with its
+original quantity, a line needing no correction is removed, a quantity can go below or
+above the original. 8 hours at 50.00 + 2 pictures at 12.10 (@ 25.5 %) billed = net
+424.20, VAT 108.17, gross 532.37. Pictures removed, hours to 6: reversal -8 x 50.00 =
+-400.00, new line 6 x 50.00 = 300.00, net -100.00, VAT -25.50, gross -125.50: a credit
+note; 2 hours return as a ready request; the original's open amount 532.37 - 125.50 =
+406.87. Then 6 -> 9 hours: +150.00, VAT 38.25, gross 188.25: a corrective invoice paid
+on its own reference; the original's open amount stays.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +36,7 @@ pytestmark = pytest.mark.integration
 
 HOURS = ("TYO", "Toimitustyö", "8", "50.00", "25.5", None)
 PAPER = ("HS-1KK", "Helsingin Sanomat 1 kk", "1", "30.00", "10", ("2026-11-01", "2026-11-30"))
+PICTURE = ("KUVA", "Kuvaliite", "2", "12.10", "25.5", None)
 
 
 async def ready(api: httpx.AsyncClient, n: int, kind: str = "subscription") -> None:
@@ -63,6 +70,9 @@ async def test_drafts_edit_delete_confirm_then_read_only(
     edited = await api.patch(f"/invoices/{d1['id']}/lines/1", json={"chargeable": False})
     assert Decimal(edited.json()["gross"]) == Decimal("313.75")
     assert (await api.patch(f"/invoices/{d1['id']}/lines/9", json={"quantity": "1"})).status_code == 422
+    # an invoice draft's line is made non-chargeable, not removed (its request must go somewhere)
+    kept = await api.delete(f"/invoices/{d1['id']}/lines/1")
+    assert (kept.status_code, kept.json()["detail"]["code"]) == (422, "line-removal-not-on-invoice")
 
     # deleting D-2's draft returns its request to ready
     deleted = await api.delete(f"/invoices/{d2['id']}")
@@ -88,51 +98,115 @@ async def test_drafts_edit_delete_confirm_then_read_only(
     assert doc["totals"] == {"net": "250.00", "vat": "63.75", "gross": "313.75"}
 
 
-async def test_corrective_invoice_returns_the_reduced_quantity(
+async def test_corrective_invoices_as_seed_004_says_down_then_up(
     sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
 ) -> None:
     api = invoicing_api
     async with Publisher(sandbox.bootstrap) as publisher:
         inbound = Inbound(sandbox, publisher)
         await inbound.profiles(profile("K-1"))
-        await inbound.requests(request("H1", "K-1", kind="notice", lines=(HOURS,)))
+        await inbound.requests(request("H1", "K-1", kind="notice", lines=(HOURS, PICTURE)))
         await ready(api, 1, kind="notice")
-    await run(api, kind="notice", mode="confirm")
-    [original] = (await api.get("/invoices", params={"kind": "notice"})).json()["items"]
-    assert (original["number"], Decimal(original["gross"])) == (2000000001, Decimal("502.00"))
+        await run(api, kind="notice", mode="confirm")
+        [original] = (await api.get("/invoices", params={"kind": "notice"})).json()["items"]
+        # 8 x 50.00 + 2 x 12.10 = 424.20 @ 25.5 %: VAT 108.171 -> 108.17, gross 532.37
+        assert (original["number"], original["gross"], original["invoice_date"]) == (
+            2000000001,
+            "532.37",
+            "2026-11-23",
+        )
 
-    draft = await api.post(f"/invoices/{original['id']}/corrective", json={"return_mode": "ready"})
-    assert draft.status_code == 201, draft.text
-    corrective = draft.json()
-    assert corrective["status"] == "draft" and [line["quantity"] for line in corrective["lines"]] == ["8.000"]
-    assert (await api.post(f"/invoices/{original['id']}/corrective", json={})).status_code == 409  # one at a time
-    assert (await api.patch(f"/invoices/{corrective['id']}/lines/1", json={"quantity": "9"})).status_code == 422
-    set6 = await api.patch(f"/invoices/{corrective['id']}/lines/1", json={"quantity": "6"})
-    assert Decimal(set6.json()["gross"]) == Decimal("-125.50")
-    issued = (await api.post(f"/invoices/{corrective['id']}/confirm")).json()
-    assert (issued["document_type"], issued["number"]) == ("credit-note", 3000000001)
-    assert [(line["quantity"], line["net"], line["reversal"]) for line in issued["lines"]] == [
-        ("-8.000", "-400.00", True),
-        ("6.000", "300.00", False),
+        # the draft: every line of the invoice at quantity 0, its original quantity shown,
+        # so untouched it reverses the whole invoice
+        made = await api.post(f"/invoices/{original['id']}/corrective", json={"return_mode": "ready"})
+        assert made.status_code == 201, made.text
+        draft = made.json()
+        assert draft["status"] == "draft"
+        assert [(x["line_no"], x["product_code"], x["quantity"], x["original_quantity"]) for x in draft["lines"]] == [
+            (1, "TYO", "0.000", "8.000"),
+            (2, "KUVA", "0.000", "2.000"),
+        ]
+        assert (draft["net"], draft["vat"], draft["gross"]) == ("-424.20", "-108.17", "-532.37")
+        assert (await api.post(f"/invoices/{original['id']}/corrective", json={})).status_code == 409  # one at a time
+
+        # the picture needs no correction: removed from the draft; -400.00 @ 25.5 % is left
+        removed = await api.delete(f"/invoices/{draft['id']}/lines/2")
+        assert removed.status_code == 200, removed.text
+        assert [x["product_code"] for x in removed.json()["lines"]] == ["TYO"]
+        assert (removed.json()["net"], removed.json()["vat"], removed.json()["gross"]) == (
+            "-400.00",
+            "-102.00",
+            "-502.00",
+        )
+        assert (await api.delete(f"/invoices/{draft['id']}/lines/2")).status_code == 404  # gone already
+        last = await api.delete(f"/invoices/{draft['id']}/lines/1")
+        assert (last.status_code, last.json()["detail"]["code"]) == (409, "last-line")
+        assert (await api.patch(f"/invoices/{draft['id']}/lines/1", json={"quantity": "-1"})).status_code == 422
+
+        # 8 -> 6 hours: reversal -400.00, new 300.00: net -100.00, VAT -25.50, gross -125.50
+        set6 = await api.patch(f"/invoices/{draft['id']}/lines/1", json={"quantity": "6"})
+        assert set6.status_code == 200, set6.text
+        assert [(x["quantity"], x["original_quantity"]) for x in set6.json()["lines"]] == [("6.000", "8.000")]
+        assert set6.json()["gross"] == "-125.50"
+        issued = (await api.post(f"/invoices/{draft['id']}/confirm")).json()
+        assert (issued["document_type"], issued["number"]) == ("credit-note", 3000000001)
+        assert [(x["product_code"], x["quantity"], x["net"], x["reversal"]) for x in issued["lines"]] == [
+            ("TYO", "-8.000", "-400.00", True),
+            ("TYO", "6.000", "300.00", False),
+        ]
+        assert (issued["net"], issued["vat"], issued["gross"]) == ("-100.00", "-25.50", "-125.50")
+        after = (await api.get(f"/invoices/{original['id']}")).json()
+        assert (after["credited"], after["open_amount"]) == ("-125.50", "406.87")  # 532.37 - 125.50
+        assert after["corrective_invoices"] == [draft["id"]]
+        [back] = (await listing(api, kind="notice"))["items"]  # the 2 hours taken off, to bill again
+        assert (back["request_id"], back["origin"]) == ("H1.c3000000001", "corrective")
+        assert [(x["quantity"], x["unit_price"]) for x in back["lines"]] == [("2.000", "50.0000")]
+        second_run = await run(api, kind="notice", mode="confirm")  # 2 x 50.00 + 25.50 VAT
+        assert (second_run["summary"]["invoices"], second_run["summary"]["totals"]["gross"]) == (1, "125.50")
+
+        # a second correction starts from what the invoice bills now (6 hours, 2 pictures);
+        # 6 -> 9 hours is more than the original: reversal -6 x 50.00 = -300.00, new
+        # 9 x 50.00 = 450.00: net 150.00, VAT 38.25, gross 188.25 billed on its own
+        up = (await api.post(f"/invoices/{original['id']}/corrective", json={})).json()
+        assert [(x["quantity"], x["original_quantity"]) for x in up["lines"]] == [
+            ("0.000", "6.000"),
+            ("0.000", "2.000"),
+        ]
+        await api.delete(f"/invoices/{up['id']}/lines/2")
+        set9 = await api.patch(f"/invoices/{up['id']}/lines/1", json={"quantity": "9"})
+        assert set9.status_code == 200, set9.text  # today's 422 quantity-out-of-range is gone
+        assert (set9.json()["net"], set9.json()["vat"], set9.json()["gross"]) == ("150.00", "38.25", "188.25")
+        raised = (await api.post(f"/invoices/{up['id']}/confirm")).json()
+        assert (raised["document_type"], raised["number"], raised["gross"]) == ("corrective", 3000000002, "188.25")
+        assert [(x["quantity"], x["net"]) for x in raised["lines"]] == [("-6.000", "-300.00"), ("9.000", "450.00")]
+        # payable on its own reference by the original's terms (14 days); the original is untouched
+        assert raised["payment_terms_days"] == 14
+        assert date.fromisoformat(raised["due_date"]) == date.fromisoformat(raised["invoice_date"]) + timedelta(14)
+        assert (raised["payment_status"], raised["open_amount"]) == ("open", "188.25")
+        after = (await api.get(f"/invoices/{original['id']}")).json()
+        assert (after["credited"], after["open_amount"]) == ("-125.50", "406.87")
+        assert (await listing(api, kind="notice"))["total"] == 0  # nothing goes back for a raised line
+
+        await inbound.payment(payment("K-PAY", raised["reference_printed"], "188.25"))
+
+        async def paid() -> bool:
+            got = (await api.get(f"/invoices/{up['id']}")).json()
+            return bool(got["payment_status"] == "paid")
+
+        await wait_for(paid, timeout=30)
+
+    records = await read_topic(
+        sandbox.bootstrap,
+        sandbox.topic(topics.INVOICES.name),
+        expect=2,
+        where=lambda r: dict(r.headers)["ce_type"].decode() == "fi.billing.invoicing.corrective-invoice-issued.v1",
+    )
+    docs = [json.loads(r.value)["invoice"] for r in records]
+    assert [(d["document_type"], d["totals"]["gross"]) for d in docs] == [
+        ("credit-note", "-125.50"),
+        ("corrective", "188.25"),
     ]
-    assert (issued["net"], issued["vat"], issued["gross"]) == ("-100.00", "-25.50", "-125.50")
-
-    after = (await api.get(f"/invoices/{original['id']}")).json()
-    assert (after["credited"], after["open_amount"]) == ("-125.50", "376.50")
-    assert after["corrective_invoices"] == [corrective["id"]]
-    returned = await listing(api, kind="notice")
-    [back] = returned["items"]
-    assert back["request_id"] == "H1.c3000000001" and back["origin"] == "corrective"
-    assert [(line["quantity"], line["unit_price"]) for line in back["lines"]] == [("2.000", "50.0000")]
-
-    records = await read_topic(sandbox.bootstrap, sandbox.topic(topics.INVOICES.name), expect=2)
-    by_type = {dict(r.headers)["ce_type"].decode(): json.loads(r.value) for r in records}
-    credit = by_type["fi.billing.invoicing.corrective-invoice-issued.v1"]["invoice"]
-    assert credit["original_invoice_number"] == "2000000001" and credit["totals"]["gross"] == "-125.50"
-
-    # the returned 2 hours are billed in the next run: 100.00 + 25.50 VAT
-    second = await run(api, kind="notice", mode="confirm")
-    assert (second["summary"]["invoices"], second["summary"]["totals"]["gross"]) == (1, "125.50")
+    assert {(d["original_invoice_number"], d["original_invoice_date"]) for d in docs} == {("2000000001", "2026-11-23")}
 
 
 async def test_payments_by_reference_partial_full_over_and_by_hand(

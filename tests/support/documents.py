@@ -177,6 +177,7 @@ def credit_note(
             "totals": totals,
             "original_invoice_id": original.invoice_id,
             "original_invoice_number": original.invoice_number,
+            "original_invoice_date": original.invoice_date,
         }
     )
 

@@ -203,6 +203,7 @@ def draft_invoice(doc: InvoiceDocument, scheme: Scheme | None = None) -> Draft:
         reference=doc.reference if scheme == "SPY" else doc.reference_rf,
         scheme=scheme,
         original_number=doc.original_invoice_number,
+        original_date=doc.original_invoice_date,
         period=(min(p.start for p in periods), max(p.end for p in periods)) if periods else None,
         terms_text=texts.payment_terms(doc.payment_terms_days),
     )

@@ -38,6 +38,9 @@ class LineOut(BaseModel):
     service_end: date | None
     chargeable: bool
     reversal: bool
+    original_quantity: Decimal | None = None
+    """On a corrective draft: the quantity the corrected invoice bills now (its
+    "original invoice quantity", seed 004); ``quantity`` is the new one."""
 
     @classmethod
     def of(cls, line: Line) -> LineOut:
@@ -56,6 +59,7 @@ class LineOut(BaseModel):
             service_end=line.service_period.end if line.service_period else None,
             chargeable=line.chargeable,
             reversal=line.reversal,
+            original_quantity=line.original_quantity,
         )
 
 
@@ -209,7 +213,7 @@ async def get_invoice(request: Request, invoice_id: InvoiceId) -> Any:
 
 class LineEdit(BaseModel):
     """A draft line's new quantity and/or chargeability (for a corrective draft: the
-    new quantity, 0 = credit the line fully)."""
+    new quantity, less or more than its ``original_quantity``; 0 = reverse the line)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -238,6 +242,21 @@ async def edit_line(
         raise unprocessable(["body"], "Nothing to change (ei muutettavaa).", "empty_patch")
     try:
         inv = await drafts.edit(uow(request), invoice_id, line_no, quantity=body.quantity, chargeable=body.chargeable)
+    except Refused as exc:
+        raise refused(exc) from None
+    return InvoiceOut.of(inv)
+
+
+@router.delete(
+    "/{invoice_id}/lines/{line_no}",
+    response_model=InvoiceOut,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def remove_line(request: Request, invoice_id: InvoiceId, line_no: int = Path(ge=1, le=100_000)) -> Any:
+    """Remove a line that needs no correction from a corrective draft (seed 004); the
+    invoice keeps that line as billed. An invoice draft's line answers 422."""
+    try:
+        inv = await drafts.remove_line(uow(request), invoice_id, line_no)
     except Refused as exc:
         raise refused(exc) from None
     return InvoiceOut.of(inv)
@@ -326,8 +345,11 @@ class CorrectiveIn(BaseModel):
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def corrective(request: Request, invoice_id: InvoiceId, body: CorrectiveIn, x_actor: Actor = "api") -> Any:
-    """A corrective draft of a confirmed invoice, with all its lines at their current
-    quantities: set new quantities (PATCH its lines), then confirm it."""
+    """A corrective draft of a confirmed invoice (seed 004): every line of the invoice as
+    it stands at quantity 0, with its ``original_quantity``, so the draft reverses the
+    whole invoice. Set the new quantities (PATCH a line: less or more than the original;
+    more bills the difference), remove the lines needing no correction (DELETE a line),
+    then confirm it."""
     try:
         draft = await corrections.create(uow(request), invoice_id, return_mode=body.return_mode, actor=x_actor)
     except Refused as exc:

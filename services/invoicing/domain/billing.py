@@ -76,6 +76,9 @@ class Line:
     chargeable: bool = True
     reversal: bool = False
     """A corrective invoice's negated copy of an original line."""
+    original_quantity: Decimal | None = None
+    """On a corrective draft's line: the quantity the corrected invoice bills now (seed
+    004: "you can see the original invoice quantity"); ``quantity`` is the new one."""
 
 
 @dataclass(frozen=True)

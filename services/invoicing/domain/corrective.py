@@ -1,18 +1,29 @@
-"""Corrective invoices (seed 004): reverse a confirmed invoice fully or partly.
+"""Corrective invoices (seed 004, "Correct a confirmed invoice"): reverse a confirmed
+invoice fully or partly, or bill more of it.
 
-A corrective invoice of invoice *I* lists, for every line of *I* as it now stands
-(its original quantity adjusted by earlier confirmed corrective invoices), a reversal
-line with the quantity negated, followed by the line at the clerk's new quantity when
-that is above zero. Its totals are therefore the difference between what *I* billed
-and what it should have billed; VAT is computed per rate on the corrective invoice's
-own lines by the same rule as any invoice. With new quantities only at or below the
-current ones, the total is zero or negative: a negative one is a credit note.
+The draft (:func:`draft_lines`) "includes all the transactions from the original
+invoice, and all the quantities on it are 0": every line of invoice *I* as it now
+stands (its original quantity adjusted by earlier confirmed corrective invoices), at
+quantity 0, with that quantity beside it as ``original_quantity``. The quantity on a
+draft line is the **new** quantity, what *I* should bill for that line: 0 (the default)
+reverses the line fully, less than the original reverses part of it, more than the
+original bills the difference. A line that needs no correction is removed from the
+draft: a line not given to :func:`correct` keeps its quantity.
 
-What the clerk took off (current - new) goes back: as a new *ready* billing request
-(billed again in a later run), or recorded as *non-chargeable*, the clerk's choice.
+The corrective invoice lists, for every corrected line, a reversal line with the
+original quantity negated, followed by the line at the new quantity when that is above
+zero. Its totals are therefore the difference between what *I* billed and what it
+should have billed; VAT is computed per rate on the corrective invoice's own lines by
+the same rule as any invoice. A negative total makes it a credit note; zero or more, a
+corrective invoice the customer pays on its own reference.
 
-Worked example (the issue's): 8 hours at 50.00 billed, corrected to 6 -> reversal
--8 x 50.00 = -400.00, new line 6 x 50.00 = 300.00, total net -100.00, 2 hours return.
+What the clerk took off (original - new, where new is lower) goes back: as a new
+*ready* billing request (billed again in a later run), or recorded as
+*non-chargeable*, the clerk's choice. Nothing goes back for a line raised.
+
+Worked examples: 8 hours at 50.00 billed, corrected to 6 -> reversal -8 x 50.00 =
+-400.00, new line 6 x 50.00 = 300.00, total net -100.00, 2 hours return. Corrected to
+10 -> reversal -400.00, new line 10 x 50.00 = 500.00, total net +100.00 billed.
 """
 
 from __future__ import annotations
@@ -79,9 +90,19 @@ def current_lines(original: Sequence[Line], corrections: Sequence[Sequence[Line]
     return [replace(line, line_no=i) for i, line in enumerate(out, start=1)]
 
 
+def draft_lines(current: Sequence[Line]) -> list[Line]:
+    """A new corrective draft's lines: every line of ``current`` (from
+    :func:`current_lines`) at quantity 0, its quantity now kept as ``original_quantity``."""
+    return [
+        replace(line, quantity=Decimal(0), net=line_net(Decimal(0), line.unit_price), original_quantity=line.quantity)
+        for line in current
+    ]
+
+
 def correct(current: Sequence[Line], new_quantities: Mapping[int, Decimal]) -> Correction:
     """The corrective invoice for ``current`` (from :func:`current_lines`) with the new
-    quantity of each line (by ``line_no``; a line not given keeps its quantity)."""
+    quantity of each line (by ``line_no``; a line not given keeps its quantity: it was
+    removed from the draft). Any new quantity of 0 or more is taken."""
     by_no = {line.line_no: line for line in current}
     unknown = sorted(set(new_quantities) - set(by_no))
     if unknown:
@@ -93,18 +114,20 @@ def correct(current: Sequence[Line], new_quantities: Mapping[int, Decimal]) -> C
     returned: list[Returned] = []
     for line in current:
         new = new_quantities.get(line.line_no, line.quantity)
-        if new < 0 or new > line.quantity:
+        if new < 0:
             raise CorrectionRefused(
                 "quantity-out-of-range",
-                f"Rivin {line.line_no} uusi määrä on oltava 0–{line.quantity}.",
-                f"The new quantity of line {line.line_no} must be 0 to {line.quantity}.",
+                f"Rivin {line.line_no} uuden määrän on oltava 0 tai enemmän.",
+                f"The new quantity of line {line.line_no} must be 0 or more.",
             )
         if new == line.quantity:
             continue
-        reversal.append(replace(line, quantity=-line.quantity, net=-line.net, reversal=True))
+        plain_line = replace(line, original_quantity=None)
+        reversal.append(replace(plain_line, quantity=-line.quantity, net=-line.net, reversal=True))
         if new > 0:
-            rebilled.append(replace(line, quantity=new, net=line_net(new, line.unit_price), reversal=False))
-        returned.append(Returned(line, line.quantity - new))
+            rebilled.append(replace(plain_line, quantity=new, net=line_net(new, line.unit_price), reversal=False))
+        if new < line.quantity:
+            returned.append(Returned(plain_line, line.quantity - new))
     if not reversal:
         raise CorrectionRefused(
             "nothing-to-correct",

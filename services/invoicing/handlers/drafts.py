@@ -1,6 +1,6 @@
 """Draft (proforma) invoices (seed 004): edit a line's quantity or make it
-non-chargeable, delete the draft (its requests return to ready), confirm singly or in
-bulk. Confirmation is one-way: afterwards every write answers 409.
+non-chargeable, remove a corrective draft's line, delete the draft (its requests return
+to ready), confirm singly or in bulk. Confirmation is one-way: afterwards every write answers 409.
 
 Confirming a draft takes the customer's billing profile as it is then (it must be
 valid), allocates the number and references, and publishes the invoice. A draft with
@@ -56,6 +56,26 @@ async def edit(
                 ) from None
             rows, totals = vat_breakdown(lines)
             await uow.invoices.replace_lines(invoice_id, lines, totals, rows)
+        await uow.commit()
+    async with uow:
+        fresh = await uow.invoices.get(invoice_id)
+    assert fresh is not None
+    return fresh
+
+
+async def remove_line(uow: InvoicingUnitOfWork, invoice_id: int, line_no: int) -> StoredInvoice:
+    """Remove a line from a corrective draft (seed 004: a transaction that needs no
+    correction). An invoice draft's line is made non-chargeable instead, or the draft
+    deleted: its billing request must go somewhere."""
+    async with uow:
+        invoice = await _draft(uow, invoice_id)
+        if invoice.original_invoice_id is None:
+            raise Invalid(
+                "line-removal-not-on-invoice",
+                "Laskuluonnoksen riviä ei poisteta: merkitse se veloituksettomaksi tai poista koko luonnos.",
+                "An invoice draft's line is not removed: make it non-chargeable or delete the whole draft.",
+            )
+        await corrections.remove_line(uow, invoice, line_no)
         await uow.commit()
     async with uow:
         fresh = await uow.invoices.get(invoice_id)

@@ -36,7 +36,7 @@ async def take_payments(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWor
             reason = "reference-invalid"
         elif invoice is None:
             reason = "reference-unknown"
-        elif invoice.document_type != "invoice":
+        elif invoice.document_type == "credit-note":  # a corrective invoice (>= 0) is paid on its own
             reason = "not-payable"
         new = await uow.payments.add(
             {
@@ -75,7 +75,7 @@ async def allocate(uow: InvoicingUnitOfWork, payment_id: str, invoice_number: in
                 "The payment is already allocated to an invoice.",
             )
         found = await uow.invoices.by_number(invoice_number)
-        if found is None or found.status != "confirmed" or found.document_type != "invoice":
+        if found is None or found.status != "confirmed" or found.document_type == "credit-note":
             raise NotFound(
                 "invoice-not-found",
                 f"Vahvistettua laskua {invoice_number} ei löydy.",

@@ -135,6 +135,7 @@ def line_row(invoice_id: int, corrective: bool, line: Line) -> dict[str, Any]:
         "service_end": line.service_period.end if line.service_period else None,
         "chargeable": line.chargeable,
         "reversal": line.reversal,
+        "original_quantity": line.original_quantity,
     }
 
 
@@ -154,6 +155,7 @@ def _to_line(r: Any) -> Line:
         service_period=Period(r.service_start, r.service_end) if r.service_start else None,
         chargeable=r.chargeable,
         reversal=r.reversal,
+        original_quantity=r.original_quantity,
     )
 
 
@@ -227,13 +229,14 @@ _INSERT_LINES = text(
     """
     INSERT INTO invoice_lines (invoice_id, line_no, corrective, request_id, request_line, order_id, product_code,
                                description, quantity, unit, unit_price, vat_rate, net, service_start, service_end,
-                               chargeable, reversal)
+                               chargeable, reversal, original_quantity)
     SELECT * FROM unnest(CAST(:invoice_id AS bigint[]), CAST(:line_no AS int[]), CAST(:corrective AS boolean[]),
                          CAST(:request_id AS text[]), CAST(:request_line AS int[]), CAST(:order_id AS text[]),
                          CAST(:product_code AS text[]), CAST(:description AS text[]), CAST(:quantity AS numeric[]),
                          CAST(:unit AS text[]), CAST(:unit_price AS numeric[]), CAST(:vat_rate AS numeric[]),
                          CAST(:net AS numeric[]), CAST(:service_start AS date[]), CAST(:service_end AS date[]),
-                         CAST(:chargeable AS boolean[]), CAST(:reversal AS boolean[]))
+                         CAST(:chargeable AS boolean[]), CAST(:reversal AS boolean[]),
+                         CAST(:original_quantity AS numeric[]))
     """
 )
 
@@ -332,6 +335,7 @@ class InvoiceStore:
                 "service_end": [line.service_period.end if line.service_period else None for line in lines],
                 "chargeable": [line.chargeable for line in lines],
                 "reversal": [line.reversal for line in lines],
+                "original_quantity": [line.original_quantity for line in lines],
             },
         )
 
@@ -414,6 +418,13 @@ class InvoiceStore:
             .where(invoices.c.id == invoice_id)
             .values(net=totals.net, vat=totals.vat, gross=totals.gross, vat_breakdown=breakdown_json(rows))
         )
+
+    async def delete_line(self, invoice_id: int, line_no: int) -> bool:
+        """Remove one line of a draft (a corrective draft's line needing no correction)."""
+        result = await self.session.execute(
+            delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.line_no == line_no)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def delete(self, invoice_id: int) -> None:
         await self.session.execute(delete(invoices).where(invoices.c.id == invoice_id))

@@ -217,6 +217,33 @@ def test_a_credit_note_is_inv02_with_the_original_number_and_negative_amounts() 
     assert root.find("VirtualBankBarcode") is None  # a negative amount cannot be coded (CONVENTIONS §4)
 
 
+def test_a_credit_note_names_the_original_invoice_date_right_after_its_number() -> None:
+    original = company_invoice()
+    assert original.invoice_date == date(2026, 11, 2)
+    for doc in (credit_note(original), credit_note(original, new_quantities={1: "2"})):  # INV02, INV01
+        xml = build_finvoice(doc, frame("inv-3000000001"))
+        root = finvoice(xml)
+        date_element = root.find("InvoiceDetails/OriginalInvoiceDate")
+        assert date_element is not None
+        assert (date_element.text, date_element.get("Format")) == ("20261102", "CCYYMMDD")
+        names = [child.tag for child in root.find("InvoiceDetails")]  # type: ignore[union-attr]
+        assert names.index("OriginalInvoiceDate") == names.index("OriginalInvoiceNumber") + 1
+        assert check_finvoice(xml) == []  # the XSD and the conventions
+
+
+def test_a_credit_note_published_before_the_original_date_was_carried_still_builds() -> None:
+    # an old corrective-invoice-issued event: no original_invoice_date in its JSON
+    old = credit_note(company_invoice()).model_dump(mode="json")
+    del old["original_invoice_date"]
+    doc = InvoiceDocument.model_validate(old)
+    assert doc.original_invoice_date is None
+    xml = build_finvoice(doc, frame("inv-3000000001"))
+    root = finvoice(xml)
+    assert one(root, "InvoiceDetails/OriginalInvoiceNumber") == "1000000001"
+    assert root.find("InvoiceDetails/OriginalInvoiceDate") is None  # left out, not invented
+    assert check_finvoice(xml) == []
+
+
 def test_a_corrective_invoice_with_a_positive_total_shares_each_rates_vat_over_its_rows() -> None:
     # lines: -1 x 30.00, -2 x 12.10, +1 x 30.00, +3 x 12.10
     # 10 %: -30.00 + 30.00 = 0.00 -> VAT 0.00; 25.5 %: -24.20 + 36.30 = 12.10 -> 3.0855 -> 3.09

@@ -1,6 +1,8 @@
 """Corrective invoices (``services.invoicing.domain.corrective``), hand-computed: the
-issue's 8 -> 6 hours, a full credit, lines left as they were, the refusals, and the
-lines an invoice "now" has after an earlier correction."""
+draft as seed 004 makes it (every line at quantity 0, its original quantity shown), the
+issue's 8 -> 6 hours, a full credit, a quantity above the original (the difference is
+billed), lines left as they were (removed from the draft), the refusals, and the lines an
+invoice "now" has after an earlier correction."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from services.invoicing.domain.billing import Line, Totals, VatTotal, line_net
-from services.invoicing.domain.corrective import CorrectionRefused, correct, current_lines
+from services.invoicing.domain.corrective import CorrectionRefused, correct, current_lines, draft_lines
 
 D = Decimal
 
@@ -44,6 +46,64 @@ def line(
 
 HOURS = line(1, "TYO", "8", "50.00", "25.5", request="H1")
 PAPER = line(2, "HS", "1", "30.00", "10", request="P1")
+
+
+def test_the_draft_has_every_line_at_quantity_0_with_its_original_quantity() -> None:
+    # seed 004: "all the quantities on it are 0" and "you can see the original invoice quantity"
+    draft = draft_lines([HOURS, PAPER])
+    assert [(x.line_no, x.product_code, x.quantity, x.net, x.original_quantity) for x in draft] == [
+        (1, "TYO", D(0), D("0.00"), D(8)),
+        (2, "HS", D(0), D("0.00"), D(1)),
+    ]
+    assert [(x.request_id, x.unit_price, x.vat_rate) for x in draft] == [
+        ("H1", D("50.00"), D("25.5")),
+        ("P1", D("30.00"), D(10)),
+    ]
+
+
+def test_the_untouched_draft_reverses_the_whole_invoice() -> None:
+    # "the assumption is that you want to reverse all the transactions and quantities"
+    draft = draft_lines([HOURS, PAPER])
+    c = correct([HOURS, PAPER], {x.line_no: x.quantity for x in draft})
+    # reversals only: -8 x 50.00 = -400.00 @ 25.5 % (VAT -102.00), -1 x 30.00 = -30.00 @ 10 % (VAT -3.00)
+    assert [(x.product_code, x.quantity, x.net, x.reversal) for x in c.lines] == [
+        ("TYO", D(-8), D("-400.00"), True),
+        ("HS", D(-1), D("-30.00"), True),
+    ]
+    assert c.totals == Totals(D("-430.00"), D("-105.00"), D("-535.00"))
+    assert [(r.line.request_id, r.quantity) for r in c.returned] == [("H1", D(8)), ("P1", D(1))]
+
+
+def test_a_line_removed_from_the_draft_is_not_corrected() -> None:
+    # "If any transactions don't require correction, you can remove them": line 2 is not given
+    c = correct([HOURS, PAPER], {1: D(0)})
+    assert [x.product_code for x in c.lines] == ["TYO"]
+    assert c.totals == Totals(D("-400.00"), D("-102.00"), D("-502.00"))
+
+
+def test_more_than_the_original_bills_the_difference() -> None:
+    # "less than or more than the original invoice quantity": 8 -> 10 hours
+    c = correct([HOURS, PAPER], {1: D(10)})
+    # reversal -8 x 50.00 = -400.00, new 10 x 50.00 = 500.00: net +100.00,
+    # VAT 100.00 x 0.255 = 25.50, gross 125.50 to pay; nothing goes back to billing
+    assert [(x.line_no, x.quantity, x.net, x.reversal) for x in c.lines] == [
+        (1, D(-8), D("-400.00"), True),
+        (2, D(10), D("500.00"), False),
+    ]
+    assert c.totals == Totals(D("100.00"), D("25.50"), D("125.50"))
+    assert c.returned == ()
+
+
+def test_one_line_up_and_one_down_nets_per_rate() -> None:
+    # hours 8 -> 9 (+50.00 @ 25.5 %), paper 1 -> 0 (-30.00 @ 10 %)
+    c = correct([HOURS, PAPER], {1: D(9), 2: D(0)})
+    # 10 %: -30.00, VAT -3.00, gross -33.00; 25.5 %: -400.00 + 450.00 = 50.00, VAT 12.75, gross 62.75
+    assert c.vat_breakdown == (
+        VatTotal(D(10), D("-30.00"), D("-3.00"), D("-33.00")),
+        VatTotal(D("25.5"), D("50.00"), D("12.75"), D("62.75")),
+    )
+    assert c.totals == Totals(D("20.00"), D("9.75"), D("29.75"))
+    assert [(r.line.request_id, r.quantity) for r in c.returned] == [("P1", D(1))]
 
 
 def test_the_issues_example_8_hours_corrected_to_6_returns_2() -> None:
@@ -107,7 +167,6 @@ def test_a_fractional_new_quantity_rounds_the_difference_half_away_from_zero() -
 @pytest.mark.parametrize(
     ("wanted", "code"),
     [
-        ({1: D(9)}, "quantity-out-of-range"),  # above what the invoice has now
         ({1: D(-1)}, "quantity-out-of-range"),  # negative
         ({3: D(1)}, "unknown-line"),  # the invoice has lines 1 and 2
         ({1: D(8), 2: D(1)}, "nothing-to-correct"),  # the same quantities
@@ -122,10 +181,10 @@ def test_refusals_say_why_in_finnish_and_english(wanted: dict[int, Decimal], cod
     assert refused.value.message_fi != refused.value.message_en
 
 
-def test_the_out_of_range_refusal_names_the_line_and_its_bounds() -> None:
+def test_the_out_of_range_refusal_names_the_line_and_its_bound() -> None:
     with pytest.raises(CorrectionRefused) as refused:
-        correct([HOURS, PAPER], {1: D(9)})
-    assert refused.value.message_en == "The new quantity of line 1 must be 0 to 8."
+        correct([HOURS, PAPER], {2: D("-0.5")})
+    assert refused.value.message_en == "The new quantity of line 2 must be 0 or more."
 
 
 # --- current lines: the invoice as it stands after earlier corrections ------------------------
@@ -151,8 +210,17 @@ def test_after_8_to_6_the_invoice_has_6_hours_and_a_second_correction_starts_fro
     # reversal -6 x 50 = -300.00, new 5 x 50 = 250.00: net -50.00, VAT -12.75, gross -62.75
     assert second.totals == Totals(D("-50.00"), D("-12.75"), D("-62.75"))
     assert second.returned[0].quantity == D(1)
-    with pytest.raises(CorrectionRefused):  # 8 is no longer there to bill
-        correct(now, {1: D(7)})
+    # back up to 7 from the 6 billed now: reversal -6 x 50 = -300.00, new 7 x 50 = 350.00:
+    # net 50.00, VAT 12.75, gross 62.75 billed
+    assert correct(now, {1: D(7)}).totals == Totals(D("50.00"), D("12.75"), D("62.75"))
+
+
+def test_after_a_correction_upwards_the_invoice_has_the_higher_quantity() -> None:
+    first = correct([HOURS], {1: D(10)})
+    # 8 - 8 + 10 = 10 hours: 10 x 50.00 = 500.00; its draft shows 10 as the original quantity
+    now = current_lines([HOURS], [first.lines])
+    assert [(x.quantity, x.net) for x in now] == [(D(10), D("500.00"))]
+    assert [x.original_quantity for x in draft_lines(now)] == [D(10)]
 
 
 def test_a_fully_credited_line_is_gone_and_the_rest_renumbered() -> None:
