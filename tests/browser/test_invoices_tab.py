@@ -11,9 +11,10 @@ from real billing requests through a billing run (1 x 30.00 at 10 % VAT = 33.00 
   first day a consumer's reminder #1 may be made: candidates for #1.
 - C-6: dated 10.3.2026 -> due 24.3.; 7 days overdue: too early for #1 (left out).
 - C-1, C-2: dated 2.2.2026 -> due 16.2.; reminder #1 made on 3.3. (seeded through the
-  API with that date), its 14 days are over on 17.3.: candidates for #2.
-- C-7: dated 2.1.2026 -> due 16.1.; #1 on 31.1., #2 on 14.2. (seeded); still open 14
-  days after #2: a collection candidate.
+  API with that date), 14 full days after it #2 may be made from 18.3.: candidates for #2.
+- C-7: dated 2.1.2026 -> due 16.1.; #1 on 31.1., #2 on 15.2. (seeded; 31.1. + 15, the
+  14th day 14.2. would be refused); still open after #2's due date 1.3.: a collection
+  candidate.
 
 Interest (consumer, reference rate 2.5 % + 7 = 9.5 % in the first half of 2026) on a
 #1 candidate, 17.3.-31.3. = 15 days: 33.00 * 0.095 * 15 / 365 = 47.025 / 365 = 0.1288
@@ -97,7 +98,7 @@ def seed(stack: Stack) -> dict[str, int]:
             assert job["result"].get(f"created:{level}") == len(who), job
 
         remind(1, "2026-01-31", "C-7")
-        remind(2, "2026-02-14", "C-7")
+        remind(2, "2026-02-15", "C-7")
         remind(1, "2026-03-03", "C-1", "C-2")
     return ids
 
@@ -145,7 +146,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(done.locator("[data-skipped]")).to_have_count(0)  # the 3 ticked; C-6 was never asked for
     shot(page, "invoices-reminder1-created.png")
 
-    # --- 6. the same for #2: C-1 and C-2 (reminder #1 of 3.3. has run its 14 days) ------------------
+    # --- 6. the same for #2: C-1 and C-2 (14 full days have passed since reminder #1 of 3.3.) --------
     page.click("text=Hae maksumuistutettavat #2")
     listing2 = page.locator("[data-candidates='2']")
     expect(listing2.locator("[data-candidate-table] tbody tr")).to_have_count(2)
@@ -162,7 +163,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
         "Maksumuistutettavia #2: 0 kpl"
     )
 
-    # --- collection: C-7, #2 made on 14.2., is handed over ------------------------------------------
+    # --- collection: C-7, #2 made on 15.2., is handed over ------------------------------------------
     page.click("[data-fetch-collection]")
     collection = page.locator("[data-collection]")
     expect(collection.locator("[data-collection-count]")).to_contain_text("Perintään siirrettäviä: 1 kpl")
