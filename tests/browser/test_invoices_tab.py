@@ -33,6 +33,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import api, dispatch_overrides, finished_job, wait_until, workers
+from tests.browser.widths import too_wide
 from tests.support import sales
 from tests.support.smtp_sink import SmtpSink
 
@@ -121,13 +122,22 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     rows = listing.locator("[data-candidate-table] tbody tr")
     expect(rows).to_have_count(3)
     row = listing.locator(f"tr[data-invoice-id='{ids['C-3']}']")
-    # open 33.00, fee 5.00, interest 0.13 (see the module doc), total 38.13, new due 31.3. + 14 = 14.4.;
+    # open 33.00, fee 5.00, interest 0.13 (see the module doc), total 38.13; the customer's
+    # number with its name, the due date with the days overdue (so the table fits the screen);
     # consumers only: no recovery compensation, so no column for it
     expect(row.locator("td")).to_have_text(
-        ["", re.compile(r"\d+"), "C-3", "Asiakas C-3", "16.3.2026", "15", "33,00\u00a0€", "5,00\u00a0€",
-         "0,13\u00a0€", "38,13\u00a0€", "14.4.2026"]
+        ["", re.compile(r"\d+"), "C-3 Asiakas C-3", "16.3.2026 15 pv myöhässä", "33,00\u00a0€", "5,00\u00a0€",
+         "0,13\u00a0€", "38,13\u00a0€"]
     )  # fmt: skip
+    # the new due date, the same for every reminder made today: 31.3. + 14 = 14.4.
+    expect(listing.locator("[data-new-due]")).to_have_text("Uusi eräpäivä kaikille valituille: 14.4.2026")
     expect(listing.locator("th", has_text="Perintäkulukorvaus")).to_have_count(0)
+    # on a 1,400 px screen the page does not scroll sideways and no table is wider than its card
+    page.set_viewport_size({"width": 1400, "height": 900})
+    listing.locator("[data-excluded] summary").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    assert too_wide(page) == []
+    listing.locator("[data-excluded] summary").click()
     # the near one left out, with why: C-6 is due 24.3., 7 days overdue
     listing.locator("[data-excluded] summary").click()
     expect(listing.locator(f"tr[data-excluded-id='{ids['C-6']}']")).to_contain_text("C-6")
@@ -168,6 +178,8 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     collection = page.locator("[data-collection]")
     expect(collection.locator("[data-collection-count]")).to_contain_text("Perintään siirrettäviä: 1 kpl")
     expect(collection.locator(f"tr[data-invoice-id='{ids['C-7']}']")).to_contain_text("C-7")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    assert too_wide(page) == []
     collection.locator(f"tr[data-invoice-id='{ids['C-7']}'] input[data-row]").check()
     page.once("dialog", lambda dialog: dialog.accept())  # "Siirretäänkö ...? Siirtoa ei voi perua."
     collection.locator("[data-handover]").click()

@@ -42,8 +42,9 @@ async def test_the_missing_half_year_is_named_with_what_ops_add_where(api: httpx
     assert gap["message_fi"].startswith(
         "Viitekorko puuttuu ajalta 1.7.–31.12.2026: 1.12.2026 tehtävät maksumuistutukset eivät peri viivästyskorkoa"
     )
-    assert f"Ylläpito: lisää Suomen Pankin ilmoittama viitekorko 1.7.–31.12.2026 rivinä tiedostoon {FILE}" in (
-        gap["message_fi"]
+    assert (
+        f"Ylläpito: lisää Suomen Pankin ilmoittama viitekorko 1.7.–31.12.2026 rivinä tiedostoon {FILE}"
+        in (gap["message_fi"])
     )
     assert gap["message_en"].startswith(
         "No reference rate for 2026-07-01..2026-12-31 (2026 H2): reminders made on 2026-12-01 charge no penalty"

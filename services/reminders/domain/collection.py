@@ -1,7 +1,8 @@
 """After the last reminder: invoices still open when the wait ``collection_after`` is
-over (the day after the last reminder's own due date) are collection candidates (*perintään siirrettävät*), and a hand-over carries the whole
-claim: principal still open, the fees and compensation the reminders charged, the
-penalty interest to the hand-over date, and the reminder history.
+over (the day after the last reminder's own due date) are collection candidates
+(*perintään siirrettävät*), and a hand-over carries the whole claim: principal still
+open, the fees and compensation the reminders charged, the penalty interest to the
+hand-over date, and the reminder history.
 
 Exclusions use the same codes as reminders (paid, disputed, no_reminders,
 below_minimum, too_early; a half-year without a reference rate bears no interest).

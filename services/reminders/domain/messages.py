@@ -73,13 +73,13 @@ def missing_rate_text(start: date, end: date, on: date, data_file: str) -> Text:
         f"Viitekorko puuttuu ajalta {span_fi}: {fi_date(on)} tehtävät maksumuistutukset eivät peri "
         f"viivästyskorkoa näiltä päiviltä. Ylläpito: lisää Suomen Pankin ilmoittama viitekorko "
         f"{span_fi} rivinä tiedostoon {data_file} ([[rate]] start = {start.isoformat()}, "
-        f"end = {end.isoformat()}, reference, basis = \"announced\", source) ja käynnistä reminders-palvelu uudelleen."
+        f'end = {end.isoformat()}, reference, basis = "announced", source) ja käynnistä reminders-palvelu uudelleen.'
     )
     en = (
         f"No reference rate for {span_en}: reminders made on {on.isoformat()} charge no penalty interest "
         f"for those days. Ops: add the Bank of Finland's reference rate for {half_year_name(start)} as a row "
         f"in {data_file} ([[rate]] start = {start.isoformat()}, end = {end.isoformat()}, reference, "
-        f"basis = \"announced\", source) and restart the reminders service."
+        f'basis = "announced", source) and restart the reminders service.'
     )
     return Text(fi, en)
 

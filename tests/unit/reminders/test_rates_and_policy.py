@@ -213,7 +213,8 @@ def test_a_stale_key_is_refused_not_ignored() -> None:
 
 def test_a_hand_over_on_the_last_reminders_due_date_is_refused() -> None:
     text = policy_text().replace(
-        'collection_after = { days = 14, counting = "exclusive"', 'collection_after = { days = 14, counting = "inclusive"'
+        'collection_after = { days = 14, counting = "exclusive"',
+        'collection_after = { days = 14, counting = "inclusive"',
     )
     with pytest.raises(PolicyError, match="collection_after"):
         load_policy(text)
