@@ -9,6 +9,7 @@ Invoices tab and ``billing reminders candidates`` show it, they never work it ou
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Annotated, Any
 
@@ -40,7 +41,7 @@ class MissingRateOut(BaseModel):
 
 class RatesOut(BaseModel):
     date: date
-    covered_until: date | None = Field(description="The last day the table has a rate for")
+    covered_until: dt.date | None = Field(description="The last day the table has a rate for")
     missing: list[MissingRateOut]
 
 
