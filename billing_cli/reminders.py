@@ -65,6 +65,21 @@ def row_line(row: dict[str, Any], lang: str) -> str:
     return f"{head} {due} {days}  " + "  ".join(parts)
 
 
+def rate_gap_lines(page: dict[str, Any], lang: str) -> list[str]:
+    """The service's warning about half-years without a reference rate (no interest is
+    charged for their days), with the row ops add and where; nothing when there is none."""
+    lines: list[str] = []
+    for gap in page.get("reference_rates_missing") or []:
+        head = "HUOM" if lang == "fi" else "WARNING"
+        lines.append(f"{head}: {gap[f'message_{lang}']}")
+        where = "lisättävä rivi tiedostoon" if lang == "fi" else "the row to add to"
+        lines.append(f"  {where} {gap['file']}:")
+        lines.extend(f"    {line}" for line in gap["row"].splitlines())
+        meanwhile = "tai väliaikaisesti asetus" if lang == "fi" else "or, meanwhile, the setting"
+        lines.append(f"  {meanwhile} {gap['setting']}")
+    return lines
+
+
 def _print_list(page: dict[str, Any], lang: str) -> None:
     for row in page["items"]:
         typer.echo(row_line(row, lang))
@@ -76,6 +91,8 @@ def _print_list(page: dict[str, Any], lang: str) -> None:
         more = "lisää: --after" if lang == "fi" else "more: --after"
         typer.echo(f"{more} {page['next_after']}")
     typer.echo(page[f"message_{lang}"])
+    for line in rate_gap_lines(page, lang):  # last, where the eye is when the list ends
+        typer.echo(line)
 
 
 @app.command()

@@ -45,7 +45,7 @@ HISTORY_DAYS_AGO = (70, 45)
 """Invoice dates of the two earlier months, days before today. With 14 days' terms the
 first month fell due 56 days ago and the second 31 days ago: reminder #1 for the first
 was sent :data:`FIRST_REMINDER_DAYS_AGO` days ago (31 days overdue then), so it is due
-reminder #2 today (25 days since, at least 14 needed); the second was 6 days overdue
+reminder #2 today (25 days since, 14 full days needed); the second was 6 days overdue
 then (too early, 15 needed for a consumer) and is due reminder #1 today."""
 FIRST_REMINDER_DAYS_AGO = 25
 TERMS_DAYS = 14

@@ -62,6 +62,17 @@ async def _search(request: Request, query: dict[str, str]) -> dict[str, Any]:
     }
 
 
+async def _rate_gaps(request: Request) -> list[dict[str, Any]]:
+    """Half-years without a reference rate up to the reminders service's today, as the
+    service words them (a reminder made today charges no interest for their days). A
+    service that does not answer leaves the warning out; fetching the list then says so."""
+    try:
+        answer = await call(request, "reminders", "GET", "/reminders/reference-rates")
+    except ServiceError:
+        return []
+    return list(answer.get("missing") or [])
+
+
 @router.get("/invoices")
 async def page(request: Request, user: User) -> Response:
     """The tab. With search terms in the query (a search without JavaScript, or a
@@ -72,6 +83,7 @@ async def page(request: Request, user: User) -> Response:
         if k in {*view.SEARCH_CHOICES, "number", "customer_number", "page"}
     }
     searched = await _search(request, query) if query else None
+    rate_gaps = await _rate_gaps(request)
     return render(
         request,
         "invoices/page.html",
@@ -80,6 +92,7 @@ async def page(request: Request, user: User) -> Response:
         search=searched,
         choices=view.SEARCH_CHOICES,
         query=query,
+        rate_gaps=rate_gaps,
     )
 
 

@@ -6,6 +6,7 @@
 - ``GET  /reminders/jobs/{id}/summary`` - how many were created and skipped, and why (fi/en)
 - ``GET  /invoices/{id}``, ``PUT /invoices/{id}/dispute`` - an open item, its reminders, the dispute flag
 - ``GET  /collection/candidates``, ``POST /collection/handover`` - after the last reminder
+- ``GET  /reminders/reference-rates`` - half-years without a reference rate (``rates_api``)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services.reminders.documents import current_customer
 from services.reminders.domain.collection import Claim
 from services.reminders.domain.eligibility import Candidate, Exclusion
 from services.reminders.domain.policy import PolicyMissing
+from services.reminders.rates_api import MissingRateOut, missing_rates
 from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import StoredItem
@@ -104,6 +106,10 @@ class ListOut(BaseModel):
     next_after: str | None = Field(description="Pass as `after` for the next page; null on the last page")
     message_fi: str
     message_en: str
+    reference_rates_missing: list[MissingRateOut] = Field(
+        default_factory=list,
+        description="Half-years up to `date` without a reference rate: no interest is charged for their days",
+    )
 
 
 class CreateIn(BaseModel):
@@ -273,7 +279,7 @@ def _row(stored: StoredItem, decision: Candidate | Claim | Exclusion, on: date) 
     )
 
 
-def _list_out(listing: handlers.Listing, fi: str, en: str) -> ListOut:
+def _list_out(listing: handlers.Listing, fi: str, en: str, runtime: RemindersRuntime) -> ListOut:
     t = listing.totals
     return ListOut(
         level=listing.level,
@@ -292,6 +298,7 @@ def _list_out(listing: handlers.Listing, fi: str, en: str) -> ListOut:
         next_after=listing.next_after,
         message_fi=fi,
         message_en=en,
+        reference_rates_missing=missing_rates(runtime.rules.rates, listing.on),
     )
 
 
@@ -328,7 +335,7 @@ async def candidates(
     total_fi = format_fi(t.total_due)
     fi = f"Maksumuistutettavia #{level}: {t.candidates} kpl, yhteensä {total_fi} €. Ei muistuteta: {excluded}."
     en = f"Candidates for reminder #{level}: {t.candidates}, {t.total_due} € in all. Left out: {excluded}."
-    return _list_out(listing, fi, en)
+    return _list_out(listing, fi, en, runtime)
 
 
 @router.post("/reminders/create", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
@@ -438,7 +445,7 @@ async def collection_candidates(
     t = listing.totals
     fi = f"Perintään siirrettäviä: {t.candidates} kpl, saatavat yhteensä {format_fi(t.total_due)} €."
     en = f"Collection candidates: {t.candidates}, claims {t.total_due} € in all."
-    return _list_out(listing, fi, en)
+    return _list_out(listing, fi, en, runtime)
 
 
 @router.post("/collection/handover", response_model=HandoverOut)

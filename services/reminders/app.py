@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import Summary
 
-from services.reminders import api, consumers, handlers
+from services.reminders import api, consumers, handlers, rates_api
 from services.reminders.config import Settings
 from services.reminders.domain.clock import Clock, FixedClock, SystemClock
 from services.reminders.domain.policy import default_policy
@@ -86,7 +86,7 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
 
 
 def http_app(runtime: RemindersRuntime, title: str = "Reminders service") -> FastAPI:
-    return runtime.http_app([api.router], title=title, version="1")
+    return runtime.http_app([api.router, rates_api.router], title=title, version="1")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +61,9 @@ class Rules:
 
 
 def settled_since(on: date, policy: Policy) -> date:
-    return on - timedelta(days=policy.paid_near_window_days)
+    """The earliest settlement date still listed as "paid" on ``on``."""
+    window = policy.paid_near_window
+    return on - (window.last_day(on) - on)
 
 
 # --- candidates ------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from real billing requests through a billing run (1 x 30.00 at 10 % VAT = 33.00 
   first day a consumer's reminder #1 may be made: candidates for #1.
 - C-6: dated 10.3.2026 -> due 24.3.; 7 days overdue: too early for #1 (left out).
 - C-1, C-2: dated 2.2.2026 -> due 16.2.; reminder #1 made on 3.3. (seeded through the
-  API with that date), its 14 days are over on 17.3.: candidates for #2.
-- C-7: dated 2.1.2026 -> due 16.1.; #1 on 31.1., #2 on 14.2. (seeded); still open 14
-  days after #2: a collection candidate.
+  API with that date), 14 full days after it #2 may be made from 18.3.: candidates for #2.
+- C-7: dated 2.1.2026 -> due 16.1.; #1 on 31.1., #2 on 15.2. (seeded; 31.1. + 15, the
+  14th day 14.2. would be refused); still open after #2's due date 1.3.: a collection
+  candidate.
 
 Interest (consumer, reference rate 2.5 % + 7 = 9.5 % in the first half of 2026) on a
 #1 candidate, 17.3.-31.3. = 15 days: 33.00 * 0.095 * 15 / 365 = 47.025 / 365 = 0.1288
@@ -32,6 +33,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import api, dispatch_overrides, finished_job, wait_until, workers
+from tests.browser.widths import too_wide
 from tests.support import sales
 from tests.support.smtp_sink import SmtpSink
 
@@ -97,7 +99,7 @@ def seed(stack: Stack) -> dict[str, int]:
             assert job["result"].get(f"created:{level}") == len(who), job
 
         remind(1, "2026-01-31", "C-7")
-        remind(2, "2026-02-14", "C-7")
+        remind(2, "2026-02-15", "C-7")
         remind(1, "2026-03-03", "C-1", "C-2")
     return ids
 
@@ -120,13 +122,22 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     rows = listing.locator("[data-candidate-table] tbody tr")
     expect(rows).to_have_count(3)
     row = listing.locator(f"tr[data-invoice-id='{ids['C-3']}']")
-    # open 33.00, fee 5.00, interest 0.13 (see the module doc), total 38.13, new due 31.3. + 14 = 14.4.;
+    # open 33.00, fee 5.00, interest 0.13 (see the module doc), total 38.13; the customer's
+    # number with its name, the due date with the days overdue (so the table fits the screen);
     # consumers only: no recovery compensation, so no column for it
     expect(row.locator("td")).to_have_text(
-        ["", re.compile(r"\d+"), "C-3", "Asiakas C-3", "16.3.2026", "15", "33,00\u00a0€", "5,00\u00a0€",
-         "0,13\u00a0€", "38,13\u00a0€", "14.4.2026"]
+        ["", re.compile(r"\d+"), "C-3 Asiakas C-3", "16.3.2026 15 pv myöhässä", "33,00\u00a0€", "5,00\u00a0€",
+         "0,13\u00a0€", "38,13\u00a0€"]
     )  # fmt: skip
+    # the new due date, the same for every reminder made today: 31.3. + 14 = 14.4.
+    expect(listing.locator("[data-new-due]")).to_have_text("Uusi eräpäivä kaikille valituille: 14.4.2026")
     expect(listing.locator("th", has_text="Perintäkulukorvaus")).to_have_count(0)
+    # on a 1,400 px screen the page does not scroll sideways and no table is wider than its card
+    page.set_viewport_size({"width": 1400, "height": 900})
+    listing.locator("[data-excluded] summary").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    assert too_wide(page) == []
+    listing.locator("[data-excluded] summary").click()
     # the near one left out, with why: C-6 is due 24.3., 7 days overdue
     listing.locator("[data-excluded] summary").click()
     expect(listing.locator(f"tr[data-excluded-id='{ids['C-6']}']")).to_contain_text("C-6")
@@ -145,7 +156,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(done.locator("[data-skipped]")).to_have_count(0)  # the 3 ticked; C-6 was never asked for
     shot(page, "invoices-reminder1-created.png")
 
-    # --- 6. the same for #2: C-1 and C-2 (reminder #1 of 3.3. has run its 14 days) ------------------
+    # --- 6. the same for #2: C-1 and C-2 (14 full days have passed since reminder #1 of 3.3.) --------
     page.click("text=Hae maksumuistutettavat #2")
     listing2 = page.locator("[data-candidates='2']")
     expect(listing2.locator("[data-candidate-table] tbody tr")).to_have_count(2)
@@ -162,11 +173,13 @@ def test_reminders_one_and_two_collection_and_an_invoice(
         "Maksumuistutettavia #2: 0 kpl"
     )
 
-    # --- collection: C-7, #2 made on 14.2., is handed over ------------------------------------------
+    # --- collection: C-7, #2 made on 15.2., is handed over ------------------------------------------
     page.click("[data-fetch-collection]")
     collection = page.locator("[data-collection]")
     expect(collection.locator("[data-collection-count]")).to_contain_text("Perintään siirrettäviä: 1 kpl")
     expect(collection.locator(f"tr[data-invoice-id='{ids['C-7']}']")).to_contain_text("C-7")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    assert too_wide(page) == []
     collection.locator(f"tr[data-invoice-id='{ids['C-7']}'] input[data-row]").check()
     page.once("dialog", lambda dialog: dialog.accept())  # "Siirretäänkö ...? Siirtoa ei voi perua."
     collection.locator("[data-handover]").click()

@@ -6,12 +6,15 @@ Calendar (the clerk's day is Monday 23.11.2026; the reference-rate table has no 
 the second half of 2026, so penalty interest is 0.00 on every reminder of this data set
 and the days are named "not charged"):
 
+Reminders wait full days (policy.toml): a consumer's 14 full days after the due date or
+the previous reminder (the 14th day is too early: + 15), a business's 10 (+ 11).
+
 - 15.9.2026 history invoices A (terms 14 -> due 29.9.2026), reminder #1 made 20.10.2026
-  (consumer: due + 15 = 14.10 <= 20.10; business: due + 10 = 9.10 <= 20.10);
+  (consumer: due + 15 = 14.10 <= 20.10; business: due + 11 = 10.10 <= 20.10);
 - 15.10.2026 history invoices B (due 29.10.2026): reminder #1 today (consumer: due + 15 =
-  13.11 <= 23.11; business: due + 10 = 8.11);
+  13.11 <= 23.11; business: due + 11 = 9.11);
 - 2.11.2026 history invoices C (due 16.11.2026): overdue but too early today (consumer:
-  earliest 1.12; business: earliest 26.11);
+  earliest 16.11 + 15 = 1.12; business: earliest 16.11 + 11 = 27.11);
 - 23.11.2026 today's requests (terms 14 -> due 7.12.2026).
 
 Every history invoice is one month of Helsingin Sanomat: 1 x 30.00 @ 10 % = net 30.00,
@@ -158,13 +161,13 @@ PAID_TOTAL = D("129.00")  # 33 + 10 + 33 + 33 + 20
 REMINDER1 = {"E03": D("38.00"), "E05": D("18.00"), "P02": D("38.00"), "Y02": D("73.00")}
 REMINDER1_TOTAL = D("167.00")
 REMINDER1_LEFT_OUT = {"paid": 1, "too_early": 2}
-# #2 today: near = A invoices (reminder #1 on 20.10; consumer + 14 = 3.11, business
-# + 10 = 30.10, both <= 23.11).
+# #2 today: near = A invoices (reminder #1 on 20.10; consumer + 15 = 4.11, business
+# + 11 = 31.10, both <= 23.11).
 #   E01 38.00 (33.00 + 5.00), P01 28.00 (23.00 + 5.00), Y01 33.00 (fees 12 + 12 = 24.00
 #   still within the 40.00 compensation already charged: fee 0.00, compensation 0.00)
 #   -> 3 candidates, 38 + 28 + 33 = 99.00; left out: E02 paid (settled 25.10, 29 days ago)
 #   and the four invoices given reminder #1 a moment ago, too early for #2 (consumer
-#   E03, E05, P02: 23.11 + 14 = 7.12.2026; business Y02: 23.11 + 10 = 3.12.2026).
+#   E03, E05, P02: 23.11 + 15 = 8.12.2026; business Y02: 23.11 + 11 = 4.12.2026).
 REMINDER2 = {"E01": D("38.00"), "P01": D("28.00"), "Y01": D("33.00")}
 REMINDER2_TOTAL = D("99.00")
 REMINDER2_LEFT_OUT = {"paid": 1, "too_early": 4}

@@ -184,7 +184,8 @@ async def reminders_level_1(system: System) -> None:
         "E06": "too_early",
         "Y04": "too_early",
     }
-    assert (rows["E06"]["earliest"], rows["Y04"]["earliest"]) == ("2026-12-01", "2026-11-26")
+    # 14 full days after the due date 16.11. for a consumer, 10 for a business (policy.toml)
+    assert (rows["E06"]["earliest"], rows["Y04"]["earliest"]) == ("2026-12-01", "2026-11-27")
     assert rows["E05"]["open_amount"] == "13.00"  # 33.00 - 20.00 paid
     assert (rows["Y02"]["fee"], rows["Y02"]["compensation"]) == ("0.00", "40.00")
     assert all(D(r["interest"]) == 0 and r["interest_not_charged"] for r in rows.values() if r["candidate"])
@@ -204,7 +205,8 @@ async def reminders_level_2(system: System) -> None:
     page = await candidates(system, 2)
     rows = by_customer(page)
     assert {c: D(r["total_due"]) for c, r in rows.items() if r["candidate"]} == ds.REMINDER2
-    too_early = {"E03": "2026-12-07", "E05": "2026-12-07", "P02": "2026-12-07", "Y02": "2026-12-03"}
+    # #1 today 23.11.: 14 full days between letters for a consumer (23.11. + 15), 10 for a business (+ 11)
+    too_early = {"E03": "2026-12-08", "E05": "2026-12-08", "P02": "2026-12-08", "Y02": "2026-12-04"}
     assert {c: r["reason"] for c, r in rows.items() if not r["candidate"]} == {
         "E02": "paid",
         **dict.fromkeys(too_early, "too_early"),

@@ -34,8 +34,8 @@ pytestmark = pytest.mark.integration
 D = Decimal
 ISSUED = date(2026, 3, 2)
 DAY1 = date(2026, 3, 31)  # due + 15: the first day a consumer's reminder #1 may be made
-DAY2 = date(2026, 4, 14)  # reminder #1 + 14
-DAY3 = date(2026, 4, 28)  # reminder #2 + 14: collection
+DAY2 = date(2026, 4, 15)  # reminder #1 + 15: 14 full days between letters (KKV 21.10.2024)
+DAY3 = date(2026, 4, 30)  # reminder #2 + 15: the day after its due date (#2 + 14 = 29.4.): collection
 
 
 @pytest.fixture
@@ -178,19 +178,19 @@ async def test_reminders_one_and_two_then_collection(
         ev.settled(p, one, date(2026, 4, 5)),
     )
     await wait_for(lambda: sandbox.has(f"SELECT status FROM open_items WHERE invoice_id = '{one.invoice_id}'", "paid"))
-    too_early = by_id((await api.get("/reminders/candidates", params={"level": 2, "date": "2026-04-13"})).json())
-    assert too_early[two.invoice_id]["reason"] == "too_early"  # 13 days after #1
+    too_early = by_id((await api.get("/reminders/candidates", params={"level": 2, "date": "2026-04-14"})).json())
+    assert too_early[two.invoice_id]["reason"] == "too_early"  # the 14th day after #1: not yet
     assert too_early[two.invoice_id]["earliest"] == DAY2.isoformat()
     listing2 = by_id((await api.get("/reminders/candidates", params={"level": 2, "date": DAY2.isoformat()})).json())
     assert {k for k, r in listing2.items() if r["candidate"]} == {two.invoice_id, business.invoice_id}
     assert listing2[one.invoice_id]["reason"] == "paid"
-    # two on 14.4.: 0.07 + 21.3.-14.4. 25 days on 43.37: 103.00375 / 365 = 0.2822 -> 0.28; 0.35 in all
-    #      total 43.37 + 5.00 + 0.35 = 48.72
-    assert (listing2[two.invoice_id]["interest"], listing2[two.invoice_id]["total_due"]) == ("0.35", "48.72")
-    # business on 14.4.: nothing more charged (2 x 12 = 24 < 40); 29 days at 10.5 %:
-    #      63.37 * 0.105 * 29 / 365 = 192.96165 / 365 = 0.5287 -> 0.53; total 63.90
+    # two on 15.4.: 0.07 + 21.3.-15.4. 26 days on 43.37: 43.37 * 0.095 * 26 / 365 = 107.1239 / 365
+    #      = 0.2935 -> 0.29; 0.36 in all; total 43.37 + 5.00 + 0.36 = 48.73
+    assert (listing2[two.invoice_id]["interest"], listing2[two.invoice_id]["total_due"]) == ("0.36", "48.73")
+    # business on 15.4.: nothing more charged (2 x 12 = 24 < 40); 17.3.-15.4. 30 days at 10.5 %:
+    #      63.37 * 0.105 * 30 / 365 = 199.6155 / 365 = 0.5469 -> 0.55; total 63.92
     rb2 = listing2[business.invoice_id]
-    assert (rb2["fee"], rb2["compensation"], rb2["interest"], rb2["total_due"]) == ("0.00", "0.00", "0.53", "63.90")
+    assert (rb2["fee"], rb2["compensation"], rb2["interest"], rb2["total_due"]) == ("0.00", "0.00", "0.55", "63.92")
 
     # --- step 6: #2 for the rest ------------------------------------------------------------
     create2 = {"level": 2, "all": True, "date": DAY2.isoformat()}
@@ -200,18 +200,19 @@ async def test_reminders_one_and_two_then_collection(
     levels = await sandbox.fetch("SELECT invoice_id, level FROM reminders WHERE level = 2 ORDER BY invoice_id")
     assert [r["invoice_id"] for r in levels] == [two.invoice_id, business.invoice_id]
 
-    # --- collection candidates 14 days after #2, and the hand-over ------------------------
-    early = by_id((await api.get("/collection/candidates", params={"date": "2026-04-27"})).json())
+    # --- collection candidates the day after #2's due date, and the hand-over ---------------
+    early = by_id((await api.get("/collection/candidates", params={"date": "2026-04-29"})).json())  # #2's due date
     assert {r["reason"] for r in early.values()} == {"too_early"}
     coll = by_id((await api.get("/collection/candidates", params={"date": DAY3.isoformat()})).json())
     assert {k for k, r in coll.items() if r["candidate"]} == {two.invoice_id, business.invoice_id}
-    # two on 28.4.: fees 5.00 + 5.00; interest 0.07 + 21.3.-28.4. 39 days on 43.37:
-    #      43.37 * 0.095 * 39 / 365 = 160.68585 / 365 = 0.4402 -> 0.44; 0.51 in all; claim 43.37 + 10.00 + 0.51 = 53.88
+    # two on 30.4.: fees 5.00 + 5.00; interest 0.07 + 21.3.-30.4. 41 days on 43.37:
+    #      43.37 * 0.095 * 41 / 365 = 168.92615 / 365 = 0.4628 -> 0.46; 0.53 in all; claim 43.37 + 10.00 + 0.53 = 53.90
     c2 = coll[two.invoice_id]
-    assert (c2["open_amount"], c2["fee"], c2["interest"], c2["total_due"]) == ("43.37", "10.00", "0.51", "53.88")
-    # business on 28.4.: 40.00 compensation; 43 days at 10.5 %: 286.11555 / 365 = 0.7839 -> 0.78; 104.15
+    assert (c2["open_amount"], c2["fee"], c2["interest"], c2["total_due"]) == ("43.37", "10.00", "0.53", "53.90")
+    # business on 30.4.: 40.00 compensation; 17.3.-30.4. 45 days at 10.5 %: 63.37 * 0.105 * 45 / 365
+    #      = 299.42325 / 365 = 0.8203 -> 0.82; 63.37 + 40.00 + 0.82 = 104.19
     cb = coll[business.invoice_id]
-    assert (cb["compensation"], cb["interest"], cb["total_due"]) == ("40.00", "0.78", "104.15")
+    assert (cb["compensation"], cb["interest"], cb["total_due"]) == ("40.00", "0.82", "104.19")
     handed = await api.post(
         "/collection/handover",
         json={"invoice_ids": [two.invoice_id], "date": DAY3.isoformat(), "agency": "perintatoimisto-oy"},
@@ -229,7 +230,7 @@ async def test_reminders_one_and_two_then_collection(
         "C-2", two.invoice_id, "perintatoimisto-oy", "clerk-2", DAY3,
     )  # fmt: skip
     assert (h.open_amount, h.fees, h.compensation, h.interest, h.total_claim) == (
-        D("43.37"), D("10.00"), D("0.00"), D("0.51"), D("53.88"),
+        D("43.37"), D("10.00"), D("0.00"), D("0.53"), D("53.90"),
     )  # fmt: skip
     assert [(r.level, r.reminder_date, r.fee) for r in h.reminders] == [(1, DAY1, D("5.00")), (2, DAY2, D("5.00"))]
     left = by_id((await api.get("/collection/candidates", params={"date": DAY3.isoformat()})).json())

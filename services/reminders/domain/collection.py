@@ -1,7 +1,8 @@
-"""After the last reminder: invoices still open ``collection_after_days`` after it are
-collection candidates (*perintään siirrettävät*), and a hand-over carries the whole
-claim: principal still open, the fees and compensation the reminders charged, the
-penalty interest to the hand-over date, and the reminder history.
+"""After the last reminder: invoices still open when the wait ``collection_after`` is
+over (the day after the last reminder's own due date) are collection candidates
+(*perintään siirrettävät*), and a hand-over carries the whole claim: principal still
+open, the fees and compensation the reminders charged, the penalty interest to the
+hand-over date, and the reminder history.
 
 Exclusions use the same codes as reminders (paid, disputed, no_reminders,
 below_minimum, too_early; a half-year without a reference rate bears no interest).
@@ -10,7 +11,7 @@ below_minimum, too_early; a half-year without a reference rate bears no interest
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from services.reminders.domain.charges import interest_until
@@ -67,7 +68,7 @@ def decide(item: OpenItem, on: date, policy: Policy, rates: RateTable) -> Collec
         return excluded("no_reminders")
     if item.open < policy.min_open_amount:
         return excluded("below_minimum", minimum=f"{policy.min_open_amount:.2f}")
-    earliest = last.on + timedelta(days=policy.collection_after_days)
+    earliest = policy.collection_after.first_day(last.on)
     if on < earliest:
         return excluded("too_early", earliest, earliest=earliest)
     periods = interest_until(item, on, rates, policy.rules(item.consumer))
@@ -90,6 +91,6 @@ def listed(item: OpenItem, on: date, policy: Policy, rates: RateTable) -> Collec
         return None
     if item.settled:
         settled_on = item.settled_on
-        if settled_on is None or (on - settled_on).days > policy.paid_near_window_days:
+        if settled_on is None or on > policy.paid_near_window.last_day(settled_on):
             return None
     return decide(item, on, policy, rates)

@@ -6,13 +6,15 @@ invoice is either a **candidate** (with the fee, compensation and interest the r
 would charge) or **excluded** with one reason, checked in this order:
 
 1. ``paid`` - settled (paid, credited, overpaid): listed only when it was settled late
-   and within ``paid_near_window_days``, so the list shows "paid a moment ago", not
+   and within ``paid_near_window``, so the list shows "paid a moment ago", not
    every invoice ever paid;
 2. ``disputed`` - the clerk marked the invoice disputed;
 3. ``no_reminders`` - the customer's "no reminders" flag;
 4. ``below_minimum`` - open amount under ``min_open_amount``;
-5. ``too_early`` - before due date + ``first_after_due_days`` (N = 1) or reminder N-1's
-   date + ``min_days_between`` (N > 1), with the earliest date;
+5. ``too_early`` - before the end of the wait ``first_reminder`` after the due date
+   (N = 1) or ``between_reminders`` after reminder N-1's date (N > 1), with the earliest
+   date. Both count full days (``policy.toml``): a consumer's #1 on due date + 15, #2
+   on #1 + 15 (never on the 14th day, KKV 21.10.2024); a business's + 11 each;
 
 A half-year without a reference rate in the table does not exclude an invoice: its
 days bear no interest and the candidate's charges name them (``Charges.uncharged``).
@@ -24,7 +26,7 @@ the reminder, so an invoice paid between the two is skipped and counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from services.reminders.domain.charges import Charges, charges
@@ -66,11 +68,11 @@ def earliest_date(item: OpenItem, level: int, policy: Policy) -> date | None:
     """The first day reminder ``level`` may be made (None: the previous one is missing)."""
     rules = policy.rules(item.consumer)
     if level == 1:
-        return item.due_date + timedelta(days=rules.first_after_due_days)
+        return rules.first_reminder.first_day(item.due_date)
     previous = item.reminder(level - 1)
     if previous is None:
         return None
-    return previous.on + timedelta(days=rules.min_days_between)
+    return rules.between_reminders.first_day(previous.on)
 
 
 def is_near(item: OpenItem, level: int, on: date) -> bool:
@@ -104,18 +106,18 @@ def decide(item: OpenItem, level: int, on: date, policy: Policy, rates: RateTabl
         return excluded("too_early", earliest, earliest=earliest)
     rules = policy.rules(item.consumer)
     charged = charges(item, on, rates, rules)
-    new_due = on + timedelta(days=policy.reminder_due_days)
+    new_due = policy.reminder_due.last_day(on)
     return Candidate(item, level, on, days_overdue, earliest, new_due, charged)
 
 
 def listed(item: OpenItem, level: int, on: date, policy: Policy, rates: RateTable) -> Decision | None:
     """What the candidates list shows for ``item``: None when it is not near, and a
-    settled item only when it was settled late and recently (``paid_near_window_days``)."""
+    settled item only when it was settled late and recently (``paid_near_window``)."""
     if not is_near(item, level, on):
         return None
     if item.settled:
         settled_on = item.settled_on
-        if settled_on is None or settled_on <= item.due_date or (on - settled_on).days > policy.paid_near_window_days:
+        if settled_on is None or settled_on <= item.due_date or on > policy.paid_near_window.last_day(settled_on):
             return None
     return decide(item, level, on, policy, rates)
 

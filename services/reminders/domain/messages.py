@@ -45,6 +45,45 @@ REASONS: dict[str, Text] = {
 }
 
 
+def half_year_name(start: date) -> str:
+    """``2026 H2`` for 1.7.-31.12.2026, ``2026 H1`` for 1.1.-30.6.2026."""
+    return f"{start.year} H{1 if start.month < 7 else 2}"
+
+
+def missing_rate_row(start: date, end: date) -> str:
+    """The row ops add to the rate table once the Bank of Finland has announced the
+    half-year's reference rate. ``reference`` is left for the announced figure: the
+    file is refused at start until it is a number, so nothing is ever guessed."""
+    return (
+        "[[rate]]\n"
+        f"start = {start.isoformat()}\n"
+        f"end = {end.isoformat()}\n"
+        'reference = "…"  # the Bank of Finland\'s figure, in percent\n'
+        'basis = "announced"\n'
+        f'source = "Suomen Pankki, Korkolain mukainen viitekorko ja viivästyskorot {fi_date(start)}–{fi_date(end)}"\n'
+    )
+
+
+def missing_rate_text(start: date, end: date, on: date, data_file: str) -> Text:
+    """The warning where the clerk makes reminders: which half-year has no reference
+    rate, what it means for reminders made on ``on``, and how ops add the figure."""
+    span_fi = f"{start.day}.{start.month}.–{fi_date(end)}"
+    span_en = f"{start.isoformat()}..{end.isoformat()} ({half_year_name(start)})"
+    fi = (
+        f"Viitekorko puuttuu ajalta {span_fi}: {fi_date(on)} tehtävät maksumuistutukset eivät peri "
+        f"viivästyskorkoa näiltä päiviltä. Ylläpito: lisää Suomen Pankin ilmoittama viitekorko "
+        f"{span_fi} rivinä tiedostoon {data_file} ([[rate]] start = {start.isoformat()}, "
+        f'end = {end.isoformat()}, reference, basis = "announced", source) ja käynnistä reminders-palvelu uudelleen.'
+    )
+    en = (
+        f"No reference rate for {span_en}: reminders made on {on.isoformat()} charge no penalty interest "
+        f"for those days. Ops: add the Bank of Finland's reference rate for {half_year_name(start)} as a row "
+        f"in {data_file} ([[rate]] start = {start.isoformat()}, end = {end.isoformat()}, reference, "
+        f'basis = "announced", source) and restart the reminders service.'
+    )
+    return Text(fi, en)
+
+
 def reason_text(code: str, **values: object) -> Text:
     """The reason's text with its values filled in (dates given as ``date``)."""
     filled: dict[str, object] = {}

@@ -22,6 +22,10 @@ from importlib import resources
 from typing import Any
 
 HALF = Decimal("0.5")
+DATA_FILE = "services/reminders/domain/data/reference_rates.toml"
+"""Where ops add a half-year's row (the path in the repository)."""
+SETTING = "REMINDERS_EXTRA_REFERENCE_RATES"
+"""The stopgap setting for a half-year the file lacks (see :func:`load_rates`)."""
 
 
 class RateDataError(ValueError):
@@ -84,6 +88,21 @@ class RateTable:
         if rate is None:
             raise RateMissing(start, end)
         return rate
+
+    def missing(self, until: date) -> tuple[tuple[date, date], ...]:
+        """The half-years without a rate from the table's first one up to the one
+        ``until`` falls in (a reminder made on ``until`` charges no interest for their
+        days): ``((2026-07-01, 2026-12-31),)`` on 23.11.2026 while 2026 H2 is not in."""
+        if not self.rates:
+            return (half_year(until),)
+        out: list[tuple[date, date]] = []
+        day, last = self.rates[0].start, half_year(until)[0]
+        while day <= last:
+            start, end = half_year(day)
+            if start not in self._by_start:
+                out.append((start, end))
+            day = date(end.year + (end.month == 12), 1 if end.month == 12 else 7, 1)
+        return tuple(out)
 
     @property
     def last_day(self) -> date | None:

@@ -69,27 +69,40 @@ def test_consumer_first_reminder_on_day_15_after_due() -> None:
     assert (made.new_due_date, made.days_overdue, made.total_due) == (date(2026, 3, 31), 15, D("1008.90"))
 
 
-def test_consumer_second_reminder_13_days_after_the_first_is_too_early() -> None:
+def test_consumer_second_reminder_not_on_the_14th_day_after_the_first() -> None:
+    # #1 on 17.3.; KKV 21.10.2024: at least 14 full days between letters, so the 14th day
+    # after it (31.3.) is still too early and 1.4. is the first day #2 may be made
     first = item(reminders=(step(1, date(2026, 3, 17)),))
-    excluded = exclusion(decide(first, 2, date(2026, 3, 30), POLICY, RATES))
-    assert (excluded.reason, excluded.earliest) == ("too_early", date(2026, 3, 31))
+    excluded = exclusion(decide(first, 2, date(2026, 3, 31), POLICY, RATES))
+    assert (excluded.reason, excluded.earliest) == ("too_early", date(2026, 4, 1))
+    assert excluded.text.fi == "Liian aikaista: aikaisintaan 1.4.2026."
 
 
-def test_consumer_second_reminder_14_days_after_the_first() -> None:
-    # 31.3.: fee 5.00 again; interest to date 3.3.-31.3. = 29 days: 1000 * 0.095 * 29 / 365 = 2755 / 365
-    # = 7.5479 -> 7.55 (interest to date, not since #1)
+def test_consumer_second_reminder_on_the_15th_day_after_the_first() -> None:
+    # 1.4.: fee 5.00 again; interest to date 3.3.-1.4. = 30 days: 1000 * 0.095 * 30 / 365 = 2850 / 365
+    # = 7.8082 -> 7.81 (interest to date, not since #1); new due date 1.4. + 14 = 15.4.
     first = item(reminders=(step(1, date(2026, 3, 17)),))
-    made = candidate(decide(first, 2, date(2026, 3, 31), POLICY, RATES))
-    assert (made.charges.fee, made.charges.interest) == (D("5.00"), D("7.55"))
+    made = candidate(decide(first, 2, date(2026, 4, 1), POLICY, RATES))
+    assert (made.charges.fee, made.charges.interest, made.new_due_date) == (D("5.00"), D("7.81"), date(2026, 4, 15))
 
 
-def test_business_first_reminder_after_ten_days_and_ten_between() -> None:
+def test_the_issues_example_reminder_two_after_31_3_is_offered_on_15_4_not_14_4() -> None:
+    # due 16.3.2026, #1 on 31.3.2026 (due + 15): 14.4. is the 14th day after #1
+    first = item(due_date=date(2026, 3, 16), reminders=(step(1, date(2026, 3, 31)),))
+    assert exclusion(decide(first, 2, date(2026, 4, 14), POLICY, RATES)).earliest == date(2026, 4, 15)
+    assert candidate(decide(first, 2, date(2026, 4, 15), POLICY, RATES)).charges.fee == D("5.00")
+
+
+def test_business_reminders_wait_ten_full_days_the_10th_day_is_too_early() -> None:
+    # 299/2022: at least 10 days since the previous reminder, read like the consumer rule
+    # (10 full days between): #1 due 2.3. -> 12.3. (10th day) refused, 13.3. offered;
+    # #2 after #1 of 13.3. -> 23.3. (10th day) refused, 24.3. offered
     business = item(consumer=False)
-    assert exclusion(decide(business, 1, date(2026, 3, 11), POLICY, RATES)).earliest == date(2026, 3, 12)
-    candidate(decide(business, 1, date(2026, 3, 12), POLICY, RATES))
-    reminded = item(consumer=False, reminders=(step(1, date(2026, 3, 12), "0.00", "40.00"),))
-    assert exclusion(decide(reminded, 2, date(2026, 3, 21), POLICY, RATES)).earliest == date(2026, 3, 22)
-    candidate(decide(reminded, 2, date(2026, 3, 22), POLICY, RATES))
+    assert exclusion(decide(business, 1, date(2026, 3, 12), POLICY, RATES)).earliest == date(2026, 3, 13)
+    candidate(decide(business, 1, date(2026, 3, 13), POLICY, RATES))
+    reminded = item(consumer=False, reminders=(step(1, date(2026, 3, 13), "0.00", "40.00"),))
+    assert exclusion(decide(reminded, 2, date(2026, 3, 23), POLICY, RATES)).earliest == date(2026, 3, 24)
+    candidate(decide(reminded, 2, date(2026, 3, 24), POLICY, RATES))
 
 
 # --- fees, compensation, interest ----------------------------------------------------
@@ -97,15 +110,16 @@ def test_business_first_reminder_after_ten_days_and_ten_between() -> None:
 
 def test_business_reminder_one_charges_the_40_euro_compensation_and_its_fee_within_it() -> None:
     # 12.00 cost of the reminder is covered by the 40.00 (directive 2011/7/EU art. 6(3));
-    # interest 3.3.-12.3. = 10 days at 2.5 + 8 = 10.5 %: 1000 * 0.105 * 10 / 365 = 2.8767 -> 2.88
-    made = candidate(decide(item(consumer=False), 1, date(2026, 3, 12), POLICY, RATES))
-    assert (made.charges.fee, made.charges.compensation, made.charges.interest) == (D("0"), D("40.00"), D("2.88"))
-    assert made.total_due == D("1042.88")
+    # on 13.3. (due 2.3. + 11): interest 3.3.-13.3. = 11 days at 2.5 + 8 = 10.5 %:
+    # 1000 * 0.105 * 11 / 365 = 1155 / 365 = 3.1644 -> 3.16
+    made = candidate(decide(item(consumer=False), 1, date(2026, 3, 13), POLICY, RATES))
+    assert (made.charges.fee, made.charges.compensation, made.charges.interest) == (D("0"), D("40.00"), D("3.16"))
+    assert made.total_due == D("1043.16")
 
 
 def test_business_compensation_once_per_invoice() -> None:
-    reminded = item(consumer=False, reminders=(step(1, date(2026, 3, 12), "0.00", "40.00"),))
-    made = candidate(decide(reminded, 2, date(2026, 3, 22), POLICY, RATES))
+    reminded = item(consumer=False, reminders=(step(1, date(2026, 3, 13), "0.00", "40.00"),))
+    made = candidate(decide(reminded, 2, date(2026, 3, 24), POLICY, RATES))
     assert (made.charges.fee, made.charges.compensation) == (D("0"), D("0"))
 
 
@@ -215,22 +229,24 @@ def test_recheck_says_why_a_selected_invoice_is_skipped() -> None:
 # --- collection ---------------------------------------------------------------------
 
 
-def test_collection_candidates_after_the_last_reminder_with_the_full_claim() -> None:
-    # #1 17.3. (fee 5.00), #2 31.3. (fee 5.00); collection from 31.3. + 14 = 14.4.
-    # interest 3.3.-14.4. = 43 days: 1000 * 0.095 * 43 / 365 = 4085 / 365 = 11.1918 -> 11.19
-    reminded = item(reminders=(step(1, date(2026, 3, 17)), step(2, date(2026, 3, 31))))
-    too_early = collection.decide(reminded, date(2026, 4, 13), POLICY, RATES)
+def test_collection_candidates_after_the_last_reminders_due_date_with_the_full_claim() -> None:
+    # #1 17.3. (fee 5.00), #2 1.4. (fee 5.00, its due date 1.4. + 14 = 15.4.); the hand-over
+    # waits 14 full days after #2: 15.4. (the 14th day, #2's own due date) is too early,
+    # 16.4. the first day. Interest 3.3.-16.4. = 45 days:
+    # 1000 * 0.095 * 45 / 365 = 4275 / 365 = 11.7123 -> 11.71
+    reminded = item(reminders=(step(1, date(2026, 3, 17)), step(2, date(2026, 4, 1))))
+    too_early = collection.decide(reminded, date(2026, 4, 15), POLICY, RATES)
     assert isinstance(too_early, Exclusion)
-    assert (too_early.reason, too_early.earliest) == ("too_early", date(2026, 4, 14))
-    claim = collection.decide(reminded, date(2026, 4, 14), POLICY, RATES)
+    assert (too_early.reason, too_early.earliest) == ("too_early", date(2026, 4, 16))
+    claim = collection.decide(reminded, date(2026, 4, 16), POLICY, RATES)
     assert isinstance(claim, collection.Claim)
     assert (claim.principal, claim.fees, claim.compensation, claim.interest) == (
         D("1000.00"),
         D("10.00"),
         D("0.00"),
-        D("11.19"),
+        D("11.71"),
     )
-    assert claim.total == D("1021.19")
+    assert claim.total == D("1021.71")
     assert [r.level for r in claim.reminders] == [1, 2]
 
 
