@@ -87,7 +87,9 @@ async def page(request: Request, user: User) -> Response:
 
 
 @router.get("/invoices/reminders/candidates")
-async def candidates(request: Request, user: User, level: Level = None, after: After = "", start: Start = 0) -> Response:
+async def candidates(
+    request: Request, user: User, level: Level = None, after: After = "", start: Start = 0
+) -> Response:
     """*Hae maksumuistutettavat #N*: who would get reminder #N today, with what it
     would charge, and the near ones left out with why; one page (``after`` the last
     invoice of the page before), with the pager to the rest."""

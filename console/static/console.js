@@ -29,18 +29,20 @@
     if (count) { setCount(form, count.dataset.total); }
   }
 
-  function openSendStep(button) {
+  // [data-send-step=open] opens the step (again: it stays open) and focuses its first
+  // control; [data-send-step=close] closes it and goes back to the opener
+  function sendStep(button) {
     var id = button.getAttribute("aria-controls");
     var panel = document.getElementById(id);
-    if (!panel) { return; }
-    var opening = panel.hidden;
-    panel.hidden = !opening;
-    var opener = document.querySelector("[data-send-step][aria-expanded][aria-controls='" + id + "']");
-    if (opener) { opener.setAttribute("aria-expanded", opening ? "true" : "false"); }
-    if (opening) {
+    var opener = document.querySelector("[data-send-step=open][aria-controls='" + id + "']");
+    if (!panel || !opener) { return; }
+    var open = button.dataset.sendStep === "open";
+    panel.hidden = !open;
+    opener.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
       var first = panel.querySelector("input, button");
       if (first) { first.focus(); }
-    } else if (opener) {
+    } else {
       opener.focus();
     }
   }
@@ -50,7 +52,7 @@
     var button = event.target.closest("[data-select-all]");
     if (button) { selectAll(button); return; }
     var step = event.target.closest("[data-send-step]");
-    if (step) { openSendStep(step); }
+    if (step) { sendStep(step); }
   });
 
   document.addEventListener("change", function (event) {

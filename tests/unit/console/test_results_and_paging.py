@@ -130,8 +130,8 @@ def test_reminders_created_handed_over_and_sent_are_outcomes(services: Services,
 def test_an_actions_error_and_a_flash_after_a_redirect_are_outcomes(services: Services, client: TestClient) -> None:
     html = client.post("/billing/runs", data={"kind": "subscription"}, headers={"HX-Request": "true"}).text
     assert "data-service-error" in _outcome(html)  # nothing selected: said where the result goes
-    services.answers["customers", "/dead-letters/replay"] = lambda _: {
-        "replayed": 1, "skipped": 0, "replayed_ids": [7], "skipped_ids": [], "message_fi": "", "message_en": ""}  # fmt: skip
+    replay = {"replayed": 1, "skipped": 0, "replayed_ids": [7], "skipped_ids": [], "message_fi": "", "message_en": ""}
+    services.answers["customers", "/dead-letters/replay"] = lambda _: replay
     services.answers["customers", "/dead-letters"] = lambda _: {"total": 0, "items": []}
     html = client.post("/dead-letters/customers/replay", data={"ids": ["7"]}).text
     assert 'role="status"' in _outcome(html)
@@ -220,9 +220,10 @@ def test_the_sending_lists_page(services: Services, client: TestClient) -> None:
         offset = int(request.url.params.get("offset", 0))
         total = 1_200 if request.url.params["state"] == "waiting" else 3
         n = max(0, min(500, total - offset))
-        items = [{"id": DOC, "kind": "invoice", "reminder_level": None, "number": str(offset + i), "customer_number": "C",
-                  "document_date": "2026-11-23", "due_date": "2026-12-07", "amount": "1.00", "language": "fi",
-                  "attempts": 1, "error_code": None, "error_reason": None} for i in range(n)]  # fmt: skip
+        items = [{"id": DOC, "kind": "invoice", "reminder_level": None, "number": str(offset + i),
+                  "customer_number": "C", "document_date": "2026-11-23", "due_date": "2026-12-07", "amount": "1.00",
+                  "language": "fi", "attempts": 1, "error_code": None, "error_reason": None}
+                 for i in range(n)]  # fmt: skip
         return {"total": total, "items": items}
 
     services.answers["dispatch", "/sending/email/documents"] = documents

@@ -1,4 +1,6 @@
-"""axe-core on a console page: ``assert_accessible(page, "billing: summary")`` runs the
+"""What the browser tests check for a clerk who uses a keyboard or a screen reader.
+
+axe-core on a console page: ``assert_accessible(page, "billing: summary")`` runs the
 accessibility engine (the npm package ``axe-core``, pinned in ``tests/browser/package.json``
 and installed by ``make deps``: ``npm ci --prefix tests/browser``) on what the page shows
 now and fails on any *serious* or *critical* violation, naming the rule and the elements.
@@ -12,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 FAILING = ("serious", "critical")
@@ -46,3 +48,23 @@ def assert_accessible(page: Page, where: str) -> list[dict[str, Any]]:
     ]
     assert not bad, f"axe on {where}:\n" + "\n".join(lines)
     return found
+
+
+def assert_outcome_in_view(page: Page, outcome: Locator) -> None:
+    """``outcome`` (an action's result) is the focused element and its top is on the
+    screen: the clerk sees it without scrolling and a keyboard continues from it."""
+    expect(outcome).to_be_focused()
+    box = outcome.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and viewport is not None
+    assert 0 <= box["y"] < viewport["height"], (box, viewport)
+
+
+def tab_presses_to(page: Page, target: Locator, most: int) -> int:
+    """How many Tab presses from the focused element reach ``target`` (at most ``most``)."""
+    for presses in range(1, most + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return presses
+    focused = page.evaluate("() => document.activeElement && document.activeElement.outerHTML.slice(0, 200)")
+    raise AssertionError(f"not reached in {most} Tab presses; focus is on {focused}")
