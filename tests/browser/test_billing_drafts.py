@@ -76,7 +76,7 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     # select some (both rows by hand), as drafts
     page.locator("input[name=request_ids][value='N-1']").check()
     page.locator("input[name=request_ids][value='N-2']").check()
-    page.get_by_label("Esikatselu").uncheck()  # on until the clerk takes it off
+    page.get_by_role("checkbox", name="Esikatselu").uncheck()  # on until the clerk takes it off
     page.get_by_label("Luonnoksiksi").check()
     page.get_by_role("button", name="Suorita laskutusajo").click()
     summary = page.locator("[data-summary]")

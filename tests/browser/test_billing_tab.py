@@ -220,7 +220,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     page.get_by_role("button", name=labels["select_all"]).click()
     expect(page.locator("input[name=request_ids]:checked")).to_have_count(4)
     expect(page.locator("[data-selected-count]")).to_have_text("4")
-    expect(page.get_by_label(labels["preview"])).to_be_checked()
+    expect(page.get_by_role("checkbox", name=labels["preview"])).to_be_checked()
     assert_accessible(page, f"billing ({lang}): the list, all selected")
     if lang == "fi":
         shot(page, "billing-ready.png")
@@ -238,7 +238,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     )
 
     # preview off, run for real (step 15): the progress bar, then the summary (step 16)
-    page.get_by_label(labels["preview"]).uncheck()
+    page.get_by_role("checkbox", name=labels["preview"]).uncheck()
     page.get_by_role("button", name=labels["run"]).click()
     expect(page.locator(".job .progress")).to_be_visible()
     assert_accessible(page, f"billing ({lang}): the run's progress")

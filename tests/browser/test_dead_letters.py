@@ -34,7 +34,7 @@ def test_a_dead_letter_is_listed_with_its_reason_and_replayed_by_the_clerk(page:
     stack.run(poison())
     stack.wait_for(lambda: stack.scalar("customers", "SELECT count(*) FROM dead_letters"), timeout=60)
     page.get_by_role("link", name="Virheelliset viestit").click()
-    expect(page.locator("[data-total]")).to_have_text("1 viestiä")
+    expect(page.locator("p[data-total]")).to_have_text("1 viestiä")
     row = page.locator("tr[data-dead-letter]")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(CUSTOMER_UPSERTS.name)
