@@ -91,6 +91,7 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     page.locator("tr[data-draft]", has_text="C-2").get_by_role("link").click()
     draft_url = page.url
     expect(page.locator("[data-gross]")).to_have_text("30,37\u00a0€")
+    assert_accessible(page, "billing: one draft")
     page.locator("tr[data-line='1'] input[name=quantity]").fill("1")
     page.locator("tr[data-line='1'] [data-save-line]").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
