@@ -12,18 +12,20 @@ SERVICES := customers invoicing reminders dispatch
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-tools: ## install what a fresh machine lacks (uv, JDK, Maven, PostgreSQL, Chromium)
+tools: ## install what a fresh machine lacks (uv, JDK, Maven, PostgreSQL, Chromium, Node.js)
 	@command -v uv >/dev/null || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" \
 		|| python3 -m pip install --quiet --break-system-packages --user "uv==$(UV_VERSION)"
 	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	 command -v mvn >/dev/null || missing="$$missing maven"; \
 	 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	 command -v chromium >/dev/null || missing="$$missing chromium"; \
+	 command -v npm >/dev/null || missing="$$missing npm"; \
 	 if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	   DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-deps: tools ## the Python environment from the lock file
+deps: tools ## the Python environment from the lock file; axe-core for the browser tests from theirs
 	$(UV) sync --frozen --quiet
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 stack-up: tools ## start Kafka (KRaft) and PostgreSQL as local processes
 	bash $(STACK) up

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from console import paging
 from console.auth import User
 from console.backend import ServiceError, call
 from console.routes.jobs import progress_context
@@ -30,6 +31,8 @@ LIST_LIMIT = 500
 """Rows shown at once; *Valitse kaikki* runs over every ready request of the kind, also
 those beyond the page."""
 InvoiceId = Annotated[int, Path(ge=1, le=2**62)]
+DRAFTS_LIMIT = 500
+"""Drafts on one page; the pager leads to the rest, *Valitse kaikki* confirms them all."""
 
 
 def list_url(kind: str) -> str:
@@ -147,14 +150,23 @@ async def run_summary_pdf(request: Request, user: User, run_id: uuid.UUID) -> Re
 
 
 @router.get("/billing/drafts")
-async def drafts(request: Request, user: User, kind: Kind = "subscription") -> Response:
+async def drafts(request: Request, user: User, kind: Kind = "subscription", page: paging.Page = 1) -> Response:
+    params = {"status": "draft", "kind": kind, "limit": DRAFTS_LIMIT, "offset": paging.offset_of(page, DRAFTS_LIMIT)}
     try:
-        found = await call(
-            request, "invoicing", "GET", "/invoices", params={"status": "draft", "kind": kind, "limit": 500}
-        )
+        found = await call(request, "invoicing", "GET", "/invoices", params=params)
     except ServiceError as exc:
         found = {"error": exc.message, "items": [], "total": 0}
-    return render(request, "billing/drafts.html", active_tab="billing", kind=kind, kinds=KINDS, found=found)
+    pager = paging.by_offset(
+        "/billing/drafts",
+        {"kind": kind},
+        page=page,
+        limit=DRAFTS_LIMIT,
+        shown=len(found["items"]),
+        total=int(found["total"]),
+    )
+    return render(
+        request, "billing/drafts.html", active_tab="billing", kind=kind, kinds=KINDS, found=found, pager=pager
+    )
 
 
 @router.get("/billing/drafts/{invoice_id}")

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from console import paging
 from console.auth import User
 from console.backend import ServiceError, call
 from console.web import flash, render
@@ -17,15 +18,28 @@ router = APIRouter()
 
 Service = Literal["customers", "invoicing", "reminders", "dispatch"]
 SERVICES: tuple[Service, ...] = ("customers", "invoicing", "reminders", "dispatch")
+LIST_LIMIT = 200
+"""Dead letters on one page; the pager leads to the rest."""
 
 
 @router.get("/dead-letters")
-async def page(request: Request, user: User, service: Service = "customers", replayed: bool = False) -> Response:
+async def page(
+    request: Request, user: User, service: Service = "customers", replayed: bool = False, page: paging.Page = 1
+) -> Response:
+    params = {"replayed": replayed, "limit": LIST_LIMIT, "offset": paging.offset_of(page, LIST_LIMIT)}
     try:
-        found = await call(request, service, "GET", "/dead-letters", params={"replayed": replayed, "limit": 200})
+        found = await call(request, service, "GET", "/dead-letters", params=params)
         error = None
     except ServiceError as exc:
         found, error = {"total": 0, "items": []}, exc.message
+    pager = paging.by_offset(
+        "/dead-letters",
+        {"service": service, "replayed": "true" if replayed else None},
+        page=page,
+        limit=LIST_LIMIT,
+        shown=len(found["items"]),
+        total=int(found["total"]),
+    )
     return render(
         request,
         "dead_letters/index.html",
@@ -35,6 +49,7 @@ async def page(request: Request, user: User, service: Service = "customers", rep
         replayed=replayed,
         found=found,
         error=error,
+        pager=pager,
     )
 
 

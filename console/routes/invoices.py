@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from console import paging
 from console.auth import User
 from console.backend import ServiceError, call
 from console.routes import invoices_view as view
@@ -33,6 +34,8 @@ router = APIRouter()
 SEARCH_LIMIT = 50
 _ALL_STATES = ("waiting", "queued", "sending", "staged", "retry", "delivered", "failed")
 Level = Annotated[str | None, Query(max_length=2)]
+After = Annotated[str, Query(max_length=40, pattern=r"^[!-~]*$", description="The page after this invoice id")]
+Start = Annotated[int, Query(ge=0, le=10_000_000, description="Rows on the pages before (for 'Näytetään')")]
 
 
 def _error(request: Request, key: str) -> Response:
@@ -97,17 +100,31 @@ async def page(request: Request, user: User) -> Response:
 
 
 @router.get("/invoices/reminders/candidates")
-async def candidates(request: Request, user: User, level: Level = None) -> Response:
+async def candidates(
+    request: Request, user: User, level: Level = None, after: After = "", start: Start = 0
+) -> Response:
     """*Hae maksumuistutettavat #N*: who would get reminder #N today, with what it
-    would charge, and the near ones left out with why."""
+    would charge, and the near ones left out with why; one page (``after`` the last
+    invoice of the page before), with the pager to the rest."""
     try:
         lvl = view.parse_level(level)
     except view.SelectionError as exc:
         return _error(request, exc.key)
-    listing = await call(
-        request, "reminders", "GET", "/reminders/candidates", params={"level": lvl, "limit": view.LIST_LIMIT}
+    params: dict[str, Any] = {"level": lvl, "limit": view.LIST_LIMIT, "after": after}
+    listing = await call(request, "reminders", "GET", "/reminders/candidates", params=params)
+    split = view.split_listing(listing)
+    pager = paging.by_cursor(
+        "/invoices/reminders/candidates",
+        {"level": lvl},
+        start=start if after else 0,
+        shown=len(split.candidates),
+        total=int(split.totals.get("candidates", 0)),
+        next_after=listing.get("next_after"),
+        target="#reminder-list",
     )
-    return render(request, "invoices/_candidates.html", level=lvl, listing=listing, view=view.split_listing(listing))
+    return render(
+        request, "invoices/_candidates.html", level=lvl, listing=listing, view=split, pager=pager, paged=bool(after)
+    )
 
 
 @router.post("/invoices/reminders/create")
@@ -139,10 +156,22 @@ async def created(request: Request, user: User, job_id: uuid.UUID, level: Level 
 
 
 @router.get("/invoices/collection")
-async def collection(request: Request, user: User) -> Response:
-    """Still open after the last reminder: each with its whole claim."""
-    listing = await call(request, "reminders", "GET", "/collection/candidates", params={"limit": view.LIST_LIMIT})
-    return render(request, "invoices/_collection.html", listing=listing, view=view.split_listing(listing))
+async def collection(request: Request, user: User, after: After = "", start: Start = 0) -> Response:
+    """Still open after the last reminder: each with its whole claim (one page, with
+    the pager to the rest)."""
+    params = {"limit": view.LIST_LIMIT, "after": after}
+    listing = await call(request, "reminders", "GET", "/collection/candidates", params=params)
+    split = view.split_listing(listing)
+    pager = paging.by_cursor(
+        "/invoices/collection",
+        {},
+        start=start if after else 0,
+        shown=len(split.candidates),
+        total=int(split.totals.get("candidates", 0)),
+        next_after=listing.get("next_after"),
+        target="#collection-list",
+    )
+    return render(request, "invoices/_collection.html", listing=listing, view=split, pager=pager, paged=bool(after))
 
 
 @router.post("/invoices/collection/handover")

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from console import paging
 from console.auth import User
 from console.backend import call
 from console.routes import sending_view as view
@@ -49,14 +50,42 @@ async def page(request: Request, user: User) -> Response:
     return render(request, "sending/page.html", active_tab="sending", cards=await _cards(request), channel=None)
 
 
-async def _documents(request: Request, channel: str, states: list[str]) -> dict[str, Any]:
-    params = {"state": states, "limit": view.LIST_LIMIT}
-    page: dict[str, Any] = await call(request, "dispatch", "GET", f"/sending/{channel}/documents", params=params)
-    return page
+async def _documents(request: Request, channel: str, states: list[str], page: int = 1) -> dict[str, Any]:
+    params = {"state": states, "limit": view.LIST_LIMIT, "offset": paging.offset_of(page, view.LIST_LIMIT)}
+    found: dict[str, Any] = await call(request, "dispatch", "GET", f"/sending/{channel}/documents", params=params)
+    return found
+
+
+async def _lists(request: Request, channel: str, page: int = 1, failed_page: int = 1) -> dict[str, Any]:
+    """The waiting and failed lists of a channel, one page each, with their pagers
+    (every document can be seen, none stops at the page size)."""
+    waiting = await _documents(request, channel, ["waiting"], page)
+    failed = await _documents(request, channel, ["failed"], failed_page)
+    pages = {"page": page, "failed_page": failed_page}
+
+    def pager(found: dict[str, Any], name: str) -> paging.Pager | None:
+        return paging.by_offset(
+            f"/sending/{channel}",
+            {k: v for k, v in pages.items() if k != name and v != 1},
+            page=pages[name],
+            limit=view.LIST_LIMIT,
+            shown=len(found["items"]),
+            total=int(found["total"]),
+            name=name,
+        )
+
+    return {
+        "waiting": waiting,
+        "failed": failed,
+        "waiting_pager": pager(waiting, "page"),
+        "failed_pager": pager(failed, "failed_page"),
+    }
 
 
 @router.get("/sending/{channel}")
-async def channel_page(request: Request, user: User, channel: ChannelPath) -> Response:
+async def channel_page(
+    request: Request, user: User, channel: ChannelPath, page: paging.Page = 1, failed_page: paging.Page = 1
+) -> Response:
     """Step 20-22: the channel's waiting documents (select all, the preview switch,
     *Lähetä laskut sähköpostilla*) and its failed deliveries with their reasons."""
     try:
@@ -69,8 +98,7 @@ async def channel_page(request: Request, user: User, channel: ChannelPath) -> Re
         active_tab="sending",
         cards=await _cards(request),
         channel=channel,
-        waiting=await _documents(request, channel, ["waiting"]),
-        failed=await _documents(request, channel, ["failed"]),
+        **await _lists(request, channel, page, failed_page),
     )
 
 
@@ -139,8 +167,7 @@ async def finished(request: Request, user: User, channel: ChannelPath, job_id: u
     else:
         # the cards and both lists as they are after the send, swapped in beside the confirmation
         ctx["cards"] = await _cards(request)
-        ctx["waiting"] = await _documents(request, channel, ["waiting"])
-        ctx["failed"] = await _documents(request, channel, ["failed"])
+        ctx.update(await _lists(request, channel))
     return render(
         request,
         "sending/_finished.html",

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
+from tests.browser.a11y import assert_accessible, assert_outcome_in_view
 from tests.browser.conftest import Stack, shot
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.kafka import Publisher, ce_headers
@@ -79,6 +80,7 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     # select some (both rows by hand), as drafts
     page.locator("input[name=request_ids][value='N-1']").check()
     page.locator("input[name=request_ids][value='N-2']").check()
+    page.get_by_role("checkbox", name="Esikatselu").uncheck()  # on until the clerk takes it off
     page.get_by_label("Luonnoksiksi").check()
     page.get_by_role("button", name="Suorita laskutusajo").click()
     summary = page.locator("[data-summary]")
@@ -93,6 +95,7 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     page.locator("tr[data-draft]", has_text="C-2").get_by_role("link").click()
     draft_url = page.url
     expect(page.locator("[data-gross]")).to_have_text("37,96\u00a0€")
+    assert_accessible(page, "billing: one draft")
     page.locator("tr[data-line='1'] input[name=quantity]").fill("1")
     page.locator("tr[data-line='1'] [data-save-line]").click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text("Rivi 1 tallennettu.")
@@ -104,6 +107,8 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     page.get_by_role("button", name="Vahvista lasku").click()
     confirmed = page.locator(".notice.ok[role=status]")
     expect(confirmed).to_have_text(re.compile(r"^Lasku vahvistettu, numero \d+\.$"))
+    assert_outcome_in_view(page, confirmed)  # the confirmation is where the keyboard is
+    assert_accessible(page, "billing: the drafts after a confirmation")
     number = re.findall(r"\d+", confirmed.inner_text())[0]
 
     # delete the other draft (C-1's): its request is ready again

@@ -10,6 +10,10 @@ The data, sent on the inbound topics as the CRM and the order system send it:
 So the list shows 2 erroneous rows (C-3, C-4) and the notice counts 2 errors; after the
 two cards are fixed, the notice is gone and a run makes 4 invoices: net 4 x 30.00 =
 120.00, VAT 4 x 3.00 = 12.00, gross 132.00; 3 by e-mail (C-1, C-3, C-4), 1 print (C-2).
+
+In every state (the list, the customer card, the progress, the summary) axe-core finds
+nothing serious or critical; the summary of each run is focused at the top of the screen
+and its PDF link is a few Tab presses away.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
+from tests.browser.a11y import assert_accessible, assert_outcome_in_view, tab_presses_to
 from tests.browser.conftest import DEMO_USER, Stack, shot
 from tests.support import pdf
 from tests.support.customers import UPSERT_TYPE, upsert
@@ -136,6 +141,7 @@ def fix_email(page: Page, labels: dict[str, str], customer: str, email: str) -> 
     page.get_by_role("button", name=labels["save"]).click()
     expect(page.locator(".notice.ok[role=status]")).to_have_text(labels["saved"])
     expect(page.locator("[data-card-valid]")).to_be_visible()
+    assert_accessible(page, "the customer card")
     # the customers service's audit trail names the clerk (the console sent X-Actor)
     expect(page.locator("table.history tbody tr").first.locator("[data-actor]")).to_have_text(DEMO_USER)
     page.get_by_role("link", name=labels["back"]).click()
@@ -172,6 +178,7 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     for customer in ("C-3", "C-4"):
         row = page.locator(f"tr[data-request='R-{customer[2:]}']")
         expect(row.locator("[data-label]")).to_have_text(labels["error_label"])
+    assert_accessible(page, f"billing ({lang}): the list with errors")
     if lang == "fi":
         shot(page, "billing-errors.png")
 
@@ -208,15 +215,19 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     expect(page.locator("[data-notice]")).to_have_count(0)
     expect(page.locator("tr[data-state=error]")).to_have_count(0)
 
-    # steps 13-14: select all, preview on, run: nothing created, the would-be invoices shown
-    page.get_by_label(labels["select_all"]).check()
+    # steps 13-14: select all (a button, as on every tab), preview on (it starts on, as in
+    # Sending), run: nothing created, the would-be invoices shown
+    page.get_by_role("button", name=labels["select_all"]).click()
     expect(page.locator("input[name=request_ids]:checked")).to_have_count(4)
-    page.get_by_label(labels["preview"]).check()
+    expect(page.locator("[data-selected-count]")).to_have_text("4")
+    expect(page.get_by_role("checkbox", name=labels["preview"])).to_be_checked()
+    assert_accessible(page, f"billing ({lang}): the list, all selected")
     if lang == "fi":
         shot(page, "billing-ready.png")
     page.get_by_role("button", name=labels["run"]).click()
     summary = page.locator("[data-summary]")
     expect(summary).to_have_attribute("data-mode", "preview", timeout=60_000)
+    assert_outcome_in_view(page, summary)
     expect(summary.locator("[data-summary-invoices]")).to_have_text("4")
     expect(summary.locator("[data-summary-gross]")).to_have_text(labels["gross"])
     expect(summary.locator("tr[data-invoice]")).to_have_count(4)
@@ -227,10 +238,16 @@ def test_billing_tab_walk(page: Page, stack: Stack, lang: str) -> None:
     )
 
     # preview off, run for real (step 15): the progress bar, then the summary (step 16)
-    page.get_by_label(labels["preview"]).uncheck()
+    page.get_by_role("checkbox", name=labels["preview"]).uncheck()
     page.get_by_role("button", name=labels["run"]).click()
     expect(page.locator(".job .progress")).to_be_visible()
+    assert_accessible(page, f"billing ({lang}): the run's progress")
     expect(summary).to_have_attribute("data-mode", "confirm", timeout=60_000)
+    # the summary (step 16) at the top of the screen, focused, not below the list; the
+    # PDF is the next thing a keyboard reaches (it took 994 Tab presses below 500 rows)
+    assert_outcome_in_view(page, summary)
+    assert tab_presses_to(page, summary.get_by_role("link", name=labels["pdf"]), most=3) == 1
+    assert_accessible(page, f"billing ({lang}): the run's summary")
     expect(summary.locator("[data-summary-invoices]")).to_have_text("4")
     expect(summary.locator("[data-summary-requests]")).to_have_text("4")
     expect(summary.locator("[data-summary-net]")).to_have_text(labels["net"])

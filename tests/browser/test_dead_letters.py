@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
+from tests.browser.a11y import assert_accessible, assert_outcome_in_view
 from tests.browser.conftest import DEMO_USER, Stack, sign_in
 from tests.support.customers import UPSERT_TYPE
 from tests.support.kafka import Publisher, ce_headers
@@ -33,15 +34,23 @@ def test_a_dead_letter_is_listed_with_its_reason_and_replayed_by_the_clerk(page:
     stack.run(poison())
     stack.wait_for(lambda: stack.scalar("customers", "SELECT count(*) FROM dead_letters"), timeout=60)
     page.get_by_role("link", name="Virheelliset viestit").click()
-    expect(page.locator("[data-total]")).to_have_text("1 viestiä")
+    expect(page.locator("p[data-total]")).to_have_text("1 viestiä")
     row = page.locator("tr[data-dead-letter]")
     expect(row).to_have_count(1)
     expect(row).to_contain_text(CUSTOMER_UPSERTS.name)
+    assert_accessible(page, "dead letters: the list")
+    # Valitse kaikki: the same button as on every tab
+    page.get_by_role("button", name="Valitse kaikki").click()
+    expect(row.locator("input[data-row]")).to_be_checked()
     row.get_by_role("link").click()
     expect(page.locator("[data-reason]")).not_to_be_empty()
     expect(page.locator("pre.value")).to_have_text("{not json")
+    assert_accessible(page, "dead letters: one record")
     page.get_by_role("button", name="Lähetä valitut uudelleen").click()
-    expect(page.locator(".notice.ok[role=status]")).to_have_text("1 viestiä lähetetty uudelleen, 0 ohitettu.")
+    replayed = page.locator(".notice.ok[role=status]")
+    expect(replayed).to_have_text("1 viestiä lähetetty uudelleen, 0 ohitettu.")
+    assert_outcome_in_view(page, replayed)
+    assert_accessible(page, "dead letters: replayed")
     # the replay is on record under the clerk's name (the console sent X-Actor)
     page.get_by_role("link", name="Näytä uudelleen lähetetyt").click()
     expect(page.locator("tr[data-dead-letter]").first).to_contain_text(re.compile(rf"1 \({DEMO_USER}\)"))

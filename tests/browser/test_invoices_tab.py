@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.a11y import assert_accessible, assert_outcome_in_view
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import api, dispatch_overrides, finished_job, wait_until, workers
 from tests.browser.widths import too_wide
@@ -141,6 +142,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     # the near one left out, with why: C-6 is due 24.3., 7 days overdue
     listing.locator("[data-excluded] summary").click()
     expect(listing.locator(f"tr[data-excluded-id='{ids['C-6']}']")).to_contain_text("C-6")
+    assert_accessible(page, "invoices: the candidates for #1")
 
     # --- 3. Valitse kaikki; 4. Luo maksumuistutus #1 -----------------------------------------
     listing.locator("[data-select-all]").click()
@@ -154,6 +156,10 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     expect(done).to_have_text(re.compile(r"Maksumuistutuksia #1 luotu: 3 kpl\."), timeout=60_000)
     expect(done).to_have_attribute("data-created", "3")
     expect(done.locator("[data-skipped]")).to_have_count(0)  # the 3 ticked; C-6 was never asked for
+    # above the list, focused: where the clerk looks (not below the rows)
+    assert_outcome_in_view(page, done)
+    assert done.evaluate("e => e.compareDocumentPosition(document.querySelector('[data-candidate-table]'))") & 4
+    assert_accessible(page, "invoices: reminders #1 created")
     shot(page, "invoices-reminder1-created.png")
 
     # --- 6. the same for #2: C-1 and C-2 (14 full days have passed since reminder #1 of 3.3.) --------
@@ -185,6 +191,8 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     collection.locator("[data-handover]").click()
     expect(page.locator("[data-handed-over]")).to_have_attribute("data-handed-over", "1")
     expect(page.locator("[data-handed-over]")).to_contain_text("Perintään siirretty: 1 kpl.")
+    assert_outcome_in_view(page, page.locator("[data-handed-over]"))
+    assert_accessible(page, "invoices: handed over to collection")
 
     # --- the invoices go out by e-mail (the Sending tab's work; here through its API) ------------
     with api(stack, "dispatch") as dispatch, workers(stack, dispatch_overrides(tmp_path, sink.port), "email"):
@@ -198,6 +206,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
     page.fill("[data-search-form] input[name=customer_number]", "C-3")
     page.click("[data-search-form] button[type=submit]")
     expect(page.locator("[data-search-total]")).to_have_text("Löytyi 1 laskua.")
+    assert_accessible(page, "invoices: the search")
     shot(page, "invoices-tab.png")
     page.locator(f"[data-invoice-row='{ids['C-3']}'] a").click()
     expect(page).to_have_url(f"{stack.url}/invoices/{ids['C-3']}")
@@ -208,6 +217,7 @@ def test_reminders_one_and_two_collection_and_an_invoice(
         ["10\u00a0%", "30,00\u00a0€", "3,00\u00a0€", "33,00\u00a0€"]
     )
     expect(page.locator("[data-channel]")).to_have_text("sähköposti")
+    assert_accessible(page, "invoices: one invoice")
     expect(page.locator("[data-reminders] tbody tr")).to_have_count(1)
     expect(page.locator("[data-reminder-level='1']")).to_contain_text("31.3.2026")
     # sent by which channel and when: the invoice and its reminder #1, both delivered by e-mail

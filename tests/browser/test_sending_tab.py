@@ -3,7 +3,10 @@ service and its three channel workers as OS processes, on real Kafka and Postgre
 with a real SMTP sink: channel by channel, what waits, select all, the preview with a
 sample to open, send, the confirmation with the count, the mails received; a delivery
 refused by the mail server shown with its reason and sent again after the fix; the
-print channel in English.
+print channel in English. The seed's words are the buttons' (step 21 "Lähetä laskut
+sähköpostilla" opens the send step, step 22 the preview switch, on until taken off,
+step 23 "Lähetä laskut"); each outcome is focused at the top of the screen, and axe-core
+finds nothing serious or critical in any state.
 
 The documents are issued invoices as invoicing publishes them (the default test invoice
 of ``tests.support.documents``: 1 x 30.00 at 10 % + 2 x 12.10 at 25.5 % = 54.20 net,
@@ -25,6 +28,7 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Page, expect
 
+from tests.browser.a11y import assert_accessible, assert_outcome_in_view, tab_presses_to
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import dispatch_overrides, wait_until, workers
 from tests.support import documents as d
@@ -77,11 +81,17 @@ def sample(page: Page, base: str, kind: str) -> bytes:
     return response.body()
 
 
-def pick_all_and_send(page: Page, *, preview: bool) -> None:
-    page.click("[data-send-form] [data-select-all]")
+def pick_all_and_send(
+    page: Page, *, preview: bool, step: str, send: str = "Lähetä laskut", select_all: str = "Valitse kaikki"
+) -> None:
+    """Step 20 *Valitse kaikki*, step 21 ``step`` (e.g. *Lähetä laskut sähköpostilla*),
+    step 22 the preview switch (focused, on until the clerk takes it off), step 23 ``send``."""
+    page.get_by_role("button", name=select_all).click()
+    page.get_by_role("button", name=step, exact=True).click()
     switch = page.locator("[data-preview-switch]")
+    expect(switch).to_be_focused()
     switch.check() if preview else switch.uncheck()
-    page.click("[data-send]")
+    page.get_by_role("button", name=send, exact=True).click()
 
 
 def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tmp_path: Path) -> None:
@@ -102,16 +112,22 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(waiting["email"]).to_have_text("5")
         expect(waiting["einvoice"]).to_have_text("2")
         expect(waiting["print"]).to_have_text("2")
+        assert_accessible(page, "sending: the channels")
         shot(page, "sending-tab.png")
 
         # --- 19. the e-mail channel; 20. Valitse kaikki; 21-22 preview on -------------------------
         page.click("[data-channel-card=email]")
         expect(page.locator("[data-waiting-table] tbody tr")).to_have_count(5)
-        expect(page.locator("[data-send]")).to_have_text("Lähetä laskut sähköpostilla")
-        pick_all_and_send(page, preview=True)
+        expect(page.locator("[data-send-step=open]")).to_have_text("Lähetä laskut sähköpostilla")
+        expect(page.locator("[data-preview-switch]")).to_be_hidden()  # step 22 comes after step 21
+        pick_all_and_send(page, preview=True, step="Lähetä laskut sähköpostilla")
         expect(page.locator("[data-selected-count]")).to_have_text("5")
+        assert_accessible(page, "sending: the e-mail list, the send step open")
         done = page.locator("[data-preview-done]")
         expect(done).to_have_text(re.compile(r"Esikatselu: 5 laskua muodostettu\."), timeout=60_000)
+        assert_outcome_in_view(page, done)
+        assert tab_presses_to(page, page.locator("[data-sample]").first, most=5) <= 5
+        assert_accessible(page, "sending: the preview's samples")
         shot(page, "sending-email-preview.png")
         mail = email.message_from_bytes(sample(page, stack.url, "eml"), policy=default)
         assert isinstance(mail, EmailMessage)
@@ -121,10 +137,11 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         assert sink.count() == 0  # a preview sends nothing
 
         # --- 22. preview off; 23. Lähetä; 24. the confirmation ----------------------------------------
-        pick_all_and_send(page, preview=False)
+        pick_all_and_send(page, preview=False, step="Lähetä laskut sähköpostilla")
         sent = page.locator("[data-sent]")
         # 5 selected: 4 delivered, the refused address failed at once
         expect(sent).to_have_text("4 laskua lähetetty sähköpostilla.", timeout=90_000)
+        assert_outcome_in_view(page, sent)
         expect(page.locator("[data-send-failed]")).to_have_attribute("data-send-failed", "1")
         shot(page, "sending-email-sent.png")
         wait_until(lambda: sink.count() == 4, what="4 mails at the SMTP sink")
@@ -138,25 +155,27 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(failed).to_have_count(1)
         expect(failed.locator("[data-reason]")).to_contain_text("address-refused")
         expect(page.locator("[data-failed-notice]")).to_be_visible()
+        assert_accessible(page, "sending: sent, with a failed delivery")
         shot(page, "sending-failed.png")
         sink.refuse.clear()  # the mailbox exists now
         failed.locator("[data-resend]").click()
         expect(page.locator("[data-resend-result] [data-sent]")).to_have_text(
             "1 lasku lähetetty sähköpostilla.", timeout=90_000
         )
+        assert_outcome_in_view(page, page.locator("[data-resend-result] [data-sent]"))
         wait_until(lambda: sink.count() == 5, what="the re-sent mail")
         expect(page.locator("[data-no-failed]")).to_be_visible()
         expect(page.locator("[data-channel-card=email] [data-waiting]")).to_have_text("0")
 
         # --- 25. the e-invoice channel ---------------------------------------------------------------
         page.click("[data-channel-card=einvoice]")
-        pick_all_and_send(page, preview=True)
+        pick_all_and_send(page, preview=True, step="Lähetä laskut verkkolaskuina")
         expect(page.locator("[data-preview-done]")).to_have_text(
             re.compile(r"Esikatselu: 2 laskua muodostettu\."), timeout=60_000
         )
         root = finvoice(sample(page, stack.url, "xml"))
         etree.XMLSchema(etree.parse(str(XSD))).assertValid(root)  # the official Finvoice 3.0 schema
-        pick_all_and_send(page, preview=False)
+        pick_all_and_send(page, preview=False, step="Lähetä laskut verkkolaskuina")
         expect(page.locator("[data-sent]")).to_have_text("2 laskua lähetetty verkkolaskuina.", timeout=90_000)
         files = sorted((tmp_path / "einvoice").glob("*.xml"))
         assert len(files) == 2
@@ -165,19 +184,25 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         page.click("[data-lang=en]")
         page.click("[data-channel-card=print]")
         expect(page.locator("h2").first).to_have_text("Waiting to be sent: Print")
-        expect(page.locator("[data-send]")).to_have_text("Send invoices to print")
+        expect(page.locator("[data-send-step=open]")).to_have_text("Send invoices to print")
         # one waiting document opened as it would leave (rendered now, through the console)
         href = page.locator("[data-open-rendered]").first.get_attribute("href")
         opened = page.request.get(stack.url + str(href))
         assert (opened.status, opened.headers["content-type"]) == (200, "application/pdf")
         assert "63,37" in pdf_text(opened.body())
-        pick_all_and_send(page, preview=True)
+        pick_all_and_send(
+            page, preview=True, step="Send invoices to print", send="Send invoices", select_all="Select all"
+        )
         expect(page.locator("[data-preview-done]")).to_have_text(
             re.compile(r"Preview: 2 invoices rendered\."), timeout=60_000
         )
+        assert_accessible(page, "sending (en): the print preview")
         assert "63,37" in pdf_text(sample(page, stack.url, "pdf"))
         shot(page, "sending-print-preview-en.png")
-        pick_all_and_send(page, preview=False)
+        pick_all_and_send(
+            page, preview=False, step="Send invoices to print", send="Send invoices", select_all="Select all"
+        )
         expect(page.locator("[data-sent]")).to_have_text("2 invoices sent to print.", timeout=90_000)
+        assert_outcome_in_view(page, page.locator("[data-sent]"))
         shot(page, "sending-print-sent-en.png")
         assert list((tmp_path / "print").rglob("*.pdf"))
