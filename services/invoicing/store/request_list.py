@@ -65,7 +65,8 @@ class Counts:
 
 _REQUESTS = """
     SELECT 'request' AS src, r.request_id, r.kind, r.customer_number, r.order_id,
-           CAST(r.invoice_date AS text) AS invoice_date, r.payment_terms_days, r.lines, r.net, r.invoice_id,
+           to_char(r.invoice_date, 'YYYY-MM-DD') AS invoice_date, r.invoice_date AS invoice_day,
+           r.payment_terms_days, r.lines, r.net, r.invoice_id,
            i.number AS invoice_number, r.origin, r.received_at, r.status,
            p.errors AS profile_errors,
            CAST(NULL AS bigint) AS dead_letter_id, CAST(NULL AS text) AS dead_letter_code,
@@ -130,7 +131,7 @@ def _text_field(name: str) -> str:
 _REFUSED = f"""
     SELECT 'refused' AS src, f.rid AS request_id, f.rkind AS kind,
            {_text_field("customer_number")} AS customer_number, {_text_field("order_id")} AS order_id,
-           {_text_field("invoice_date")} AS invoice_date,
+           {_text_field("invoice_date")} AS invoice_date, CAST(NULL AS date) AS invoice_day,
            CAST(NULL AS int) AS payment_terms_days, CAST(NULL AS jsonb) AS lines, CAST(NULL AS numeric) AS net,
            CAST(NULL AS bigint) AS invoice_id, CAST(NULL AS bigint) AS invoice_number, 'sender' AS origin,
            f.received_at, 'refused' AS status, CAST(NULL AS jsonb) AS profile_errors,
@@ -207,11 +208,8 @@ class RequestList:
             conds.append("request_id = :request_id")
             params["request_id"] = f.request_id
         if f.invoice_date_to:
-            # a refused request's date is the sender's text: kept when it is not a date
-            conds.append(
-                "(invoice_date IS NULL OR invoice_date !~ '^\\d{4}-\\d{2}-\\d{2}$'"
-                " OR CAST(invoice_date AS date) <= :up_to)"
-            )
+            # a refused request's date is the sender's text, maybe not a date: always listed
+            conds.append("(invoice_day IS NULL OR invoice_day <= :up_to)")
             params["up_to"] = f.invoice_date_to
         # constant fragments only: every value is a bound parameter
         sql = f"SELECT * FROM ({' UNION ALL '.join(parts)}) x WHERE {' AND '.join(conds)}"  # noqa: S608
