@@ -343,7 +343,7 @@ def test_a_long_list_problems_first_reasons_lead_to_their_rows_and_paging(page: 
     # each reason in the notice shows exactly its rows
     for code in ("address-missing", "email-missing"):
         notice.locator(f"li[data-reason='{code}'] a").click()
-        expect(page).to_have_url(re.compile(rf"state=error&reason={code}"))
+        expect(page).to_have_url(re.compile(rf"\?kind=subscription&reason={code}&fetch=1$"))
         want = sorted(c for c, v in BAD.items() if v == code)
         expect(page.locator("tr[data-request]")).to_have_count(len(want))
         assert page.locator("a[data-customer]").all_inner_texts() == want

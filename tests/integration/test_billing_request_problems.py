@@ -164,12 +164,19 @@ async def test_order_cancelled_after_invoicing_marks_the_row_with_its_invoice(
 ) -> None:
     api = invoicing_api
     await publisher.profiles(profile("C-1"))
-    await publisher.requests(request("R1", "C-1", order_id="O-1"), request("R2", "C-1", order_id="O-2"))
+    await publisher.requests(
+        request("R1", "C-1", order_id="O-1"),
+        request("R2", "C-1", order_id="O-2"),
+        request("R3", "C-1", order_id="O-3"),
+    )
+    await publisher.cancel("O-3", "C-1")  # before the run: the run reports it
 
     async def in_() -> bool:
-        return (await listing(api))["ready"] == 2
+        body = await listing(api)
+        return body["ready"] == 2 and body["notice"] is not None and body["notice"]["cancelled_requests"] == 1
 
     await wait_for(in_, timeout=30)
+    assert [r["request_id"] for r in (await listing(api, reason="order-cancelled"))["items"]] == ["R3"]
     confirmed = await run(api, kind="subscription", mode="confirm")
     [invoice] = (await api.get(f"/billing-runs/{confirmed['run_id']}/invoices")).json()["items"]
     await publisher.cancel("O-1", "C-1")
@@ -195,6 +202,9 @@ async def test_order_cancelled_after_invoicing_marks_the_row_with_its_invoice(
     ]
     only = await listing(api, state="cancelled-after-invoicing")
     assert [r["request_id"] for r in only["items"]] == ["R1"]
+    # R3's cancellation was reported by the run: history, no longer counted nor behind the notice's link
+    assert (await listing(api, reason="order-cancelled"))["total"] == 0
+    assert [r["request_id"] for r in (await listing(api, state="cancelled"))["items"]] == ["R3"]
     assert (await api.get("/billing-requests/R1")).json()["invoice_number"] == invoice["number"]
 
     # the corrective invoice is made: the row is history, the notice goes away
@@ -255,8 +265,8 @@ async def test_a_long_list_puts_problems_first_filters_by_reason_and_pages(
     want = {("error", code): sum(1 for v in bad.values() if v == code) for code in set(bad.values())}
     assert reasons == want
     for (state, code), count in want.items():
-        page = await listing(api, state=state, reason=code, limit=1000)
-        assert page["total"] == count
+        page = await listing(api, reason=code, limit=1000)  # what the notice's link asks
+        assert page["total"] == count and {r["state"] for r in page["items"]} == {state}
         assert sorted(r["customer_number"] for r in page["items"]) == sorted(c for c, v in bad.items() if v == code)
 
     seen: list[str] = []

@@ -47,8 +47,9 @@ class Reason(BaseModel):
     message_fi: str
     message_en: str
     state: str | None = None
-    """In the notice: the state of the rows with this reason (``GET
-    /billing-requests?state=<state>&reason=<code>`` lists exactly them)."""
+    """In the notice: the state of the rows with this reason. ``GET
+    /billing-requests?kind=<kind>&reason=<code>`` (the default view, filtered) lists
+    exactly the rows the notice counts for it."""
     count: int | None = None
     """In the notice: how many rows have this reason."""
 
@@ -100,7 +101,7 @@ class Notice(BaseModel):
     invoiced_cancelled: int
     reasons: list[Reason]
     """Why rows need the clerk, each with its state and count (also as text in
-    ``field``, e.g. ``"12"``); a state and code lead to exactly those rows."""
+    ``field``, e.g. ``"12"``); ``?reason=<code>`` leads to exactly those rows."""
 
 
 class RequestList(BaseModel):

@@ -119,8 +119,9 @@ def test_the_billing_notice_leads_to_its_rows_and_problem_rows_say_what_to_do() 
     html = TEMPLATES.env.get_template("billing/_requests.html").render(
         _context(kind="notice", listing=listing, list_url=billing.list_url, partial_url=billing.partial_url)
     )
-    assert 'hx-get="/billing/requests?kind=notice&amp;state=refused&amp;reason=vat-rate-invalid"' in html
-    assert 'href="/billing?kind=notice&amp;state=cancelled-after-invoicing&amp;reason=invoiced-order-cancelled' in html
+    assert 'hx-get="/billing/requests?kind=notice&amp;reason=vat-rate-invalid"' in html
+    assert 'href="/billing?kind=notice&amp;reason=invoiced-order-cancelled&amp;fetch=1"' in html
+    assert 'hx-get="/billing/requests?kind=notice&amp;state=refused"' in html  # the count of refused
     assert 'href="/dead-letters?service=invoicing"' in html  # the records of no readable kind
     assert 'form="replay-form" name="dead_letter_id" value="42"' in html
     assert 'href="/dead-letters/invoicing/42"' in html and "lähetä hylätty viesti uudelleen" in html
