@@ -31,9 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.tables import billing_runs
 
 REFUSED = "refused"
-DEFAULT_STATES = ("refused", "error", "cancelled", "cancelled-after-invoicing", "ready")
-GROUP = {"refused": 0, "error": 1, "cancelled": 2, "cancelled-after-invoicing": 3, "ready": 4}
-PROBLEM_STATES = ("refused", "error", "cancelled", "cancelled-after-invoicing")
 UNKNOWN_KIND = "unknown"
 ANY_STATE = "*"
 """Internal: a stored request in whatever state (one request by id)."""
