@@ -16,10 +16,17 @@ def fetch_requests(
     kind: Kind,
     *,
     state: Annotated[
-        Literal["ready", "error", "cancelled", "draft", "invoiced", "non-chargeable"] | None,
+        Literal[
+            "refused", "error", "cancelled", "cancelled-after-invoicing", "ready", "draft", "invoiced", "non-chargeable"
+        ]
+        | None,
         typer.Option(
-            help="only this state (default: ready and error)",
+            help="only this state (default: what to act on or bill, problems first: refused, error, cancelled, "
+            "cancelled after invoicing, then ready)",
         ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="only rows with this reason code (as in the notice)")
     ] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="one customer's requests")] = None,
     order: Annotated[str | None, typer.Option("--order", help="one order's requests")] = None,
@@ -33,6 +40,7 @@ def fetch_requests(
     params: dict[str, Any] = {"kind": kind, "limit": limit, "offset": offset}
     for name, value in (
         ("state", state),
+        ("reason", reason),
         ("customer_number", customer),
         ("order_id", order),
         ("up_to", iso_day(up_to)),

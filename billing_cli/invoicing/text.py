@@ -145,12 +145,16 @@ def request_lines(page: Mapping[str, Any], lang: str, *, card_command: str) -> l
     notes: dict[int, list[str]] = {}
     for i, r in enumerate(page["items"]):
         label = f"{r['label_fi']}/{r['label_en']}" if lang == "both" else r[f"label_{lang}"]
-        rows.append([r["request_id"], r["customer_number"], label, day(r["invoice_date"], view), money(r["net"], view)])
+        net = money(r["net"], view) if r.get("net") is not None else DASH
+        rows.append([r["request_id"] or DASH, r["customer_number"] or DASH, label, day(r["invoice_date"], view), net])
         extra: list[str] = []
         for reason in r["reasons"]:
             field = f"{reason['field']}: " if reason.get("field") else ""
             extra.extend(f"    {field}{text}" for text in _texts(reason, lang))
-        if r["state"] == "error":
+        extra.extend(f"    {action}" for action in _texts(r, lang, "action"))
+        if r["state"] == "refused" and r.get("dead_letter_id"):
+            extra.append(f"    billing dlq replay invoicing {r['dead_letter_id']}")
+        if r["state"] in ("error", "refused") and r.get("customer_number"):
             extra.append(f"    {w.card}: {card_command.format(customer=r['customer_number'])}")
         notes[i] = extra
     c = w.columns

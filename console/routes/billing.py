@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,42 +27,140 @@ router = APIRouter()
 
 Kind = Literal["subscription", "notice"]
 KINDS: tuple[Kind, ...] = ("subscription", "notice")
-LIST_LIMIT = 500
-"""Rows shown at once; *Valitse kaikki* runs over every ready request of the kind, also
-those beyond the page."""
+State = Literal[
+    "refused", "error", "cancelled", "cancelled-after-invoicing", "ready", "draft", "invoiced", "non-chargeable"
+]
+Reason = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+PAGE_SIZE = 500
+"""Rows shown at once. The service lists the ones to act on first (refused, *virhe*,
+cancelled), so the errors are on the first page; the notice's reasons and the paging
+lead to the rest. *Valitse kaikki* runs over every ready request of the kind, also
+those on other pages."""
 InvoiceId = Annotated[int, Path(ge=1, le=2**62)]
 DRAFTS_LIMIT = 500
 """Drafts on one page; the pager leads to the rest, *Valitse kaikki* confirms them all."""
 
 
-def list_url(kind: str) -> str:
-    return f"/billing?kind={kind}&fetch=1"
+def _query(kind: str, state: str | None, reason: str | None, page: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"kind": kind}
+    params.update({k: v for k, v in (("state", state), ("reason", reason)) if v})
+    if page > 1:
+        params["page"] = page
+    return params
 
 
-async def fetch_requests(request: Request, kind: str) -> dict[str, Any]:
-    """The list and the notice for ``kind``, or ``{"error": message}``."""
+def list_url(kind: str, state: str | None = None, reason: str | None = None, page: int = 1) -> str:
+    """The list as a page (after a card is saved, the clerk comes back here)."""
+    return f"/billing?{urlencode({**_query(kind, state, reason, page), 'fetch': 1})}"
+
+
+def partial_url(kind: str, state: str | None = None, reason: str | None = None, page: int = 1) -> str:
+    """The same list as the htmx partial."""
+    return f"/billing/requests?{urlencode(_query(kind, state, reason, page))}"
+
+
+async def fetch_requests(
+    request: Request, kind: str, state: str | None = None, reason: str | None = None, page: int = 1
+) -> dict[str, Any]:
+    """The list and the notice for ``kind`` (one page of it), or ``{"error": message}``."""
+    params: dict[str, Any] = {"kind": kind, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
+    params.update({k: v for k, v in (("state", state), ("reason", reason)) if v})
     try:
-        found: dict[str, Any] = await call(
-            request, "invoicing", "GET", "/billing-requests", params={"kind": kind, "limit": LIST_LIMIT}
-        )
+        found: dict[str, Any] = await call(request, "invoicing", "GET", "/billing-requests", params=params)
     except ServiceError as exc:
         return {"error": exc.message}
-    found["list_url"] = list_url(kind)
-    found["card_back"] = quote(list_url(kind), safe="")
+    total = int(found["total"])
+    pages = max(1, -(-total // PAGE_SIZE))
+    found["list_url"] = list_url(kind, state, reason, page)
+    found["card_back"] = quote(found["list_url"], safe="")
+    found["filter"] = {"state": state, "reason": reason}
+    found["paging"] = {
+        "page": page,
+        "pages": pages,
+        "first": (page - 1) * PAGE_SIZE + 1 if found["items"] else 0,
+        "last": (page - 1) * PAGE_SIZE + len(found["items"]),
+        "total": total,
+        "links": {
+            name: (list_url(kind, state, reason, n), partial_url(kind, state, reason, n))
+            for name, n in (("first", 1), ("prev", page - 1), ("next", page + 1), ("last", pages))
+            if 1 <= n <= pages and n != page
+        },
+    }
     return found
 
 
+def notice_links(kind: str) -> dict[str, tuple[str, str]]:
+    """Each count of the notice leads to its rows: (page url, partial url) by state."""
+    return {s: (list_url(kind, s), partial_url(kind, s)) for s in get_args(State)}
+
+
 @router.get("/billing")
-async def page(request: Request, user: User, kind: Kind = "subscription", fetch: bool = False) -> Response:
-    listing = await fetch_requests(request, kind) if fetch else None
-    return render(request, "billing/index.html", active_tab="billing", kind=kind, kinds=KINDS, listing=listing)
+async def page(  # noqa: PLR0917 (query parameters)
+    request: Request,
+    user: User,
+    kind: Kind = "subscription",
+    fetch: bool = False,
+    state: State | None = None,
+    reason: Reason = None,
+    page: PageNo = 1,
+) -> Response:
+    listing = await fetch_requests(request, kind, state, reason, page) if fetch else None
+    return render(
+        request,
+        "billing/index.html",
+        active_tab="billing",
+        kind=kind,
+        kinds=KINDS,
+        listing=listing,
+        links=notice_links(kind),
+        list_url=list_url,
+        partial_url=partial_url,
+    )
 
 
 @router.get("/billing/requests")
-async def requests_partial(request: Request, user: User, kind: Kind = "subscription") -> Response:
+async def requests_partial(  # noqa: PLR0917 (query parameters)
+    request: Request,
+    user: User,
+    kind: Kind = "subscription",
+    state: State | None = None,
+    reason: Reason = None,
+    page: PageNo = 1,
+) -> Response:
     """*Hae laskutuspyynnöt*: the list under the buttons (htmx)."""
-    listing = await fetch_requests(request, kind)
-    return render(request, "billing/_requests.html", kind=kind, listing=listing)
+    listing = await fetch_requests(request, kind, state, reason, page)
+    return render(
+        request,
+        "billing/_requests.html",
+        kind=kind,
+        listing=listing,
+        links=notice_links(kind),
+        list_url=list_url,
+        partial_url=partial_url,
+    )
+
+
+@router.post("/billing/refused/replay")
+async def replay_refused(
+    request: Request,
+    user: User,
+    kind: Annotated[Kind, Form()],
+    dead_letter_id: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    """Send a refused request again once its cause is fixed (the service records the
+    clerk as the one who replayed): if it is accepted now, it is listed to be invoiced;
+    if not, it is listed as refused again with the reason."""
+    try:
+        out = await call(request, "invoicing", "POST", "/dead-letters/replay", json={"ids": [dead_letter_id]})
+    except ServiceError as exc:
+        flash(request, "errors.service", "error", message=exc.message)
+    else:
+        if out["replayed"]:
+            flash(request, "billing.refused.replayed", id=dead_letter_id)
+        else:
+            flash(request, "billing.refused.replayed_before", "error", id=dead_letter_id)
+    return RedirectResponse(list_url(kind), status_code=303)
 
 
 @router.post("/billing/runs")

@@ -75,7 +75,12 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     notice = page.locator("[data-notice]")
     expect(notice.locator("[data-count=cancelled_orders]")).to_have_text("Peruttuja tilauksia: 1")
     expect(notice.locator("[data-count=cancelled_requests]")).to_have_text("Peruttujen tilausten laskutuspyyntöjä: 1")
-    expect(page.locator("tr[data-request='N-3']")).to_have_count(0)  # a cancelled order's request is not listed
+    # a cancelled order's request is listed first, marked, and cannot be selected for a run
+    cancelled = page.locator("tr[data-request='N-3']")
+    expect(cancelled).to_have_attribute("data-state", "cancelled")
+    expect(cancelled.locator("[data-label]")).to_have_text("peruttu")
+    expect(cancelled.locator("input[name=request_ids]")).to_have_count(0)
+    expect(page.locator("tr[data-request]").first).to_have_attribute("data-request", "N-3")
 
     # select some (both rows by hand), as drafts
     page.locator("input[name=request_ids][value='N-1']").check()

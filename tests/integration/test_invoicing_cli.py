@@ -109,7 +109,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
 
         async def all_in() -> bool:
             b = await listing()
-            return b["total"] == 5 and b["errors"] == 2 and (b["notice"] or {}).get("cancelled_requests") == 1
+            return b["total"] == 6 and b["errors"] == 2 and (b["notice"] or {}).get("cancelled_requests") == 1
 
         await wait_for(all_in, timeout=30)
 
@@ -124,7 +124,8 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             "1 × Asiakkaan laskutustietoja ei ole vielä saatu asiakasrekisteristä.",
             "1 × Osoite puuttuu.",
         ]
-        assert "Tilauslaskut: 5 laskutuspyyntöä, valmiina 3, virheellisiä 2" in got
+        assert got[3] == "1 × Tilaus on peruttu."
+        assert "Tilauslaskut: 6 laskutuspyyntöä, valmiina 3, virheellisiä 2" in got
         assert [line for line in got if " virhe " in f" {line} "] == [
             "R3 C-2 virhe 23.11.2026 30,00",
             "R5 C-4 virhe 23.11.2026 30,00",
@@ -138,7 +139,9 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         ]
         assert "R1 C-1 valmis 23.11.2026 30,00" in got
         assert "R2 C-1 valmis 23.11.2026 54,20" in got  # 30.00 + 24.20
-        assert not any(line.startswith(("R6", "N1")) for line in got)  # cancelled; the other kind
+        assert "R6 C-3 peruttu 23.11.2026 30,00" in got  # cancelled: listed with the errors, before the ready
+        assert got.index("R6 C-3 peruttu 23.11.2026 30,00") < got.index("R1 C-1 valmis 23.11.2026 30,00")
+        assert not any(line.startswith("N1") for line in got)  # the other kind
 
         en = lines(await billing("requests", "--kind", "subscription", "--state", "error", "--lang", "en"))
         assert en[0] == (
@@ -161,7 +164,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         await wait_for(fixed, timeout=15, interval=0.1)
         got = lines(await billing("requests", "--kind", "subscription"))
         assert got[0] == "Virhe: 1 tilausta on peruttu (1 pyyntöä ei laskuteta)."  # the cancelled order remains
-        assert "Tilauslaskut: 5 laskutuspyyntöä, valmiina 5, virheellisiä 0" in got
+        assert "Tilauslaskut: 6 laskutuspyyntöä, valmiina 5, virheellisiä 0" in got
         assert not any(" virhe " in f" {line} " for line in got)
 
         # seed steps 13-16: select all, preview, with the summary and its PDF

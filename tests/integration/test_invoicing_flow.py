@@ -88,7 +88,8 @@ async def test_fetch_fix_preview_run_and_rerun(
 
         async def all_in() -> bool:
             body = await listing(api)
-            return body["total"] == 5 and body["notice"] is not None and body["notice"]["cancelled_requests"] == 2
+            # 2 in error, 2 cancelled (listed first, with the errors), 3 ready
+            return body["total"] == 7 and body["notice"] is not None and body["notice"]["cancelled_requests"] == 2
 
         await wait_for(all_in, timeout=30)
         body = await listing(api)
@@ -96,7 +97,11 @@ async def test_fetch_fix_preview_run_and_rerun(
         notice = body["notice"]
         assert (notice["errors"], notice["cancelled_orders"], notice["cancelled_requests"]) == (2, 1, 2)
         assert notice["message_fi"].startswith("Virhe: 2 laskutuspyynnössä")
-        assert sorted(r["code"] for r in notice["reasons"]) == ["address-missing", "no-billing-profile"]
+        assert sorted((r["state"], r["code"], r["count"]) for r in notice["reasons"]) == [
+            ("cancelled", "order-cancelled", 2),
+            ("error", "address-missing", 1),
+            ("error", "no-billing-profile", 1),
+        ]
         rows = {r["request_id"]: r for r in body["items"]}
         assert rows["R3"]["state"] == "error" and rows["R3"]["label_fi"] == "virhe"
         assert rows["R3"]["reasons"][0]["message_en"] == "The address is missing."

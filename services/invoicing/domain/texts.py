@@ -63,11 +63,24 @@ LEFT_OUT = {
 }
 
 
-def notice(errors: int, cancelled_orders: int, cancelled_requests: int, invoiced_cancelled: int) -> Text | None:
+def notice(  # noqa: PLR0917 (one count per line of the notice)
+    errors: int,
+    cancelled_orders: int,
+    cancelled_requests: int,
+    invoiced_cancelled: int,
+    refused: int = 0,
+    refused_unknown_kind: int = 0,
+) -> Text | None:
     """The red notice above the list, or None when there is nothing to fix."""
-    if not (errors or cancelled_orders or invoiced_cancelled):
+    if not (errors or cancelled_orders or invoiced_cancelled or refused or refused_unknown_kind):
         return None
     fi, en = [], []
+    if refused:
+        fi.append(f"{refused} laskutuspyyntöä hylättiin vastaanotossa eikä niitä laskuteta ennen korjausta")
+        en.append(f"{refused} billing requests were refused at intake and will not be invoiced until fixed")
+    if refused_unknown_kind:
+        fi.append(f"{refused_unknown_kind} hylätyn viestin laskutuslajia ei voi lukea (katso Virheelliset viestit)")
+        en.append(f"{refused_unknown_kind} refused records whose kind cannot be read (see Dead letters)")
     if errors:
         fi.append(f"{errors} laskutuspyynnössä on virheellisiä laskutustietoja")
         en.append(f"{errors} billing requests have erroneous billing data")
@@ -78,3 +91,97 @@ def notice(errors: int, cancelled_orders: int, cancelled_requests: int, invoiced
         fi.append(f"{invoiced_cancelled} jo laskutettua pyyntöä kuuluu peruttuun tilaukseen: tee hyvityslasku")
         en.append(f"{invoiced_cancelled} invoiced requests belong to cancelled orders: make corrective invoices")
     return Text("billing-requests-need-attention", "Virhe: " + "; ".join(fi) + ".", "Error: " + "; ".join(en) + ".")
+
+
+# --- requests refused at intake (dead letters of the requests topic) ----------------------
+
+DRAFT_AFTER_CANCEL = Text(
+    "draft-order-cancelled",
+    "Tilaus peruttiin, kun pyyntö oli jo laskuluonnoksella: tarkista luonnos ennen vahvistusta.",
+    "The order was cancelled while the request was on a draft invoice: check the draft before confirming it.",
+)
+
+
+def invoiced_after_cancel(number: int | None) -> Text:
+    """The row of an invoiced request whose order was cancelled afterwards."""
+    if number is None:
+        return INVOICED_AFTER_CANCEL
+    return Text(
+        INVOICED_AFTER_CANCEL.code,
+        f"Tilaus peruttiin laskutuksen jälkeen: tee laskusta {number} hyvityslasku.",
+        f"The order was cancelled after it was invoiced: make a corrective invoice of invoice {number}.",
+    )
+
+
+_VAT_FIX = (
+    "Jos ALV-taulukko on väärin, ylläpito korjaa sen; muuten tilausjärjestelmä korjaa verokannan. "
+    "Korjauksen jälkeen lähetä hylätty viesti uudelleen (Virheelliset viestit), niin pyyntö tulee laskutettavaksi.",
+    "If the VAT table is wrong, ops fix it; otherwise the order system fixes the rate. "
+    "After the fix, replay the refused record (Dead letters) and the request comes in to be invoiced.",
+)
+_SENDER_FIX = (
+    "Lähettäjän (tilausjärjestelmä) on korjattava pyyntö ja lähetettävä se uudelleen; jos vika oli "
+    "laskutuksessa, lähetä hylätty viesti uudelleen korjauksen jälkeen (Virheelliset viestit).",
+    "The sender (order system) must fix the request and send it again; if the fault was in invoicing, "
+    "replay the refused record after the fix (Dead letters).",
+)
+_NEW_ID = (
+    "Pyyntötunnus on jo käytössä toisella sisällöllä: lähettäjän on lähetettävä pyyntö uudella tunnuksella "
+    "(uudelleenlähetys hylätään taas).",
+    "The request id is already used for other content: the sender must send the request with a new id "
+    "(a replay is refused again).",
+)
+
+REFUSED_TITLES: dict[str, tuple[str, str, tuple[str, str]]] = {
+    "vat-rate-invalid": (
+        "ALV-kanta ei ole voimassa palvelupäivänä",
+        "VAT rate not in force on the service date",
+        _VAT_FIX,
+    ),
+    "vat-rate-category-mismatch": (
+        "ALV-kanta ei kuulu ilmoitettuun luokkaan",
+        "VAT rate not of the category given",
+        _VAT_FIX,
+    ),
+    "vat-category-unknown": ("Tuntematon ALV-luokka", "Unknown VAT category", _VAT_FIX),
+    "vat-category-not-in-force": (
+        "ALV-luokka ei ole voimassa palvelupäivänä",
+        "VAT category not in force on the service date",
+        _VAT_FIX,
+    ),
+    "request-id-reused": (
+        "Pyyntötunnus käytetty jo toiseen pyyntöön",
+        "Request id already used for another request",
+        _NEW_ID,
+    ),
+    "invalid-data": ("Pyynnön tiedot eivät kelpaa", "The request's data is not valid", _SENDER_FIX),
+    "bad-json": ("Pyyntö ei ole JSON-muotoinen", "The request is not JSON", _SENDER_FIX),
+    "empty-body": ("Pyyntö on tyhjä", "The request is empty", _SENDER_FIX),
+    "data-error": ("Tietokanta hylkäsi pyynnön tiedot", "The database refused the request's data", _SENDER_FIX),
+}
+"""A dead letter's code -> (fi, en, how to get the request billed after the fix);
+any other code (a header missing, a key that differs from the customer) reads as
+:data:`REFUSED_OTHER` with the code."""
+REFUSED_OTHER = ("Pyyntö hylättiin vastaanotossa", "The request was refused at intake", _SENDER_FIX)
+
+
+def refused(code: str, detail: str) -> tuple[Text, Text]:
+    """A refused request's reason (with the service's detail, which names the field and
+    rule, never the values) and what to do to get it invoiced."""
+    fi, en, (do_fi, do_en) = REFUSED_TITLES.get(code, REFUSED_OTHER)
+    detail_fi = detail_en = detail
+    # a VAT refusal says "lines[i]: <en> / <fi>": each language its own half
+    head, sep, rest = detail.partition(": ")
+    if sep and " / " in rest and head.startswith("lines["):
+        text_en, _, text_fi = rest.rpartition(" / ")
+        detail_fi, detail_en = f"{head}: {text_fi}", f"{head}: {text_en}"
+    if code not in REFUSED_TITLES:
+        fi, en = f"{fi} ({code})", f"{en} ({code})"
+    return Text(code, f"{fi}: {detail_fi}", f"{en}: {detail_en}"), Text("replay", do_fi, do_en)
+
+
+def refused_title(code: str) -> Text:
+    fi, en, _ = REFUSED_TITLES.get(code, REFUSED_OTHER)
+    if code not in REFUSED_TITLES:
+        fi, en = f"{fi} ({code})", f"{en} ({code})"
+    return Text(code, fi, en)

@@ -1,4 +1,5 @@
-"""Billing requests and cancelled orders: intake, the clerk's list, the run's selection."""
+"""Billing requests and cancelled orders: intake and the run's selection (the clerk's
+list is :mod:`services.invoicing.store.request_list`)."""
 
 from __future__ import annotations
 
@@ -44,16 +45,6 @@ class Cancellation:
     """Requests already invoiced or on a draft: left alone (a corrective invoice is needed)."""
 
 
-@dataclass(frozen=True)
-class RequestFilter:
-    kind: str
-    state: str | None = None
-    """ready | error | cancelled | draft | invoiced | non-chargeable (None: ready and error)."""
-    customer_number: str | None = None
-    order_id: str | None = None
-    invoice_date_to: date | None = None
-
-
 _INSERT_REQUESTS = text(
     """
     INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date, payment_terms_days, lines,
@@ -73,41 +64,10 @@ _INSERT_REQUESTS = text(
 )
 
 
-def state_expr() -> ColumnElement[str]:
-    """A request's state as the clerk sees it: open requests are ready when the
-    customer's billing profile is valid, in error otherwise (or when none has arrived)."""
-    r, p = billing_requests.c, billing_profiles.c
-    return case(
-        (r.status != "open", r.status),
-        (p.valid.is_(True), literal("ready")),
-        else_=literal("error"),
-    )
-
-
 def _from() -> Any:
     return billing_requests.outerjoin(
         billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
     )
-
-
-def _where(f: RequestFilter) -> list[ColumnElement[bool]]:
-    r, p = billing_requests.c, billing_profiles.c
-    conds: list[ColumnElement[bool]] = [r.kind == f.kind]
-    if f.customer_number:
-        conds.append(r.customer_number == f.customer_number)
-    if f.order_id:
-        conds.append(r.order_id == f.order_id)
-    if f.invoice_date_to:
-        conds.append(r.invoice_date <= f.invoice_date_to)
-    if f.state is None:
-        conds.append(r.status == "open")
-    elif f.state == "ready":
-        conds.extend([r.status == "open", p.valid.is_(True)])
-    elif f.state == "error":
-        conds.extend([r.status == "open", or_(p.valid.is_(False), p.valid.is_(None))])
-    else:
-        conds.append(r.status == f.state)
-    return conds
 
 
 def to_request(row: Any) -> Request:
@@ -208,85 +168,6 @@ class RequestStore:
             select(func.count()).where(r.order_id == order_id, r.status.in_(("invoiced", "draft")))
         )
         return Cancellation(int(cancelled.rowcount or 0), int(invoiced or 0))  # type: ignore[attr-defined]
-
-    # --- the clerk's list -----------------------------------------------------
-
-    async def page(self, f: RequestFilter, *, limit: int, offset: int) -> tuple[int, list[Any]]:
-        state = state_expr().label("state")
-        where = and_(*_where(f))
-        total = await self.session.scalar(select(func.count()).select_from(_from()).where(where))
-        rows = await self.session.execute(
-            select(billing_requests, state, billing_profiles.c.errors.label("profile_errors"))
-            .select_from(_from())
-            .where(where)
-            .order_by(billing_requests.c.customer_number, billing_requests.c.received_at, billing_requests.c.request_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return int(total or 0), list(rows)
-
-    async def get(self, request_id: str) -> Any | None:
-        state = state_expr().label("state")
-        row = await self.session.execute(
-            select(billing_requests, state, billing_profiles.c.errors.label("profile_errors"))
-            .select_from(_from())
-            .where(billing_requests.c.request_id == request_id)
-        )
-        return row.first()
-
-    async def notice_counts(self, kind: str, invoice_date_to: date | None = None) -> dict[str, int]:
-        """Counts for the error notice: requests in error, cancelled orders and their
-        requests, invoiced (or drafted) requests whose order was cancelled afterwards."""
-        r, p = billing_requests.c, billing_profiles.c
-        conds: list[ColumnElement[bool]] = [r.kind == kind]
-        if invoice_date_to:
-            conds.append(r.invoice_date <= invoice_date_to)
-        errors = await self.session.scalar(
-            select(func.count())
-            .select_from(_from())
-            .where(*conds, r.status == "open", or_(p.valid.is_(False), p.valid.is_(None)))
-        )
-        ready = await self.session.scalar(
-            select(func.count()).select_from(_from()).where(*conds, r.status == "open", p.valid.is_(True))
-        )
-        cancelled = (
-            await self.session.execute(
-                select(func.count(), func.count(func.distinct(r.order_id))).where(
-                    *conds, await self._recently_cancelled(kind)
-                )
-            )
-        ).one()
-        invoiced_cancelled = await self.session.scalar(
-            select(func.count())
-            .select_from(billing_requests.join(cancelled_orders, cancelled_orders.c.order_id == r.order_id))
-            .where(*conds, r.status.in_(("invoiced", "draft")))
-        )
-        return {
-            "ready": int(ready or 0),
-            "errors": int(errors or 0),
-            "cancelled_requests": int(cancelled[0]),
-            "cancelled_orders": int(cancelled[1]),
-            "invoiced_cancelled": int(invoiced_cancelled or 0),
-        }
-
-    async def error_reasons(
-        self, kind: str, invoice_date_to: date | None = None
-    ) -> list[tuple[str, int, str | None, str | None]]:
-        """Why requests are in error: (profile error code or ``no-billing-profile``,
-        requests, Finnish text, English text)."""
-        sql = """
-            SELECT coalesce(e->>'code', 'no-billing-profile') AS code, count(DISTINCT r.request_id) AS n,
-                   min(e->>'message_fi') AS fi, min(e->>'message_en') AS en
-            FROM billing_requests r
-            LEFT JOIN billing_profiles p ON p.customer_number = r.customer_number
-            LEFT JOIN LATERAL jsonb_array_elements(
-                CASE WHEN p.valid IS FALSE THEN p.errors ELSE '[]'::jsonb END) e ON true
-            WHERE r.kind = :kind AND r.status = 'open' AND p.valid IS NOT TRUE
-              AND (CAST(:up_to AS date) IS NULL OR r.invoice_date <= CAST(:up_to AS date))
-            GROUP BY 1 ORDER BY 2 DESC, 1
-        """
-        rows = await self.session.execute(text(sql), {"kind": kind, "up_to": invoice_date_to})
-        return [(r.code, int(r.n), r.fi, r.en) for r in rows]
 
     # --- the billing run -------------------------------------------------------
 
