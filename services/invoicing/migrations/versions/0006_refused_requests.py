@@ -5,7 +5,7 @@ refused requests)
 UTF-8 JSON: the Billing tab lists refused requests by the kind and request id their
 body names, and a body that does not parse must not fail the list.
 
-Revision ID: 0005_refused
+Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005_refused"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
