@@ -6,7 +6,7 @@ UTF-8 JSON: the Billing tab lists refused requests by the kind and request id th
 body names, and a body that does not parse must not fail the list.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 """
 
