@@ -48,6 +48,9 @@ class EventMeta:
     source: str
     time: datetime
     subject: str | None = None
+    key: str | None = None
+    """The Kafka record key (UTF-8), None when the record has none or it is not text:
+    the topic's contract says what it must be (a customer number, a document id)."""
 
     @classmethod
     def new(cls, event_type: str, source: str, subject: str | None = None) -> EventMeta:
@@ -217,8 +220,20 @@ def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: boo
         source=source,
         time=time or datetime.now(UTC),
         subject=subject,
+        key=record_key(record),
     )
     return Envelope(meta=meta, data=data)
+
+
+def record_key(record: object) -> str | None:
+    """A record's key as text; None when it has none or it is not UTF-8."""
+    key = getattr(record, "key", None)
+    if isinstance(key, bytes | bytearray):
+        try:
+            return bytes(key).decode()
+        except UnicodeDecodeError:
+            return None
+    return key if isinstance(key, str) else None
 
 
 def validation_summary(exc: ValidationError) -> str:
