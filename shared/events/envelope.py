@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -48,8 +48,8 @@ class EventMeta:
     source: str
     time: datetime
     subject: str | None = None
-    key: str | None = None
-    """The Kafka record key (UTF-8), None when the record has none or it is not text:
+    key: str | None = field(default=None, compare=False)
+    """The Kafka record key (not a CloudEvents attribute, so not compared) (UTF-8), None when the record has none or it is not text:
     the topic's contract says what it must be (a customer number, a document id)."""
 
     @classmethod
