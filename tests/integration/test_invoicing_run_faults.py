@@ -130,16 +130,22 @@ async def test_an_order_cancelled_while_on_a_draft_is_not_billed_at_confirmation
     api = invoicing_api
     async with Publisher(sandbox.bootstrap) as publisher:
         inbound = Inbound(sandbox, publisher)
-        await inbound.profiles(profile("D-1"), profile("D-2"), profile("D-3"))
+        await inbound.profiles(profile("D-1"), profile("D-2"), profile("D-3"), profile("D-4"))
         await inbound.requests(
             request("Q1", "D-1", order_id="O-1"),
             request("Q2", "D-1", order_id="O-2"),
             request("Q3", "D-2", order_id="O-3"),
             request("Q4", "D-3", order_id="O-4"),
+            request("Q5", "D-4", lines=(("ILM-XL", "Ilmoitus", "1", "999999.99", "25.5", None),)),
         )
-        await ready(api, 4)
+        await ready(api, 5)
         drafted = await run(api, kind="subscription", mode="draft")
-        assert drafted["summary"]["invoices"] == 3
+        assert drafted["summary"]["invoices"] == 4
+        # a draft cannot be edited past the invoice limit (100,000 x 999,999.99 would be ~1e11)
+        d4 = await sandbox.scalar("SELECT id FROM invoices WHERE customer_number = 'D-4'")
+        edited = await api.patch(f"/invoices/{d4}/lines/1", json={"quantity": "100000"})
+        assert edited.status_code == 422 and edited.json()["detail"]["code"] == "amount-over-limit", edited.text
+        assert (await api.delete(f"/invoices/{d4}")).status_code == 200
         await inbound.cancel("O-1", "D-1")
         await inbound.cancel("O-3", "D-2")
         await inbound.cancel("O-4", "D-3")
@@ -166,7 +172,10 @@ async def test_an_order_cancelled_while_on_a_draft_is_not_billed_at_confirmation
     assert await sandbox.scalar("SELECT last_value FROM invoice_series WHERE series = 'subscription'") == 1
     assert await sandbox.scalar("SELECT count(*) FROM invoices") == 1
     states = {
-        r[0]: (r[1], r[2]) for r in await sandbox.fetch("SELECT request_id, status, invoice_id FROM billing_requests")
+        r[0]: (r[1], r[2])
+        for r in await sandbox.fetch(
+            "SELECT request_id, status, invoice_id FROM billing_requests WHERE request_id <> 'Q5'"
+        )
     }
     assert states == {
         "Q1": ("cancelled", None),

@@ -72,6 +72,11 @@ REQUEST_OVER_LIMIT = Text(
     f"Laskutuspyynnön summa ylittää yhden laskun enimmäismäärän {_LIMIT_FI}.",
     f"The billing request's amount exceeds the most one invoice may carry, {_LIMIT_EN}.",
 )
+DRAFT_OVER_LIMIT = Text(
+    "amount-over-limit",
+    f"Muutoksen jälkeen laskun summa ylittäisi yhden laskun enimmäismäärän {_LIMIT_FI}.",
+    f"After the change the invoice's amount would exceed the most one invoice may carry, {_LIMIT_EN}.",
+)
 
 LEFT_OUT_BY_STATE = {
     "error": PROFILE_INVALID,

@@ -22,7 +22,8 @@ from decimal import Decimal
 
 from services.invoicing.config import Settings
 from services.invoicing.documents import document, seller
-from services.invoicing.domain.billing import edit_line, vat_breakdown
+from services.invoicing.domain import texts
+from services.invoicing.domain.billing import edit_line, limit_breach, vat_breakdown
 from services.invoicing.handlers import corrections
 from services.invoicing.handlers.errors import Conflict, Invalid, invoice_not_found, not_a_draft
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
@@ -62,6 +63,9 @@ async def edit(
                     "unknown-line", f"Laskulla ei ole riviä {line_no}.", f"The invoice has no line {line_no}."
                 ) from None
             rows, totals = vat_breakdown(lines)
+            if limit_breach(lines, rows, totals) is not None:
+                t = texts.DRAFT_OVER_LIMIT
+                raise Invalid(t.code, t.fi, t.en)
             await uow.invoices.replace_lines(invoice_id, lines, totals, rows)
         await uow.commit()
     async with uow:
