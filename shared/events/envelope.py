@@ -49,8 +49,9 @@ class EventMeta:
     time: datetime
     subject: str | None = None
     key: str | None = field(default=None, compare=False)
-    """The Kafka record key (not a CloudEvents attribute, so not compared) (UTF-8), None when the record has none or it is not text:
-    the topic's contract says what it must be (a customer number, a document id)."""
+    """The Kafka record key (UTF-8), None when the record has none or it is not text: the
+    topic's contract says what it must be (a customer number, a document id). Not a
+    CloudEvents attribute, so two metas compare without it."""
 
     @classmethod
     def new(cls, event_type: str, source: str, subject: str | None = None) -> EventMeta:
