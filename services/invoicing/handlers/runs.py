@@ -42,21 +42,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.invoicing.config import Settings
 from services.invoicing.documents import document, seller
 from services.invoicing.domain import texts
-from services.invoicing.domain.billing import Invoice, build_invoices, invoice_breach
-from services.invoicing.domain.numbering import invoice_number, series_for
-from services.invoicing.handlers.issuing import Numbered, emit, numbers, snapshot
-from services.invoicing.store.invoices import NewInvoice, breakdown_json, stored
+from services.invoicing.domain.billing import Invoice, build_invoices
+from services.invoicing.domain.numbering import series_for
+from services.invoicing.handlers.billable import billable, leave_out, new_invoice
+from services.invoicing.handlers.issuing import emit, numbers, snapshot
+from services.invoicing.store.invoices import breakdown_json, stored
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
-from shared.events.invoicing import MAX_LEFT_OUT_CUSTOMERS, BillingRunFinished, LeftOut, RunTotals, RunVatTotal
+from shared.events.invoicing import BillingRunFinished, LeftOut, RunTotals, RunVatTotal
 from shared.jobs import JobContext, Step
 from shared.money import ZERO
-from shared.references import national_reference, rf_reference
 
 RUN = "invoicing.billing-run"
 """Job kind: a billing run started by a clerk or a script."""
@@ -170,7 +168,7 @@ async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setting
     profiles = await uow.profiles.get_many(customers)
     built = build_invoices(requests)
     snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
-    proposed, kept, left = _billable(p, built, snapshots, settings)
+    proposed, kept, left = billable(p.kind, built, snapshots, seller(settings))
     channels = [s["data"].get("delivery_channel", "print") for s in kept]
     if p.mode == "preview":
         await uow.runs.add_previews(
@@ -184,7 +182,7 @@ async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setting
     cursor["after"] = customers[-1]
     cursor["seq"] += len(proposed)
     _accumulate(cursor, proposed, channels, billed)
-    _leave_out(cursor, left)
+    leave_out(cursor, left)
     finished = len(customers) < ctx.chunk_size
     if finished:
         await _finish(ctx.id, p, cursor, ctx.actor, uow)
@@ -193,83 +191,6 @@ async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setting
         cursor=cursor,
         counts={"invoices": len(proposed), "requests": billed},
         finished=finished,
-    )
-
-
-def _billable(
-    p: RunParams, built: list[Invoice], snapshots: list[dict[str, Any]], settings: Settings
-) -> tuple[list[Invoice], list[dict[str, Any]], list[tuple[Invoice, texts.Text]]]:
-    """The invoices the run can make, with their snapshots, and those it cannot (with
-    why): one customer's data never fails the run. Over a limit of ``shared.limits``
-    (the domain rule), or anything else the issued document's contract refuses (tried
-    with a stand-in number, so a left-out invoice takes no number)."""
-    ok: list[Invoice] = []
-    kept: list[dict[str, Any]] = []
-    left: list[tuple[Invoice, texts.Text]] = []
-    for inv, snap in zip(built, snapshots, strict=True):
-        breach = invoice_breach(inv)
-        reason = texts.BREACHES[breach] if breach is not None else _contract_problem(p, inv, snap, settings)
-        if reason is None:
-            ok.append(inv)
-            kept.append(snap)
-        else:
-            left.append((inv, reason))
-    return ok, kept, left
-
-
-def _contract_problem(p: RunParams, inv: Invoice, snap: dict[str, Any], settings: Settings) -> texts.Text | None:
-    series = series_for(p.kind)
-    stand_in = invoice_number(series, 1)
-    reference = national_reference(str(stand_in))
-    trial = _new_invoice(
-        inv, snap, series, actor="trial", n=Numbered(stand_in, reference, rf_reference(reference)), run_id=None
-    )
-    try:
-        document(stored(trial, 1, datetime.now(UTC)), seller(settings))
-    except ValidationError:
-        return texts.INVOICE_INVALID
-    return None
-
-
-def _leave_out(cursor: dict[str, Any], left: list[tuple[Invoice, texts.Text]]) -> None:
-    """Count the customers a chunk left out, by why, in the run's cursor."""
-    skipped: dict[str, Any] = cursor.setdefault("skipped", {})
-    for inv, reason in left:
-        entry = skipped.setdefault(reason.code, {"requests": 0, "customers": []})
-        entry["requests"] += len(inv.request_ids)
-        if len(entry["customers"]) < MAX_LEFT_OUT_CUSTOMERS and inv.customer_number not in entry["customers"]:
-            entry["customers"].append(inv.customer_number)
-
-
-def _new_invoice(
-    inv: Invoice,
-    snap: dict[str, Any],
-    series: str,
-    *,
-    actor: str,
-    n: Numbered | None,
-    run_id: uuid.UUID | None,
-) -> NewInvoice:
-    """The invoice row of ``inv``: confirmed when it has its number, else a draft."""
-    return NewInvoice(
-        status="confirmed" if n is not None else "draft",
-        document_type="invoice",
-        kind=inv.kind,
-        series=series,
-        customer_number=inv.customer_number,
-        invoice_date=inv.invoice_date,
-        due_date=inv.due_date,
-        payment_terms_days=inv.payment_terms_days,
-        totals=inv.totals,
-        vat_breakdown=inv.vat_breakdown,
-        lines=inv.lines,
-        created_by=actor,
-        customer=snap,
-        number=n.number if n else None,
-        reference=n.reference if n else None,
-        reference_rf=n.reference_rf if n else None,
-        run_id=run_id,
-        confirmed_by=actor if n is not None else None,
     )
 
 
@@ -286,7 +207,7 @@ async def _create(
     series = series_for(p.kind)
     numbered = await numbers(uow, series, len(proposed)) if confirm else [None] * len(proposed)
     new = [
-        _new_invoice(inv, snap, series, actor=ctx.actor, n=n, run_id=ctx.id)
+        new_invoice(inv, snap, series, actor=ctx.actor, n=n, run_id=ctx.id)
         for inv, snap, n in zip(proposed, snapshots, numbered, strict=True)
     ]
     ids = await uow.invoices.add(new)

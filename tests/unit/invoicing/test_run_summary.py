@@ -15,8 +15,9 @@ from decimal import Decimal
 import pytest
 
 from services.invoicing.config import Settings
+from services.invoicing.documents import seller
 from services.invoicing.domain.billing import Request, RequestLine, build_invoices, invoice_breach
-from services.invoicing.handlers import intake, runs
+from services.invoicing.handlers import billable, intake, runs
 from shared.events.sales import BillingRequestSubmitted
 from shared.limits import MAX_INVOICE_AMOUNT
 from shared.money import Money
@@ -72,9 +73,9 @@ def test_a_customer_over_the_invoice_limit_is_left_out_by_name_and_the_rest_are_
         {"customer_number": inv.customer_number, "profile_version": 1, "consumer": True, "data": person}
         for inv in built
     ]
-    ok, _, left = runs._billable(runs.RunParams("notice", "preview", None, None), built, snaps, _settings())
+    ok, _, left = billable.billable("notice", built, snaps, seller(_settings()))
     assert [inv.customer_number for inv in ok] == ["C-1", "C-3"]
-    runs._leave_out(cursor, left)
+    billable.leave_out(cursor, left)
     summary = _summary(cursor)
     [entry] = summary.left_out
     assert (entry.code, entry.count, entry.customers) == ("invoice-over-limit", 2, ["C-2"])
