@@ -212,6 +212,8 @@ class BillingRunFinished(Event):
     kind: RequestKind
     mode: RunMode
     invoice_date: date | None = None
+    """The invoices' date when they all share one; None when they have several. A run
+    with no invoice gives the date it ran up to, if any."""
     invoices: int = Field(ge=0)
     requests: int = Field(ge=0)
     totals: RunTotals

@@ -37,7 +37,6 @@ ALREADY_INVOICED = Text("already-invoiced", "Pyyntö on jo laskutettu.", "The re
 NON_CHARGEABLE = Text("non-chargeable", "Pyyntö on merkitty veloituksettomaksi.", "The request is non-chargeable.")
 UNKNOWN_REQUEST = Text("unknown-request", "Laskutuspyyntöä ei löydy.", "No such billing request.")
 WRONG_KIND = Text("other-kind", "Pyyntö on toista laskutuslajia.", "The request is of the other kind.")
-NOTHING_TO_INVOICE = Text("nothing-to-invoice", "Laskutettavaa ei ole.", "There is nothing to invoice.")
 _LIMIT_FI = format_amount(MAX_INVOICE_AMOUNT, "fi") + "\u00a0€"
 _LIMIT_EN = "€" + format_amount(MAX_INVOICE_AMOUNT, "en")
 INVOICE_OVER_LIMIT = Text(
