@@ -145,11 +145,15 @@ async def test_an_order_cancelled_while_on_a_draft_is_not_billed_at_confirmation
         d4 = await sandbox.scalar("SELECT id FROM invoices WHERE customer_number = 'D-4'")
         edited = await api.patch(f"/invoices/{d4}/lines/1", json={"quantity": "100000"})
         assert edited.status_code == 422 and edited.json()["detail"]["code"] == "amount-over-limit", edited.text
-        assert (await api.delete(f"/invoices/{d4}")).status_code == 200
         await inbound.cancel("O-1", "D-1")
         await inbound.cancel("O-3", "D-2")
         await inbound.cancel("O-4", "D-3")
-        await wait_for(lambda: sandbox.has("SELECT count(*) FROM cancelled_orders", 3), timeout=30)
+        await inbound.cancel("O-Q5", "D-4")
+        await wait_for(lambda: sandbox.has("SELECT count(*) FROM cancelled_orders", 4), timeout=30)
+    # a draft deleted after its order was cancelled: the request is cancelled, not ready again
+    deleted = await api.delete(f"/invoices/{d4}")
+    assert deleted.status_code == 200 and deleted.json()["requests_released"] == 0
+    assert await sandbox.scalar("SELECT status FROM billing_requests WHERE request_id = 'Q5'") == "cancelled"
     ids = {r[0]: r[1] for r in await sandbox.fetch("SELECT customer_number, id FROM invoices")}
 
     # one draft, every order cancelled: refused, removed, no number

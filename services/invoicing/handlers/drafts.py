@@ -10,7 +10,8 @@ removed, and no number is used.
 An order cancelled while its requests sit on a draft is not billed: confirmation drops
 the lines of every cancelled order (their requests become cancelled, on no invoice)
 and says so per draft (:class:`Dropped`); a draft left with no line is removed, takes
-no number, and is reported the same way (``drafts_cancelled``).
+no number, and is reported the same way. A deleted draft's requests of cancelled
+orders become cancelled, not ready.
 """
 
 from __future__ import annotations
