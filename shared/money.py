@@ -15,12 +15,26 @@ from typing import Annotated
 
 from pydantic import Field
 
+from shared.limits import MAX_AMOUNT, MAX_QUANTITY, MAX_TOTAL_DIGITS, MAX_UNIT_PRICE
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 NBSP = "\u00a0"
 
-Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2, ge=Decimal("-1000000000"), le=Decimal("1000000000"))]
-"""An amount in euros with at most two decimals (a JSON number or string on the wire)."""
+Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+"""An amount in euros with at most two decimals (a JSON number or string on the wire),
+within :data:`shared.limits.MAX_AMOUNT`."""
+
+Sum = Annotated[Decimal, Field(max_digits=MAX_TOTAL_DIGITS, decimal_places=2)]
+"""A sum of amounts over many documents (a billing run's totals), two decimals."""
+
+Quantity = Annotated[Decimal, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, max_digits=12, decimal_places=3)]
+"""How many units on a document line, three decimals (negative on a corrective
+invoice's reversed lines); :data:`shared.limits.MAX_QUANTITY`."""
+
+UnitPrice = Annotated[Decimal, Field(ge=-MAX_UNIT_PRICE, le=MAX_UNIT_PRICE, max_digits=14, decimal_places=4)]
+"""Net euros per unit, VAT excluded, four decimals, negative for a discount;
+:data:`shared.limits.MAX_UNIT_PRICE`."""
 
 Rate = Annotated[Decimal, Field(max_digits=5, decimal_places=2, ge=0, le=100)]
 """A percentage such as a VAT rate: ``25.5`` means 25.5 %."""

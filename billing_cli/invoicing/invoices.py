@@ -160,6 +160,8 @@ def confirm(
         if invoice_ids and len(invoice_ids) == 1:
             inv = call(c, "POST", f"/invoices/{invoice_ids[0]}/confirm", lang, headers=actor_header(actor))
             typer.echo(_issued(inv, lang))
+            if inv.get("dropped"):
+                typer.echo("  " + inv["dropped"][f"message_{lang}"])
             return
         body: dict[str, Any] = {"ids": invoice_ids} if invoice_ids else {"all_of_kind": all_of_kind}
         out = call(c, "POST", "/invoices/confirm", lang, json=body, headers=actor_header(actor))
@@ -170,6 +172,8 @@ def confirm(
     )
     for inv in out["invoices"]:
         typer.echo("  " + _issued(inv, lang))
+    for dropped in out.get("dropped", []):
+        typer.echo("  " + dropped[f"message_{lang}"])
     for invoice_id, why in sorted(out["refused"].items(), key=lambda kv: int(kv[0])):
         typer.echo(f"  id {invoice_id}: {why.get(f'message_{lang}', why.get('code'))}", err=True)
     if out["refused"]:

@@ -180,6 +180,10 @@ def summary_lines(run: Mapping[str, Any], lang: str) -> list[str]:
         f"{w.run} {s['run_id']}, {w.started_by} {s['actor']}, {w.finished} {moment(s['finished_at'], lang)}",
         f"{w.invoices} {s['invoices']}, {w.requests} {s['requests']}",
     ]
+    if s["mode"] in w.outcomes:
+        out.append(w.outcomes[s["mode"]])
+    if s.get("invoice_date"):
+        out.append(f"{w.invoice_date} {day(s['invoice_date'], lang)}")
     if s["by_vat_rate"]:
         rows = [
             [rate(v["rate"], lang), *(money(v[k], lang) for k in ("net", "vat", "gross"))] for v in s["by_vat_rate"]
@@ -194,9 +198,12 @@ def summary_lines(run: Mapping[str, Any], lang: str) -> list[str]:
         out.append(f"{w.left_out}:")
         for lo in s["left_out"]:
             count = f"{lo['count']} × " if lo["count"] else ""
-            out.append(f"  {count}{lo[f'message_{lang}']} ({lo['code']})")
+            customers = f" [{', '.join(lo['customers'])}]" if lo.get("customers") else ""
+            out.append(f"  {count}{lo[f'message_{lang}']} ({lo['code']}){customers}")
+    elif s["invoices"] == 0:
+        out.append(w.nothing_to_invoice)
     else:
-        out.append(w.nothing_left_out)
+        out.append(w.nothing_left_out.get(s["mode"], w.nothing_left_out["confirm"]))
     return out
 
 

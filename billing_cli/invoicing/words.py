@@ -33,7 +33,11 @@ class Words:
     total: str
     by_channel: str
     left_out: str
-    nothing_left_out: str
+    nothing_left_out: dict[str, str]
+    """By run mode: a preview invoices nothing, a draft run makes drafts."""
+    outcomes: dict[str, str]
+    """What a preview or draft run did (a confirmed run's summary says it itself)."""
+    nothing_to_invoice: str
     invoice: str
     customer: str
     invoice_date: str
@@ -93,7 +97,17 @@ FI = Words(
     total="Yhteensä",
     by_channel="Lähetyskanavat",
     left_out="Laskuttamatta jääneet",
-    nothing_left_out="Kaikki valitut laskutuspyynnöt laskutettiin.",
+    nothing_left_out={
+        "preview": "Kaikki valitut laskutuspyynnöt tulisivat laskutetuiksi.",
+        "draft": "Kaikki valitut laskutuspyynnöt ovat nyt laskuluonnoksilla.",
+        "confirm": "Kaikki valitut laskutuspyynnöt laskutettiin.",
+    },
+    outcomes={
+        "preview": "Esikatselu: mitään ei laskutettu eikä tallennettu, eikä laskunumeroita varattu."
+        " Laskut syntyvät, kun ajat laskutusajon tilassa --mode confirm.",
+        "draft": "Laskut tallennettiin luonnoksina: ne laskutetaan vasta vahvistettaessa (invoicing confirm).",
+    },
+    nothing_to_invoice="Laskutettavaa ei ollut.",
     invoice="Lasku",
     customer="Asiakas",
     invoice_date="Laskupäivä",
@@ -186,7 +200,17 @@ EN = Words(
     total="Total",
     by_channel="Delivery channels",
     left_out="Left out",
-    nothing_left_out="Every selected billing request was invoiced.",
+    nothing_left_out={
+        "preview": "Every selected billing request would be invoiced.",
+        "draft": "Every selected billing request is now on a draft invoice.",
+        "confirm": "Every selected billing request was invoiced.",
+    },
+    outcomes={
+        "preview": "Preview: nothing was invoiced or saved, and no invoice numbers were used."
+        " The invoices are made when you run the billing run with --mode confirm.",
+        "draft": "The invoices were saved as drafts: they are invoiced only when confirmed (invoicing confirm).",
+    },
+    nothing_to_invoice="There was nothing to invoice.",
     invoice="Invoice",
     customer="Customer",
     invoice_date="Invoice date",

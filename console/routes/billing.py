@@ -210,21 +210,20 @@ async def run_summary(request: Request, user: User, run_id: uuid.UUID) -> Respon
 
 
 def _summary_row(item: dict[str, Any]) -> dict[str, Any]:
-    """One invoice of a run, the same whether confirmed (the invoice) or previewed (the
-    document it would be)."""
-    data = (item.get("customer") or {}).get("data") or {}
-    totals = item.get("totals") or item
+    """One invoice of a run: the service gives confirmed, draft and previewed invoices
+    in one shape (an invoice's; a preview's ``status`` is ``preview``, with no id or
+    number)."""
     return {
         "id": item.get("id"),
-        "status": item.get("status", "preview"),
+        "status": item.get("status"),
         "number": item.get("number"),
         "customer_number": item.get("customer_number"),
-        "customer_name": item.get("customer_name") or data.get("name"),
-        "channel": item.get("channel") or data.get("delivery_channel"),
+        "customer_name": item.get("customer_name"),
+        "channel": item.get("channel"),
         "due_date": item.get("due_date"),
-        "net": totals.get("net"),
-        "vat": totals.get("vat"),
-        "gross": totals.get("gross"),
+        "net": item.get("net"),
+        "vat": item.get("vat"),
+        "gross": item.get("gross"),
         "lines": item.get("lines") or [],
     }
 
@@ -337,6 +336,7 @@ async def confirm_draft(request: Request, user: User, invoice_id: InvoiceId) -> 
         flash(request, "errors.service", "error", message=exc.message)
         return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
     flash(request, "billing.draft_confirmed", number=out.get("number"))
+    _flash_dropped(request, [out["dropped"]] if out.get("dropped") else [])
     return RedirectResponse(f"/billing/drafts?kind={out.get('kind', 'subscription')}", status_code=303)
 
 
@@ -365,7 +365,15 @@ async def confirm_drafts(
             non_chargeable=out["non_chargeable"],
             refused=len(out["refused"]),
         )
+        _flash_dropped(request, out.get("dropped", []))
     return RedirectResponse(f"/billing/drafts?kind={kind}", status_code=303)
+
+
+def _flash_dropped(request: Request, dropped: list[dict[str, Any]]) -> None:
+    """Say which drafts lost lines of cancelled orders at confirmation (or went whole)."""
+    for d in dropped[:20]:
+        key = "billing.cancelled_draft" if d["whole_draft"] else "billing.cancelled_dropped"
+        flash(request, key, "error", id=d["invoice_id"], lines=len(d["line_nos"]), orders=", ".join(d["order_ids"]))
 
 
 @router.post("/billing/invoices/{invoice_id}/corrective")

@@ -204,7 +204,10 @@ def _banner(mode: str, words: txt.Words) -> Table:
 
 
 def _facts(run: BillingRunFinished, language: Language, words: txt.Words) -> Table:
-    invoice_date = txt.day(run.invoice_date, language) if run.invoice_date else words.invoice_date_none
+    if run.invoice_date is not None:
+        invoice_date = txt.day(run.invoice_date, language)
+    else:  # several dates; with no invoice, none
+        invoice_date = words.invoice_date_none if run.invoices else "\u2013"
     pairs = [
         (words.run_id, run.run_id),
         (words.kind, words.kinds.get(run.kind, run.kind)),
@@ -319,10 +322,13 @@ def _rates_and_channels(run: BillingRunFinished, language: Language, words: txt.
 def _left_out(run: BillingRunFinished, language: Language, words: txt.Words) -> KeepTogether:
     heading = _p(words.left_out, "h2")
     if not run.left_out:
-        return KeepTogether([heading, _p(words.nothing_left_out, "base")])
+        done = words.no_invoices if run.invoices == 0 else words.nothing_left_out[run.mode]
+        return KeepTogether([heading, _p(done, "base")])
     rows: list[list[Any]] = [[words.reason, words.code, words.count]]
     for item in run.left_out:
         message = item.message_fi if language == "fi" else item.message_en
+        if item.customers:
+            message += " (" + ", ".join(item.customers) + ")"
         rows.append([_p(message, "cell"), _printable(item.code), txt.count(item.count, language)])
     rows.append([words.total, "", txt.count(sum(i.count for i in run.left_out), language)])
     table = Table(rows, colWidths=[WIDTH - 80 * mm, 55 * mm, 25 * mm], repeatRows=1)

@@ -59,7 +59,8 @@ class Words:
     reason: str
     code: str
     count: str
-    nothing_left_out: str
+    nothing_left_out: dict[str, str]
+    """By run mode: a preview invoices nothing, a draft run makes drafts."""
     invoice_list: str
     no_invoices: str
     numbers_later: str
@@ -116,7 +117,12 @@ FI = Words(
     reason="Syy",
     code="Koodi",
     count="Kpl",
-    nothing_left_out="Kaikki valitut laskutuspyynn\u00f6t laskutettiin.",
+    nothing_left_out={
+        "preview": "Kaikki valitut laskutuspyynn\u00f6t tulisivat laskutetuiksi (esikatselu: mit\u00e4\u00e4n ei "
+        "laskutettu).",
+        "draft": "Kaikki valitut laskutuspyynn\u00f6t ovat nyt laskuluonnoksilla.",
+        "confirm": "Kaikki valitut laskutuspyynn\u00f6t laskutettiin.",
+    },
     invoice_list="Laskut",
     no_invoices="Ajossa ei syntynyt yht\u00e4\u00e4n laskua: laskutettavaa ei ollut.",
     numbers_later="Laskunumero on tyhj\u00e4 (\u2013), koska numerot annetaan vasta vahvistettaessa.",
@@ -173,7 +179,11 @@ EN = Words(
     reason="Reason",
     code="Code",
     count="Count",
-    nothing_left_out="Every selected billing request was invoiced.",
+    nothing_left_out={
+        "preview": "Every selected billing request would be invoiced (a preview: no invoice was made).",
+        "draft": "Every selected billing request is now on a draft invoice.",
+        "confirm": "Every selected billing request was invoiced.",
+    },
     invoice_list="Invoices",
     no_invoices="The run produced no invoices: there was nothing to invoice.",
     numbers_later="The invoice number is empty (\u2013): numbers are given only at confirmation.",

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints
 
 from shared.events.customers import Name
 from shared.events.envelope import Event
+from shared.limits import MAX_INVOICE_AMOUNT
 
 PaymentId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
@@ -28,7 +29,7 @@ class ReferencePaymentReceived(Event):
 
     payment_id: PaymentId
     reference: ReferenceText
-    amount: Annotated[Decimal, Field(gt=0, le=Decimal(100_000_000), max_digits=12, decimal_places=2)]
+    amount: Annotated[Decimal, Field(gt=0, le=MAX_INVOICE_AMOUNT, max_digits=12, decimal_places=2)]
     """Euros received (a payment is positive; refunds are not reference payments)."""
     payment_date: date
     payer_name: Name | None = None

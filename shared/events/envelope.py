@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -48,6 +48,10 @@ class EventMeta:
     source: str
     time: datetime
     subject: str | None = None
+    key: str | None = field(default=None, compare=False)
+    """The Kafka record key (UTF-8), None when the record has none or it is not text: the
+    topic's contract says what it must be (a customer number, a document id). Not a
+    CloudEvents attribute, so two metas compare without it."""
 
     @classmethod
     def new(cls, event_type: str, source: str, subject: str | None = None) -> EventMeta:
@@ -217,8 +221,20 @@ def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: boo
         source=source,
         time=time or datetime.now(UTC),
         subject=subject,
+        key=record_key(record),
     )
     return Envelope(meta=meta, data=data)
+
+
+def record_key(record: object) -> str | None:
+    """A record's key as text; None when it has none or it is not UTF-8."""
+    key = getattr(record, "key", None)
+    if isinstance(key, bytes | bytearray):
+        try:
+            return bytes(key).decode()
+        except UnicodeDecodeError:
+            return None
+    return key if isinstance(key, str) else None
 
 
 def validation_summary(exc: ValidationError) -> str:

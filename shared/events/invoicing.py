@@ -22,7 +22,6 @@ more a corrective invoice the customer pays on its own reference and due date.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -30,13 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.events.customers import Code, CustomerData, CustomerNumber, Name, PostalAddress
 from shared.events.envelope import Event
 from shared.events.sales import Description, OrderId, RequestId, RequestKind, ServicePeriod, Unit
-from shared.money import Money, Rate
+from shared.limits import MAX_DOCUMENT_LINES
+from shared.money import Money, Quantity, Rate, Sum, UnitPrice
 
 InvoiceNumber = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20, pattern=r"^[0-9]+$")]
 DocumentType = Literal["invoice", "corrective", "credit-note"]
 """``corrective``: a corrective invoice with a total >= 0; ``credit-note``: one < 0."""
-Quantity = Annotated[Decimal, Field(ge=Decimal(-100_000), le=Decimal(100_000), max_digits=12, decimal_places=3)]
-UnitPrice = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
 
 
 class _Model(BaseModel):
@@ -114,7 +112,7 @@ class InvoiceDocument(_Model):
     reference_rf: Annotated[str, StringConstraints(max_length=25, pattern=r"^RF[0-9]{2}[0-9A-Z]+$")]
     seller: Seller
     customer: Customer
-    lines: list[DocumentLine] = Field(min_length=1, max_length=10_000)
+    lines: list[DocumentLine] = Field(min_length=1, max_length=MAX_DOCUMENT_LINES)
     vat_breakdown: list[VatRow] = Field(min_length=1, max_length=20)
     totals: Totals
     original_invoice_id: Annotated[str, StringConstraints(max_length=40)] | None = None
@@ -181,13 +179,22 @@ class InvoiceSettled(Event):
 
 
 RunMode = Literal["preview", "draft", "confirm"]
+MAX_LEFT_OUT_CUSTOMERS = 50
 
 
 class RunVatTotal(_Model):
     rate: Rate
-    net: Money
-    vat: Money
-    gross: Money
+    net: Sum
+    vat: Sum
+    gross: Sum
+
+
+class RunTotals(_Model):
+    """A run's totals: sums over all its invoices (wider than one invoice's amounts)."""
+
+    net: Sum
+    vat: Sum
+    gross: Sum
 
 
 class LeftOut(_Model):
@@ -197,6 +204,10 @@ class LeftOut(_Model):
     count: int = Field(ge=0)
     message_fi: Annotated[str, StringConstraints(max_length=300)]
     message_en: Annotated[str, StringConstraints(max_length=300)]
+    customers: list[CustomerNumber] = Field(default_factory=list, max_length=MAX_LEFT_OUT_CUSTOMERS)
+    """For a reason that is the customer's own (an invoice that cannot be made, e.g.
+    over :data:`shared.limits.MAX_INVOICE_AMOUNT`): the customers left out, the first
+    :data:`MAX_LEFT_OUT_CUSTOMERS` in customer-number order."""
 
 
 class BillingRunFinished(Event):
@@ -208,9 +219,11 @@ class BillingRunFinished(Event):
     kind: RequestKind
     mode: RunMode
     invoice_date: date | None = None
+    """The invoices' date when they all share one; None when they have several. A run
+    with no invoice gives the date it ran up to, if any."""
     invoices: int = Field(ge=0)
     requests: int = Field(ge=0)
-    totals: Totals
+    totals: RunTotals
     by_vat_rate: list[RunVatTotal] = Field(default_factory=list, max_length=20)
     by_channel: dict[Code, int] = Field(default_factory=dict)
     left_out: list[LeftOut] = Field(default_factory=list, max_length=50)

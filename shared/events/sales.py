@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shared.events.customers import Code, CustomerNumber, Message
 from shared.events.envelope import Event
-from shared.money import Rate
+from shared.limits import MAX_QUANTITY, MAX_REQUEST_LINES
+from shared.money import Rate, UnitPrice
 
 RequestKind = Literal["subscription", "notice"]
 
@@ -30,14 +31,14 @@ OrderId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length
 Description = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=_NO_CONTROL)]
 Unit = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=16, pattern=_NO_CONTROL)]
 
-Quantity = Annotated[Decimal, Field(gt=0, le=Decimal(100_000), max_digits=12, decimal_places=3)]
-"""How many units: more than zero, at most 100,000, three decimals (hours, kilometres)."""
-UnitPrice = Annotated[Decimal, Field(ge=Decimal(-1_000_000), le=Decimal(1_000_000), max_digits=14, decimal_places=4)]
-"""Net price of one unit in euros, VAT excluded, up to four decimals; negative for a
-discount line."""
+Quantity = Annotated[Decimal, Field(gt=0, le=MAX_QUANTITY, max_digits=12, decimal_places=3)]
+"""How many units: more than zero, at most 100,000, three decimals (hours, kilometres).
+The limits are :mod:`shared.limits`' (the unit price's too: :data:`shared.money.UnitPrice`);
+a request whose amounts would not fit on an invoice of its own is refused at intake
+(``amount-over-limit``)."""
 
 MAX_TERMS_DAYS = 365
-MAX_LINES = 200
+MAX_LINES = MAX_REQUEST_LINES
 
 
 class ServicePeriod(BaseModel):

@@ -188,8 +188,11 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             "Laskutusajon kooste – Tilauslaskut – ESIKATSELU (mitään ei tallennettu, laskunumeroita ei varattu)"
         )
         assert summary[1].startswith("Ajo ") and ", käynnistäjä clerk-7, valmistui " in summary[1]
-        assert summary[2:9] == [
+        assert summary[2:11] == [
             "Laskuja 4, laskutuspyyntöjä 5",
+            "Esikatselu: mitään ei laskutettu eikä tallennettu, eikä laskunumeroita varattu."
+            " Laskut syntyvät, kun ajat laskutusajon tilassa --mode confirm.",
+            "Laskupäivä 23.11.2026",
             "ALV Veroton ALV Verollinen",
             "10 % 150,00 15,00 165,00",
             "25,5 % 24,20 6,17 30,37",
@@ -197,8 +200,9 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             "Lähetyskanavat: verkkolasku 1, sähköposti 3",
             "Laskuttamatta jääneet:",
         ]
-        assert summary[9] == "1 × Tilaus on peruttu. (order-cancelled)"
-        assert summary[10] == f"PDF tallennettu: {preview_pdf} ({preview_pdf.stat().st_size} tavua)"
+        assert summary[11] == "1 × Tilaus on peruttu. (order-cancelled)"
+        assert "laskutettiin" not in out  # a preview bills nothing, and says so
+        assert summary[12] == f"PDF tallennettu: {preview_pdf} ({preview_pdf.stat().st_size} tavua)"
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(preview_pdf.read_bytes())).pages)
         assert "ESIKATSELU" in text and "195,37" in text
         assert lines(await billing("invoices")) == ["0 laskua"]  # a preview persists nothing

@@ -58,14 +58,19 @@ async def test_daily_run_with_two_replicas_runs_once_and_again_is_a_no_op(sandbo
             await wait_for(lambda r=r: r.jobs._started_dates.get("invoicing.daily-run") == today)
         jobs = await sandbox.fetch("SELECT key, state, done, result FROM jobs")
         assert [(j["key"], j["state"], j["done"]) for j in jobs] == [(f"invoicing.daily-run:{today}", "done", 30)]
-        assert json.loads(jobs[0]["result"]) == {"subscription_invoices": 30, "subscription_requests": 30}
+        assert json.loads(jobs[0]["result"]) == {
+            "subscription_invoices": 30,
+            "subscription_requests": 30,
+            "notice_nothing_to_invoice": 1,
+        }
         numbers = [r[0] for r in await sandbox.fetch("SELECT number FROM invoices ORDER BY number")]
         assert numbers == list(range(FIRST, FIRST + 30))
         runs = {
             r["kind"]: json.loads(r["summary"]) for r in await sandbox.fetch("SELECT kind, summary FROM billing_runs")
         }
         assert runs["subscription"]["invoices"] == 30
-        assert runs["notice"]["invoices"] == 0 and runs["notice"]["left_out"][0]["code"] == "nothing-to-invoice"
+        assert runs["subscription"]["invoice_date"] == today.isoformat()
+        assert "notice" not in runs  # nothing to invoice: no empty run recorded
 
         schedule = runtimes[1].jobs.schedules[0]
         again, created = await runtimes[1].jobs.trigger_daily(schedule, today)

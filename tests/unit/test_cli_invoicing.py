@@ -116,6 +116,7 @@ def test_summary_shows_mode_counts_totals_per_rate_channels_and_what_was_left_ou
         "Laskutusajon kooste – Ilmoituslaskut – LUONNOS (proforma: muokattavissa, numerot vahvistettaessa)",
         "Ajo 8b99cd95-520b-4c3c-b5e7-50b26e2414d0, käynnistäjä clerk-1, valmistui 23.11.2026 14.05",
         "Laskuja 2, laskutuspyyntöjä 3",
+        "Laskut tallennettiin luonnoksina: ne laskutetaan vasta vahvistettaessa (invoicing confirm).",
         "ALV Veroton ALV Verollinen",
         "10 % 100,00 10,00 110,00",
         "25,5 % 1_000,00 255,00 1_255,00",
@@ -133,13 +134,33 @@ def test_an_empty_run_says_there_was_nothing_to_invoice() -> None:
         totals={"net": "0", "vat": "0", "gross": "0"},
         by_vat_rate=[],
         by_channel={},
-        left_out=[{"code": "nothing-to-invoice", "count": 0, "message_fi": "-", "message_en": "There is nothing."}],
+        left_out=[],
+        mode="confirm",
     )
-    assert text.summary_lines(empty, "en")[2:] == [
-        "Invoices 0, billing requests 0",
-        "Left out:",
-        "  There is nothing. (nothing-to-invoice)",
-    ]
+    assert text.summary_lines(empty, "en")[2:] == ["Invoices 0, billing requests 0", "There was nothing to invoice."]
+
+
+def test_a_preview_says_it_billed_nothing_and_never_that_requests_were_invoiced() -> None:
+    # every selected request would be invoiced, but a preview invoices none of them
+    for lang, billed in (("fi", "pyynnöt laskutettiin"), ("en", "request was invoiced")):
+        lines = text.summary_lines(_summary(mode="preview", left_out=[]), lang)
+        said = " ".join(lines)
+        assert billed not in said, lines
+        assert ("mitään ei laskutettu" if lang == "fi" else "nothing was invoiced") in said
+        assert ("tulisivat laskutetuiksi" if lang == "fi" else "would be invoiced") in said
+
+
+def test_the_summary_names_the_single_invoice_date_and_the_customers_left_out() -> None:
+    left = {
+        "code": "invoice-over-limit",
+        "count": 2,
+        "message_fi": "Asiakkaan laskun summa ylittäisi rajan.",
+        "message_en": "Over the limit.",
+        "customers": ["C-7"],
+    }
+    lines = text.summary_lines(_summary(mode="confirm", invoice_date="2026-11-23", left_out=[left]), "en")
+    assert "Invoice date 2026-11-23" in lines
+    assert "  2 × Over the limit. (invoice-over-limit) [C-7]" in lines
 
 
 def test_only_erroneous_rows_carry_reasons_and_the_card_command() -> None:

@@ -27,6 +27,22 @@ def test_encoded_event_decodes_to_the_same_data_and_attributes() -> None:
     assert env.meta == meta
 
 
+def test_the_record_key_travels_with_the_event_for_the_consumer_to_check() -> None:
+    event = CustomerUpserted.model_validate(GOOD)
+    meta = EventMeta("id-9", event.EVENT_TYPE, "urn:billing:test", datetime(2026, 1, 2, 3, 4, tzinfo=UTC))
+    assert (
+        decode(FakeRecord("t", 0, 0, b"C-1", encode_data(event), encode_headers(meta)), CustomerUpserted).meta.key
+        == "C-1"
+    )
+    assert (
+        decode(FakeRecord("t", 0, 0, None, encode_data(event), encode_headers(meta)), CustomerUpserted).meta.key is None
+    )
+    assert (
+        decode(FakeRecord("t", 0, 0, b"\xff", encode_data(event), encode_headers(meta)), CustomerUpserted).meta.key
+        is None
+    )
+
+
 def test_unknown_fields_are_ignored_so_producers_may_add_optional_ones() -> None:
     body = {**GOOD, "added_later": 1}
     assert decode(record(json.dumps(body).encode()), CustomerUpserted).data.customer_number == "C-1"

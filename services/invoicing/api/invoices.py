@@ -277,20 +277,57 @@ async def delete_draft(request: Request, invoice_id: InvoiceId) -> Any:
     return Deleted(deleted=invoice_id, requests_released=released)
 
 
+class DroppedOut(BaseModel):
+    """Lines confirmation took off a draft because their orders were cancelled
+    (``whole_draft``: none was left, the draft was removed, no invoice issued)."""
+
+    invoice_id: int
+    line_nos: list[int]
+    request_ids: list[str]
+    order_ids: list[str]
+    whole_draft: bool
+    code: str
+    message_fi: str
+    message_en: str
+
+    @classmethod
+    def of(cls, d: drafts.Dropped) -> DroppedOut:
+        return cls(
+            invoice_id=d.invoice_id,
+            line_nos=list(d.line_nos),
+            request_ids=list(d.request_ids),
+            order_ids=list(d.order_ids),
+            whole_draft=d.whole_draft,
+            **d.detail(),
+        )
+
+
 class ConfirmOut(BaseModel):
     confirmed: int
     non_chargeable: int
     refused: dict[str, dict[str, str]]
     invoices: list[InvoiceOut]
+    dropped: list[DroppedOut] = []
+    """Drafts from which lines of cancelled orders were dropped (or removed whole)."""
 
 
-@router.post("/{invoice_id}/confirm", response_model=InvoiceOut, responses={**NOT_FOUND, **CONFLICT})
+class ConfirmedOut(InvoiceOut):
+    """The issued invoice, and what confirmation dropped from the draft (orders
+    cancelled while it was a draft), if anything."""
+
+    dropped: DroppedOut | None = None
+
+
+@router.post("/{invoice_id}/confirm", response_model=ConfirmedOut, responses={**NOT_FOUND, **CONFLICT})
 async def confirm_one(request: Request, invoice_id: InvoiceId, x_actor: Actor = "api") -> Any:
     """Confirm a draft (one-way): number, references, the invoice issued."""
     try:
         out = await drafts.confirm(uow(request), [invoice_id], actor=x_actor, settings=settings(request), strict=True)
     except Refused as exc:
         raise refused(exc) from None
+    if out.dropped and out.dropped[0].whole_draft:
+        detail = out.dropped[0].detail()
+        raise refused(Refused(detail["code"], detail["message_fi"], detail["message_en"]))
     if not out.issued:
         raise refused(
             Refused(
@@ -299,7 +336,8 @@ async def confirm_one(request: Request, invoice_id: InvoiceId, x_actor: Actor = 
                 "The draft had no chargeable lines: no invoice was issued, its requests are non-chargeable.",
             )
         )
-    return InvoiceOut.of(out.issued[0])
+    dropped = DroppedOut.of(out.dropped[0]) if out.dropped else None
+    return ConfirmedOut(**InvoiceOut.of(out.issued[0]).model_dump(), dropped=dropped)
 
 
 class BulkConfirm(BaseModel):
@@ -328,6 +366,7 @@ async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "ap
         non_chargeable=len(out.non_chargeable),
         refused={str(k): v for k, v in out.refused.items()},
         invoices=[InvoiceOut.of(i) for i in out.issued[:100]],
+        dropped=[DroppedOut.of(d) for d in out.dropped[:1000]],
     )
 
 

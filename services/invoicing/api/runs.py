@@ -14,11 +14,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.invoicing.api.common import KIND_PATTERN, Actor, runtime, uow
+from services.invoicing.api.invoices import InvoiceOut
+from services.invoicing.domain.billing import Line, Period, Totals
+from services.invoicing.domain.numbering import series_for
 from services.invoicing.handlers.runs import RUN, RunParams
+from services.invoicing.store.invoices import StoredInvoice, breakdown_of
 from services.invoicing.summary_pdf import SummaryRow, render_run_summary
 from shared.events.invoicing import BillingRunFinished
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.jobs.api import JobOut, accepted
+from shared.money import ZERO, plain
 
 router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=UNAUTHORIZED)
 
@@ -187,6 +192,9 @@ async def summary_pdf(
 
 
 class PreviewPage(BaseModel):
+    """A run's invoices, each in the shape of ``GET /invoices/{id}`` (a preview's with
+    ``status`` ``preview`` and no id, number or references)."""
+
     total: int
     items: list[dict[str, Any]]
 
@@ -205,10 +213,70 @@ async def run_invoices(
             raise _not_found(run_id)
         if row.mode == "preview":
             total = await u.runs.preview_count(run_id)
-            return PreviewPage(total=total, items=await u.runs.previews(run_id, limit=limit, offset=offset))
+            previews = await u.runs.previews(run_id, limit=limit, offset=offset)
+            return PreviewPage(total=total, items=[_previewed(p, row) for p in previews])
         rows = await u.invoices.run_rows(run_id)
         page = [inv.id for inv, _ in rows[offset : offset + limit]]
         invoices = await u.invoices.get_many(page)
-    from services.invoicing.api.invoices import InvoiceOut
-
     return PreviewPage(total=len(rows), items=[InvoiceOut.of(inv).model_dump(mode="json") for inv in invoices])
+
+
+_QUANTITY = Decimal("0.001")
+_PRICE = Decimal("0.0001")
+
+
+def _previewed(p: dict[str, Any], run: Any) -> dict[str, Any]:
+    """A previewed invoice in the shape of an invoice (``InvoiceOut``), so one reader
+    reads both: ``status`` ``preview``, no id, number or references yet."""
+    lines = tuple(
+        Line(
+            line_no=x["line_no"],
+            product_code=x["product_code"],
+            description=x["description"],
+            quantity=Decimal(x["quantity"]).quantize(_QUANTITY),  # as stored on an invoice line
+            unit=x["unit"],
+            unit_price=Decimal(x["unit_price"]).quantize(_PRICE),
+            vat_rate=plain(Decimal(x["vat_rate"])),
+            net=Decimal(x["net"]),
+            request_id=x.get("request_id"),
+            request_line=x.get("request_line"),
+            order_id=x.get("order_id"),
+            service_period=Period(
+                date.fromisoformat(x["service_period"]["start"]), date.fromisoformat(x["service_period"]["end"])
+            )
+            if x.get("service_period")
+            else None,
+        )
+        for x in p["lines"]
+    )
+    totals = p["totals"]
+    inv = StoredInvoice(
+        id=0,
+        status="preview",
+        document_type="invoice",
+        kind=p["kind"],
+        series=series_for(p["kind"]),
+        number=None,
+        customer_number=p["customer_number"],
+        invoice_date=date.fromisoformat(p["invoice_date"]),
+        due_date=date.fromisoformat(p["due_date"]),
+        payment_terms_days=p["payment_terms_days"],
+        reference=None,
+        reference_rf=None,
+        customer=p["customer"],
+        totals=Totals(Decimal(totals["net"]), Decimal(totals["vat"]), Decimal(totals["gross"])),
+        vat_breakdown=breakdown_of(p["vat_breakdown"]),
+        run_id=run.id,
+        original_invoice_id=None,
+        return_mode=None,
+        paid=ZERO,
+        credited=ZERO,
+        payment_status="open",
+        settled_on=None,
+        created_at=run.started_at,
+        created_by=run.actor,
+        confirmed_at=None,
+        confirmed_by=None,
+        lines=lines,
+    )
+    return {**InvoiceOut.of(inv).model_dump(mode="json"), "id": None}

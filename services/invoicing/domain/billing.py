@@ -14,6 +14,11 @@ Payment terms: the requests of one invoice may carry different terms; the invoic
 the longest, so no customer is asked to pay earlier than any of its orders promised.
 Due date = invoice date + terms (calendar days; a due date on a weekend or holiday is
 kept as it is: Finnish practice lets the payer pay on the next banking day).
+
+Limits (``shared.limits``): an invoice whose line nets, VAT rows or totals pass
+``MAX_INVOICE_AMOUNT``, or with more than ``MAX_DOCUMENT_LINES`` lines, cannot be issued
+(:func:`limit_breach`): intake refuses a request that would make one on its own, and a
+run leaves out a customer whose requests together would.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from shared.limits import MAX_DOCUMENT_LINES, MAX_INVOICE_AMOUNT
 from shared.money import ZERO, cents, plain
 
 
@@ -219,3 +225,21 @@ def edit_line(lines: Sequence[Line], line_no: int, *, quantity: Decimal | None, 
     if not found:
         raise KeyError(line_no)
     return out
+
+
+def limit_breach(lines: Sequence[Line], breakdown: Sequence[VatTotal], totals: Totals) -> str | None:
+    """Why an invoice with these lines cannot be issued (``"amount"``: an amount over
+    ``MAX_INVOICE_AMOUNT``; ``"lines"``: more than ``MAX_DOCUMENT_LINES`` lines), or None."""
+    if len(lines) > MAX_DOCUMENT_LINES:
+        return "lines"
+    amounts = [line.net for line in lines]
+    amounts += [x for row in breakdown for x in (row.net, row.vat, row.gross)]
+    amounts += [totals.net, totals.vat, totals.gross]
+    if any(abs(a) > MAX_INVOICE_AMOUNT for a in amounts):
+        return "amount"
+    return None
+
+
+def invoice_breach(invoice: Invoice) -> str | None:
+    """:func:`limit_breach` of a proposed invoice."""
+    return limit_breach(invoice.lines, invoice.vat_breakdown, invoice.totals)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.limits import MAX_DOCUMENT_LINES, MAX_INVOICE_AMOUNT
+from shared.money import format_amount
+
 
 @dataclass(frozen=True)
 class Text:
@@ -34,7 +37,45 @@ ALREADY_INVOICED = Text("already-invoiced", "Pyyntö on jo laskutettu.", "The re
 NON_CHARGEABLE = Text("non-chargeable", "Pyyntö on merkitty veloituksettomaksi.", "The request is non-chargeable.")
 UNKNOWN_REQUEST = Text("unknown-request", "Laskutuspyyntöä ei löydy.", "No such billing request.")
 WRONG_KIND = Text("other-kind", "Pyyntö on toista laskutuslajia.", "The request is of the other kind.")
-NOTHING_TO_INVOICE = Text("nothing-to-invoice", "Laskutettavaa ei ole.", "There is nothing to invoice.")
+_LIMIT_FI = format_amount(MAX_INVOICE_AMOUNT, "fi") + "\u00a0€"
+_LIMIT_EN = "€" + format_amount(MAX_INVOICE_AMOUNT, "en")
+INVOICE_OVER_LIMIT = Text(
+    "invoice-over-limit",
+    f"Asiakkaan laskun summa ylittäisi {_LIMIT_FI}: laskua ei tehty. Laskuta pyynnöt osissa valitsemalla ne.",
+    f"The customer's invoice would exceed {_LIMIT_EN}: no invoice was made. Bill the requests in parts by "
+    "selecting them.",
+)
+INVOICE_TOO_MANY_LINES = Text(
+    "invoice-too-many-lines",
+    f"Asiakkaan laskulle tulisi yli {MAX_DOCUMENT_LINES} riviä: laskua ei tehty. "
+    "Laskuta pyynnöt osissa valitsemalla ne.",
+    f"The customer's invoice would have over {MAX_DOCUMENT_LINES} lines: no invoice was made. Bill the requests in "
+    "parts by selecting them.",
+)
+INVOICE_INVALID = Text(
+    "invoice-invalid",
+    "Asiakkaan laskua ei voitu muodostaa (tiedot eivät kelpaa laskulle): laskua ei tehty.",
+    "The customer's invoice could not be made (its data do not fit an invoice): no invoice was made.",
+)
+KEY_NOT_CUSTOMER = Text(
+    "key-not-customer-number",
+    "Tietueen Kafka-avain ei ole sisällön asiakasnumero: lähetä se uudelleen avaimena asiakasnumero "
+    "(saman asiakkaan tapahtumien järjestys riippuu avaimesta).",
+    "The record's Kafka key is not the customer number of its body: send it again keyed by the customer "
+    "number (the order of one customer's events depends on the key).",
+)
+BREACHES = {"amount": INVOICE_OVER_LIMIT, "lines": INVOICE_TOO_MANY_LINES}
+"""Why a run left a customer out, by :func:`services.invoicing.domain.billing.limit_breach`."""
+REQUEST_OVER_LIMIT = Text(
+    "amount-over-limit",
+    f"Laskutuspyynnön summa ylittää yhden laskun enimmäismäärän {_LIMIT_FI}.",
+    f"The billing request's amount exceeds the most one invoice may carry, {_LIMIT_EN}.",
+)
+DRAFT_OVER_LIMIT = Text(
+    "amount-over-limit",
+    f"Muutoksen jälkeen laskun summa ylittäisi yhden laskun enimmäismäärän {_LIMIT_FI}.",
+    f"After the change the invoice's amount would exceed the most one invoice may carry, {_LIMIT_EN}.",
+)
 
 LEFT_OUT_BY_STATE = {
     "error": PROFILE_INVALID,
@@ -59,6 +100,9 @@ LEFT_OUT = {
         NON_CHARGEABLE,
         UNKNOWN_REQUEST,
         WRONG_KIND,
+        INVOICE_OVER_LIMIT,
+        INVOICE_TOO_MANY_LINES,
+        INVOICE_INVALID,
     )
 }
 

@@ -7,7 +7,13 @@ topic (``request-id-reused``): the sender must use a new id, and a clerk can see
 versions (the stored request and the dead letter). A line whose VAT rate is not in
 force on its service date is refused (``vat-rate-invalid`` and kin, from the VAT
 table) with the reason in Finnish and English: the sender fixes it and sends again,
-or, if the table was wrong, ops fix the table and replay the dead letter.
+or, if the table was wrong, ops fix the table and replay the dead letter. A request
+whose amounts would not fit on an invoice of its own (``shared.limits``) is refused
+(``amount-over-limit``), so every request stored can be invoiced.
+
+Every record must be keyed by the customer number in its body (the topic's order per
+customer depends on it): a record with another key, or none, is refused
+(``key-not-customer-number``), billing requests and cancellations alike.
 
 A cancellation marks the order's open requests cancelled, and any request of that
 order that arrives later is stored cancelled. Requests already on a draft or invoiced
@@ -22,7 +28,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from services.invoicing.domain.billing import line_net
+from services.invoicing.domain import texts
+from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_breakdown
 from services.invoicing.domain.vat import VatTable
 from services.invoicing.store.requests import NewRequest
 from services.invoicing.uow import InvoicingUnitOfWork
@@ -52,6 +59,36 @@ def check_vat(request: BillingRequestSubmitted, table: VatTable) -> None:
         problem = table.check(line.vat_rate, day, line.vat_category)
         if problem is not None:
             raise EventRejected(problem.code, f"lines[{index}]: {problem.message_en} / {problem.message_fi}")
+
+
+def check_amounts(request: BillingRequestSubmitted) -> None:
+    """Refuse a request that could not be invoiced even alone (an amount over
+    ``shared.limits.MAX_INVOICE_AMOUNT``): the same rule the billing run applies."""
+    lines = [
+        Line(
+            line_no=index + 1,
+            product_code=line.product_code,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            vat_rate=line.vat_rate,
+            net=line_net(line.quantity, line.unit_price),
+        )
+        for index, line in enumerate(request.lines)
+    ]
+    rows, totals = vat_breakdown(lines)
+    if limit_breach(lines, rows, totals) is not None:
+        t = texts.REQUEST_OVER_LIMIT
+        raise EventRejected(t.code, f"{t.en} / {t.fi}")
+
+
+def check_key(env: Envelope[Any]) -> None:
+    """The record's key must be the body's customer number (ARCHITECTURE §7)."""
+    customer = getattr(env.data, "customer_number", None)
+    if env.meta.key != customer:
+        t = texts.KEY_NOT_CUSTOMER
+        raise EventRejected(t.code, f"{t.en} / {t.fi}")
 
 
 def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
@@ -106,8 +143,10 @@ async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWor
     out = IntakeOutcome()
     pending: list[Envelope[BillingRequestSubmitted]] = []
     for env in events:
+        check_key(env)
         if isinstance(env.data, BillingRequestSubmitted):
             check_vat(env.data, vat)
+            check_amounts(env.data)
             pending.append(env)
             continue
         if pending:

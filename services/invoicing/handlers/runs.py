@@ -20,7 +20,17 @@ the requests are no longer open and skips them.
 The summary (counts, totals per VAT rate and per channel, what was left out and why) is
 accumulated in the job's cursor as the chunks commit, stored with the run when the last
 chunk commits, and, for draft and confirm runs that created invoices, published as
-``billing-run-finished``. A run with nothing to invoice creates nothing and says so.
+``billing-run-finished``. A run with nothing to invoice creates nothing and says so
+(its summary counts 0 invoices; the automated daily run records no run at all for a
+kind with nothing ready, only ``<kind>_nothing_to_invoice`` in its job's result).
+
+One customer's data never fails a run: a customer whose invoice cannot be made (over a
+limit of ``shared.limits``, or refused by the issued document's contract) is left out
+with the reason and its customer number in the summary, its requests stay ready, and it
+takes no invoice number; the other customers are billed.
+
+The summary's ``invoice_date`` is the invoices' date when they all share one (else
+None: several; with no invoice, the run's ``up_to``).
 """
 
 from __future__ import annotations
@@ -37,11 +47,12 @@ from services.invoicing.documents import document, seller
 from services.invoicing.domain import texts
 from services.invoicing.domain.billing import Invoice, build_invoices
 from services.invoicing.domain.numbering import series_for
+from services.invoicing.handlers.billable import billable, leave_out, new_invoice
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
-from services.invoicing.store.invoices import NewInvoice, breakdown_json, stored
+from services.invoicing.store.invoices import breakdown_json, stored
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
-from shared.events.invoicing import BillingRunFinished, LeftOut, RunVatTotal, Totals
+from shared.events.invoicing import BillingRunFinished, LeftOut, RunTotals, RunVatTotal
 from shared.jobs import JobContext, Step
 from shared.money import ZERO
 
@@ -83,7 +94,11 @@ def _new_cursor() -> dict[str, Any]:
 def _accumulate(cursor: dict[str, Any], invoices: list[Invoice], channels: list[str], requests: int) -> None:
     cursor["invoices"] += len(invoices)
     cursor["requests"] += requests
+    dates: list[str] = cursor.setdefault("dates", [])
     for inv, channel in zip(invoices, channels, strict=True):
+        day = inv.invoice_date.isoformat()
+        if day not in dates and len(dates) < 2:  # one date, or "several": two are enough to tell
+            dates.append(day)
         for row in inv.vat_breakdown:
             key = str(row.rate)
             net, vat, gross = (Decimal(x) for x in cursor["by_rate"].get(key, ("0", "0", "0")))
@@ -151,27 +166,30 @@ async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setting
         return Step(done=0, cursor=cursor, finished=True)
     requests = await uow.requests.ready_of(p.kind, p.up_to, p.request_ids, customers, lock=p.mode != "preview")
     profiles = await uow.profiles.get_many(customers)
-    proposed = build_invoices(requests)
-    snapshots = [snapshot(profiles[inv.customer_number]) for inv in proposed]
-    channels = [s["data"].get("delivery_channel", "print") for s in snapshots]
+    built = build_invoices(requests)
+    snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
+    proposed, kept, left = billable(p.kind, built, snapshots, seller(settings))
+    channels = [s["data"].get("delivery_channel", "print") for s in kept]
     if p.mode == "preview":
         await uow.runs.add_previews(
             ctx.id,
             cursor["seq"],
-            [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, snapshots, strict=True)],
+            [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, kept, strict=True)],
         )
-    else:
-        await _create(ctx, p, proposed=proposed, snapshots=snapshots, uow=uow, settings=settings)
+    elif proposed:
+        await _create(ctx, p, proposed=proposed, snapshots=kept, uow=uow, settings=settings)
+    billed = sum(len(inv.request_ids) for inv in proposed)
     cursor["after"] = customers[-1]
     cursor["seq"] += len(proposed)
-    _accumulate(cursor, proposed, channels, len(requests))
+    _accumulate(cursor, proposed, channels, billed)
+    leave_out(cursor, left)
     finished = len(customers) < ctx.chunk_size
     if finished:
         await _finish(ctx.id, p, cursor, ctx.actor, uow)
     return Step(
         done=len(requests),
         cursor=cursor,
-        counts={"invoices": len(proposed), "requests": len(requests)},
+        counts={"invoices": len(proposed), "requests": billed},
         finished=finished,
     )
 
@@ -189,26 +207,7 @@ async def _create(
     series = series_for(p.kind)
     numbered = await numbers(uow, series, len(proposed)) if confirm else [None] * len(proposed)
     new = [
-        NewInvoice(
-            status="confirmed" if confirm else "draft",
-            document_type="invoice",
-            kind=inv.kind,
-            series=series,
-            customer_number=inv.customer_number,
-            invoice_date=inv.invoice_date,
-            due_date=inv.due_date,
-            payment_terms_days=inv.payment_terms_days,
-            totals=inv.totals,
-            vat_breakdown=inv.vat_breakdown,
-            lines=inv.lines,
-            created_by=ctx.actor,
-            customer=snap,
-            number=n.number if n else None,
-            reference=n.reference if n else None,
-            reference_rf=n.reference_rf if n else None,
-            run_id=ctx.id,
-            confirmed_by=ctx.actor if confirm else None,
-        )
+        new_invoice(inv, snap, series, actor=ctx.actor, n=n, run_id=ctx.id)
         for inv, snap, n in zip(proposed, snapshots, numbered, strict=True)
     ]
     ids = await uow.invoices.add(new)
@@ -238,7 +237,7 @@ def summary_event(
         RunVatTotal(rate=Decimal(rate), net=Decimal(v[0]), vat=Decimal(v[1]), gross=Decimal(v[2]))
         for rate, v in sorted(cursor["by_rate"].items(), key=lambda kv: Decimal(kv[0]))
     ]
-    totals = Totals(
+    totals = RunTotals(
         net=sum((r.net for r in by_rate), ZERO),
         vat=sum((r.vat for r in by_rate), ZERO),
         gross=sum((r.gross for r in by_rate), ZERO),
@@ -248,14 +247,19 @@ def summary_event(
         text = texts.LEFT_OUT_BY_STATE.get(code)
         if text is not None and count:
             left_out.append(LeftOut(code=text.code, count=count, message_fi=text.fi, message_en=text.en))
-    if cursor["invoices"] == 0:
-        t = texts.NOTHING_TO_INVOICE
-        left_out.insert(0, LeftOut(code=t.code, count=0, message_fi=t.fi, message_en=t.en))
+    for code, entry in sorted(cursor.get("skipped", {}).items()):
+        t = texts.LEFT_OUT[code]
+        left_out.append(
+            LeftOut(
+                code=t.code, count=entry["requests"], message_fi=t.fi, message_en=t.en, customers=entry["customers"]
+            )
+        )
+    dates = cursor.get("dates", [])
     return BillingRunFinished(
         run_id=str(run_id),
         kind=p.kind,
         mode=p.mode,
-        invoice_date=p.up_to,
+        invoice_date=date.fromisoformat(dates[0]) if len(dates) == 1 else None if dates else p.up_to,
         invoices=cursor["invoices"],
         requests=cursor["requests"],
         totals=totals,
@@ -285,6 +289,14 @@ async def daily_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setti
         return Step(done=0, cursor=state, finished=True)
     run_id = uuid.uuid5(ctx.id, kinds[index])
     inner_params = RunParams(kinds[index], ctx.params["mode"], date.fromisoformat(ctx.params["date"]), None)
+    if state["inner"] is None and await uow.requests.count_ready(inner_params.kind, inner_params.up_to, None) == 0:
+        done_kinds = index + 1  # nothing ready: no run recorded, just this in the job's result
+        return Step(
+            done=0,
+            cursor={"kind_index": done_kinds, "inner": None},
+            counts={f"{kinds[index]}_nothing_to_invoice": 1},
+            finished=done_kinds >= len(kinds),
+        )
     inner_ctx = JobContext(
         id=run_id,
         kind=RUN,

@@ -429,6 +429,15 @@ class InvoiceStore:
     async def delete(self, invoice_id: int) -> None:
         await self.session.execute(delete(invoices).where(invoices.c.id == invoice_id))
 
+    async def drop_lines(self, invoice_id: int, line_nos: Sequence[int]) -> None:
+        """Remove lines from a draft (their orders were cancelled); the other lines keep
+        their numbers. The caller sets the new totals (:meth:`replace_lines`)."""
+        await self.session.execute(
+            delete(invoice_lines).where(
+                invoice_lines.c.invoice_id == invoice_id, in_ints(invoice_lines.c.line_no, line_nos)
+            )
+        )
+
     async def confirm(self, invoice_id: int, values: dict[str, Any]) -> None:
         await self.session.execute(
             update(invoices)

@@ -304,8 +304,30 @@ class RequestStore:
         )
         return [r[0] for r in rows]
 
+    async def cancel_drafted(self, ids: Sequence[str]) -> None:
+        """Requests taken off a draft because their orders were cancelled: cancelled,
+        on no invoice."""
+        if ids:
+            await self.session.execute(
+                update(billing_requests)
+                .where(in_texts(billing_requests.c.request_id, ids), billing_requests.c.status == "draft")
+                .values(status="cancelled", invoice_id=None, changed_at=func.now())
+            )
+
     async def release(self, invoice_id: int) -> int:
-        """A deleted draft's requests return to open (ready or error by their profile)."""
+        """A deleted draft's requests return to open (ready or error by their profile);
+        those whose orders were cancelled meanwhile become cancelled. Returns how many
+        returned to open."""
+        r = billing_requests.c
+        await self.session.execute(
+            update(billing_requests)
+            .where(
+                r.invoice_id == invoice_id,
+                r.status == "draft",
+                r.order_id.in_(select(cancelled_orders.c.order_id)),
+            )
+            .values(status="cancelled", invoice_id=None, changed_at=func.now())
+        )
         result = await self.session.execute(
             update(billing_requests)
             .where(billing_requests.c.invoice_id == invoice_id, billing_requests.c.status == "draft")

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from services.invoicing.summary_pdf import SummaryRow, render_run_summary
-from shared.events.invoicing import BillingRunFinished, LeftOut, RunMode, RunVatTotal, Totals
+from shared.events.invoicing import BillingRunFinished, LeftOut, RunMode, RunTotals, RunVatTotal
 
 GENERATED = datetime(2026, 11, 23, 14, 40, tzinfo=UTC)  # 16.40 in Helsinki (EET = UTC+2 in November)
 FINISHED = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)  # 16.05 in Helsinki
@@ -67,7 +67,7 @@ def _run(mode: RunMode, *, invoices: int = 3, left_out: list[LeftOut] | None = N
         invoice_date=date(2026, 11, 23),
         invoices=invoices,
         requests=7,  # 4 invoiced (A has two) + 3 left out
-        totals=Totals(net=Decimal("2354.56"), vat=Decimal("442.31"), gross=Decimal("2796.87")),
+        totals=RunTotals(net=Decimal("2354.56"), vat=Decimal("442.31"), gross=Decimal("2796.87")),
         by_vat_rate=[
             RunVatTotal(rate=Decimal("10"), net=Decimal("1020.00"), vat=Decimal("102.00"), gross=Decimal("1122.00")),
             RunVatTotal(rate=Decimal("25.5"), net=Decimal("1334.56"), vat=Decimal("340.31"), gross=Decimal("1674.87")),
@@ -187,6 +187,12 @@ def test_nothing_left_out_is_said_plainly() -> None:
     assert "Kaikki valitut laskutuspyynnöt laskutettiin." in text
 
 
+def test_a_preview_with_nothing_left_out_does_not_say_it_invoiced() -> None:
+    for language, billed in (("fi", "pyynnöt laskutettiin"), ("en", "request was invoiced")):
+        text = " ".join(_render("preview", language, left_out=[]))
+        assert billed not in text
+
+
 def test_a_run_with_nothing_to_invoice_still_prints() -> None:
     run = BillingRunFinished(
         run_id="run-43",
@@ -194,7 +200,7 @@ def test_a_run_with_nothing_to_invoice_still_prints() -> None:
         mode="confirm",
         invoices=0,
         requests=0,
-        totals=Totals(net=Decimal(0), vat=Decimal(0), gross=Decimal(0)),
+        totals=RunTotals(net=Decimal(0), vat=Decimal(0), gross=Decimal(0)),
         actor="scheduler",
         finished_at=FINISHED,
     )
@@ -202,7 +208,7 @@ def test_a_run_with_nothing_to_invoice_still_prints() -> None:
     assert len(pages) == 1
     assert "Ajossa ei syntynyt yhtään laskua" in pages[0]
     assert "Ilmoituslaskut" in pages[0]
-    assert "Laskupäivä useita" in pages[0]  # no single invoice date given
+    assert "useita" not in pages[0]  # no invoice, so no dates (not "several")
     assert "Yhteensä 0,00 0,00 0,00" in pages[0]
     assert "Sivu 1/1" in pages[0]
 
