@@ -169,6 +169,12 @@ _SENDER_FIX = (
     "The sender (order system) must fix the request and send it again; if the fault was in invoicing, "
     "replay the refused record after the fix (Dead letters).",
 )
+_RESEND = (
+    "Lähettäjän (tilausjärjestelmä) on korjattava pyyntö ja lähetettävä se uudelleen; sellaisenaan "
+    "uudelleenlähetetty viesti hylätään taas.",
+    "The sender (order system) must fix the request and send it again; replayed as it is, the record is "
+    "refused again.",
+)
 _NEW_ID = (
     "Pyyntötunnus on jo käytössä toisella sisällöllä: lähettäjän on lähetettävä pyyntö uudella tunnuksella "
     "(uudelleenlähetys hylätään taas).",
@@ -198,6 +204,16 @@ REFUSED_TITLES: dict[str, tuple[str, str, tuple[str, str]]] = {
         "Request id already used for another request",
         _NEW_ID,
     ),
+    "amount-over-limit": (
+        "Pyyntö ei mahdu yhdelle laskulle (määrä- tai summaraja)",
+        "The request does not fit on one invoice (quantity or amount limit)",
+        _RESEND,
+    ),
+    "key-not-customer-number": (
+        "Viestin avain ei ole sen asiakasnumero",
+        "The record's key is not its customer number",
+        _RESEND,
+    ),
     "invalid-data": ("Pyynnön tiedot eivät kelpaa", "The request's data is not valid", _SENDER_FIX),
     "bad-json": ("Pyyntö ei ole JSON-muotoinen", "The request is not JSON", _SENDER_FIX),
     "empty-body": ("Pyyntö on tyhjä", "The request is empty", _SENDER_FIX),
@@ -207,6 +223,9 @@ REFUSED_TITLES: dict[str, tuple[str, str, tuple[str, str]]] = {
 any other code (a header missing, a key that differs from the customer) reads as
 :data:`REFUSED_OTHER` with the code."""
 REFUSED_OTHER = ("Pyyntö hylättiin vastaanotossa", "The request was refused at intake", _SENDER_FIX)
+
+
+_BILINGUAL_DETAIL = {KEY_NOT_CUSTOMER.code, REQUEST_OVER_LIMIT.code}
 
 
 def refused(code: str, detail: str) -> tuple[Text, Text]:
@@ -219,6 +238,9 @@ def refused(code: str, detail: str) -> tuple[Text, Text]:
     if sep and " / " in rest and head.startswith("lines["):
         text_en, _, text_fi = rest.rpartition(" / ")
         detail_fi, detail_en = f"{head}: {text_fi}", f"{head}: {text_en}"
+    elif code in _BILINGUAL_DETAIL and " / " in detail:
+        # intake words these "<en> / <fi>" (KEY_NOT_CUSTOMER, REQUEST_OVER_LIMIT)
+        detail_en, _, detail_fi = detail.rpartition(" / ")
     if code not in REFUSED_TITLES:
         fi, en = f"{fi} ({code})", f"{en} ({code})"
     return Text(code, f"{fi}: {detail_fi}", f"{en}: {detail_en}"), Text("replay", do_fi, do_en)

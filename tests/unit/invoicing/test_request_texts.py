@@ -34,3 +34,13 @@ def test_the_notice_counts_refused_requests_and_those_of_no_readable_kind() -> N
     assert n is not None
     assert n.fi.startswith("Virhe: 3 laskutuspyyntöä hylättiin vastaanotossa")
     assert "1 billing requests have erroneous billing data" in n.en
+
+
+def test_the_refusals_intake_makes_for_the_limits_and_the_key_read_in_each_language_and_say_to_resend() -> None:
+    for made in (texts.KEY_NOT_CUSTOMER, texts.REQUEST_OVER_LIMIT):
+        why, action = texts.refused(made.code, f"{made.en} / {made.fi}")  # as intake words it
+        assert f"({made.code})" not in why.fi  # a known refusal, with its own title
+        assert why.fi.endswith(made.fi) and made.en not in why.fi
+        assert why.en.endswith(made.en) and made.fi not in why.en
+        # replayed as it is, the same record is refused again: the sender must send it anew
+        assert "lähetettävä se uudelleen" in action.fi and "refused again" in action.en
