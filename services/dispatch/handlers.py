@@ -25,10 +25,10 @@ from typing import Any, cast
 
 from services.dispatch.channels import ChannelAdapter, Refused, make
 from services.dispatch.config import Settings
-from services.dispatch.domain.documents import NewDocument, from_invoice, from_reminder, parse_payload
+from services.dispatch.domain.documents import NewDocument, from_invoice, from_reminder, stored_document
 from services.dispatch.domain.naming import print_batch_id
 from services.dispatch.domain.selection import Selection
-from services.dispatch.repositories import DispatchUnitOfWork, Rendering
+from services.dispatch.repositories import DispatchUnitOfWork, Queued, Rendering
 from shared.events import topics
 from shared.events.customers import Channel
 from shared.events.dispatch import SendDocument
@@ -103,11 +103,12 @@ async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval
         if batch_id is not None and cursor["after"] == 0:
             await uow.documents.open_batch(batch_id, job.id, sealed=False)
         rows = await uow.documents.queue_next(
-            sel, after=int(cursor["after"]), limit=job.chunk_size, job_id=job.id, batch_id=batch_id
+            sel, after=int(cursor["after"]), limit=job.chunk_size, job_id=job.id, batch_id=batch_id, actor=job.actor
         )
-        for document_id, seq, attempts in rows:
-            queue_job(uow, document_id, sel.channel, attempts + 1, str(job.id))
-            cursor["after"] = seq
+        await to_current_data(uow, [r for r in rows if r.resend])
+        for row in rows:
+            queue_job(uow, row.id, sel.channel, row.attempts + 1, str(job.id))
+            cursor["after"] = row.seq
         queued_now = len(rows)
         cursor["queued"] += queued_now
         if queued_now < job.chunk_size:
@@ -129,6 +130,22 @@ async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval
     )
 
 
+async def to_current_data(uow: DispatchUnitOfWork, resent: Sequence[Queued]) -> None:
+    """Re-sent documents go to their customer's current billing data: the latest
+    profile, when it is newer than the data the document has and valid (a card still in
+    error is not sent to; the document keeps its data and the clerk sees where it went)."""
+    if not resent:
+        return
+    profiles = await uow.profiles.get_many(r.customer_number for r in resent)
+    updates: list[tuple[str, dict[str, Any], int]] = []
+    for row in resent:
+        profile = profiles.get(row.customer_number)
+        have = row.recipient_version if row.recipient_version is not None else row.issued_version
+        if profile is not None and profile.valid and profile.version > have:
+            updates.append((row.id, profile.data.model_dump(mode="json"), profile.version))
+    await uow.documents.set_recipients(updates)
+
+
 # --- the preview job ----------------------------------------------------------------
 
 
@@ -139,6 +156,7 @@ class PreviewItem:
     ok: bool
     code: str | None
     reason: str | None
+    detail: str | None
     file_name: str | None
     content_type: str | None
     content: bytes | None
@@ -146,7 +164,7 @@ class PreviewItem:
 
 def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, bytes | None]:
     """Render one document as its channel would send it: the item, and its bytes."""
-    doc = parse_payload(item.source, item.payload)
+    doc = stored_document(item.source, item.payload, item.recipient)
     try:
         rendered = adapter.render(item.id, doc)
     except Refused as refused:
@@ -158,6 +176,7 @@ def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, b
                 False,
                 refused.failed.code,
                 refused.failed.reason,
+                refused.failed.detail,
                 r.file_name if r else None,
                 r.content_type if r else None,
                 None,
@@ -165,7 +184,7 @@ def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, b
             r.content if r else None,
         )
     return (
-        PreviewItem(item.id, item.seq, True, None, None, rendered.file_name, rendered.content_type, None),
+        PreviewItem(item.id, item.seq, True, None, None, None, rendered.file_name, rendered.content_type, None),
         rendered.content,
     )
 
@@ -193,6 +212,7 @@ async def preview_chunk(job: JobContext, uow: DispatchUnitOfWork, *, settings: S
                 "ok": preview.ok,
                 "code": preview.code,
                 "reason": preview.reason,
+                "detail": preview.detail,
                 "file_name": preview.file_name,
                 "content_type": preview.content_type,
                 "content": keep,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,18 +10,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Integer, Text, and_, cast, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.domain.documents import CLAIMABLE, NewDocument, State
+from services.dispatch.domain.documents import CLAIMABLE, NewDocument, State, parse_payload
+from services.dispatch.domain.recipients import address_of
 from services.dispatch.domain.selection import Filters, Selection
 from services.dispatch.lease import alive_workers
+from services.dispatch.profiles import ProfileRepository
 from services.dispatch.tables import delivery_attempts, documents, preview_items, print_batches
 from shared.db.uow import UnitOfWork
+from shared.events.customers import CustomerData
 
-_LIST_COLUMNS = [c for c in documents.c if c.name not in ("payload", "claimed_by")]
+_LIST_COLUMNS = [c for c in documents.c if c.name not in ("payload", "claimed_by", "recipient")]
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,13 @@ class DocumentRow:
     next_attempt_at: datetime | None
     error_code: str | None
     error_reason: str | None
+    error_detail: str | None
     receipt: str | None
+    recipient_version: int | None
+    queued_by: str | None
+    moved_from: str | None
+    moved_to: str | None
+    moved_by: str | None
     created_at: datetime
     queued_at: datetime | None
     delivered_at: datetime | None
@@ -70,6 +80,8 @@ class Rendering:
     kind: str
     customer_number: str
     payload: str
+    recipient: dict[str, Any] | None = None
+    """The customer's current billing data a re-send or a move set (None: as issued)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,27 @@ class Claim:
     resumed: bool
     """An earlier attempt's worker died before recording its outcome: this one may be
     a second delivery of the same document (same Message-ID / file name)."""
+    recipient: dict[str, Any] | None = None
+    """The billing data this attempt goes to when a re-send or a move set it (None: the
+    snapshot in the payload, taken at issue)."""
+    actor: str | None = None
+    """Who sent or re-sent the document (None: automatic sending)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A document a send queued, and what choosing its billing data needs."""
+
+    id: str
+    seq: int
+    attempts: int
+    resend: bool
+    """It had failed: a re-send, which goes to the customer's current billing data."""
+    customer_number: str
+    issued_version: int
+    """The profile version of the snapshot taken at issue."""
+    recipient_version: int | None
+    """The profile version of the data an earlier re-send or move set (None: none)."""
 
 
 @dataclass
@@ -113,6 +146,7 @@ class Result:
     reason: str | None = None
     next_attempt_at: datetime | None = None
     batch_id: str | None = None
+    detail: str | None = None
 
     @property
     def final(self) -> bool:
@@ -234,8 +268,11 @@ class DocumentRepository:
                 a.final,
                 a.code,
                 a.reason,
+                a.detail,
                 a.receipt,
                 a.resumed,
+                a.address,
+                a.actor,
             )
             .where(a.document_id == document_id)
             .order_by(a.attempt)
@@ -251,34 +288,72 @@ class DocumentRepository:
     # --- sending: the job queues ---------------------------------------------------
 
     async def queue_next(
-        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None
-    ) -> list[tuple[str, int, int]]:
+        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None, actor: str | None
+    ) -> list[Queued]:
         """Queue the next ``limit`` selected documents after ``seq`` ``after`` for the
-        job; returns (id, seq, attempts so far) of those queued, in ``seq`` order. Documents another transaction holds
-        (another send) are skipped; they are no longer waiting when it commits."""
-        picked = (
-            select(documents.c.id)
-            .where(*_selected(sel), documents.c.seq > after)
-            .order_by(documents.c.seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        job (sent by ``actor``); returns those queued, in ``seq`` order. Documents
+        another transaction holds (another send) are skipped; they are no longer waiting
+        when it commits."""
+        c = documents.c
+        picked = list(
+            await self._s.execute(
+                select(
+                    c.id,
+                    c.seq,
+                    c.attempts,
+                    c.state,
+                    c.customer_number,
+                    c.recipient_version,
+                    cast(c.payload["customer"]["profile_version"].astext, Integer).label("issued_version"),
+                )
+                .where(*_selected(sel), c.seq > after)
+                .order_by(c.seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
         )
-        stmt = (
+        if not picked:
+            return []
+        await self._s.execute(
             update(documents)
-            .where(documents.c.id.in_(picked.scalar_subquery()))
+            .where(c.id.in_([r.id for r in picked]))
             .values(
                 state=State.QUEUED.value,
                 job_id=job_id,
                 batch_id=batch_id,
+                queued_by=actor,
                 queued_at=func.now(),
                 updated_at=func.now(),
                 next_attempt_at=None,
                 error_code=None,
                 error_reason=None,
+                error_detail=None,
             )
-            .returning(documents.c.id, documents.c.seq, documents.c.attempts)
         )
-        return sorted(((r.id, r.seq, r.attempts) for r in await self._s.execute(stmt)), key=lambda t: t[1])
+        return [
+            Queued(
+                r.id,
+                r.seq,
+                r.attempts,
+                r.state == State.FAILED,
+                r.customer_number,
+                r.issued_version or 0,
+                r.recipient_version,
+            )
+            for r in picked
+        ]
+
+    async def set_recipients(self, recipients: Sequence[tuple[str, dict[str, Any], int]]) -> None:
+        """The billing data the next attempts of these documents go to: (id, data, profile version)."""
+        if recipients:
+            await self._s.execute(
+                _SET_RECIPIENTS,
+                {
+                    "ids": [r[0] for r in recipients],
+                    "data": [json.dumps(r[1]) for r in recipients],
+                    "versions": [r[2] for r in recipients],
+                },
+            )
 
     async def selection_after(self, sel: Selection, *, after: int, limit: int) -> list[Rendering]:
         """The next selected documents (no lock, no change): what a preview renders."""
@@ -319,6 +394,8 @@ class DocumentRepository:
                 c.job_id,
                 c.batch_id,
                 c.claimed_by,
+                c.queued_by,
+                c.recipient,
                 cast(c.payload, Text).label("payload"),
             )
             .where(c.id.in_(list(ids)))
@@ -374,6 +451,8 @@ class DocumentRepository:
                     batch_id=r.batch_id,
                     payload=r.payload,
                     resumed=resumed,
+                    recipient=r.recipient,
+                    actor=r.queued_by,
                 )
             )
         if abandoned:
@@ -395,6 +474,8 @@ class DocumentRepository:
                         "worker": worker,
                         "outcome": "sending",
                         "resumed": c.resumed,
+                        "address": address_of(c.channel, claim_data(c)),
+                        "actor": c.actor,
                     }
                     for c in claimed
                 ],
@@ -414,6 +495,7 @@ class DocumentRepository:
             "receipts": [r.receipt for r in results],
             "codes": [r.code for r in results],
             "reasons": [r.reason for r in results],
+            "details": [r.detail for r in results],
             "next_ats": [r.next_attempt_at for r in results],
             "batches": [r.batch_id for r in results],
         }
@@ -429,6 +511,7 @@ class DocumentRepository:
                 "receipts": params["receipts"],
                 "codes": params["codes"],
                 "reasons": params["reasons"],
+                "details": params["details"],
             },
         )
         return won
@@ -519,6 +602,8 @@ class DocumentRepository:
                 c.attempts,
                 c.job_id,
                 c.batch_id,
+                c.recipient,
+                c.queued_by,
                 cast(c.payload, Text).label("payload"),
             )
             .where(c.batch_id == batch_id, c.state == State.STAGED.value)
@@ -537,6 +622,8 @@ class DocumentRepository:
                 batch_id=r.batch_id,
                 payload=r.payload,
                 resumed=False,
+                recipient=r.recipient,
+                actor=r.queued_by,
             )
             for r in rows
         ]
@@ -585,6 +672,7 @@ class DocumentRepository:
                 p.ok,
                 p.code,
                 p.reason,
+                p.detail,
                 p.file_name,
                 p.content_type,
                 (p.content.is_not(None)).label("downloadable"),
@@ -624,7 +712,25 @@ def _rendering_select() -> Any:
         c.kind,
         c.customer_number,
         cast(c.payload, Text).label("payload"),
+        c.recipient,
     )
+
+
+def claim_data(claim: Claim) -> CustomerData:
+    """The billing data an attempt goes to: the recipient a re-send or move set, else
+    the snapshot taken at issue."""
+    if claim.recipient is not None:
+        return CustomerData.model_validate(claim.recipient)
+    return parse_payload(claim.source, claim.payload).customer.data
+
+
+_SET_RECIPIENTS = text(
+    """
+    UPDATE documents d SET recipient = CAST(r.data AS jsonb), recipient_version = r.version
+    FROM unnest(CAST(:ids AS text[]), CAST(:data AS text[]), CAST(:versions AS int[])) AS r(id, data, version)
+    WHERE d.id = r.id
+    """
+)
 
 
 _CLAIM = text(
@@ -651,14 +757,15 @@ _RECORD_DOCUMENTS = text(
         delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
         error_code = r.code,
         error_reason = r.reason,
+        error_detail = r.detail,
         next_attempt_at = r.next_at,
         batch_id = COALESCE(r.batch, d.batch_id),
         claimed_by = NULL,
         updated_at = now()
     FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:states AS text[]),
                 CAST(:receipts AS text[]), CAST(:codes AS text[]), CAST(:reasons AS text[]),
-                CAST(:next_ats AS timestamptz[]), CAST(:batches AS text[]))
-         AS r(id, attempt, state, receipt, code, reason, next_at, batch)
+                CAST(:details AS text[]), CAST(:next_ats AS timestamptz[]), CAST(:batches AS text[]))
+         AS r(id, attempt, state, receipt, code, reason, detail, next_at, batch)
     WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'sending'
     RETURNING d.id
     """
@@ -668,11 +775,11 @@ _RECORD_ATTEMPTS = text(
     """
     UPDATE delivery_attempts a SET
         outcome = r.outcome, final = r.final, receipt = r.receipt, code = r.code, reason = r.reason,
-        finished_at = now()
+        detail = r.detail, finished_at = now()
     FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:outcomes AS text[]),
                 CAST(:finals AS boolean[]), CAST(:receipts AS text[]), CAST(:codes AS text[]),
-                CAST(:reasons AS text[]))
-         AS r(id, attempt, outcome, final, receipt, code, reason)
+                CAST(:reasons AS text[]), CAST(:details AS text[]))
+         AS r(id, attempt, outcome, final, receipt, code, reason, detail)
     WHERE a.document_id = r.id AND a.attempt = r.attempt
     """
 )
@@ -692,6 +799,8 @@ _DELIVER_STAGED = text(
 
 class DispatchUnitOfWork(UnitOfWork):
     documents: DocumentRepository
+    profiles: ProfileRepository
 
     def _open(self) -> None:
         self.documents = DocumentRepository(self.session)
+        self.profiles = ProfileRepository(self.session)

@@ -195,7 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.support.smtp_sink", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
-    parser.add_argument("--folder", type=Path, default=None, help="write each message as <n>.eml here, after the highest number already there")
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=None,
+        help="write each message as <n>.eml here (numbered on after those already there)",
+    )
     parser.add_argument("--stats", type=Path, default=None, help="keep the counts in this JSON file")
     args = parser.parse_args(argv)
     sink = SmtpSink(args.host, args.port, args.folder).start()
