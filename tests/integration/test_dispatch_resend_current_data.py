@@ -9,46 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.events import topics
-from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
+from shared.events.customers import ProfileError
 from tests.support import documents as d
-from tests.support.dispatch import Stack, dispatch_stack, publish
+from tests.support.dispatch import Stack, dispatch_stack, publish, publish_profile, wait_profile
 from tests.support.isolation import Sandbox
-from tests.support.kafka import Publisher, ce_headers, wait_for
+from tests.support.kafka import wait_for
 from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration
 
 REFUSED = "maija.vanha@example.com"
 FIXED = "maija.uusi@example.com"
-
-
-async def publish_profile(
-    sandbox: Sandbox, number: str, version: int, data: CustomerData, errors: list[ProfileError] | None = None
-) -> None:
-    """A billing profile as the customers service publishes it after a clerk's fix."""
-    event = BillingProfileChanged(
-        customer_number=number, version=version, valid=not errors, errors=errors or [], snapshot=data, consumer=True
-    )
-    headers = ce_headers(event.EVENT_TYPE, str(uuid.uuid4()), source="urn:billing:customers")
-    async with Publisher(sandbox.bootstrap) as pub:
-        await pub.send_many(
-            [(sandbox.topic(topics.BILLING_PROFILES.name), event.model_dump_json().encode(), number, headers)]
-        )
-
-
-async def profile_arrived(sandbox: Sandbox, number: str, version: int) -> None:
-    async def arrived() -> bool:
-        got = await sandbox.scalar("SELECT version FROM billing_profiles WHERE customer_number = $1", number)
-        return got is not None and int(got) >= version
-
-    await wait_for(arrived, timeout=60)
 
 
 async def failed_mail(stack: Stack, sink: SmtpSink, doc: d.InvoiceDocument) -> dict[str, Any]:
@@ -62,9 +38,7 @@ async def failed_mail(stack: Stack, sink: SmtpSink, doc: d.InvoiceDocument) -> d
     return dict(failed)
 
 
-async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(sandbox: Sandbox, tmp_path: Path) -> None:
     issued = d.PERSON.model_copy(update={"email": REFUSED})
     doc = d.invoice(1000000701, who=d.customer("C-701", issued))  # snapshot at issue: profile version 1
     with SmtpSink() as sink:
@@ -81,7 +55,7 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(
                 issued.model_copy(update={"email": "maija.uusi@"}),
                 [ProfileError(code="invalid", field="email", message_fi="Virheellinen.", message_en="Invalid.")],
             )
-            await profile_arrived(sandbox, "C-701", 2)
+            await wait_profile(sandbox, "C-701", 2)
             refused = await stack.api.post(f"/documents/{failed['id']}/resend", headers={"X-Actor": "clerk-2"})
             assert refused.status_code == 409, refused.text
             assert refused.json()["detail"]["code"] == "customer-card-invalid"
@@ -89,7 +63,7 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(
 
             # fixed: the customers service publishes the card's next version
             await publish_profile(sandbox, "C-701", 3, issued.model_copy(update={"email": FIXED}))
-            await profile_arrived(sandbox, "C-701", 3)
+            await wait_profile(sandbox, "C-701", 3)
             response = await stack.api.post(f"/documents/{failed['id']}/resend", headers={"X-Actor": "clerk-2"})
             assert response.status_code == 202, response.text
             resent = await stack.job(response.json()["job"]["url"])
@@ -110,7 +84,9 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(
     assert "e-mail address" in refused_attempt["message_en"] and "e-postadress" in refused_attempt["message_sv"]
     assert REFUSED not in refused_attempt["message_fi"]
     # the document's record stays as issued
-    kept = await sandbox.scalar("SELECT payload->'customer'->'data'->>'email' FROM documents WHERE id = $1", failed["id"])
+    kept = await sandbox.scalar(
+        "SELECT payload->'customer'->'data'->>'email' FROM documents WHERE id = $1", failed["id"]
+    )
     assert kept == REFUSED
 
 
@@ -136,7 +112,7 @@ async def test_a_refused_mail_moved_to_print_goes_into_the_next_print_batch(sand
 
             # the clerk adds the address on the card; the document moves to print
             await publish_profile(sandbox, "C-702", 2, d.PERSON.model_copy(update={"email": REFUSED}))
-            await profile_arrived(sandbox, "C-702", 2)
+            await wait_profile(sandbox, "C-702", 2)
             moved = await stack.api.post(move, json={"channel": "print"}, headers={"X-Actor": "clerk-3"})
             assert moved.status_code == 201, moved.text
             new = moved.json()["document"]
