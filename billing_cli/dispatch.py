@@ -195,9 +195,7 @@ def show(document_id: str, lang: Lang = "fi", as_json: Json = False) -> None:
         resumed = " (resumed)" if a["resumed"] else ""
         to = f" -> {a['address']}" if a.get("address") else ""
         by = f" ({a['actor']})" if a.get("actor") else ""
-        typer.echo(
-            f"  #{a['attempt']} {a['started_at']} {a['outcome']}{resumed}{to}{by} {a['receipt'] or ''}{extra}"
-        )
+        typer.echo(f"  #{a['attempt']} {a['started_at']} {a['outcome']}{resumed}{to}{by} {a['receipt'] or ''}{extra}")
 
 
 @app.command()

@@ -90,6 +90,43 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(sand
     assert kept == REFUSED
 
 
+async def test_send_all_failed_again_takes_each_customers_current_data(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The channel's "send all failed again": the customer whose card was fixed gets the
+    mail at the new address; the one whose card was not is refused again at the old one.
+    A profile older than the one dispatch has (a replay) changes nothing."""
+    other = "pekka.vanha@example.com"
+    fixed_doc = d.invoice(1000000711, who=d.customer("C-711", d.PERSON.model_copy(update={"email": REFUSED})))
+    unfixed_doc = d.invoice(1000000712, who=d.customer("C-712", d.PERSON.model_copy(update={"email": other})))
+    with SmtpSink() as sink:
+        sink.refuse = {REFUSED: "550 5.1.1 No such user", other: "550 5.1.1 No such user"}
+        async with dispatch_stack(sandbox, tmp_path, smtp_port=sink.port) as stack:
+            await stack.worker("email")
+            await publish(sandbox, [fixed_doc, unfixed_doc])
+            await stack.wait_arrived(2)
+            first = await stack.send("email")
+            assert first["job"]["result"] == {"queued": 2, "delivered": 0, "failed": 2}
+
+            await publish_profile(sandbox, "C-711", 4, d.PERSON.model_copy(update={"email": FIXED}))
+            await wait_profile(sandbox, "C-711", 4)
+            # a replayed older profile (version 3, the refused address) arrives after it
+            await publish_profile(sandbox, "C-711", 3, d.PERSON.model_copy(update={"email": REFUSED}))
+            profiles = stack.service.consumer_stats[-1]
+            await wait_for(lambda: profiles.handled >= 2, timeout=60)
+
+            again = await stack.send("email", resend_failed=True)
+            assert again["job"]["result"] == {"queued": 2, "delivered": 1, "failed": 1}
+            documents = (
+                await stack.api.get("/sending/email/documents", params={"state": ["delivered", "failed"]})
+            ).json()
+
+    by_number = {doc["number"]: doc for doc in documents["items"]}
+    assert by_number["1000000711"]["state"] == "delivered" and by_number["1000000711"]["recipient_version"] == 4
+    assert by_number["1000000712"]["state"] == "failed" and by_number["1000000712"]["recipient_version"] is None
+    assert [str(m["To"].addresses[0].addr_spec) for m in sink.messages()] == [FIXED]
+    kept = await sandbox.scalar("SELECT version FROM billing_profiles WHERE customer_number = 'C-711'")
+    assert kept == 4
+
+
 async def test_a_refused_mail_moved_to_print_goes_into_the_next_print_batch(sandbox: Sandbox, tmp_path: Path) -> None:
     no_street = d.PERSON.model_copy(update={"email": REFUSED, "address": None})
     doc = d.invoice(1000000702, who=d.customer("C-702", no_street))
