@@ -29,7 +29,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import dispatch_overrides, wait_until, workers
 from tests.support import documents as d
-from tests.support.dispatch import publish, publish_profile, wait_profile
+from tests.support.dispatch import publish, publish_profile
 from tests.support.finvoice import finvoice
 from tests.support.pdf import text as pdf_text
 from tests.support.smtp_sink import SmtpSink
@@ -150,7 +150,9 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         first = page.locator("[data-failed-table] tbody tr", has_text="C-5")
         fixed = d.PERSON.model_copy(update={"email": FIXED})
         stack.run(publish_profile(stack.sandbox, "C-5", 2, fixed))
-        stack.run(wait_profile(stack.sandbox, "C-5", 2))
+        stack.wait_for(
+            lambda: stack.scalar("dispatch", "SELECT count(*) FROM billing_profiles WHERE version = 2"), timeout=60
+        )
         first.locator("[data-resend]").click()
         expect(page.locator("[data-resend-result] [data-sent]")).to_have_text(
             "1 lasku lähetetty sähköpostilla.", timeout=90_000
