@@ -169,7 +169,7 @@ def send(
         if preview:
             problems = call(c, "GET", f"/sending/previews/{job['id']}", lang, params={"problems_only": True})
             for item in problems["items"]:
-                typer.echo(f"{item['document_id']}  [{item['code']}] {item['reason']}")
+                typer.echo(f"{item['document_id']}  [{item['code']}] {item.get(f'message_{lang}') or item['reason']}")
             if out is not None:
                 saved = _save_samples(c, job["id"], out, lang)
                 typer.echo(f"{saved} {'näytettä tallennettu' if lang == 'fi' else 'samples saved'}: {out}")
