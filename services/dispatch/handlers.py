@@ -19,14 +19,17 @@ owns the transaction).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from services.dispatch.channels import ChannelAdapter, Refused, make
 from services.dispatch.config import Settings
-from services.dispatch.domain.documents import NewDocument, from_invoice, from_reminder, stored_document
+from services.dispatch.domain.documents import NewDocument, State, from_invoice, from_reminder, stored_document
 from services.dispatch.domain.naming import print_batch_id
+from services.dispatch.domain.recipients import Profile
 from services.dispatch.domain.selection import Selection
 from services.dispatch.repositories import DispatchUnitOfWork, Queued, Rendering
 from shared.events import topics
@@ -139,11 +142,29 @@ async def to_current_data(uow: DispatchUnitOfWork, resent: Sequence[Queued]) -> 
     profiles = await uow.profiles.get_many(r.customer_number for r in resent)
     updates: list[tuple[str, dict[str, Any], int]] = []
     for row in resent:
-        profile = profiles.get(row.customer_number)
-        have = row.recipient_version if row.recipient_version is not None else row.issued_version
-        if profile is not None and profile.valid and profile.version > have:
+        profile = newer_valid(profiles.get(row.customer_number), row.recipient_version, row.issued_version)
+        if profile is not None:
             updates.append((row.id, profile.data.model_dump(mode="json"), profile.version))
     await uow.documents.set_recipients(updates)
+
+
+def newer_valid(profile: Profile | None, recipient_version: int | None, issued_version: int) -> Profile | None:
+    """The profile, when it is valid and newer than the data the document has."""
+    have = recipient_version if recipient_version is not None else issued_version
+    return profile if profile is not None and profile.valid and profile.version > have else None
+
+
+async def as_resent(uow: DispatchUnitOfWork, items: list[Rendering]) -> list[Rendering]:
+    """Failed documents as a re-send would render them now: to the customer's current
+    billing data (a preview of a re-send shows where it would go)."""
+    profiles = await uow.profiles.get_many(i.customer_number for i in items)
+    out = []
+    for item in items:
+        issued = int(json.loads(item.payload)["customer"]["profile_version"])
+        profile = newer_valid(profiles.get(item.customer_number), item.recipient_version, issued)
+        current = profile.data.model_dump(mode="json") if profile is not None else item.recipient
+        out.append(dataclasses.replace(item, recipient=current))
+    return out
 
 
 # --- the preview job ----------------------------------------------------------------
@@ -195,6 +216,8 @@ async def preview_chunk(job: JobContext, uow: DispatchUnitOfWork, *, settings: S
     sel = _selection(job)
     cursor: dict[str, Any] = dict(job.cursor or {"after": 0, "samples": 0})
     batch = await uow.documents.selection_after(sel, after=int(cursor["after"]), limit=job.chunk_size)
+    if State.FAILED in sel.states:
+        batch = await as_resent(uow, batch)
     adapter = make(sel.channel, settings)
     rows: list[dict[str, Any]] = []
     problems = 0

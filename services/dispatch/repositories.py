@@ -82,6 +82,7 @@ class Rendering:
     payload: str
     recipient: dict[str, Any] | None = None
     """The customer's current billing data a re-send or a move set (None: as issued)."""
+    recipient_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -713,6 +714,7 @@ def _rendering_select() -> Any:
         c.customer_number,
         cast(c.payload, Text).label("payload"),
         c.recipient,
+        c.recipient_version,
     )
 
 

@@ -8,7 +8,9 @@ waits there, addressed to the current data, and goes into the next print batch."
 from __future__ import annotations
 
 import csv
+import email.policy
 import io
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,18 @@ async def test_send_all_failed_again_takes_each_customers_current_data(sandbox: 
             await publish_profile(sandbox, "C-711", 3, d.PERSON.model_copy(update={"email": REFUSED}))
             profiles = stack.service.consumer_stats[-1]
             await wait_for(lambda: profiles.handled >= 2, timeout=60)
+
+            # a preview of the re-send shows where each would go now, and sends nothing
+            preview = await stack.send("email", resend_failed=True, preview=True)
+            job_id = preview["job"]["id"]
+            items = (await stack.api.get(f"/sending/previews/{job_id}")).json()["items"]
+            to = {}
+            for item in items:
+                sample = await stack.api.get(f"/sending/previews/{job_id}/{item['document_id']}")
+                mail = message_from_bytes(sample.content, policy=email.policy.default)
+                to[item["document_id"]] = str(mail["To"].addresses[0].addr_spec)
+            assert sorted(to.values()) == sorted([FIXED, other])
+            assert sink.count() == 0
 
             again = await stack.send("email", resend_failed=True)
             assert again["job"]["result"] == {"queued": 2, "delivered": 1, "failed": 1}
