@@ -8,6 +8,8 @@
     billing dispatch failed --channel einvoice
     billing dispatch send --channel einvoice --all --resend-failed
     billing dispatch show <document id>
+    billing dispatch resend <document id>                # to the customer's current data
+    billing dispatch move <document id> --channel print  # e-mail refused -> print
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _STATES_FI = {
     "retry": "uusitaan",
     "delivered": "toimitettu",
     "failed": "epäonnistui",
+    "moved": "siirretty",
 }
 
 
@@ -56,7 +59,9 @@ def _line(doc: dict[str, Any], lang: str) -> str:
         f"{doc['amount']:>10}  {doc['due_date']}  {_state(doc['state'], lang)}"
     )
     if doc.get("error_code"):
-        text += f"  [{doc['error_code']}] {doc.get('error_reason') or ''}"
+        text += f"  [{doc['error_code']}] {doc.get(f'error_message_{lang}') or doc.get('error_reason') or ''}"
+    if doc.get("moved_to"):
+        text += f"  -> {doc['moved_to']}"
     return text
 
 
@@ -74,7 +79,9 @@ def summary(lang: Lang = "fi", as_json: Json = False) -> None:
         auto = "  (auto)" if r["auto_send"] else ""
         typer.echo(
             f"{r['channel']:<9} {_state('waiting', lang)} {r['waiting']:<7} {on_way} {moving:<7} "
-            f"{_state('delivered', lang)} {r['delivered']:<7} {_state('failed', lang)} {r['failed']}{auto}"
+            f"{_state('delivered', lang)} {r['delivered']:<7} {_state('failed', lang)} {r['failed']}"
+            + (f"  {_state('moved', lang)} {r['moved']}" if r.get("moved") else "")
+            + auto
         )
 
 
@@ -162,7 +169,7 @@ def send(
         if preview:
             problems = call(c, "GET", f"/sending/previews/{job['id']}", lang, params={"problems_only": True})
             for item in problems["items"]:
-                typer.echo(f"{item['document_id']}  [{item['code']}] {item['reason']}")
+                typer.echo(f"{item['document_id']}  [{item['code']}] {item.get(f'message_{lang}') or item['reason']}")
             if out is not None:
                 saved = _save_samples(c, job["id"], out, lang)
                 typer.echo(f"{saved} {'näytettä tallennettu' if lang == 'fi' else 'samples saved'}: {out}")
@@ -184,9 +191,11 @@ def show(document_id: str, lang: Lang = "fi", as_json: Json = False) -> None:
         return
     typer.echo(_line(doc, lang))
     for a in doc["attempts_made"]:
-        extra = f" [{a['code']}] {a['reason']}" if a["code"] else ""
+        extra = f" [{a['code']}] {a.get(f'message_{lang}') or a['reason']}" if a["code"] else ""
         resumed = " (resumed)" if a["resumed"] else ""
-        typer.echo(f"  #{a['attempt']} {a['started_at']} {a['outcome']}{resumed} {a['receipt'] or ''}{extra}")
+        to = f" -> {a['address']}" if a.get("address") else ""
+        by = f" ({a['actor']})" if a.get("actor") else ""
+        typer.echo(f"  #{a['attempt']} {a['started_at']} {a['outcome']}{resumed}{to}{by} {a['receipt'] or ''}{extra}")
 
 
 @app.command()
@@ -196,12 +205,35 @@ def resend(
     actor: Annotated[str, typer.Option(help="who sends")] = "cli",
     lang: Lang = "fi",
 ) -> None:
-    """Send one failed document again (after its cause is fixed)."""
+    """Send one failed document again (after its cause is fixed on the customer card): it
+    goes to the customer's current billing data."""
     with client("dispatch", PORT) as c:
         answer = call(c, "POST", f"/documents/{document_id}/resend", lang, headers={"X-Actor": actor})
         typer.echo(answer[f"message_{lang}"])
         if wait:
             follow(c, answer["job"]["url"], lang)
+
+
+@app.command()
+def move(
+    document_id: str,
+    channel: ChannelOpt,
+    actor: Annotated[str, typer.Option(help="who moves it")] = "cli",
+    lang: Lang = "fi",
+    as_json: Json = False,
+) -> None:
+    """Move a failed document to another channel (e-mail refused -> print): it waits
+    there, addressed to the customer's current data, for that channel's next send."""
+    target = _channel(channel)
+    with client("dispatch", PORT) as c:
+        answer = call(
+            c, "POST", f"/documents/{document_id}/move", lang, json={"channel": target}, headers={"X-Actor": actor}
+        )
+    if as_json:
+        dump(answer)
+        return
+    typer.echo(answer[f"message_{lang}"] if f"message_{lang}" in answer else answer["message_en"])
+    typer.echo(_line(answer["document"], lang))
 
 
 def worker(

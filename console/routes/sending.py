@@ -9,6 +9,9 @@ progress, the confirmation; failed deliveries with their reasons, and re-send.
 - ``GET  /sending/previews/{job}/{document}``: a preview's sample file, through the
   console (the clerk's browser never talks to the services)
 - ``POST /sending/documents/{id}/resend``, ``POST /sending/{channel}/resend-failed``
+  (to the customer's current billing data)
+- ``POST /sending/documents/{id}/move``: a failed document to another channel (e-mail
+  refused → print)
 - ``GET  /sending/documents/{id}/rendered``: a document as it would leave
 
 The rules of what is shown are in :mod:`console.routes.sending_view`.
@@ -146,6 +149,30 @@ async def resend(request: Request, user: User, document_id: DocumentId) -> Respo
     """One failed document again."""
     answer = await call(request, "dispatch", "POST", f"/documents/{document_id}/resend")
     return _progress(request, str(answer["channel"]), answer)
+
+
+@router.post("/sending/documents/{document_id}/move")
+async def move(request: Request, user: User, document_id: DocumentId) -> Response:
+    """A failed document to another channel: it waits there for that channel's send.
+    The dispatch service refuses (with the reason) when the customer's data lacks what
+    the channel needs."""
+    form = await request.form()
+    target = form.get("channel")
+    try:
+        view.parse_channel(target if isinstance(target, str) else "")
+    except view.SendError as exc:
+        return _error(request, exc.key)
+    answer = await call(request, "dispatch", "POST", f"/documents/{document_id}/move", json={"channel": target})
+    old = await call(request, "dispatch", "GET", f"/documents/{answer['moved_from']}")
+    channel = str(old["channel"])
+    return render(
+        request,
+        "sending/_moved.html",
+        document=answer["document"],
+        channel=channel,
+        cards=await _cards(request),
+        failed=await _documents(request, channel, ["failed"]),
+    )
 
 
 @router.get("/sending/{channel}/jobs/{job_id}")

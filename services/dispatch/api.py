@@ -7,8 +7,12 @@ lähetys*, seed steps 18–25) and the documents behind it.
 - ``POST /sending/{channel}/send``: send all (or a selection), or preview them: 202 with
   the job to follow (``/jobs/{id}``: delivered + failed so far of the total).
 - ``GET /sending/previews/{job}``: what a preview rendered; ``…/{document}``: a sample.
-- ``GET /documents/{id}`` with its attempts, ``…/rendered`` as it would leave, and
-  ``POST /documents/{id}/resend`` for a failed one after the cause is fixed.
+- One document (``GET /documents/{id}``, re-send, move to another channel): see
+  :mod:`services.dispatch.api_documents`.
+
+Failure reasons come with a stable ``code`` and the texts in Finnish, English and
+Swedish (``error_message_fi`` …); ``error_reason`` is the English line of the
+delivery-failed event.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.dispatch import handlers
-from services.dispatch.channels import Refused, make
 from services.dispatch.config import Settings
-from services.dispatch.domain.documents import CHANNELS, State, parse_payload
+from services.dispatch.domain.documents import CHANNELS, State
+from services.dispatch.domain.reasons import localize
 from services.dispatch.domain.selection import Filters, Selection
 from services.dispatch.repositories import DispatchUnitOfWork, DocumentRow
 from services.dispatch.runtime import DispatchRuntime
@@ -63,6 +67,8 @@ class ChannelSummary(BaseModel):
     retry: int
     delivered: int
     failed: int
+    moved: int
+    """Failed here, then moved to another channel by a clerk."""
     auto_send: bool
 
 
@@ -84,40 +90,41 @@ class DocumentOut(BaseModel):
     next_attempt_at: datetime | None
     error_code: str | None
     error_reason: str | None
+    """The failure in English (as the delivery-failed event says it)."""
+    error_detail: str | None
+    """Its technical part, the same in every language (``SMTP 550``)."""
+    error_message_fi: str | None
+    error_message_en: str | None
+    error_message_sv: str | None
     receipt: str | None
+    queued_by: str | None
+    """Who sent or re-sent it last (None: automatic sending)."""
+    recipient_version: int | None
+    """Set when a re-send or a move addressed it to the customer's current billing data:
+    the billing profile version used (None: the snapshot taken at issue)."""
+    moved_from: str | None
+    moved_to: str | None
+    moved_by: str | None
     created_at: datetime
     queued_at: datetime | None
     delivered_at: datetime | None
 
     @classmethod
     def of(cls, row: DocumentRow) -> DocumentOut:
-        return cls.model_validate(row, from_attributes=True)
+        texts = localize(row.error_code, row.error_detail, row.error_reason)
+        return cls.model_validate(
+            {
+                **{f: getattr(row, f) for f in cls.model_fields if hasattr(row, f)},
+                "error_message_fi": texts.fi if texts else None,
+                "error_message_en": texts.en if texts else None,
+                "error_message_sv": texts.sv if texts else None,
+            }
+        )
 
 
 class DocumentPage(BaseModel):
     total: int
     items: list[DocumentOut]
-
-
-class AttemptOut(BaseModel):
-    attempt: int
-    channel: str
-    job_id: uuid.UUID | None
-    worker: str
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: str
-    final: bool
-    code: str | None
-    reason: str | None
-    receipt: str | None
-    resumed: bool
-
-
-class DocumentDetail(DocumentOut):
-    source: str
-    source_id: str
-    attempts_made: list[AttemptOut]
 
 
 class SendRequest(BaseModel):
@@ -154,6 +161,10 @@ class PreviewItemOut(BaseModel):
     ok: bool
     code: str | None
     reason: str | None
+    detail: str | None = None
+    message_fi: str | None = None
+    message_en: str | None = None
+    message_sv: str | None = None
     file_name: str | None
     content_type: str | None
     downloadable: bool
@@ -206,8 +217,8 @@ async def documents_of(
     request: Request,
     channel: ChannelPath,
     *,
-    state: list[Literal["waiting", "queued", "sending", "staged", "retry", "delivered", "failed"]] = Query(
-        ["waiting"], max_length=7
+    state: list[Literal["waiting", "queued", "sending", "staged", "retry", "delivered", "failed", "moved"]] = Query(
+        ["waiting"], max_length=8
     ),
     kind: DocumentKind | None = None,
     customer_number: str | None = Query(None, min_length=1, max_length=32, pattern=CUSTOMER_NUMBER_PATTERN),
@@ -303,7 +314,17 @@ async def preview(
     job = await _preview_job(request, job_id)
     async with _uow(request) as uow:
         total, items = await uow.documents.preview_list(job_id, limit=limit, offset=offset, problems_only=problems_only)
-    return PreviewPage(job=job, total=total, items=[PreviewItemOut(**i) for i in items])
+    return PreviewPage(job=job, total=total, items=[_preview_item(i) for i in items])
+
+
+def _preview_item(item: dict[str, Any]) -> PreviewItemOut:
+    texts = localize(item["code"], item.get("detail"), item["reason"])
+    return PreviewItemOut(
+        **item,
+        message_fi=texts.fi if texts else None,
+        message_en=texts.en if texts else None,
+        message_sv=texts.sv if texts else None,
+    )
 
 
 _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -328,71 +349,3 @@ async def preview_sample(request: Request, job_id: uuid.UUID, document_id: Docum
     if found is None:
         raise _not_found("sample", "Esikatselussa ei ole tätä näytettä.", "The preview kept no such sample.")
     return _file(*found)
-
-
-def _doc_not_found(document_id: str) -> HTTPException:
-    return _not_found("document", f"Asiakirjaa {document_id} ei löydy.", f"Document {document_id} not found.")
-
-
-@router.get("/documents/{document_id}", response_model=DocumentDetail, responses=NOT_FOUND)
-async def document(request: Request, document_id: DocumentIdPath) -> Any:
-    """One document with every delivery attempt."""
-    async with _uow(request) as uow:
-        row = await uow.documents.get(document_id)
-        attempts = await uow.documents.attempts_of(document_id) if row else []
-    if row is None:
-        raise _doc_not_found(document_id)
-    return DocumentDetail(
-        **DocumentOut.of(row).model_dump(),
-        source=row.source,
-        source_id=row.source_id,
-        attempts_made=[AttemptOut(**a) for a in attempts],
-    )
-
-
-@router.get("/documents/{document_id}/rendered", response_class=Response, responses={**_FILE_RESPONSES, **CONFLICT})
-async def rendered(request: Request, document_id: DocumentIdPath) -> Response:
-    """The document rendered now, exactly as its channel would send it; nothing is sent.
-    409 with the reason when the channel would refuse it (no address, invalid Finvoice)."""
-    async with _uow(request) as uow:
-        item = await uow.documents.rendering(document_id)
-    if item is None:
-        raise _doc_not_found(document_id)
-    adapter = make(item.channel, _settings(request))  # type: ignore[arg-type]
-    try:
-        out = adapter.render(item.id, parse_payload(item.source, item.payload))
-    except Refused as refused:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail={
-                "code": refused.failed.code,
-                "message_fi": refused.failed.reason,
-                "message_en": refused.failed.reason,
-            },
-        ) from None
-    return _file(out.file_name, out.content_type, out.content)
-
-
-@router.post(
-    "/documents/{document_id}/resend",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SendAccepted,
-    responses={**NOT_FOUND, **CONFLICT},
-)
-async def resend(request: Request, document_id: DocumentIdPath, x_actor: str = Actor) -> Any:
-    """Send a failed document again (after its cause is fixed): a send of this one."""
-    async with _uow(request) as uow:
-        row = await uow.documents.get(document_id)
-    if row is None:
-        raise _doc_not_found(document_id)
-    if row.state != State.FAILED:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail={
-                "code": "not_failed",
-                "message_fi": f"Vain epäonnistunut asiakirja lähetetään uudelleen (tila: {row.state}).",
-                "message_en": f"Only a failed document is sent again (state: {row.state}).",
-            },
-        )
-    sel = Selection(channel=row.channel, states=(State.FAILED,), ids=(document_id,))  # type: ignore[arg-type]
-    return await start_send(_runtime(request), sel, preview=False, actor=x_actor)

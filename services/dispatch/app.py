@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.dispatch import api, channels, consumers, handlers
+from services.dispatch import api, api_documents, channels, consumers, handlers
 from services.dispatch.config import Settings
 from services.dispatch.delivery import Deliverer
 from services.dispatch.domain.outcomes import RetryPolicy
@@ -32,7 +32,14 @@ SPEC = ServiceSpec(
     # read them. Declared once, as consumed (with their dead-letter topics); declaring
     # them as produced too would give the AsyncAPI document two channels of one name.
     produces=(topics.DELIVERIES,),
-    consumes=(topics.INVOICES, topics.REMINDERS, topics.EMAIL_JOBS, topics.EINVOICE_JOBS, topics.PRINT_JOBS),
+    consumes=(
+        topics.INVOICES,
+        topics.REMINDERS,
+        topics.BILLING_PROFILES,
+        topics.EMAIL_JOBS,
+        topics.EINVOICE_JOBS,
+        topics.PRINT_JOBS,
+    ),
 )
 
 WORKER_PORTS: dict[str, int] = {"email": 8011, "einvoice": 8012, "print": 8013}
@@ -117,7 +124,7 @@ def build_worker(channel: Channel, settings: Settings | None = None) -> Dispatch
 
 
 def http_app(runtime: DispatchRuntime, title: str = "Dispatch service") -> FastAPI:
-    return runtime.http_app([api.router], title=title, version="1")
+    return runtime.http_app([api.router, api_documents.router], title=title, version="1")
 
 
 def worker_app(runtime: DispatchRuntime, channel: str) -> FastAPI:

@@ -1,16 +1,19 @@
-"""Kafka subscribers of the dispatch service: issued documents in; each worker's
-channel job topic (see ``worker.py``)."""
+"""Kafka subscribers of the dispatch service: issued documents in; the customers'
+billing profiles (the current billing data a re-send or a move to another channel goes
+to, see :mod:`services.dispatch.profiles`); each worker's channel job topic (see
+``worker.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from services.dispatch import handlers
+from services.dispatch import handlers, profiles
 from services.dispatch.config import Settings
 from services.dispatch.repositories import DispatchUnitOfWork
 from services.dispatch.runtime import DispatchRuntime
 from shared.events import topics
+from shared.events.customers import BillingProfileChanged
 from shared.events.envelope import Envelope
 from shared.messaging.consumer import subscribe
 
@@ -36,3 +39,17 @@ def register(runtime: DispatchRuntime, settings: Settings) -> None:
                 uow_factory=runtime.uow,
             )
         )
+
+    async def on_profiles(events: Sequence[Envelope[BillingProfileChanged]], uow: DispatchUnitOfWork) -> None:
+        await profiles.apply_profiles(events, uow.profiles)
+
+    runtime.consumer_stats.append(
+        subscribe(
+            runtime.broker,
+            runtime.settings,
+            topic=topics.BILLING_PROFILES,
+            group=GROUP,
+            handler=on_profiles,
+            uow_factory=runtime.uow,
+        )
+    )

@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from services.dispatch.channels.base import ChannelAdapter, Refused, clean_reason
-from services.dispatch.domain.documents import State, parse_payload
+from services.dispatch.domain.documents import State, stored_document
 from services.dispatch.domain.naming import print_batch_id
 from services.dispatch.domain.outcomes import (
     ChannelUnavailable,
@@ -68,13 +68,26 @@ def result_of(claim: Claim, outcome: Outcome | ChannelUnavailable, policy: Retry
     if isinstance(outcome, Staged):
         return Result(claim, State.STAGED, "staged", receipt=outcome.receipt, batch_id=outcome.batch_id)
     if isinstance(outcome, ChannelUnavailable):
-        return Result(claim, State.QUEUED, "unavailable", code=outcome.code, reason=clean_reason(outcome.reason))
-    reason = clean_reason(outcome.reason)
+        return Result(
+            claim,
+            State.QUEUED,
+            "unavailable",
+            code=outcome.code,
+            reason=clean_reason(outcome.reason),
+            detail=_detail(outcome.detail),
+        )
+    reason, detail = clean_reason(outcome.reason), _detail(outcome.detail)
     if not outcome.permanent:
         retry_at = policy.after_transient(claim.attempt, now)
         if retry_at is not None:
-            return Result(claim, State.RETRY, "retry", code=outcome.code, reason=reason, next_attempt_at=retry_at)
-    return Result(claim, State.FAILED, "failed", code=outcome.code, reason=reason)
+            return Result(
+                claim, State.RETRY, "retry", code=outcome.code, reason=reason, detail=detail, next_attempt_at=retry_at
+            )
+    return Result(claim, State.FAILED, "failed", code=outcome.code, reason=reason, detail=detail)
+
+
+def _detail(detail: str | None) -> str | None:
+    return clean_reason(detail) if detail else None
 
 
 def emit(uow: DispatchUnitOfWork, result: Result, now: datetime) -> None:
@@ -250,7 +263,7 @@ class Deliverer:
                 started = time.monotonic()
                 outcome: Outcome | ChannelUnavailable
                 if down is not None or crash is not None:
-                    outcome = down or ChannelUnavailable("worker-error", type(crash).__name__)
+                    outcome = down or ChannelUnavailable("worker-error", type(crash).__name__, type(crash).__name__)
                 else:
                     try:
                         outcome = await self._attempt(claim)
@@ -259,7 +272,7 @@ class Deliverer:
                         outcome = unavailable
                     except Exception as exc:  # a bug: the partition stops (loud), nothing is lost
                         crash = crash or exc
-                        outcome = ChannelUnavailable("worker-error", type(exc).__name__)
+                        outcome = ChannelUnavailable("worker-error", type(exc).__name__, type(exc).__name__)
                 if isinstance(outcome, Delivered | Staged):
                     self._sent += 1
                     failpoints.hit(f"dispatch.after_send.{self._sent}")
@@ -281,7 +294,7 @@ class Deliverer:
             raise down
 
     async def _attempt(self, claim: Claim) -> Outcome:
-        doc = parse_payload(claim.source, claim.payload)
+        doc = stored_document(claim.source, claim.payload, claim.recipient)
         try:
             rendered = self.channel.render(claim.id, doc)
         except Refused as refused:

@@ -19,16 +19,19 @@ owns the transaction).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from services.dispatch.channels import ChannelAdapter, Refused, make
 from services.dispatch.config import Settings
-from services.dispatch.domain.documents import NewDocument, from_invoice, from_reminder, parse_payload
+from services.dispatch.domain.documents import NewDocument, State, from_invoice, from_reminder, stored_document
 from services.dispatch.domain.naming import print_batch_id
+from services.dispatch.domain.recipients import Profile
 from services.dispatch.domain.selection import Selection
-from services.dispatch.repositories import DispatchUnitOfWork, Rendering
+from services.dispatch.repositories import DispatchUnitOfWork, Queued, Rendering
 from shared.events import topics
 from shared.events.customers import Channel
 from shared.events.dispatch import SendDocument
@@ -103,11 +106,12 @@ async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval
         if batch_id is not None and cursor["after"] == 0:
             await uow.documents.open_batch(batch_id, job.id, sealed=False)
         rows = await uow.documents.queue_next(
-            sel, after=int(cursor["after"]), limit=job.chunk_size, job_id=job.id, batch_id=batch_id
+            sel, after=int(cursor["after"]), limit=job.chunk_size, job_id=job.id, batch_id=batch_id, actor=job.actor
         )
-        for document_id, seq, attempts in rows:
-            queue_job(uow, document_id, sel.channel, attempts + 1, str(job.id))
-            cursor["after"] = seq
+        await to_current_data(uow, [r for r in rows if r.resend])
+        for row in rows:
+            queue_job(uow, row.id, sel.channel, row.attempts + 1, str(job.id))
+            cursor["after"] = row.seq
         queued_now = len(rows)
         cursor["queued"] += queued_now
         if queued_now < job.chunk_size:
@@ -129,6 +133,40 @@ async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval
     )
 
 
+async def to_current_data(uow: DispatchUnitOfWork, resent: Sequence[Queued]) -> None:
+    """Re-sent documents go to their customer's current billing data: the latest
+    profile, when it is newer than the data the document has and valid (a card still in
+    error is not sent to; the document keeps its data and the clerk sees where it went)."""
+    if not resent:
+        return
+    profiles = await uow.profiles.get_many(r.customer_number for r in resent)
+    updates: list[tuple[str, dict[str, Any], int]] = []
+    for row in resent:
+        profile = newer_valid(profiles.get(row.customer_number), row.recipient_version, row.issued_version)
+        if profile is not None:
+            updates.append((row.id, profile.data.model_dump(mode="json"), profile.version))
+    await uow.documents.set_recipients(updates)
+
+
+def newer_valid(profile: Profile | None, recipient_version: int | None, issued_version: int) -> Profile | None:
+    """The profile, when it is valid and newer than the data the document has."""
+    have = recipient_version if recipient_version is not None else issued_version
+    return profile if profile is not None and profile.valid and profile.version > have else None
+
+
+async def as_resent(uow: DispatchUnitOfWork, items: list[Rendering]) -> list[Rendering]:
+    """Failed documents as a re-send would render them now: to the customer's current
+    billing data (a preview of a re-send shows where it would go)."""
+    profiles = await uow.profiles.get_many(i.customer_number for i in items)
+    out = []
+    for item in items:
+        issued = int(json.loads(item.payload)["customer"]["profile_version"])
+        profile = newer_valid(profiles.get(item.customer_number), item.recipient_version, issued)
+        current = profile.data.model_dump(mode="json") if profile is not None else item.recipient
+        out.append(dataclasses.replace(item, recipient=current))
+    return out
+
+
 # --- the preview job ----------------------------------------------------------------
 
 
@@ -139,6 +177,7 @@ class PreviewItem:
     ok: bool
     code: str | None
     reason: str | None
+    detail: str | None
     file_name: str | None
     content_type: str | None
     content: bytes | None
@@ -146,7 +185,7 @@ class PreviewItem:
 
 def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, bytes | None]:
     """Render one document as its channel would send it: the item, and its bytes."""
-    doc = parse_payload(item.source, item.payload)
+    doc = stored_document(item.source, item.payload, item.recipient)
     try:
         rendered = adapter.render(item.id, doc)
     except Refused as refused:
@@ -158,6 +197,7 @@ def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, b
                 False,
                 refused.failed.code,
                 refused.failed.reason,
+                refused.failed.detail,
                 r.file_name if r else None,
                 r.content_type if r else None,
                 None,
@@ -165,7 +205,7 @@ def render_one(adapter: ChannelAdapter, item: Rendering) -> tuple[PreviewItem, b
             r.content if r else None,
         )
     return (
-        PreviewItem(item.id, item.seq, True, None, None, rendered.file_name, rendered.content_type, None),
+        PreviewItem(item.id, item.seq, True, None, None, None, rendered.file_name, rendered.content_type, None),
         rendered.content,
     )
 
@@ -176,6 +216,8 @@ async def preview_chunk(job: JobContext, uow: DispatchUnitOfWork, *, settings: S
     sel = _selection(job)
     cursor: dict[str, Any] = dict(job.cursor or {"after": 0, "samples": 0})
     batch = await uow.documents.selection_after(sel, after=int(cursor["after"]), limit=job.chunk_size)
+    if State.FAILED in sel.states:
+        batch = await as_resent(uow, batch)
     adapter = make(sel.channel, settings)
     rows: list[dict[str, Any]] = []
     problems = 0
@@ -193,6 +235,7 @@ async def preview_chunk(job: JobContext, uow: DispatchUnitOfWork, *, settings: S
                 "ok": preview.ok,
                 "code": preview.code,
                 "reason": preview.reason,
+                "detail": preview.detail,
                 "file_name": preview.file_name,
                 "content_type": preview.content_type,
                 "content": keep,

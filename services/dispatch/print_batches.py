@@ -24,7 +24,7 @@ from services.dispatch import formats
 from services.dispatch.channels.printing import staged_pdf, staging_dir
 from services.dispatch.config import Settings
 from services.dispatch.delivery import emit
-from services.dispatch.domain.documents import Document, State, parse_payload
+from services.dispatch.domain.documents import Document, State, stored_document
 from services.dispatch.lease import WorkerLease
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.repositories import DispatchUnitOfWork, Result
@@ -66,7 +66,7 @@ class BatchCloser:
         if staged:
             items: list[tuple[str, Document, bytes]] = []
             for claim in staged:
-                doc = parse_payload(claim.source, claim.payload)
+                doc = stored_document(claim.source, claim.payload, claim.recipient)
                 items.append((claim.id, doc, await asyncio.to_thread(self._pdf, batch_id, claim.id, doc)))
             files = await asyncio.to_thread(formats.print_batch, items, self._folder, batch_id)
             file_name, manifest = files.pdf_path.name, files.csv_path.name

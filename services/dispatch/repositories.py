@@ -1,122 +1,40 @@
-"""The queries the dispatch handlers and workers need, and the unit of work that holds them."""
+"""The queries the dispatch handlers and workers need, and the unit of work that holds them.
+
+The workers' part (claim, record, retries, print batches) is in
+:mod:`services.dispatch.worker_queries`; the records the queries return in
+:mod:`services.dispatch.records` (re-exported here)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Integer, Text, and_, cast, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.domain.documents import CLAIMABLE, NewDocument, State
+from services.dispatch.domain.documents import NewDocument, State
 from services.dispatch.domain.selection import Filters, Selection
-from services.dispatch.lease import alive_workers
-from services.dispatch.tables import delivery_attempts, documents, preview_items, print_batches
+from services.dispatch.profiles import ProfileRepository
+from services.dispatch.records import LIST_COLUMNS, Claim, ClaimResult, DocumentRow, Queued, Rendering, Result
+from services.dispatch.tables import delivery_attempts, documents, preview_items
+from services.dispatch.worker_queries import WorkerQueries, claim_data
 from shared.db.uow import UnitOfWork
 
-_LIST_COLUMNS = [c for c in documents.c if c.name not in ("payload", "claimed_by")]
-
-
-@dataclass(frozen=True)
-class DocumentRow:
-    """A document as lists and detail views show it (without its payload)."""
-
-    id: str
-    seq: int
-    source: str
-    source_id: str
-    channel: str
-    kind: str
-    number: str
-    reminder_level: int | None
-    customer_number: str
-    document_date: date
-    due_date: date
-    amount: Decimal
-    language: str
-    state: str
-    attempts: int
-    job_id: uuid.UUID | None
-    batch_id: str | None
-    next_attempt_at: datetime | None
-    error_code: str | None
-    error_reason: str | None
-    receipt: str | None
-    created_at: datetime
-    queued_at: datetime | None
-    delivered_at: datetime | None
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Any) -> DocumentRow:
-        return cls(**{c.name: getattr(row, c.name) for c in _LIST_COLUMNS})
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """What rendering a document needs: its identity and the document itself."""
-
-    id: str
-    seq: int
-    source: str
-    source_id: str
-    channel: str
-    kind: str
-    customer_number: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A document a worker took for one attempt (committed before the external call)."""
-
-    id: str
-    source: str
-    source_id: str
-    channel: str
-    kind: str
-    customer_number: str
-    attempt: int
-    job_id: uuid.UUID | None
-    batch_id: str | None
-    payload: str
-    resumed: bool
-    """An earlier attempt's worker died before recording its outcome: this one may be
-    a second delivery of the same document (same Message-ID / file name)."""
-
-
-@dataclass
-class ClaimResult:
-    claimed: list[Claim]
-    skipped: dict[str, int]
-    """Why jobs were not taken: ``delivered`` (a duplicate job), ``busy`` (another live
-    worker has it), ``stale`` (the document is not queued)."""
-    unknown: list[str]
-
-
-@dataclass(frozen=True)
-class Result:
-    """An attempt's outcome to record."""
-
-    claim: Claim
-    state: State
-    """delivered, staged, retry, failed or queued (the channel was unavailable)."""
-    outcome: str
-    receipt: str | None = None
-    code: str | None = None
-    reason: str | None = None
-    next_attempt_at: datetime | None = None
-    batch_id: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.state in (State.DELIVERED, State.FAILED)
+__all__ = [
+    "Claim",
+    "ClaimResult",
+    "DispatchUnitOfWork",
+    "DocumentRepository",
+    "DocumentRow",
+    "Queued",
+    "Rendering",
+    "Result",
+    "claim_data",
+]
 
 
 def _filters(f: Filters) -> list[ColumnElement[bool]]:
@@ -145,7 +63,7 @@ def _selected(sel: Selection) -> list[ColumnElement[bool]]:
     return where
 
 
-class DocumentRepository:
+class DocumentRepository(WorkerQueries):
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
@@ -208,12 +126,12 @@ class DocumentRepository:
             where.append(documents.c.state.in_(list(states)))
         total = await self._s.scalar(select(func.count()).select_from(documents).where(*where))
         rows = await self._s.execute(
-            select(*_LIST_COLUMNS).where(*where).order_by(documents.c.seq).limit(limit).offset(offset)
+            select(*LIST_COLUMNS).where(*where).order_by(documents.c.seq).limit(limit).offset(offset)
         )
         return int(total or 0), [DocumentRow.of(r) for r in rows]
 
     async def get(self, document_id: str) -> DocumentRow | None:
-        row = (await self._s.execute(select(*_LIST_COLUMNS).where(documents.c.id == document_id))).first()
+        row = (await self._s.execute(select(*LIST_COLUMNS).where(documents.c.id == document_id))).first()
         return DocumentRow.of(row) if row else None
 
     async def rendering(self, document_id: str) -> Rendering | None:
@@ -234,8 +152,11 @@ class DocumentRepository:
                 a.final,
                 a.code,
                 a.reason,
+                a.detail,
                 a.receipt,
                 a.resumed,
+                a.address,
+                a.actor,
             )
             .where(a.document_id == document_id)
             .order_by(a.attempt)
@@ -251,34 +172,72 @@ class DocumentRepository:
     # --- sending: the job queues ---------------------------------------------------
 
     async def queue_next(
-        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None
-    ) -> list[tuple[str, int, int]]:
+        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None, actor: str | None
+    ) -> list[Queued]:
         """Queue the next ``limit`` selected documents after ``seq`` ``after`` for the
-        job; returns (id, seq, attempts so far) of those queued, in ``seq`` order. Documents another transaction holds
-        (another send) are skipped; they are no longer waiting when it commits."""
-        picked = (
-            select(documents.c.id)
-            .where(*_selected(sel), documents.c.seq > after)
-            .order_by(documents.c.seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        job (sent by ``actor``); returns those queued, in ``seq`` order. Documents
+        another transaction holds (another send) are skipped; they are no longer waiting
+        when it commits."""
+        c = documents.c
+        picked = list(
+            await self._s.execute(
+                select(
+                    c.id,
+                    c.seq,
+                    c.attempts,
+                    c.state,
+                    c.customer_number,
+                    c.recipient_version,
+                    cast(c.payload["customer"]["profile_version"].astext, Integer).label("issued_version"),
+                )
+                .where(*_selected(sel), c.seq > after)
+                .order_by(c.seq)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
         )
-        stmt = (
+        if not picked:
+            return []
+        await self._s.execute(
             update(documents)
-            .where(documents.c.id.in_(picked.scalar_subquery()))
+            .where(c.id.in_([r.id for r in picked]))
             .values(
                 state=State.QUEUED.value,
                 job_id=job_id,
                 batch_id=batch_id,
+                queued_by=actor,
                 queued_at=func.now(),
                 updated_at=func.now(),
                 next_attempt_at=None,
                 error_code=None,
                 error_reason=None,
+                error_detail=None,
             )
-            .returning(documents.c.id, documents.c.seq, documents.c.attempts)
         )
-        return sorted(((r.id, r.seq, r.attempts) for r in await self._s.execute(stmt)), key=lambda t: t[1])
+        return [
+            Queued(
+                r.id,
+                r.seq,
+                r.attempts,
+                r.state == State.FAILED,
+                r.customer_number,
+                r.issued_version or 0,
+                r.recipient_version,
+            )
+            for r in picked
+        ]
+
+    async def set_recipients(self, recipients: Sequence[tuple[str, dict[str, Any], int]]) -> None:
+        """The billing data the next attempts of these documents go to: (id, data, profile version)."""
+        if recipients:
+            await self._s.execute(
+                _SET_RECIPIENTS,
+                {
+                    "ids": [r[0] for r in recipients],
+                    "data": [json.dumps(r[1]) for r in recipients],
+                    "versions": [r[2] for r in recipients],
+                },
+            )
 
     async def selection_after(self, sel: Selection, *, after: int, limit: int) -> list[Rendering]:
         """The next selected documents (no lock, no change): what a preview renders."""
@@ -300,271 +259,6 @@ class DocumentRepository:
         ).one()
         return int(row[0]), int(row[1])
 
-    # --- the worker ---------------------------------------------------------------
-
-    async def lock_for_claim(self, ids: Sequence[str]) -> list[Any]:
-        """The documents of a worker's batch, locked in id order (two workers never
-        deadlock on them)."""
-        c = documents.c
-        stmt = (
-            select(
-                c.id,
-                c.source,
-                c.source_id,
-                c.channel,
-                c.kind,
-                c.customer_number,
-                c.state,
-                c.attempts,
-                c.job_id,
-                c.batch_id,
-                c.claimed_by,
-                cast(c.payload, Text).label("payload"),
-            )
-            .where(c.id.in_(list(ids)))
-            .order_by(c.id)
-            .with_for_update()
-        )
-        return list(await self._s.execute(stmt))
-
-    async def claim(self, ids: Sequence[str], *, channel: str, worker_key: int, worker: str) -> ClaimResult:
-        """Take the batch's documents for one attempt each and record the attempts
-        (``sending``), in the caller's transaction, which commits before any delivery.
-
-        A document in ``sending`` by a live worker (its lease is held, see
-        :mod:`services.dispatch.lease`) is that worker's: a rebalance handed its record
-        to us too. By a dead worker, or by this one in an earlier try of the batch, it
-        is taken over, its attempt marked ``abandoned``."""
-        rows = await self.lock_for_claim(ids)
-        others = {r.claimed_by for r in rows if r.state == State.SENDING and r.claimed_by not in (None, worker_key)}
-        alive = await alive_workers(self._s, others)
-        found = {r.id for r in rows}
-        result = ClaimResult(claimed=[], skipped={}, unknown=[i for i in dict.fromkeys(ids) if i not in found])
-        taken: list[Any] = []
-        abandoned: list[tuple[str, int]] = []
-        for r in rows:
-            if r.channel != channel:
-                result.unknown.append(r.id)
-                continue
-            if r.state == State.DELIVERED:
-                reason = "delivered"
-            elif r.state not in CLAIMABLE:
-                reason = "stale"
-            elif r.state == State.SENDING and r.claimed_by is not None and r.claimed_by in alive:
-                reason = "busy"
-            else:
-                reason = ""
-            if reason:
-                result.skipped[reason] = result.skipped.get(reason, 0) + 1
-                continue
-            resumed = r.state == State.SENDING
-            if resumed:
-                abandoned.append((r.id, r.attempts))
-            taken.append(r)
-            result.claimed.append(
-                Claim(
-                    id=r.id,
-                    source=r.source,
-                    source_id=r.source_id,
-                    channel=r.channel,
-                    kind=r.kind,
-                    customer_number=r.customer_number,
-                    attempt=r.attempts + 1,
-                    job_id=r.job_id,
-                    batch_id=r.batch_id,
-                    payload=r.payload,
-                    resumed=resumed,
-                )
-            )
-        if abandoned:
-            await self._s.execute(_ABANDON, {"ids": [a[0] for a in abandoned], "attempts": [a[1] for a in abandoned]})
-        if taken:
-            claimed = result.claimed
-            await self._s.execute(
-                _CLAIM,
-                {"ids": [c.id for c in claimed], "attempts": [c.attempt for c in claimed], "worker_key": worker_key},
-            )
-            await self._s.execute(
-                insert(delivery_attempts),
-                [
-                    {
-                        "document_id": c.id,
-                        "attempt": c.attempt,
-                        "channel": c.channel,
-                        "job_id": c.job_id,
-                        "worker": worker,
-                        "outcome": "sending",
-                        "resumed": c.resumed,
-                    }
-                    for c in claimed
-                ],
-            )
-        return result
-
-    async def record(self, results: Sequence[Result]) -> set[str]:
-        """Record attempts' outcomes. A document is updated only while the attempt is
-        still its current one (nobody took it over); returns the ids updated. The
-        attempts of the others are marked ``superseded``."""
-        if not results:
-            return set()
-        params = {
-            "ids": [r.claim.id for r in results],
-            "attempts": [r.claim.attempt for r in results],
-            "states": [r.state.value for r in results],
-            "receipts": [r.receipt for r in results],
-            "codes": [r.code for r in results],
-            "reasons": [r.reason for r in results],
-            "next_ats": [r.next_attempt_at for r in results],
-            "batches": [r.batch_id for r in results],
-        }
-        won = {row[0] for row in await self._s.execute(_RECORD_DOCUMENTS, params)}
-        outcomes = [r.outcome if r.claim.id in won else "superseded" for r in results]
-        await self._s.execute(
-            _RECORD_ATTEMPTS,
-            {
-                "ids": params["ids"],
-                "attempts": params["attempts"],
-                "outcomes": outcomes,
-                "finals": [r.final and r.claim.id in won for r in results],
-                "receipts": params["receipts"],
-                "codes": params["codes"],
-                "reasons": params["reasons"],
-            },
-        )
-        return won
-
-    async def assign_batch(self, ids: Sequence[str], batch_id: str) -> None:
-        await self._s.execute(update(documents).where(documents.c.id.in_(list(ids))).values(batch_id=batch_id))
-
-    # --- retries ------------------------------------------------------------------
-
-    async def due_retries(self, limit: int) -> list[Any]:
-        """Documents whose retry time has come, queued again (the caller puts their jobs
-        in the outbox); several service replicas share the work (SKIP LOCKED)."""
-        due = (
-            select(documents.c.id)
-            .where(documents.c.state == State.RETRY.value, documents.c.next_attempt_at <= func.now())
-            .order_by(documents.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(documents)
-            .where(documents.c.id.in_(due.scalar_subquery()))
-            .values(state=State.QUEUED.value, next_attempt_at=None, queued_at=func.now(), updated_at=func.now())
-            .returning(documents.c.id, documents.c.channel, documents.c.attempts, documents.c.job_id)
-        )
-        return list(await self._s.execute(stmt))
-
-    # --- print batches --------------------------------------------------------------
-
-    async def open_batch(self, batch_id: str, job_id: uuid.UUID | None, *, sealed: bool) -> None:
-        await self._s.execute(
-            pg_insert(print_batches)
-            .values(id=batch_id, job_id=job_id, sealed=sealed)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-
-    async def seal_batch(self, batch_id: str) -> None:
-        await self._s.execute(update(print_batches).where(print_batches.c.id == batch_id).values(sealed=True))
-
-    async def closable_batches(self, *, worker_key: int, limit: int = 5) -> list[str]:
-        """Sealed batches no document of which is still on its way, open or left
-        ``closing`` by a worker that died; locked (SKIP LOCKED) for the caller."""
-        b = print_batches.c
-        rows = list(
-            await self._s.execute(
-                select(b.id, b.state, b.closing_by)
-                .where(b.sealed, b.state != "closed")
-                .order_by(b.created_at)
-                .limit(limit * 4)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        alive = await alive_workers(self._s, {r.closing_by for r in rows if r.closing_by not in (None, worker_key)})
-        out: list[str] = []
-        for r in rows:
-            if r.state == "closing" and r.closing_by in alive:
-                continue
-            busy = await self._s.scalar(
-                select(func.count())
-                .select_from(documents)
-                .where(
-                    documents.c.batch_id == r.id,
-                    documents.c.state.in_([s.value for s in (State.QUEUED, State.SENDING, State.RETRY)]),
-                )
-            )
-            if not busy:
-                out.append(r.id)
-            if len(out) >= limit:
-                break
-        return out
-
-    async def start_closing(self, batch_id: str, worker_key: int) -> None:
-        await self._s.execute(
-            update(print_batches).where(print_batches.c.id == batch_id).values(state="closing", closing_by=worker_key)
-        )
-
-    async def staged_in(self, batch_id: str) -> list[Claim]:
-        """The batch's staged documents, in arrival order, with their current attempt."""
-        c = documents.c
-        rows = await self._s.execute(
-            select(
-                c.id,
-                c.source,
-                c.source_id,
-                c.channel,
-                c.kind,
-                c.customer_number,
-                c.attempts,
-                c.job_id,
-                c.batch_id,
-                cast(c.payload, Text).label("payload"),
-            )
-            .where(c.batch_id == batch_id, c.state == State.STAGED.value)
-            .order_by(c.seq)
-        )
-        return [
-            Claim(
-                id=r.id,
-                source=r.source,
-                source_id=r.source_id,
-                channel=r.channel,
-                kind=r.kind,
-                customer_number=r.customer_number,
-                attempt=r.attempts,
-                job_id=r.job_id,
-                batch_id=r.batch_id,
-                payload=r.payload,
-                resumed=False,
-            )
-            for r in rows
-        ]
-
-    async def deliver_staged(self, batch_id: str, receipt: str) -> None:
-        """Every staged document of the batch is delivered (its attempt too)."""
-        await self._s.execute(_DELIVER_STAGED, {"batch": batch_id, "receipt": receipt})
-
-    async def close_batch(
-        self, batch_id: str, *, documents_count: int, file_name: str | None, manifest: str | None
-    ) -> None:
-        await self._s.execute(
-            update(print_batches)
-            .where(print_batches.c.id == batch_id)
-            .values(
-                state="closed",
-                documents=documents_count,
-                file_name=file_name,
-                manifest_name=manifest,
-                closed_at=func.now(),
-                closing_by=None,
-            )
-        )
-
-    async def batch(self, batch_id: str) -> dict[str, Any] | None:
-        row = (await self._s.execute(select(print_batches).where(print_batches.c.id == batch_id))).first()
-        return dict(row._mapping) if row else None
-
     # --- previews -------------------------------------------------------------------
 
     async def add_preview_items(self, items: Sequence[dict[str, Any]]) -> None:
@@ -585,6 +279,7 @@ class DocumentRepository:
                 p.ok,
                 p.code,
                 p.reason,
+                p.detail,
                 p.file_name,
                 p.content_type,
                 (p.content.is_not(None)).label("downloadable"),
@@ -624,74 +319,24 @@ def _rendering_select() -> Any:
         c.kind,
         c.customer_number,
         cast(c.payload, Text).label("payload"),
+        c.recipient,
+        c.recipient_version,
     )
 
 
-_CLAIM = text(
+_SET_RECIPIENTS = text(
     """
-    UPDATE documents d SET state = 'sending', attempts = r.attempt, claimed_by = :worker_key, updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[])) AS r(id, attempt)
+    UPDATE documents d SET recipient = CAST(r.data AS jsonb), recipient_version = r.version
+    FROM unnest(CAST(:ids AS text[]), CAST(:data AS text[]), CAST(:versions AS int[])) AS r(id, data, version)
     WHERE d.id = r.id
-    """
-)
-
-_ABANDON = text(
-    """
-    UPDATE delivery_attempts a SET outcome = 'abandoned', finished_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[])) AS r(id, attempt)
-    WHERE a.document_id = r.id AND a.attempt = r.attempt AND a.outcome = 'sending'
-    """
-)
-
-_RECORD_DOCUMENTS = text(
-    """
-    UPDATE documents d SET
-        state = r.state,
-        receipt = COALESCE(r.receipt, d.receipt),
-        delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
-        error_code = r.code,
-        error_reason = r.reason,
-        next_attempt_at = r.next_at,
-        batch_id = COALESCE(r.batch, d.batch_id),
-        claimed_by = NULL,
-        updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:states AS text[]),
-                CAST(:receipts AS text[]), CAST(:codes AS text[]), CAST(:reasons AS text[]),
-                CAST(:next_ats AS timestamptz[]), CAST(:batches AS text[]))
-         AS r(id, attempt, state, receipt, code, reason, next_at, batch)
-    WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'sending'
-    RETURNING d.id
-    """
-)
-
-_RECORD_ATTEMPTS = text(
-    """
-    UPDATE delivery_attempts a SET
-        outcome = r.outcome, final = r.final, receipt = r.receipt, code = r.code, reason = r.reason,
-        finished_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:outcomes AS text[]),
-                CAST(:finals AS boolean[]), CAST(:receipts AS text[]), CAST(:codes AS text[]),
-                CAST(:reasons AS text[]))
-         AS r(id, attempt, outcome, final, receipt, code, reason)
-    WHERE a.document_id = r.id AND a.attempt = r.attempt
-    """
-)
-
-_DELIVER_STAGED = text(
-    """
-    WITH done AS (
-        UPDATE documents SET state = 'delivered', receipt = :receipt, delivered_at = now(), updated_at = now()
-        WHERE batch_id = :batch AND state = 'staged'
-        RETURNING id, attempts
-    )
-    UPDATE delivery_attempts a SET outcome = 'delivered', final = true, receipt = :receipt, finished_at = now()
-    FROM done WHERE a.document_id = done.id AND a.attempt = done.attempts
     """
 )
 
 
 class DispatchUnitOfWork(UnitOfWork):
     documents: DocumentRepository
+    profiles: ProfileRepository
 
     def _open(self) -> None:
         self.documents = DocumentRepository(self.session)
+        self.profiles = ProfileRepository(self.session)

@@ -10,6 +10,9 @@
   every print document of the send is rendered or failed.
 - ``preview_items``: what a preview rendered: the problems, and a few samples to
   download.
+- ``billing_profiles``: the customers service's latest billing profile per customer
+  (the highest version wins): the *current* billing data a re-send or a move to
+  another channel goes to (a first send goes to the snapshot taken at issue).
 
 Queries live in ``repositories.py``.
 """
@@ -47,7 +50,7 @@ metadata = MetaData()
 messaging = messaging_tables(metadata)
 jobs = jobs_table(metadata)
 
-_STATES = "'waiting', 'queued', 'sending', 'staged', 'retry', 'delivered', 'failed'"
+_STATES = "'waiting', 'queued', 'sending', 'staged', 'retry', 'delivered', 'failed', 'moved'"
 _OUTCOMES = "'sending', 'delivered', 'staged', 'retry', 'failed', 'unavailable', 'abandoned', 'superseded'"
 
 documents = Table(
@@ -78,7 +81,20 @@ documents = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("error_code", Text, nullable=True),
     Column("error_reason", Text, nullable=True),
+    Column("error_detail", Text, nullable=True),
+    # the technical part of the reason (``SMTP 550``), the same in every language
     Column("receipt", Text, nullable=True),
+    Column("recipient", JSONB, nullable=True),
+    # the billing data the next attempts go to (the customer's current data, taken at a
+    # re-send or a move); None: the snapshot in the payload, taken at issue
+    Column("recipient_version", Integer, nullable=True),
+    Column("queued_by", Text, nullable=True),
+    # who sent or re-sent it last (the X-Actor of the send); None: automatic sending
+    Column("moved_from", Text, nullable=True),
+    Column("moved_to", Text, nullable=True),
+    Column("moved_by", Text, nullable=True),
+    # a failed document a clerk moved to another channel: the new one's id (state moved)
+    # and who moved it; the new one names the old one in ``moved_from``
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("queued_at", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
@@ -110,8 +126,14 @@ delivery_attempts = Table(
     Column("final", Boolean, nullable=False, server_default=text("false")),
     Column("code", Text, nullable=True),
     Column("reason", Text, nullable=True),
+    Column("detail", Text, nullable=True),
     Column("receipt", Text, nullable=True),
     Column("resumed", Boolean, nullable=False, server_default=text("false")),
+    Column("address", Text, nullable=True),
+    # where this attempt went (the e-mail, e-invoice or postal address): personal data,
+    # shown by the API, never logged
+    Column("actor", Text, nullable=True),
+    # who sent or re-sent the document (None: automatic sending)
     # this attempt took over one whose worker died before recording its outcome
     UniqueConstraint("document_id", "attempt", name="uq_delivery_attempts_attempt"),
     CheckConstraint(f"outcome IN ({_OUTCOMES})", name="ck_delivery_attempts_outcome"),
@@ -151,9 +173,21 @@ preview_items = Table(
     Column("ok", Boolean, nullable=False),
     Column("code", Text, nullable=True),
     Column("reason", Text, nullable=True),
+    Column("detail", Text, nullable=True),
     Column("file_name", Text, nullable=True),
     Column("content_type", Text, nullable=True),
     Column("content", LargeBinary, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("job_id", "document_id", name="pk_preview_items"),
+)
+
+billing_profiles = Table(
+    "billing_profiles",
+    metadata,
+    Column("customer_number", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("valid", Boolean, nullable=False),
+    Column("errors", JSONB, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -1,8 +1,9 @@
 """The *Laskujen lähetys* tab in Chromium (seed steps 18-25), against the real dispatch
 service and its three channel workers as OS processes, on real Kafka and PostgreSQL,
 with a real SMTP sink: channel by channel, what waits, select all, the preview with a
-sample to open, send, the confirmation with the count, the mails received; a delivery
-refused by the mail server shown with its reason and sent again after the fix; the
+sample to open, send, the confirmation with the count, the mails received; two deliveries
+refused by the mail server shown with their reason in Finnish: one sent again after the
+clerk fixed the e-mail on the card (to the new address), the other moved to print; the
 print channel in English. The seed's words are the buttons' (step 21 "Lähetä laskut
 sähköpostilla" opens the send step, step 22 the preview switch, on until taken off,
 step 23 "Lähetä laskut"); each outcome is focused at the top of the screen, and axe-core
@@ -10,7 +11,7 @@ finds nothing serious or critical in any state.
 
 The documents are issued invoices as invoicing publishes them (the default test invoice
 of ``tests.support.documents``: 1 x 30.00 at 10 % + 2 x 12.10 at 25.5 % = 54.20 net,
-3.00 + 6.17 VAT, 63.37 gross): five by e-mail (one to an address the mail server
+3.00 + 6.17 VAT, 63.37 gross): six by e-mail (two to addresses the mail server
 refuses), two e-invoices, two to print.
 """
 
@@ -32,7 +33,7 @@ from tests.browser.a11y import assert_accessible, assert_outcome_in_view, tab_pr
 from tests.browser.conftest import Stack, shot
 from tests.browser.tabs_support import dispatch_overrides, wait_until, workers
 from tests.support import documents as d
-from tests.support.dispatch import publish
+from tests.support.dispatch import publish, publish_profile
 from tests.support.finvoice import finvoice
 from tests.support.pdf import text as pdf_text
 from tests.support.smtp_sink import SmtpSink
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.integration
 
 XSD = Path(__file__).resolve().parents[2] / "services/dispatch/finvoice/schema/Finvoice3.0.xsd"
 REFUSED = "nobody@example.com"
+FIXED = "asiakas.5@example.com"
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def documents() -> list[d.InvoiceDocument]:
         data = d.PERSON.model_copy(update={"email": f"asiakas.{k}@example.com", **update})
         return d.invoice(1000000000 + k, who=d.customer(f"C-{k}", data))
 
-    mails = [person(k) for k in range(1, 5)] + [person(5, email=REFUSED)]
+    mails = [person(k) for k in range(1, 5)] + [person(5, email=REFUSED), person(6, email=REFUSED)]
     einvoices = [d.invoice(1000000100 + k, who=d.customer(f"Y-{k}", d.COMPANY)) for k in (1, 2)]
     prints = [person(200 + k, delivery_channel="print") for k in (1, 2)]
     return [*mails, *einvoices, *prints]
@@ -109,7 +111,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
 
         wait_until(arrived, what="the documents have arrived at dispatch")
         waiting = {c: page.locator(f"[data-channel-card={c}] [data-waiting]") for c in ("email", "einvoice", "print")}
-        expect(waiting["email"]).to_have_text("5")
+        expect(waiting["email"]).to_have_text("6")
         expect(waiting["einvoice"]).to_have_text("2")
         expect(waiting["print"]).to_have_text("2")
         assert_accessible(page, "sending: the channels")
@@ -117,14 +119,14 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
 
         # --- 19. the e-mail channel; 20. Valitse kaikki; 21-22 preview on -------------------------
         page.click("[data-channel-card=email]")
-        expect(page.locator("[data-waiting-table] tbody tr")).to_have_count(5)
+        expect(page.locator("[data-waiting-table] tbody tr")).to_have_count(6)
         expect(page.locator("[data-send-step=open]")).to_have_text("Lähetä laskut sähköpostilla")
         expect(page.locator("[data-preview-switch]")).to_be_hidden()  # step 22 comes after step 21
         pick_all_and_send(page, preview=True, step="Lähetä laskut sähköpostilla")
-        expect(page.locator("[data-selected-count]")).to_have_text("5")
+        expect(page.locator("[data-selected-count]")).to_have_text("6")
         assert_accessible(page, "sending: the e-mail list, the send step open")
         done = page.locator("[data-preview-done]")
-        expect(done).to_have_text(re.compile(r"Esikatselu: 5 laskua muodostettu\."), timeout=60_000)
+        expect(done).to_have_text(re.compile(r"Esikatselu: 6 laskua muodostettu\."), timeout=60_000)
         assert_outcome_in_view(page, done)
         assert tab_presses_to(page, page.locator("[data-sample]").first, most=5) <= 5
         assert_accessible(page, "sending: the preview's samples")
@@ -139,10 +141,10 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         # --- 22. preview off; 23. Lähetä; 24. the confirmation ----------------------------------------
         pick_all_and_send(page, preview=False, step="Lähetä laskut sähköpostilla")
         sent = page.locator("[data-sent]")
-        # 5 selected: 4 delivered, the refused address failed at once
+        # 6 selected: 4 delivered, the two refused addresses failed at once
         expect(sent).to_have_text("4 laskua lähetetty sähköpostilla.", timeout=90_000)
         assert_outcome_in_view(page, sent)
-        expect(page.locator("[data-send-failed]")).to_have_attribute("data-send-failed", "1")
+        expect(page.locator("[data-send-failed]")).to_have_attribute("data-send-failed", "2")
         shot(page, "sending-email-sent.png")
         wait_until(lambda: sink.count() == 4, what="4 mails at the SMTP sink")
         recipients = sorted(str(m["To"]) for m in sink.messages())
@@ -152,20 +154,40 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         expect(page.locator("[data-channel-card=email] [data-waiting]")).to_have_text("0")
         expect(page.locator("[data-waiting-total]")).to_have_text("Lähetettäviä 0 kpl.")
         failed = page.locator("[data-failed-table] tbody tr")
-        expect(failed).to_have_count(1)
-        expect(failed.locator("[data-reason]")).to_contain_text("address-refused")
+        expect(failed).to_have_count(2)
+        reasons = failed.locator("[data-reason]")
+        expect(reasons.first).to_contain_text("address-refused")
+        expect(reasons.first).to_contain_text("Postipalvelin hylkäsi")  # the reason in the clerk's language
+        expect(reasons.first).not_to_contain_text("refused the recipient")
         expect(page.locator("[data-failed-notice]")).to_be_visible()
         assert_accessible(page, "sending: sent, with a failed delivery")
         shot(page, "sending-failed.png")
-        sink.refuse.clear()  # the mailbox exists now
-        failed.locator("[data-resend]").click()
+
+        # the clerk fixes C-5's e-mail on the card (the customers service publishes the new
+        # profile) and re-sends: the mail goes to the fixed address, not the refused one
+        first = page.locator("[data-failed-table] tbody tr", has_text="C-5")
+        fixed = d.PERSON.model_copy(update={"email": FIXED})
+        stack.run(publish_profile(stack.sandbox, "C-5", 2, fixed))
+        stack.wait_for(
+            lambda: stack.scalar("dispatch", "SELECT count(*) FROM billing_profiles WHERE version = 2"), timeout=60
+        )
+        first.locator("[data-resend]").click()
         expect(page.locator("[data-resend-result] [data-sent]")).to_have_text(
             "1 lasku lähetetty sähköpostilla.", timeout=90_000
         )
         assert_outcome_in_view(page, page.locator("[data-resend-result] [data-sent]"))
         wait_until(lambda: sink.count() == 5, what="the re-sent mail")
+        assert re.sub(r".*<|>.*", "", str(sink.messages()[-1]["To"])) == FIXED
+        expect(failed).to_have_count(1)
+
+        # C-6 has no e-mail that works: the clerk moves the invoice to print
+        other = page.locator("[data-failed-table] tbody tr", has_text="C-6")
+        other.locator("[data-move-channel]").select_option("print")
+        other.locator("[data-move-submit]").click()
+        expect(page.locator("[data-resend-result] [data-moved]")).to_have_attribute("data-moved-channel", "print")
         expect(page.locator("[data-no-failed]")).to_be_visible()
         expect(page.locator("[data-channel-card=email] [data-waiting]")).to_have_text("0")
+        expect(page.locator("[data-channel-card=print] [data-waiting]")).to_have_text("3")
 
         # --- 25. the e-invoice channel ---------------------------------------------------------------
         page.click("[data-channel-card=einvoice]")
@@ -194,7 +216,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
             page, preview=True, step="Send invoices to print", send="Send invoices", select_all="Select all"
         )
         expect(page.locator("[data-preview-done]")).to_have_text(
-            re.compile(r"Preview: 2 invoices rendered\."), timeout=60_000
+            re.compile(r"Preview: 3 invoices rendered\."), timeout=60_000
         )
         assert_accessible(page, "sending (en): the print preview")
         assert "63,37" in pdf_text(sample(page, stack.url, "pdf"))
@@ -202,7 +224,7 @@ def test_sending_channel_by_channel(page: Page, stack: Stack, sink: SmtpSink, tm
         pick_all_and_send(
             page, preview=False, step="Send invoices to print", send="Send invoices", select_all="Select all"
         )
-        expect(page.locator("[data-sent]")).to_have_text("2 invoices sent to print.", timeout=90_000)
+        expect(page.locator("[data-sent]")).to_have_text("3 invoices sent to print.", timeout=90_000)
         assert_outcome_in_view(page, page.locator("[data-sent]"))
         shot(page, "sending-print-sent-en.png")
         assert list((tmp_path / "print").rglob("*.pdf"))

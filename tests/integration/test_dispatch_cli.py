@@ -1,6 +1,7 @@
 """The Sending tab from the command line against the dispatch service and an e-mail
 worker running as processes: what waits, a preview with its samples saved, the send
-followed to its end, the summary."""
+followed to its end, a refused e-mail with its reason in Finnish moved to print, the
+summary."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
         d.invoice(1000000000 + k, who=d.customer(f"C-{k}", d.PERSON.model_copy(update={"email": f"a.{k}@example.com"})))
         for k in (1, 2, 3)
     ]
+    refused = d.invoice(1000000004, who=d.customer("C-4", d.PERSON.model_copy(update={"email": "ei@example.com"})))
     runner = CliRunner()
 
     async def billing(*args: str) -> str:
@@ -38,6 +40,7 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
         return result.output
 
     with SmtpSink() as sink:
+        sink.refuse = {"ei@example.com": "550 5.1.1 No such user"}
         settings = dispatch_settings(sandbox, tmp_path)
         keep = {k: v for k, v in settings.items() if k not in sandbox.settings_kwargs()}
         service = ServiceProcess(sandbox, "dispatch", log_dir, **keep)
@@ -49,34 +52,47 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
             await worker.wait_ready()
             monkeypatch.setenv("BILLING_DISPATCH_URL", service.url)
             monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
-            await publish(sandbox, docs)
-            await wait_for(lambda: sandbox.has("SELECT count(*) FROM documents", 3))
+            await publish(sandbox, [*docs, refused])
+            await wait_for(lambda: sandbox.has("SELECT count(*) FROM documents", 4))
 
-            waiting = await billing("dispatch", "waiting", "--channel", "email", "--lang", "en")
-            assert waiting.splitlines()[0] == "3 documents (waiting, email)"
+            waiting = await billing("dispatch", "waiting", "--channel", "email", "--lang", "en", "--limit", "3")
+            assert waiting.splitlines()[0] == "4 documents (waiting, email)"
             assert all(f"100000000{k}" in waiting for k in (1, 2, 3))
 
             samples = tmp_path / "samples"
             preview = await billing(
                 "dispatch", "send", "--channel", "email", "--all", "--preview", "--out", str(samples)
             )
-            assert "Esikatselu: 3 asiakirjaa" in preview
-            assert "3 näytettä tallennettu" in preview
+            assert "Esikatselu: 4 asiakirjaa" in preview
+            assert "4 näytettä tallennettu" in preview
             assert sink.count() == 0
             saved = sorted(samples.iterdir())
-            assert len(saved) == 3 and all(p.suffix == ".eml" for p in saved)
+            assert len(saved) == 4 and all(p.suffix == ".eml" for p in saved)
             mail = message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)
             assert str(mail["To"]).endswith("@example.com>")
 
             sent = await billing("dispatch", "send", "--channel", "email", "--all", "--lang", "en")
-            assert sent.startswith("3 documents are being sent by e-mail.")
-            assert re.search(r"\bdone\s+3/3\b", sent), sent
-            assert "delivered 3" in sent and "failed 0" in sent
+            assert sent.startswith("4 documents are being sent by e-mail.")
+            assert re.search(r"\bdone\s+4/4\b", sent), sent
+            assert "delivered 3" in sent and "failed 1" in sent
             await sink.wait_for(3)
+
+            # the refused one: its reason in Finnish; moved to print, where it waits
+            failed = await billing("dispatch", "failed", "--channel", "email")
+            assert "[address-refused] Postipalvelin hylkäsi" in failed and "SMTP 550" in failed
+            document_id = failed.splitlines()[1].split()[0]
+            moved = await billing("dispatch", "move", document_id, "--channel", "print", "--actor", "clerk-9")
+            assert "siirrettiin kanavaan Tulostus" in moved
+            (line,) = [ln for ln in moved.splitlines() if "1000000004" in ln]
+            assert line.endswith("odottaa")
+            shown = await billing("dispatch", "show", document_id, "--lang", "en")
+            assert "failed -> ei@example.com (cli)" in shown
 
             summary = await billing("dispatch", "summary", "--lang", "en")
             (email_line,) = [ln for ln in summary.splitlines() if ln.startswith("email")]
-            assert re.search(r"waiting 0 .* delivered 3 .* failed 0", email_line), email_line
+            assert re.search(r"waiting 0 .* delivered 3 .* failed 0  moved 1", email_line), email_line
+            (print_line,) = [ln for ln in summary.splitlines() if ln.startswith("print")]
+            assert re.search(r"waiting 1 ", print_line), print_line
         finally:
             worker.stop()
             service.stop()

@@ -20,6 +20,7 @@ from services.dispatch.app import build, build_worker, http_app
 from services.dispatch.config import Settings
 from services.dispatch.runtime import DispatchRuntime
 from shared.events import topics
+from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued
 from shared.events.reminders import ReminderDocument, ReminderIssued
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
@@ -65,6 +66,31 @@ async def publish(sandbox: Sandbox, docs: Sequence[InvoiceDocument | ReminderDoc
                 (sandbox.topic(topic), event.model_dump_json().encode(), doc.customer.customer_number, headers)
             )
         await pub.send_many(items)
+
+
+async def publish_profile(
+    sandbox: Sandbox, number: str, version: int, data: CustomerData, errors: Sequence[ProfileError] = ()
+) -> None:
+    """A billing profile as the customers service publishes it (after a clerk fixed the
+    card): valid unless ``errors`` are given."""
+    event = BillingProfileChanged(
+        customer_number=number, version=version, valid=not errors, errors=list(errors), snapshot=data, consumer=True
+    )
+    headers = ce_headers(event.EVENT_TYPE, str(uuid.uuid4()), source="urn:billing:customers")
+    async with Publisher(sandbox.bootstrap) as pub:
+        await pub.send_many(
+            [(sandbox.topic(topics.BILLING_PROFILES.name), event.model_dump_json().encode(), number, headers)]
+        )
+
+
+async def wait_profile(sandbox: Sandbox, number: str, version: int, timeout: float = 60) -> None:
+    """Until dispatch's projection has the customer's profile ``version`` (or a later one)."""
+
+    async def arrived() -> bool:
+        got = await sandbox.scalar("SELECT version FROM billing_profiles WHERE customer_number = $1", number)
+        return got is not None and int(got) >= version
+
+    await wait_for(arrived, timeout=timeout)
 
 
 @dataclass

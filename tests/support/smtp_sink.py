@@ -13,7 +13,8 @@ As a process (the demo, the benchmark)::
 
     python -m tests.support.smtp_sink --port 1025 [--folder .local/mail] [--stats stats.json]
 
-``--folder`` writes each message as ``<n>.eml``; ``--stats`` rewrites a small JSON file
+``--folder`` writes each message as ``<n>.eml``, numbered on after the highest number
+already in the folder (a restarted sink never overwrites an earlier run's mails); ``--stats`` rewrites a small JSON file
 with the counts every 0.2 s (how a benchmark in another process reads them).
 """
 
@@ -25,6 +26,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -68,6 +70,15 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+_MAIL_FILE = re.compile(r"^(\d+)\.eml$")
+
+
+def last_number(folder: Path) -> int:
+    """The highest ``<n>.eml`` already in ``folder`` (0: none)."""
+    numbers = (int(m.group(1)) for p in folder.iterdir() if (m := _MAIL_FILE.match(p.name)))
+    return max(numbers, default=0)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,6 +95,7 @@ class SmtpSink:
         self._received: list[Received] = []
         self._bytes = 0
         self._lock = threading.Lock()
+        self._last_file = 0
         self._controller: Controller | None = None
 
     # --- lifecycle ------------------------------------------------------------------
@@ -91,6 +103,8 @@ class SmtpSink:
     def start(self) -> Self:
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                self._last_file = max(self._last_file, last_number(self.folder))
         self._controller = Controller(
             _Handler(self), hostname=self.host, port=self.port, data_size_limit=50 * 1024 * 1024
         )
@@ -122,9 +136,16 @@ class SmtpSink:
         with self._lock:
             self._received.append(received)
             self._bytes += len(received.data)
-            n = len(self._received)
-        if self.folder is not None:
-            (self.folder / f"{n:07d}.eml").write_bytes(received.data)
+            if self.folder is None:
+                return
+            while True:  # exclusive create: never over a file already there (another sink's)
+                self._last_file += 1
+                try:
+                    with open(self.folder / f"{self._last_file:07d}.eml", "xb") as handle:
+                        handle.write(received.data)
+                    return
+                except FileExistsError:
+                    continue
 
     def received(self) -> list[Received]:
         with self._lock:
@@ -174,7 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.support.smtp_sink", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
-    parser.add_argument("--folder", type=Path, default=None, help="write each message as <n>.eml here")
+    parser.add_argument(
+        "--folder",
+        type=Path,
+        default=None,
+        help="write each message as <n>.eml here (numbered on after those already there)",
+    )
     parser.add_argument("--stats", type=Path, default=None, help="keep the counts in this JSON file")
     args = parser.parse_args(argv)
     sink = SmtpSink(args.host, args.port, args.folder).start()

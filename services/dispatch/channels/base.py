@@ -45,7 +45,7 @@ class Refused(Exception):
 
     @classmethod
     def of(cls, problem: Problem) -> Refused:
-        return cls(Failed(problem.code, problem.reason, permanent=True))
+        return cls(Failed(problem.code, problem.reason, permanent=True))  # the code says it all: no detail
 
 
 class ChannelAdapter(Protocol):

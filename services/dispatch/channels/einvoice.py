@@ -79,8 +79,9 @@ class EInvoiceChannel:
         rendered = Rendered(file_name=name, content_type="application/xml", content=xml, receipt=name)
         problems = formats.finvoice_problems(xml)
         if problems:
-            reason = clean_reason(f"invalid Finvoice ({len(problems)} problem(s)): {formats.describe(problems)}")
-            raise Refused(Failed("invalid-finvoice", reason, permanent=True), rendered)
+            detail = clean_reason(f"{len(problems)} problem(s): {formats.describe(problems)}")
+            reason = clean_reason(f"invalid Finvoice ({detail})")
+            raise Refused(Failed("invalid-finvoice", reason, permanent=True, detail=detail), rendered)
         return rendered
 
     async def deliver(self, claim: Claim, rendered: Rendered) -> Outcome:
@@ -93,7 +94,9 @@ class EInvoiceChannel:
         try:
             await loop.run_in_executor(self._files, write_atomically, path, rendered.content)
         except OSError as exc:
-            raise ChannelUnavailable("drop-folder", f"cannot write the drop folder ({type(exc).__name__})") from None
+            raise ChannelUnavailable(
+                "drop-folder", f"cannot write the drop folder ({type(exc).__name__})", type(exc).__name__
+            ) from None
         return Delivered(rendered.receipt)
 
     async def _post(self, claim: Claim, rendered: Rendered) -> Outcome:
@@ -105,13 +108,13 @@ class EInvoiceChannel:
             )
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(
-                "endpoint-unreachable", f"no answer from the endpoint ({type(exc).__name__})"
+                "endpoint-unreachable", f"no answer from the endpoint ({type(exc).__name__})", type(exc).__name__
             ) from None
         status = response.status_code
         if 200 <= status < 300:
             return Delivered(response.headers.get("Location") or rendered.receipt)
         if status in _ENDPOINT_DOWN:
-            raise ChannelUnavailable("endpoint-unavailable", f"the endpoint answered HTTP {status}")
+            raise ChannelUnavailable("endpoint-unavailable", f"the endpoint answered HTTP {status}", f"HTTP {status}")
         if status >= 500:
-            return Failed("endpoint-error", f"the endpoint answered HTTP {status}", permanent=False)
-        return Failed("einvoice-refused", f"the endpoint refused the file (HTTP {status})", permanent=True)
+            return Failed("endpoint-error", f"the endpoint answered HTTP {status}", False, f"HTTP {status}")
+        return Failed("einvoice-refused", f"the endpoint refused the file (HTTP {status})", True, f"HTTP {status}")

@@ -50,23 +50,39 @@ def classify(exc: Exception) -> Failed | ChannelUnavailable:
         codes = [r.code for r in exc.recipients] or [550]
         code = min(codes)
         if code >= 500:
-            return Failed("address-refused", f"the mail server refused the recipient (SMTP {code})", permanent=True)
-        return Failed("recipient-deferred", f"the mail server deferred the recipient (SMTP {code})", permanent=False)
+            return Failed(
+                "address-refused", f"the mail server refused the recipient (SMTP {code})", True, f"SMTP {code}"
+            )
+        return Failed(
+            "recipient-deferred", f"the mail server deferred the recipient (SMTP {code})", False, f"SMTP {code}"
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
         if exc.code >= 500:
-            return Failed("address-refused", f"the mail server refused the recipient (SMTP {exc.code})", True)
-        return Failed("recipient-deferred", f"the mail server deferred the recipient (SMTP {exc.code})", False)
+            return Failed(
+                "address-refused", f"the mail server refused the recipient (SMTP {exc.code})", True, f"SMTP {exc.code}"
+            )
+        return Failed(
+            "recipient-deferred", f"the mail server deferred the recipient (SMTP {exc.code})", False, f"SMTP {exc.code}"
+        )
     if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPAuthenticationError | aiosmtplib.SMTPHeloError):
-        return ChannelUnavailable("smtp-refuses-us", f"{type(exc).__name__} (SMTP {exc.code})")
+        return ChannelUnavailable(
+            "smtp-refuses-us", f"{type(exc).__name__} (SMTP {exc.code})", f"{type(exc).__name__}, SMTP {exc.code}"
+        )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         if exc.code == 421:
-            return ChannelUnavailable("smtp-unavailable", "the mail server is not available (SMTP 421)")
+            return ChannelUnavailable("smtp-unavailable", "the mail server is not available (SMTP 421)", "SMTP 421")
         if exc.code >= 500:
-            return Failed("message-refused", f"the mail server refused the message (SMTP {exc.code})", True)
-        return Failed("message-deferred", f"the mail server deferred the message (SMTP {exc.code})", False)
+            return Failed(
+                "message-refused", f"the mail server refused the message (SMTP {exc.code})", True, f"SMTP {exc.code}"
+            )
+        return Failed(
+            "message-deferred", f"the mail server deferred the message (SMTP {exc.code})", False, f"SMTP {exc.code}"
+        )
     if isinstance(exc, _UNREACHABLE):
-        return ChannelUnavailable("smtp-unreachable", f"cannot reach the mail server ({type(exc).__name__})")
-    return ChannelUnavailable("smtp-error", type(exc).__name__)
+        return ChannelUnavailable(
+            "smtp-unreachable", f"cannot reach the mail server ({type(exc).__name__})", type(exc).__name__
+        )
+    return ChannelUnavailable("smtp-error", type(exc).__name__, type(exc).__name__)
 
 
 class SmtpPool:
@@ -183,5 +199,5 @@ class EmailChannel:
             verdict = classify(exc)
             if isinstance(verdict, ChannelUnavailable):
                 raise verdict from None
-            return Failed(verdict.code, clean_reason(verdict.reason), verdict.permanent)
+            return Failed(verdict.code, clean_reason(verdict.reason), verdict.permanent, verdict.detail)
         return Delivered(rendered.receipt)

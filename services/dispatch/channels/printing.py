@@ -64,5 +64,7 @@ class PrintChannel:
         try:
             await asyncio.get_running_loop().run_in_executor(self._files, write_atomically, path, rendered.content)
         except OSError as exc:
-            raise ChannelUnavailable("print-folder", f"cannot write the print folder ({type(exc).__name__})") from None
+            raise ChannelUnavailable(
+                "print-folder", f"cannot write the print folder ({type(exc).__name__})", type(exc).__name__
+            ) from None
         return Staged(receipt=batch_id, batch_id=batch_id)

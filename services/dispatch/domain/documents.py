@@ -13,6 +13,7 @@ States::
        |                 |                  |--> retry --(backoff)--> queued
        |                 |                  \\--> failed --(clerk re-sends)--> queued
        |                 \\------ channel unavailable: back to queued (the partition waits)
+       failed --(clerk moves it to another channel)--> moved; a new document waits there
 
 Pure: no I/O, no framework.
 """
@@ -21,12 +22,13 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from shared.events.customers import Channel
+from shared.events.customers import Channel, CustomerData
 from shared.events.dispatch import DocumentKind
 from shared.events.invoicing import InvoiceDocument
 from shared.events.reminders import ReminderDocument
@@ -56,6 +58,9 @@ class State(enum.StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     """No more automatic attempts; the reason is kept; a clerk may re-send it."""
+    MOVED = "moved"
+    """Failed, then moved by a clerk to another channel: a new document (``moved_to``)
+    waits there; this one is never sent again."""
 
 
 SENDABLE = (State.WAITING, State.FAILED)
@@ -144,3 +149,14 @@ def parse_payload(source: str, payload: str | bytes) -> Document:
     if source == "reminder":
         return ReminderDocument.model_validate_json(payload)
     return InvoiceDocument.model_validate_json(payload)
+
+
+def stored_document(source: str, payload: str | bytes, recipient: Mapping[str, Any] | None) -> Document:
+    """The document as an attempt sends it: to ``recipient`` (the customer's current
+    billing data a re-send or a move to another channel set), else as issued. The
+    stored document itself never changes: it is the record of what was issued."""
+    doc = parse_payload(source, payload)
+    if recipient is None:
+        return doc
+    data = CustomerData.model_validate(recipient)
+    return doc.model_copy(update={"customer": doc.customer.model_copy(update={"data": data})})

@@ -43,8 +43,12 @@ class Staged:
 class Failed:
     code: str
     reason: str
-    """No personal data: field names and server reply codes, never addresses."""
+    """In English, one line (the delivery-failed event's). No personal data: field
+    names and server reply codes, never addresses."""
     permanent: bool
+    detail: str | None = None
+    """The technical part, the same in every language (``SMTP 550``): the clerk reads
+    the code's text in their language with this after it."""
 
 
 Outcome = Delivered | Staged | Failed
@@ -57,10 +61,11 @@ class ChannelUnavailable(ConnectionError):
     as an outage and stops every partition of the batch at once, instead of trying each
     partition against a server that is down."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, detail: str | None = None) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)

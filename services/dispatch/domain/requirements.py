@@ -1,7 +1,7 @@
 """What a channel needs from the customer's billing snapshot before anything is sent.
 
 A document whose snapshot lacks it fails at once (a permanent failure, with the
-reason in Finnish and English); the clerk fixes the card and re-sends. The customers
+reason in Finnish, English and Swedish); the clerk fixes the card and re-sends. The customers
 service flags such cards already, so this is the last line, not the first.
 
 Messages name the missing field, never its value (no personal data in reasons).
@@ -11,32 +11,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.dispatch.domain.reasons import localize
 from shared.events.customers import Channel, CustomerData
 
 
 @dataclass(frozen=True)
 class Problem:
     code: str
-    message_fi: str
-    message_en: str
+
+    def _text(self, lang: str) -> str:
+        texts = localize(self.code)
+        assert texts is not None
+        return texts.get(lang)
+
+    @property
+    def message_fi(self) -> str:
+        return self._text("fi")
+
+    @property
+    def message_en(self) -> str:
+        return self._text("en")
+
+    @property
+    def message_sv(self) -> str:
+        return self._text("sv")
 
     @property
     def reason(self) -> str:
-        """One line for the delivery-failed event and the API (fi / en)."""
-        return f"{self.message_fi} / {self.message_en}"
+        """The English line of the delivery-failed event (the clerk reads the code's
+        text in their language, see :mod:`services.dispatch.domain.reasons`)."""
+        return self.message_en
 
 
-NO_EMAIL = Problem("no-email-address", "Asiakkaalla ei ole sähköpostiosoitetta.", "The customer has no e-mail address.")
-NO_EINVOICE = Problem(
-    "no-einvoice-address",
-    "Asiakkaalta puuttuu verkkolaskuosoite tai välittäjätunnus.",
-    "The customer has no e-invoice address or operator.",
-)
-NO_POSTAL = Problem(
-    "no-postal-address",
-    "Asiakkaalta puuttuu nimi tai postiosoite (katu, postinumero, toimipaikka).",
-    "The customer has no name or postal address (street, postal code, city).",
-)
+NO_EMAIL = Problem("no-email-address")
+NO_EINVOICE = Problem("no-einvoice-address")
+NO_POSTAL = Problem("no-postal-address")
 
 
 def channel_problem(channel: Channel, customer: CustomerData) -> Problem | None:

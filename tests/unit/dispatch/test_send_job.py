@@ -11,6 +11,7 @@ from typing import Any
 from services.dispatch import handlers
 from services.dispatch.domain.documents import NewDocument, from_invoice
 from services.dispatch.domain.selection import Selection
+from services.dispatch.repositories import Queued
 from shared.events.dispatch import SendDocument
 from shared.events.envelope import Envelope, EventMeta
 from shared.events.invoicing import InvoiceIssued, PaymentRecorded
@@ -39,10 +40,10 @@ class FakeDocuments:
         return new
 
     async def queue_next(
-        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None
-    ) -> list[tuple[str, int, int]]:
-        picked = [(i, s, 0) for i, s in self.waiting if s > after][:limit]
-        self.waiting = [w for w in self.waiting if w[0] not in {p[0] for p in picked}]
+        self, sel: Selection, *, after: int, limit: int, job_id: uuid.UUID, batch_id: str | None, actor: str | None
+    ) -> list[Queued]:
+        picked = [Queued(i, s, 0, False, "C-1", 1, None) for i, s in self.waiting if s > after][:limit]
+        self.waiting = [w for w in self.waiting if w[0] not in {p.id for p in picked}]
         return picked
 
     async def job_outcomes(self, job_id: uuid.UUID) -> tuple[int, int]:
