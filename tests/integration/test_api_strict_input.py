@@ -165,3 +165,31 @@ async def test_a_printed_iban_is_a_persons_einvoice_address_stored_in_machine_fo
     assert wrong.status_code == 200
     assert [e["code"] for e in wrong.json()["errors"]] == ["einvoice_address_invalid"]
     assert wrong.json()["data"]["einvoice_address"] == "FI21 1234 5600 0007 86"
+
+
+async def test_republish_stores_a_printed_iban_kept_before_in_machine_form(
+    sandbox: Sandbox, customers: Runtime[CustomersUnitOfWork], customers_api: httpx.AsyncClient
+) -> None:
+    async with Publisher(sandbox.bootstrap) as pub:
+        body = upsert("P-3", **person(einvoice_address=MACHINE_IBAN))
+        await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), body, key="P-3", headers=ce_headers(UPSERT_TYPE))
+    await profiles(sandbox, expect=1)
+    # a card stored by an earlier version, which kept the address as printed (and flagged it)
+    await sandbox.fetch(
+        "UPDATE customers SET data = jsonb_set(data, '{einvoice_address}', to_jsonb($1::text)), valid = false"
+        " WHERE customer_number = 'P-3'",
+        PRINTED_IBAN,
+    )
+    started = await customers_api.post("/customers/republish-profiles")
+    assert started.status_code == 202, started.text
+
+    async def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = (await customers_api.get(started.headers["Location"])).json()
+        return job if job["state"] in ("done", "failed") else None
+
+    job = await wait_for(finished)
+    assert job["result"] == {"published": 1, "revalidated": 1}
+    card = (await customers_api.get("/customers/P-3")).json()
+    assert (card["version"], card["valid"], card["data"]["einvoice_address"]) == (2, True, MACHINE_IBAN)
+    latest = (await profiles(sandbox, expect=2))[-1]
+    assert (latest.version, latest.snapshot.einvoice_address) == (2, MACHINE_IBAN)
