@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from services.customers.tables import CustomersUnitOfWork
-from services.reminders.runtime import RemindersRuntime
 from shared.events.customers import BillingProfileChanged
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
 from shared.runtime import Runtime

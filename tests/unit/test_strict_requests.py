@@ -24,7 +24,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.api_models import DecimalText, IsoDate, StrictRequest
 
@@ -134,7 +134,7 @@ class _Example(StrictRequest):
     flag: bool = False
     day: IsoDate | None = None
     quantity: DecimalText | None = None
-    ids: list[int] = []
+    ids: list[int] = Field(default_factory=list)
 
 
 @pytest.mark.parametrize(
