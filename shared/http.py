@@ -23,7 +23,6 @@ Errors (install with :func:`install_error_handlers`):
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -244,9 +243,8 @@ async def refuse_unstorable_text(request: Request) -> None:
     locs += [("query", name) for name, value in request.query_params.multi_items() if UNSTORABLE.search(value)]
     locs += [("header", name) for name, value in request.headers.items() if UNSTORABLE.search(value)]
     if request.method in ("POST", "PUT", "PATCH") and "json" in request.headers.get("content-type", ""):
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw else None
+        try:  # the route's own parse when it has a body (Request caches it): no second one
+            body = await request.json() if await request.body() else None
         except (ValueError, RecursionError):
             body = None  # not JSON: the route's own body validation answers
         locs += _unstorable_locs(body, ("body",))

@@ -163,7 +163,7 @@ def fuzz_hostile_text(app: Any) -> list[str]:
             response = case.call(headers=AUTH)
             kinds = [d.get("type") for d in response.json()["detail"]] if response.status_code == 422 else []
             if "invalid_character" not in kinds:
-                failures.append(f"{operation.label} {part} {list(path)}={hostile!r}: {response.status_code}")
+                failures.append(f"{case.operation.label} {part} {list(path)}={hostile!r}: {response.status_code}")
 
         try:
             run()
