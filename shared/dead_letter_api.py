@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.api_models import StrictRequest
 from shared.db.uow import UnitOfWork
 
 
@@ -41,7 +42,7 @@ class DeadLetterList(BaseModel):
     items: list[DeadLetterOut]
 
 
-class ReplayIn(BaseModel):
+class ReplayIn(StrictRequest):
     """Which dead letters to publish again: by id, or all of a topic and/or error code."""
 
     model_config = ConfigDict(extra="forbid")

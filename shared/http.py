@@ -11,6 +11,11 @@ Errors (install with :func:`install_error_handlers`):
   :func:`unprocessable`.
 - 401, 404 and other errors a route raises: ``{"detail": {"code", "message_fi",
   "message_en"}}`` (:class:`ErrorResponse`; declare it with ``responses=``).
+- Text that cannot be stored or sent (NUL, which PostgreSQL refuses in text with
+  SQLSTATE 22021; other C0 control characters but tab, LF and CR; lone surrogates,
+  which cannot be encoded as UTF-8) answers 422 ``invalid_character`` for every
+  path, query and header parameter and every string in a JSON body, before any route
+  code runs: :func:`refuse_unstorable_text`, a dependency of every service route.
 - 500: an unhandled exception answers a generic body and is logged with its type, its
   SQLSTATE and the stack's last code lines only: never its message, which for a database
   error holds the statement's parameters (names, addresses, e-mails).
@@ -19,9 +24,10 @@ Errors (install with :func:`install_error_handlers`):
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
@@ -66,10 +72,11 @@ _INTERNAL = {
 
 
 def _clean(value: object) -> str | int:
-    """A ``loc`` or ``msg`` part that encodes as UTF-8 (a lone surrogate would not)."""
+    """A ``loc`` or ``msg`` part that encodes as UTF-8 (a lone surrogate would not) and
+    holds no control character (an unknown key may be any text)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return str(value).encode("utf-8", "replace").decode("utf-8")[:200]
+    return UNSTORABLE.sub("\ufffd", str(value))[:200]
 
 
 _FINNISH = {
@@ -103,6 +110,7 @@ _FINNISH = {
     "model_attributes_type": "Arvon pitää olla olio.",
     "dict_type": "Arvon pitää olla olio.",
     "list_type": "Arvon pitää olla lista.",
+    "invalid_character": "Teksti sisältää ohjausmerkin tai muun merkin, jota ei voi tallentaa (esim. NUL).",
 }
 """Finnish messages by pydantic error type; any other type: :data:`_FINNISH_DEFAULT`."""
 _FINNISH_DEFAULT = "Virheellinen arvo."
@@ -195,6 +203,55 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(SafeServerErrors)
+
+
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters no text parameter takes: NUL (PostgreSQL text cannot hold it: SQLSTATE
+22021), the other C0 controls but tab, LF and CR (nor can XML 1.0, e.g. Finvoice), lone
+surrogates (not encodable as UTF-8) and the non-characters U+FFFE/U+FFFF. A field's
+own pattern may refuse more."""
+
+_UNSTORABLE_MSG = "Text contains a control character or another character that cannot be stored (e.g. NUL)."
+
+
+def _unstorable_locs(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    """Where in a parsed JSON value a string (or an object's key) has an unstorable
+    character (iterative: a deeply nested body does not exhaust the stack)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, loc)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE.search(item):
+                yield at
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and UNSTORABLE.search(key):
+                    yield (*at, key)
+                else:
+                    stack.append((child, (*at, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*at, i)) for i, child in enumerate(item))
+
+
+async def refuse_unstorable_text(request: Request) -> None:
+    """Dependency of every service route: 422 ``invalid_character`` (field path in
+    ``loc``, the value not echoed) when a path, query or header parameter or a string
+    of the JSON body holds a character of :data:`UNSTORABLE`. Runs before the route's
+    own parameters are validated, so no such text reaches a query or a table."""
+    locs: list[tuple[str | int, ...]] = []
+    locs += [("path", name) for name, value in request.path_params.items() if UNSTORABLE.search(str(value))]
+    locs += [("query", name) for name, value in request.query_params.multi_items() if UNSTORABLE.search(value)]
+    locs += [("header", name) for name, value in request.headers.items() if UNSTORABLE.search(value)]
+    if request.method in ("POST", "PUT", "PATCH") and "json" in request.headers.get("content-type", ""):
+        try:  # the route's own parse when it has a body (Request caches it): no second one
+            body = await request.json() if await request.body() else None
+        except (ValueError, RecursionError):
+            body = None  # not JSON: the route's own body validation answers
+        locs += _unstorable_locs(body, ("body",))
+    if locs:
+        raise RequestValidationError(
+            [{"loc": loc, "msg": _UNSTORABLE_MSG, "type": "invalid_character"} for loc in dict.fromkeys(locs)]
+        )
 
 
 ReadinessCheck = Callable[[], Awaitable[bool]]

@@ -26,7 +26,7 @@ from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
-from shared.http import health_router, install_error_handlers, require_token
+from shared.http import health_router, install_error_handlers, refuse_unstorable_text, require_token
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
@@ -228,6 +228,7 @@ class Runtime(Generic[U]):
         )
         token_getter: Callable[[Any], str] = lambda request: self.settings.api_token.get_secret_value()  # noqa: E731
         auth = Depends(require_token(token_getter))
+        guarded = [auth, Depends(refuse_unstorable_text)]  # NUL & co. answer 422, never reach PostgreSQL
 
         metrics = APIRouter()
 
@@ -236,8 +237,8 @@ class Runtime(Generic[U]):
             return Response(await self.metrics_text(), media_type=METRICS_CONTENT_TYPE)
 
         app.include_router(metrics)
-        app.include_router(dead_letter_router(self.uow), dependencies=[auth])
-        app.include_router(jobs_router(self.jobs), dependencies=[auth])
+        app.include_router(dead_letter_router(self.uow), dependencies=guarded)
+        app.include_router(jobs_router(self.jobs), dependencies=guarded)
         for router in routers:
-            app.include_router(router, dependencies=[auth])
+            app.include_router(router, dependencies=guarded)
         return app

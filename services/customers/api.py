@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.customers import handlers
 from services.customers.tables import CustomersUnitOfWork, StoredCard
+from shared.api_models import StrictRequest
 from shared.events.customers import (
     CUSTOMER_NUMBER_PATTERN,
     BusinessId,
@@ -73,7 +74,7 @@ class InvalidList(BaseModel):
 _ABSENT: Any = None
 
 
-class AddressPatch(BaseModel):
+class AddressPatch(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     street_lines: list[StreetLine] = Field(default=_ABSENT, max_length=4)
@@ -82,7 +83,7 @@ class AddressPatch(BaseModel):
     country: CountryCode = Field(default=_ABSENT)
 
 
-class CardPatch(BaseModel):
+class CardPatch(StrictRequest):
     """Fields to change; fields left out stay as they are. Unknown fields are refused,
     and so are values of the wrong type (no ``"yes"`` for ``true``)."""
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.customers.domain import cards, ownership
+from services.customers.domain.identifiers import normalised
 from services.customers.domain.rules import validate
 from services.customers.tables import AuditEntry, CrmSeen, CustomersUnitOfWork, StoredCard
 from shared.events import topics
@@ -153,8 +154,9 @@ async def republish_profiles(job: JobContext, uow: CustomersUnitOfWork) -> Step:
     cursor), in the caller's transaction: re-validate each card with today's rules and
     publish its profile again.
 
-    A card whose errors changed gets a new version (audit actor ``revalidation``);
-    the others are published again at their version.
+    A card whose errors changed, or whose identifiers were stored in printed form
+    (an IBAN with spaces), gets a new version (audit actor ``revalidation``); the
+    others are published again at their version.
     """
     after = str(job.cursor or "")
     numbers = await uow.customers.all_numbers_after(after, job.chunk_size)
@@ -164,11 +166,13 @@ async def republish_profiles(job: JobContext, uow: CustomersUnitOfWork) -> Step:
     audit: list[AuditEntry] = []
     stored_cards = await uow.customers.stored_many(numbers)
     for stored in stored_cards:
-        errors = validate(stored.card.data)
+        data = normalised(stored.card.data)  # a card stored before identifiers were normalised
+        errors = validate(data)
         card = stored.card
-        if errors != stored.errors:
-            card = cards.Card(card.customer_number, card.data, card.version + 1)
-            change = cards.Change(card, {"errors": [len(stored.errors), len(errors)]}, errors)
+        if errors != stored.errors or data != card.data:
+            card = cards.Card(card.customer_number, data, card.version + 1)
+            what = {**cards.diff(stored.card.data, data), "errors": [len(stored.errors), len(errors)]}
+            change = cards.Change(card, what, errors)
             changed.append(change)
             audit.append(AuditEntry(card.customer_number, card.version, "revalidation", change.changes))
         _emit(uow, cards.Change(card, {}, errors))

@@ -33,6 +33,7 @@ from services.dispatch.domain.reasons import localize
 from services.dispatch.domain.selection import Filters, Selection
 from services.dispatch.repositories import DispatchUnitOfWork, DocumentRow
 from services.dispatch.runtime import DispatchRuntime
+from shared.api_models import IsoDate, StrictRequest
 from shared.events.customers import CUSTOMER_NUMBER_PATTERN, Channel
 from shared.events.dispatch import DocumentKind
 from shared.http import NOT_FOUND, UNAUTHORIZED, ErrorResponse, unprocessable
@@ -127,7 +128,7 @@ class DocumentPage(BaseModel):
     items: list[DocumentOut]
 
 
-class SendRequest(BaseModel):
+class SendRequest(StrictRequest):
     """What to send: ``all`` documents of the channel that wait (and match the filters)
     or the ``document_ids`` given; ``preview`` renders them and sends nothing;
     ``resend_failed`` takes failed documents instead of waiting ones (after a fix)."""
@@ -141,8 +142,8 @@ class SendRequest(BaseModel):
     kind: DocumentKind | None = None
     customer_number: CustomerNumberText | None = None
     number: NumberText | None = None
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
 
 
 class SendAccepted(BaseModel):

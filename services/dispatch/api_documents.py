@@ -42,6 +42,7 @@ from services.dispatch.channels import Refused, make
 from services.dispatch.domain.documents import State, stored_document
 from services.dispatch.domain.reasons import localize
 from services.dispatch.domain.selection import Selection
+from shared.api_models import StrictRequest
 from shared.events.customers import Channel
 from shared.http import NOT_FOUND
 
@@ -89,7 +90,7 @@ class DocumentDetail(DocumentOut):
     attempts_made: list[AttemptOut]
 
 
-class MoveRequest(BaseModel):
+class MoveRequest(StrictRequest):
     """The channel a failed document goes to instead (e-mail refused → ``print``)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -28,6 +28,7 @@ from services.reminders.rates_api import MissingRateOut, missing_rates
 from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import StoredItem
+from shared.api_models import IsoDate, StrictRequest
 from shared.events.customers import Code
 from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
 from shared.jobs.api import JobOut, accepted
@@ -37,7 +38,7 @@ router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
 _ID = r"^[!-~]{1,40}$"
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
+Day = Annotated[IsoDate, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
 InvoiceId = Annotated[str, Field(min_length=1, max_length=40, pattern=_ID)]
 Actor = Annotated[
     str, Header(min_length=1, max_length=100, pattern=_PRINTABLE, description="Who does it (audit trail)")
@@ -112,7 +113,7 @@ class ListOut(BaseModel):
     )
 
 
-class CreateIn(BaseModel):
+class CreateIn(StrictRequest):
     """Create reminder #``level`` for every candidate (``all``) or the selected invoices."""
 
     model_config = ConfigDict(extra="forbid")
@@ -129,14 +130,14 @@ class CreateIn(BaseModel):
         return self
 
 
-class DisputeIn(BaseModel):
+class DisputeIn(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     disputed: bool
     reason: str | None = Field(default=None, max_length=500, pattern=_PRINTABLE)
 
 
-class HandoverIn(BaseModel):
+class HandoverIn(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     date: Day | None = Field(default=None, description="Default: today")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.customers.domain.identifiers import normalised
 from services.customers.domain.rules import validate
 from shared.events.customers import (
     BillingProfileChanged,
@@ -46,7 +47,9 @@ class Change:
 
 def apply(current: Card | None, customer_number: str, data: CustomerData) -> Change | None:
     """The change a new version of the data makes, or None when nothing differs
-    (the same upsert twice makes one version)."""
+    (the same upsert twice makes one version). Identifiers are kept in machine form
+    (an IBAN given as printed: without spaces, upper case)."""
+    data = normalised(data)
     changes = diff(current.data if current else None, data)
     if current is not None and not changes:
         return None

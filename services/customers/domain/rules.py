@@ -13,12 +13,12 @@ from collections.abc import Callable
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from services.customers.domain.identifiers import OPERATOR_CODE
 from shared.events.customers import CustomerData, ProfileError
 from shared.finnish import is_electronic_iban, is_valid_business_id, is_valid_ovt
 
 SUPPORTED_LANGUAGES = ("fi", "sv", "en")
 _FI_POSTAL_CODE = re.compile(r"[0-9]{5}")
-_OPERATOR_CODE = re.compile(r"[A-Z0-9]{4,35}")
 
 Rule = Callable[[CustomerData], list[ProfileError]]
 
@@ -123,7 +123,7 @@ def einvoice_channel_ready(c: CustomerData) -> list[ProfileError]:
         )
     else:
         assert c.einvoice_operator is not None
-        if not _OPERATOR_CODE.fullmatch(c.einvoice_operator):
+        if not OPERATOR_CODE.fullmatch(c.einvoice_operator):
             errors.append(
                 _err(
                     "einvoice_operator_invalid",

@@ -15,6 +15,7 @@ from services.invoicing.domain.billing import Line
 from services.invoicing.handlers import corrections, drafts
 from services.invoicing.handlers.errors import Refused, invoice_not_found
 from services.invoicing.store.invoices import InvoiceFilter, StoredInvoice
+from shared.api_models import DecimalText, StrictRequest
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.references import format_national, format_rf
 
@@ -211,13 +212,13 @@ async def get_invoice(request: Request, invoice_id: InvoiceId) -> Any:
     )
 
 
-class LineEdit(BaseModel):
+class LineEdit(StrictRequest):
     """A draft line's new quantity and/or chargeability (for a corrective draft: the
     new quantity, less or more than its ``original_quantity``; 0 = reverse the line)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: Decimal | None = Field(default=None, ge=0, le=100_000, max_digits=12, decimal_places=3)
+    quantity: DecimalText | None = Field(default=None, ge=0, le=100_000, max_digits=12, decimal_places=3)
     chargeable: bool | None = None
 
 
@@ -340,7 +341,7 @@ async def confirm_one(request: Request, invoice_id: InvoiceId, x_actor: Actor = 
     return ConfirmedOut(**InvoiceOut.of(out.issued[0]).model_dump(), dropped=dropped)
 
 
-class BulkConfirm(BaseModel):
+class BulkConfirm(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(default=None, min_length=1, max_length=10_000)
@@ -370,7 +371,7 @@ async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "ap
     )
 
 
-class CorrectiveIn(BaseModel):
+class CorrectiveIn(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     return_mode: Literal["ready", "non-chargeable"] = "ready"

@@ -13,6 +13,7 @@ from services.invoicing.api.common import CONFLICT, Actor, refused, uow
 from services.invoicing.handlers import payments
 from services.invoicing.handlers.errors import Refused
 from services.invoicing.store.payments import StoredPayment
+from shared.api_models import StrictRequest
 from shared.http import NOT_FOUND, UNAUTHORIZED
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=UNAUTHORIZED)
@@ -69,7 +70,7 @@ async def list_payments(
     return PaymentList(total=total, items=[PaymentOut.of(p) for p in items])
 
 
-class AllocateIn(BaseModel):
+class AllocateIn(StrictRequest):
     model_config = ConfigDict(extra="forbid")
 
     invoice_number: int = Field(ge=1, le=9_999_999_999)

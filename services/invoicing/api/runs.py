@@ -20,6 +20,7 @@ from services.invoicing.domain.numbering import series_for
 from services.invoicing.handlers.runs import RUN, RunParams
 from services.invoicing.store.invoices import StoredInvoice, breakdown_of
 from services.invoicing.summary_pdf import SummaryRow, render_run_summary
+from shared.api_models import IsoDate, StrictRequest
 from shared.events.invoicing import BillingRunFinished
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.jobs.api import JobOut, accepted
@@ -33,7 +34,7 @@ RequestIdItem = Annotated[
 MAX_SELECTION = 100_000
 
 
-class RunIn(BaseModel):
+class RunIn(StrictRequest):
     """Suorita laskutusajo: all ready requests of ``kind`` (up to ``up_to`` when given),
     or only the selected ``request_ids`` (at most 100,000)."""
 
@@ -42,7 +43,7 @@ class RunIn(BaseModel):
     kind: Literal["subscription", "notice"]
     mode: Literal["preview", "draft", "confirm"] = "confirm"
     request_ids: list[RequestIdItem] | None = Field(default=None, min_length=1, max_length=MAX_SELECTION)
-    up_to: date | None = None
+    up_to: IsoDate | None = None
 
 
 class RunOut(BaseModel):

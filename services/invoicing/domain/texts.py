@@ -172,8 +172,7 @@ _SENDER_FIX = (
 _RESEND = (
     "Lähettäjän (tilausjärjestelmä) on korjattava pyyntö ja lähetettävä se uudelleen; sellaisenaan "
     "uudelleenlähetetty viesti hylätään taas.",
-    "The sender (order system) must fix the request and send it again; replayed as it is, the record is "
-    "refused again.",
+    "The sender (order system) must fix the request and send it again; replayed as it is, the record is refused again.",
 )
 _NEW_ID = (
     "Pyyntötunnus on jo käytössä toisella sisällöllä: lähettäjän on lähetettävä pyyntö uudella tunnuksella "
