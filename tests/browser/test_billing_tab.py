@@ -32,6 +32,7 @@ from tests.browser.a11y import assert_accessible, assert_outcome_in_view, tab_pr
 from tests.browser.conftest import DEMO_USER, Stack, shot
 from tests.support import pdf
 from tests.support.customers import UPSERT_TYPE, upsert
+from tests.support.documents import PERSON
 from tests.support.kafka import Publisher, ce_headers
 from tests.support.sales import request as billing_request
 
@@ -294,6 +295,9 @@ def seed_many(stack: Stack) -> None:
     url = stack.processes["invoicing"].env["INVOICING_DATABASE_URL"].replace("+asyncpg", "", 1)
     customers = [f"C-{i:05d}" for i in range(MANY)]
     line = json.dumps(billing_request("x", "x")["lines"])
+    # a whole billing snapshot: a run builds each invoice as its event before numbering it,
+    # and a customer whose data cannot make one is left out (an empty snapshot would be)
+    person = json.dumps(PERSON.model_dump(mode="json"))
 
     def errors(c: str) -> str:
         code = BAD.get(c)
@@ -304,8 +308,8 @@ def seed_many(stack: Stack) -> None:
         try:
             await conn.executemany(
                 "INSERT INTO billing_profiles (customer_number, version, valid, errors, snapshot, consumer)"
-                " VALUES ($1, 1, $2, $3::jsonb, '{}'::jsonb, true)",
-                [(c, c not in BAD, errors(c) if c in BAD else "[]") for c in customers],
+                " VALUES ($1, 1, $2, $3::jsonb, $4::jsonb, true)",
+                [(c, c not in BAD, errors(c) if c in BAD else "[]", person) for c in customers],
             )
             await conn.executemany(
                 "INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date,"
