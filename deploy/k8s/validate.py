@@ -113,7 +113,7 @@ def _project_rules(by_kind: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             elif command == ["billing", "console", "serve"]:
                 service = "console"
             else:
-                problems.append(f"Deployment {name}: command {command} runs no service or channel worker (nor the console)")
+                problems.append(f"Deployment {name}: command {command} runs no service or channel worker (nor console)")
                 continue
             fields = _settings_fields(service)
             for env in container.get("env", []):

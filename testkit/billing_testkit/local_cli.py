@@ -36,7 +36,7 @@ def _offset(value: str | None) -> int:
 def _required(name: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise SystemExit(f"{name} is not set (eval \"$(deploy/local/stack.sh env)\" gives the local stack's)")
+        raise SystemExit(f'{name} is not set (eval "$(deploy/local/stack.sh env)" gives the local stack\'s)')
     return value
 
 

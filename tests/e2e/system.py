@@ -47,6 +47,7 @@ class System:
     databases: dict[str, str]
     local: LocalSystem
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
     @property
     def einvoice_folder(self) -> Path:
         return self.folder / "einvoice"

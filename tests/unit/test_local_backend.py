@@ -152,6 +152,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, "-m", "billing_testkit.local", *args],
         cwd=REPO,
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

@@ -99,7 +99,8 @@ def compose_problems(services: dict[str, dict[str, Any]], folder: Path = REPO) -
         if missing:
             problems.append(f"{proc.name}: not set: {', '.join(missing)}")
         if proc.port_setting and env.get(proc.port_setting) != str(proc.container_port):
-            problems.append(f"{proc.name}: {proc.port_setting} is {env.get(proc.port_setting)!r}, not {proc.container_port}")
+            got = env.get(proc.port_setting)
+            problems.append(f"{proc.name}: {proc.port_setting} is {got!r}, not {proc.container_port}")
         if proc.role != "mail" and any(p != proc.container_port for p in container_ports(entry)):
             problems.append(f"{proc.name}: publishes {container_ports(entry)}, its port is {proc.container_port}")
         if proc.scalable and (entry.get("ports") or entry.get("container_name")):
@@ -159,7 +160,8 @@ def k8s_problems(docs: list[dict[str, Any]]) -> list[str]:
         if missing:
             problems.append(f"{proc.name}: not set: {', '.join(missing)}")
         if proc.port_setting and env.get(proc.port_setting) != str(proc.container_port):
-            problems.append(f"{proc.name}: {proc.port_setting} is {env.get(proc.port_setting)!r}, not {proc.container_port}")
+            got = env.get(proc.port_setting)
+            problems.append(f"{proc.name}: {proc.port_setting} is {got!r}, not {proc.container_port}")
         probe = (container.get("readinessProbe") or {}).get("httpGet") or {}
         port = named.get(probe.get("port"), probe.get("port"))
         if (probe.get("path"), port) != (proc.readiness, proc.container_port):
