@@ -141,8 +141,9 @@ def plan(
     - ``inherited``: the environment the rest comes from (default this process's, without
       registry settings, see :func:`inherited_environment`).
     """
-    rows = [p for p in PROCESSES if p.name in set(names)]
-    unknown = set(names) - {p.name for p in rows}
+    wanted = set(names)
+    rows = [p for p in PROCESSES if p.name in wanted]
+    unknown = wanted - {p.name for p in rows}
     if unknown:
         raise KeyError(f"no process {sorted(unknown)}; one of {', '.join(p.name for p in PROCESSES)}")
     log_dir = log_dir or out / "logs"
