@@ -7,8 +7,8 @@
    KEDA's documented spec; the CRD itself is not bundled anywhere offline), its kafka
    trigger's metadata included.
 3. What ties the manifests to the code: each container runs an existing service
-   (``billing serve <service>``) or channel worker (``billing worker <channel>``) and
-   sets only settings that service reads (env prefix + field name); each channel worker
+   (``billing serve <service>``), channel worker (``billing worker <channel>``) or the
+   console (``billing console serve``) and sets only settings it reads (env prefix + field name); each channel worker
    has a ScaledObject on its Deployment, its kafka trigger on the channel's job topic and
    consumer group as the code names them, ``maxReplicaCount`` = the topic's partitions
    and the same Kafka as the services; ConfigMaps and PVCs used are defined here.
@@ -29,8 +29,10 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import yaml
+from pydantic_settings import BaseSettings
 
 from billing_cli.services import SERVICES
+from console.config import ConsoleSettings
 from shared.events.topics import CHANNEL_JOBS
 from shared.settings import ServiceSettings
 
@@ -51,7 +53,9 @@ def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _settings_fields(service: str) -> set[str]:
-    cls: type[ServiceSettings] = importlib.import_module(f"services.{service}.config").Settings
+    cls: type[BaseSettings] = (
+        ConsoleSettings if service == "console" else importlib.import_module(f"services.{service}.config").Settings
+    )
     prefix = str(cls.model_config.get("env_prefix") or "")
     return {f"{prefix}{name}".upper() for name in cls.model_fields}
 
@@ -106,8 +110,10 @@ def _project_rules(by_kind: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             elif command[:2] == ["billing", "worker"] and len(command) == 3 and command[2] in CHANNEL_JOBS:
                 service = "dispatch"
                 workers[command[2]] = name
+            elif command == ["billing", "console", "serve"]:
+                service = "console"
             else:
-                problems.append(f"Deployment {name}: command {command} runs no service or channel worker")
+                problems.append(f"Deployment {name}: command {command} runs no service or channel worker (nor console)")
                 continue
             fields = _settings_fields(service)
             for env in container.get("env", []):

@@ -7,9 +7,10 @@ Fixtures for every tab's tests (reuse them, do not copy):
 - ``console_only`` (factory): a console with no services behind it, for sign-in, session
   and CSRF tests: ``console_only(session_max_age_s=2)`` -> its base URL.
 - ``stack``: a fresh sandbox (database per service, topic prefix), the services named by
-  the ``stack_services`` fixture (default: all four) as processes with the overrides of
+  the ``stack_services`` fixture (default: all four) with the overrides of
   ``stack_overrides`` (a test module overrides either fixture), and a console in front
-  of them. ``stack.run(coro)`` runs async seeding code (``tests.support`` builders)
+  of them, all as processes (the registry's rows, run by the kit's local backend).
+  ``stack.run(coro)`` runs async seeding code (``tests.support`` builders)
   from these sync tests; ``stack.inbound`` publishes as the outside systems do.
 - ``page``: a Chromium page signed in to ``stack``'s console as ``DEMO_USER`` (Finnish).
 - ``sign_in(page, base_url, user, password)``; ``shot(page, name)`` for screenshots
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import tempfile
 import threading
@@ -38,13 +40,15 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from billing_testkit.local import Instance, LocalSystem
 from console.app import create_app
 from console.auth import hash_password
 from console.config import ConsoleSettings
 from tests.support import servers as servers_mod
-from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess, create_sandbox, drop_sandbox, free_port
+from tests.support.isolation import API_TOKEN, Sandbox, create_sandbox, drop_sandbox, free_port
 from tests.support.kafka import Publisher
 from tests.support.sales import Inbound
+from tests.support.system import sandbox_system
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_USER = "anna"
@@ -56,6 +60,7 @@ ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 T = TypeVar("T")
 
 _HASH = hash_password(DEMO_PASSWORD)
+SESSION_SECRET = "browser-tests-" + "x" * 40  # a test's key: signs nothing real
 
 # The machines are small and shared: an assertion waits up to 20 s for the page to show
 # what it expects (Playwright's default is 5 s), never a fixed sleep.
@@ -102,7 +107,7 @@ class ConsoleServer:
 
 def console_settings(**overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {
-        "session_secret": "browser-tests-" + "x" * 40,
+        "session_secret": SESSION_SECRET,
         "users": [f"{DEMO_USER}:{_HASH}"],
         "api_token": API_TOKEN,
         "login_delay_s": 0.0,
@@ -149,17 +154,22 @@ def console_only() -> Iterator[Callable[..., str]]:
 @dataclass
 class Stack:
     sandbox: Sandbox
-    processes: dict[str, ServiceProcess]
-    console: ConsoleServer
+    local: LocalSystem
+    """The services and the console as processes (the registry's rows, the kit's local backend)."""
     log_dir: Path
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return self.console.url
+        return self.local.url("console")
+
+    @property
+    def processes(self) -> dict[str, Instance]:
+        """The services by name (each with its ``env`` and ``url``)."""
+        return {name: inst for name, inst in self.local.instances.items() if name in ALL_SERVICES}
 
     def service_url(self, name: str) -> str:
-        return self.processes[name].url
+        return self.local.url(name)
 
     def run(self, coro: Awaitable[T]) -> T:
         return run_async(coro)
@@ -211,32 +221,38 @@ def stack(
     stack_overrides: dict[str, dict[str, Any]],
     tmp_path: Path,
 ) -> Iterator[Stack]:
+    """The services (each on its own database) and the console in front of them, started
+    at once and awaited under one deadline; the services not started are nowhere."""
     sandbox = run_async(create_sandbox(servers))
-    processes: dict[str, ServiceProcess] = {}
-    console: ConsoleServer | None = None
+    local: LocalSystem | None = None
     try:
-        for name in stack_services:
-            db = run_async(sandbox.own_database(name))
-            defaults: dict[str, Any] = {"database_url": db, "jobs_poll_interval_s": 0.1}
-            if name == "invoicing":
-                defaults["daily_run_enabled"] = False
-            processes[name] = ServiceProcess(
-                sandbox, name, tmp_path, **{**defaults, **stack_overrides.get(name, {})}
-            ).start()
-
-        async def ready() -> None:
-            await asyncio.gather(*(p.wait_ready(90) for p in processes.values()))
-
-        run_async(ready())
+        databases = {name: run_async(sandbox.own_database(name)) for name in stack_services}
+        settings: dict[str, dict[str, Any]] = {name: {"jobs_poll_interval_s": 0.1} for name in stack_services}
+        if "invoicing" in settings:
+            settings["invoicing"]["daily_run_enabled"] = False
+        for name, values in stack_overrides.items():
+            settings.setdefault(name, {}).update(values)
+        settings["console"] = {
+            "session_secret": SESSION_SECRET,
+            "users": json.dumps([f"{DEMO_USER}:{_HASH}"]),
+            "login_delay_s": 0.0,
+        }
         nowhere = f"http://127.0.0.1:{free_port()}"
-        urls = {f"{s}_url": (processes[s].url if s in processes else nowhere) for s in ALL_SERVICES}
-        console = ConsoleServer(console_settings(**urls)).start()
-        yield Stack(sandbox, processes, console, tmp_path)
+        local = sandbox_system(
+            sandbox,
+            [*stack_services, "console"],
+            tmp_path,
+            databases=databases,
+            settings=settings,
+            smtp=("127.0.0.1", free_port()),  # nowhere, unless the test's overrides give its sink
+            service_urls={s: nowhere for s in ALL_SERVICES},
+        )
+        local.start()
+        local.wait_ready(180)
+        yield Stack(sandbox, local, tmp_path / "logs")
     finally:
-        if console is not None:
-            console.stop()
-        for p in processes.values():
-            p.stop()
+        if local is not None:
+            local.stop()
         run_async(drop_sandbox(sandbox))
 
 

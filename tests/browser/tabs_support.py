@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 
+from billing_testkit.local import LocalSystem
 from tests.browser.conftest import Stack
-from tests.support.dispatch import WorkerProcess
 from tests.support.isolation import API_TOKEN
+from tests.support.system import sandbox_system
 
 
 def dispatch_overrides(tmp: Path, smtp_port: int) -> dict[str, Any]:
@@ -38,20 +39,20 @@ def dispatch_overrides(tmp: Path, smtp_port: int) -> dict[str, Any]:
 
 
 @contextmanager
-def workers(stack: Stack, overrides: dict[str, Any], *channels: str) -> Iterator[list[WorkerProcess]]:
-    """Channel workers as OS processes on the stack's dispatch database and topics."""
-    database_url = stack.processes["dispatch"].env["DISPATCH_DATABASE_URL"]
-    started = [
-        WorkerProcess(stack.sandbox, channel, stack.log_dir, database_url=database_url, **overrides).start()
-        for channel in channels
-    ]
-    try:
-        for w in started:
-            stack.run(w.wait_ready(90))
-        yield started
-    finally:
-        for w in started:
-            w.stop()
+def workers(stack: Stack, overrides: dict[str, Any], *channels: str) -> Iterator[LocalSystem]:
+    """Channel workers as OS processes (the registry's rows, the kit's local backend) on
+    the stack's dispatch database and topics."""
+    local = sandbox_system(
+        stack.sandbox,
+        [f"dispatch-{channel}" for channel in channels],
+        stack.log_dir.parent,
+        log_dir=stack.log_dir,
+        databases={"dispatch": stack.processes["dispatch"].env["DISPATCH_DATABASE_URL"]},
+        settings={"dispatch": overrides},
+        smtp=("127.0.0.1", int(overrides.get("smtp_port", 25))),
+    )
+    with local:
+        yield local
 
 
 def api(stack: Stack, service: str) -> httpx.Client:

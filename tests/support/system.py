@@ -10,71 +10,102 @@ chaos run can drive it through its APIs and SIGKILL any part of it.
     await system.restart("email-1")      # the same port, env and log file (appended)
     await system.stop_all()              # SIGTERM (graceful) everywhere, then the sink
 
-Each service owns its own database (as in production, §2 of the architecture); the
-dispatch service and its workers share dispatch's (one outbox, one relay leader among
-them). Outputs: ``out_dir/mail`` (.eml from the sink, when ``keep_mail``),
-``out_dir/einvoice``, ``out_dir/print``, ``out_dir/sink.json`` (the sink's counts),
-``out_dir/logs/<name>.log``.
+The processes are the registry's rows (``billing_testkit.processes``) run by its local
+backend (``billing_testkit.local``); :func:`sandbox_system` plans them in a sandbox for
+every test stack (this one, the end-to-end test's, the browser tests'). Each service
+owns its own database (as in production, §2 of the architecture); the dispatch service
+and its workers share dispatch's (one outbox, one relay leader among them). Outputs:
+``out_dir/mail`` (.eml from the sink, when ``keep_mail``), ``out_dir/einvoice``,
+``out_dir/print``, ``out_dir/sink.json`` (the sink's counts), ``out_dir/logs/<process>.log``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from tests.support.dispatch import WorkerProcess
-from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess, free_port
+from billing_testkit.local import LocalSystem, NotReady, free_ports, plan
+from billing_testkit.processes import CHANNELS, SERVICES
+from tests.support.isolation import API_TOKEN, Sandbox
 from tests.support.servers import REPO
 
-SERVICES = ("customers", "invoicing", "reminders", "dispatch")
-CHANNELS = ("email", "einvoice", "print")
+__all__ = ["CHANNELS", "SERVICES", "Kill", "System", "sandbox_system"]
 
 
-class SinkProcess(ServiceProcess):
-    """The SMTP sink (``python -m tests.support.smtp_sink``) as a process that can be
-    killed and restarted on the same port; what it received is in its folder/stats."""
+def sandbox_system(
+    sandbox: Sandbox,
+    names: Iterable[str],
+    out: Path,
+    *,
+    databases: Mapping[str, str],
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    **kwargs: Any,
+) -> LocalSystem:
+    """Registry rows ``names`` planned in ``sandbox`` (not started): its Kafka, its topic
+    and group prefix, each service on its database in ``databases``, free ports, quick
+    outbox polls; ``settings`` per row on top (a worker takes ``dispatch``'s); the rest
+    of :func:`billing_testkit.local.plan`'s arguments as they are."""
+    common = {
+        k: v
+        for k, v in sandbox.settings_kwargs().items()
+        if k not in ("database_url", "kafka_bootstrap_servers", "api_token")
+    }
+    given = settings or {}
+    per_row = {name: {**common, **given.get(name, {})} for name in SERVICES}
+    per_row |= {name: dict(values) for name, values in given.items() if name not in SERVICES}
+    return plan(
+        names,
+        kafka_bootstrap=sandbox.bootstrap,
+        database_urls=databases,
+        api_token=API_TOKEN,
+        out=out,
+        ports=free_ports(),
+        settings=per_row,
+        extra_env={"PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        **kwargs,
+    )
 
-    def __init__(self, out_dir: Path, log_dir: Path, keep_mail: bool) -> None:
-        # not ServiceProcess.__init__: the sink has no service settings; stop() is inherited
-        self.service = "smtp"
-        self.env: dict[str, str] = {}
-        self.port = free_port()
-        self.folder = out_dir / "mail" if keep_mail else None
-        self.stats = out_dir / "sink.json"
-        self.log_path = log_dir / "smtp.log"
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, extra_env: dict[str, str] | None = None) -> SinkProcess:
-        args = [sys.executable, "-m", "tests.support.smtp_sink", "--port", str(self.port), "--stats", str(self.stats)]
-        if self.folder is not None:
-            args += ["--folder", str(self.folder)]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=self._log, stderr=self._log)
-        return self
+class Handle:
+    """One process of :class:`System` by its name there (``email-1``)."""
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"smtp sink exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                await writer.wait_closed()
-                return
-            except OSError:
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"smtp sink not listening in {timeout}s; see {self.log_path}")
+    def __init__(self, local: LocalSystem, name: str) -> None:
+        self.local = local
+        self.name = name
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        try:
+            await asyncio.to_thread(self.local.wait_ready, timeout, [self.name])
+        except NotReady as exc:
+            raise AssertionError(str(exc)) from None
+
+    @property
+    def url(self) -> str:
+        return self.local.url(self.name)
+
+    @property
+    def log_path(self) -> Path:
+        return self.local.instances[self.name].log_path
+
+
+class SinkHandle(Handle):
+    """The SMTP sink: what it received is in its folder and its stats file."""
+
+    def __init__(self, local: LocalSystem, stats: Path) -> None:
+        super().__init__(local, "mailcatcher")
+        self.stats = stats
+
+    @property
+    def port(self) -> int:
+        return self.local.instances[self.name].port
 
     def counts(self) -> dict[str, Any]:
         """The sink's last written counts (``received``, ``distinct_message_ids`` ...)."""
@@ -115,71 +146,80 @@ class System:
         self.partitions = partitions
         self.keep_mail = keep_mail
         self.databases: dict[str, str] = {}
-        self.processes: dict[str, ServiceProcess] = {}
+        self.processes: dict[str, Handle] = {}
+        self.local: LocalSystem | None = None
         self.started_at = 0.0
 
     # --- the parts --------------------------------------------------------------------
 
-    def dispatch_settings(self) -> dict[str, Any]:
-        """What the dispatch service and its workers share (one ``DISPATCH_`` set)."""
-        return {
-            "smtp_port": self.sink.port,
-            "einvoice_folder": str(self.out_dir / "einvoice"),
-            "print_folder": str(self.out_dir / "print"),
-            "message_id_domain": "billing.bench",
-            "mail_from": "laskutus@esimerkkimedia.example",
-            **self.overrides.get("dispatch", {}),
-        }
-
-    def _settings(self, service: str) -> dict[str, Any]:
+    def _settings(self) -> dict[str, dict[str, Any]]:
         common: dict[str, Any] = {
-            "database_url": self.databases[service],
             "kafka_partitions": self.partitions,
             "outbox_poll_interval_s": 0.1,
             "outbox_send_timeout_s": 15.0,
             "jobs_poll_interval_s": 0.2,
         }
-        if service == "invoicing":
-            common["daily_run_enabled"] = False
-        if service == "dispatch":
-            return {**common, **self.dispatch_settings()}
-        return {**common, **self.overrides.get(service, {})}
+        settings = {service: {**common, **self.overrides.get(service, {})} for service in SERVICES}
+        settings["invoicing"] = {"daily_run_enabled": False, **settings["invoicing"]}
+        settings["dispatch"] = {
+            **common,
+            "message_id_domain": "billing.bench",
+            "mail_from": "laskutus@esimerkkimedia.example",
+            **self.overrides.get("dispatch", {}),
+        }
+        return settings
+
+    def _backend_names(self) -> dict[str, str]:
+        """Our names -> the registry's (``email-1`` -> ``dispatch-email``, or
+        ``dispatch-email-1`` when the channel has several workers)."""
+        names = {"smtp": "mailcatcher", **{s: s for s in SERVICES}}
+        for channel in CHANNELS:
+            n = self.workers[channel]
+            for i in range(1, n + 1):
+                names[f"{channel}-{i}"] = f"dispatch-{channel}" if n == 1 else f"dispatch-{channel}-{i}"
+        return names
 
     @property
-    def sink(self) -> SinkProcess:
+    def sink(self) -> SinkHandle:
         sink = self.processes["smtp"]
-        assert isinstance(sink, SinkProcess)
+        assert isinstance(sink, SinkHandle)
         return sink
 
     async def start(self, timeout: float = 300.0) -> None:
         """Create the databases, start every process at once, wait until each is ready
         (migrations and topics are each service's own start-up work)."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
             self.databases[service] = await self.sandbox.own_database(service)
-        self.processes["smtp"] = SinkProcess(self.out_dir, self.log_dir, self.keep_mail).start()
-        await self.sink.wait_ready()
-        for service in SERVICES:
-            proc = ServiceProcess(self.sandbox, service, self.log_dir, **self._settings(service))
-            proc.log_path = self.log_dir / f"{service}.log"
-            self.processes[service] = proc
-        for channel in CHANNELS:
-            for i in range(1, self.workers[channel] + 1):
-                worker = WorkerProcess(self.sandbox, channel, self.log_dir, **self._settings("dispatch"))
-                worker.log_path = self.log_dir / f"{channel}-{i}.log"
-                self.processes[f"{channel}-{i}"] = worker
+        names = self._backend_names()
+        stats = self.out_dir / "sink.json"
+        local = sandbox_system(
+            self.sandbox,
+            ["mailcatcher", *SERVICES, *(f"dispatch-{c}" for c in CHANNELS)],
+            self.out_dir,
+            databases=self.databases,
+            settings=self._settings(),
+            replicas={f"dispatch-{c}": n for c, n in self.workers.items()},
+            keep_mail=self.keep_mail,
+            options={"mailcatcher": {"--stats": str(stats)}},
+        )
+        self.local = local
+        self.processes = {ours: Handle(local, theirs) for ours, theirs in names.items() if ours != "smtp"}
+        self.processes["smtp"] = SinkHandle(local, stats)
         self.started_at = time.monotonic()
-        for name, proc in self.processes.items():
-            if name != "smtp":
-                proc.start()
-        await asyncio.gather(*(p.wait_ready(timeout=timeout) for p in self.processes.values()))
+        local.start()
+        try:
+            await asyncio.to_thread(local.wait_ready, timeout)
+        except NotReady as exc:
+            raise AssertionError(str(exc)) from None
+
+    def _local(self) -> LocalSystem:
+        assert self.local is not None, "start() first"
+        return self.local
 
     # --- what a client needs ------------------------------------------------------------
 
     def url(self, name: str) -> str:
-        proc = self.processes[name]
-        assert isinstance(proc, ServiceProcess)
-        return proc.url
+        return self.processes[name].url
 
     @property
     def headers(self) -> dict[str, str]:
@@ -221,39 +261,26 @@ class System:
     # --- chaos ------------------------------------------------------------------------
 
     def pid(self, name: str) -> int:
-        proc = self.processes[name].proc
-        assert proc is not None
-        return proc.pid
+        return self._local().pid(self.processes[name].name)
 
     def kill(self, name: str) -> int:
         """SIGKILL the process (no grace, no clean-up); its pid."""
-        proc = self.processes[name].proc
-        assert proc is not None
-        pid = proc.pid
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        return pid
+        return self._local().kill(self.processes[name].name)
 
     async def restart(self, name: str, wait: bool = True, timeout: float = 120.0) -> int:
         """Start the process again (same port, settings and log, appended); its new pid."""
-        proc = self.processes[name]
-        if proc.proc is not None and proc.proc.poll() is None:
-            raise RuntimeError(f"{name} is still running")
-        if hasattr(proc, "_log"):
-            proc._log.close()
-        proc.start()
+        pid = self._local().restart(self.processes[name].name, wait=False)
         if wait:
-            await proc.wait_ready(timeout=timeout)
-        return self.pid(name)
+            await self.processes[name].wait_ready(timeout)
+        return pid
 
     def running(self, name: str) -> bool:
-        proc = self.processes[name].proc
-        return proc is not None and proc.poll() is None
+        return self._local().running(self.processes[name].name)
 
     async def stop_all(self) -> None:
         """SIGTERM every process (graceful), the sink last: its counts are final."""
-        others = [p for n, p in self.processes.items() if n != "smtp"]
-        await asyncio.gather(*(asyncio.to_thread(p.stop) for p in others))
-        if "smtp" in self.processes:
-            await asyncio.to_thread(self.sink.stop)
+        if self.local is None:
+            return
+        others = [h.name for n, h in self.processes.items() if n != "smtp"]
+        await asyncio.to_thread(self.local.stop, 20.0, others)
+        await asyncio.to_thread(self.local.stop, 20.0, ["mailcatcher"])
