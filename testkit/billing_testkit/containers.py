@@ -17,6 +17,7 @@ user with a registry can run ``apache/kafka:4.1.1`` and ``postgres:15``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import secrets
@@ -172,6 +173,9 @@ class ContainerSystem:
         self.session = uuid.uuid4().hex[:12]
         self.api_token = secrets.token_urlsafe(24)
         self._db_password = secrets.token_hex(12)
+        self.console_user = ("clerk", secrets.token_urlsafe(12))
+        """The console's one user (name, password): sign in at ``url("console")``."""
+        self._console_hash_value = ""
         self._own_folder = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="billing-testkit-"))
         self.mail_folder = _writable_dir(self.folder / "mail")
@@ -311,8 +315,16 @@ class ContainerSystem:
         env |= tuning(proc, auto_send=self.auto_send)
         if proc.role == "console":
             env["CONSOLE_SESSION_SECRET"] = secrets.token_urlsafe(32)
+            env["CONSOLE_USERS"] = json.dumps([f"{self.console_user[0]}:{self._console_hash()}"])
         env |= {k: v for k, v in self.settings.items() if proc.env_prefix and k.startswith(proc.env_prefix)}
         return env
+
+    def _console_hash(self) -> str:
+        from argon2 import PasswordHasher
+
+        if not self._console_hash_value:
+            self._console_hash_value = PasswordHasher().hash(self.console_user[1])
+        return self._console_hash_value
 
     def _start_processes(self) -> None:
         started: list[Process] = []

@@ -198,6 +198,21 @@ class BillingSystem:
             )
         return found
 
+    def wait_profile(
+        self, customer_number: str, *, version: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> Mapping[str, Any]:
+        """The customer's billing profile once published (``valid``, ``errors`` with
+        codes and Finnish/English messages): whether we can bill and send to them."""
+
+        def match(r: Received) -> bool:
+            return r.data.get("customer_number") == customer_number and (
+                version is None or r.data.get("version", 0) >= version
+            )
+
+        what = f"the billing profile of customer {customer_number}" + (f" (version {version}+)" if version else "")
+        profile: Mapping[str, Any] = self.wait_event(what, match, c.BILLING_PROFILE, timeout_s=timeout_s).data
+        return profile
+
     def wait_invoice(
         self,
         *,

@@ -102,3 +102,13 @@ def test_the_drop_folders_are_writable_for_the_image_user(system: k.ContainerSys
     for folder in (system.mail_folder, system.einvoice_folder, system.print_folder):
         assert folder.stat().st_mode & 0o777 == 0o777
     assert len(PROCESSES) >= 9
+
+
+def test_the_console_has_one_user_whose_password_the_kit_knows(system: k.ContainerSystem) -> None:
+    from console.auth import verify_password  # the console's own check of a password
+
+    env = system.process_environment(process("console"))
+    name, password = system.console_user
+    (entry,) = json.loads(env["CONSOLE_USERS"])
+    assert entry.startswith(f"{name}:$argon2")
+    assert verify_password(entry.split(":", 1)[1], password)
