@@ -68,9 +68,15 @@ class Clerk:
         return page
 
     def request(self, request_id: str) -> dict[str, Any] | None:
-        """One billing request with its state and reasons; None if not (yet) known."""
+        """One billing request with its state and reasons; None if not (yet) known. A
+        request refused at intake (a dead letter: never stored) is found in the list."""
         response = self.api("invoicing").get(f"/billing-requests/{request_id}")
         if response.status_code == 404:
+            for kind in ("subscription", "notice"):
+                refused = self.requests(kind, state="refused", limit=1000)["items"]
+                found = next((r for r in refused if r["request_id"] == request_id), None)
+                if found is not None:
+                    return dict(found)
             return None
         if response.status_code != 200:
             raise ApiError(f"GET /billing-requests/{request_id}: {response.status_code} {response.text[:500]}")

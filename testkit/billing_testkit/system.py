@@ -55,6 +55,7 @@ class Invoice:
     gross: str
     due_date: str
     request_ids: tuple[str, ...]
+    """The billing requests it bills, each once, in line order."""
     document: Mapping[str, Any]
     """The whole invoice document of the event."""
 
@@ -243,7 +244,7 @@ class BillingSystem:
             customer_number=doc["customer"]["customer_number"],
             gross=str(doc["totals"]["gross"]),
             due_date=doc["due_date"],
-            request_ids=tuple(x["request_id"] for x in doc["lines"] if x.get("request_id")),
+            request_ids=tuple(dict.fromkeys(x["request_id"] for x in doc["lines"] if x.get("request_id"))),
             document=doc,
         )
 

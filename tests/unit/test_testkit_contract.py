@@ -44,6 +44,30 @@ def test_the_contract_knows_every_topic_and_type_of_the_registry() -> None:
     assert len(types) == len({m.EVENT_TYPE for s in ALL for m in s.events})
 
 
+def test_the_kits_event_type_names_are_the_systems() -> None:
+    from shared.events import customers, dispatch, invoicing, reminders
+
+    assert {
+        c.CUSTOMER_UPSERTED: CustomerUpserted,
+        c.BILLING_REQUEST_SUBMITTED: BillingRequestSubmitted,
+        c.ORDER_CANCELLED: OrderCancelled,
+        c.REFERENCE_PAYMENT_RECEIVED: ReferencePaymentReceived,
+        c.BILLING_PROFILE: customers.BillingProfileChanged,
+        c.INVOICE_ISSUED: invoicing.InvoiceIssued,
+        c.CORRECTIVE_INVOICE_ISSUED: invoicing.CorrectiveInvoiceIssued,
+        c.PAYMENT_RECORDED: invoicing.PaymentRecorded,
+        c.INVOICE_SETTLED: invoicing.InvoiceSettled,
+        c.REMINDER_ISSUED: reminders.ReminderIssued,
+        c.DOCUMENT_DELIVERED: dispatch.DocumentDelivered,
+        c.DELIVERY_FAILED: dispatch.DeliveryFailed,
+    } == {m.EVENT_TYPE: m for m in (
+        CustomerUpserted, BillingRequestSubmitted, OrderCancelled, ReferencePaymentReceived,
+        customers.BillingProfileChanged, invoicing.InvoiceIssued, invoicing.CorrectiveInvoiceIssued,
+        invoicing.PaymentRecorded, invoicing.InvoiceSettled, reminders.ReminderIssued,
+        dispatch.DocumentDelivered, dispatch.DeliveryFailed,
+    )}
+
+
 @dataclass
 class Record:
     """A Kafka record as the services' consumers see it."""
