@@ -400,4 +400,3 @@ def remove_leftovers(session: str | None = None) -> int:
     finally:
         client.close()
     return n
-

@@ -240,7 +240,9 @@ def customer_card(
 
 def customer_upsert(customer_number: str, card: Mapping[str, Any], *, source: str = "urn:crm") -> Event:
     """A CRM upsert (``crm.customer-upserts.v1``, key = customer number; ``ce_time`` set)."""
-    return event(CUSTOMER_UPSERTED, customer_number, {"customer_number": customer_number, "customer": card}, source=source)
+    return event(
+        CUSTOMER_UPSERTED, customer_number, {"customer_number": customer_number, "customer": card}, source=source
+    )
 
 
 def line(

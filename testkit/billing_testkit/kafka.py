@@ -46,7 +46,8 @@ def publish(bootstrap: str, events: Sequence[Event], timeout_s: float = 30.0) ->
             errors.append(f"{msg.topic()}: {err}")
 
     for e in events:
-        producer.produce(e.topic, e.value(), key=e.key.encode(), headers=e.headers(), on_delivery=delivered)
+        headers: list[tuple[str, str | bytes | None]] = list(e.headers())
+        producer.produce(e.topic, e.value(), key=e.key.encode(), headers=headers, on_delivery=delivered)
     left = producer.flush(timeout_s)
     if left or errors:
         raise RuntimeError(f"publishing failed: {left} record(s) not acknowledged in {timeout_s:.0f} s; {errors}")
@@ -95,7 +96,10 @@ class OutboundLog:
         self._error: str | None = None
         metadata = self._consumer.list_topics(timeout=30)
         parts = [
-            TopicPartition(t, p, OFFSET_BEGINNING) for t in self.topics if t in metadata.topics for p in metadata.topics[t].partitions
+            TopicPartition(t, p, OFFSET_BEGINNING)
+            for t in self.topics
+            if t in metadata.topics
+            for p in metadata.topics[t].partitions
         ]
         missing = [t for t in self.topics if t not in metadata.topics]
         if missing:
@@ -114,10 +118,11 @@ class OutboundLog:
                 return
             fresh = []
             for msg in batch:
-                if msg.error() is None:
+                err = msg.error()
+                if err is None:
                     fresh.append(_decode(msg))
-                elif msg.error().code() != KafkaError._PARTITION_EOF:
-                    self._error = str(msg.error())
+                elif err.code() != KafkaError._PARTITION_EOF:
+                    self._error = str(err)
             if fresh:
                 with self._changed:
                     self._records.extend(fresh)

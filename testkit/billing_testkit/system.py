@@ -69,11 +69,12 @@ class Attachment:
 
 def attachments(mail: EmailMessage) -> list[Attachment]:
     """A mail's attachments (the invoice PDF …)."""
-    return [
-        Attachment(part.get_filename() or "", part.get_content_type(), part.get_payload(decode=True) or b"")
-        for part in mail.iter_attachments()
-        if isinstance(part, EmailMessage)
-    ]
+    out = []
+    for part in mail.iter_attachments():
+        payload = part.get_payload(decode=True)
+        content = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
+        out.append(Attachment(part.get_filename() or "", part.get_content_type(), content))
+    return out
 
 
 def xml_text(raw: bytes) -> str:
@@ -95,7 +96,9 @@ class BillingSystem:
     def __init__(self, backend: ContainerSystem) -> None:
         self.backend = backend
         self.clerk = Clerk(backend.url, backend.api_token)
-        outbound = {t.topic for t in c.contract().types.values() if not t.inbound and not t.topic.startswith("dispatch.jobs.")}
+        outbound = {
+            t.topic for t in c.contract().types.values() if not t.inbound and not t.topic.startswith("dispatch.jobs.")
+        }
         self.outbound = OutboundLog(backend.kafka_bootstrap, sorted(outbound))
 
     @classmethod
@@ -194,9 +197,7 @@ class BillingSystem:
         if found is None:
             seen = self.events(*types)
             error = f"; reader error: {self.outbound.error}" if self.outbound.error else ""
-            raise WaitTimeout(
-                f"waited {timeout_s:.0f} s for {what}; saw {len(seen)} event(s): {_brief(seen)}{error}"
-            )
+            raise WaitTimeout(f"waited {timeout_s:.0f} s for {what}; saw {len(seen)} event(s): {_brief(seen)}{error}")
         return found
 
     def wait_profile(
@@ -290,19 +291,19 @@ class BillingSystem:
         return found
 
     # --- through the API: a request's state ---------------------------------------------
-    def wait_request(
-        self, request_id: str, *states: str, timeout_s: float = DEFAULT_TIMEOUT_S
-    ) -> dict[str, Any]:
+    def wait_request(self, request_id: str, *states: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
         """A billing request once it is in one of ``states`` (``ready``, ``error``,
         ``refused``, ``cancelled``, ``invoiced`` …): the clerk's row with ``reasons``."""
         wanted = states or ("ready",)
-        return self._poll(
+        row = self._poll(
             f"billing request {request_id} in state {'/'.join(wanted)}",
             lambda: self.clerk.request(request_id),
             lambda row: row is not None and row["state"] in wanted,
             lambda row: "not known yet" if row is None else f"state {row['state']}, reasons {row['reasons']}",
             timeout_s,
         )
+        assert row is not None
+        return row
 
     def _poll(
         self,

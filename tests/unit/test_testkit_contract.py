@@ -4,6 +4,7 @@ envelope parser, which the kit itself may not import)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -60,12 +61,23 @@ def test_the_kits_event_type_names_are_the_systems() -> None:
         c.REMINDER_ISSUED: reminders.ReminderIssued,
         c.DOCUMENT_DELIVERED: dispatch.DocumentDelivered,
         c.DELIVERY_FAILED: dispatch.DeliveryFailed,
-    } == {m.EVENT_TYPE: m for m in (
-        CustomerUpserted, BillingRequestSubmitted, OrderCancelled, ReferencePaymentReceived,
-        customers.BillingProfileChanged, invoicing.InvoiceIssued, invoicing.CorrectiveInvoiceIssued,
-        invoicing.PaymentRecorded, invoicing.InvoiceSettled, reminders.ReminderIssued,
-        dispatch.DocumentDelivered, dispatch.DeliveryFailed,
-    )}
+    } == {
+        m.EVENT_TYPE: m
+        for m in (
+            CustomerUpserted,
+            BillingRequestSubmitted,
+            OrderCancelled,
+            ReferencePaymentReceived,
+            customers.BillingProfileChanged,
+            invoicing.InvoiceIssued,
+            invoicing.CorrectiveInvoiceIssued,
+            invoicing.PaymentRecorded,
+            invoicing.InvoiceSettled,
+            reminders.ReminderIssued,
+            dispatch.DocumentDelivered,
+            dispatch.DeliveryFailed,
+        )
+    }
 
 
 @dataclass
@@ -111,11 +123,12 @@ def test_a_billing_request_keeps_its_decimals_and_period_on_the_wire() -> None:
         ),
         c.line("TOIMITUS", "Toimitus", quantity="2.5", unit="h", unit_price=40, vat_rate="25.5"),
     ]
-    e = c.billing_request(
-        "R-1", customer_number="C-1", order_id="O-1", lines=lines, invoice_date=date(2026, 1, 5)
-    )
+    e = c.billing_request("R-1", customer_number="C-1", order_id="O-1", lines=lines, invoice_date=date(2026, 1, 5))
     assert (e.topic, e.key) == ("sales.billing-requests.v1", "C-1")
-    env = decode(record(e), {BillingRequestSubmitted.EVENT_TYPE: BillingRequestSubmitted, OrderCancelled.EVENT_TYPE: OrderCancelled})
+    env = decode(
+        record(e),
+        {BillingRequestSubmitted.EVENT_TYPE: BillingRequestSubmitted, OrderCancelled.EVENT_TYPE: OrderCancelled},
+    )
     data = env.data
     assert isinstance(data, BillingRequestSubmitted)
     assert data.lines[0].unit_price == Decimal("129.90") and data.lines[1].quantity == Decimal("2.5")
@@ -140,11 +153,37 @@ def test_a_bank_payment_is_keyed_by_its_reference() -> None:
 @pytest.mark.parametrize(
     ("data", "paths"),
     [
-        ({"request_id": "", "kind": "rent", "customer_number": "C 1", "order_id": "O", "invoice_date": "2026-01-01",
-          "lines": []}, {"request_id", "kind", "customer_number", "lines"}),
-        ({"request_id": "R", "kind": "notice", "customer_number": "C", "order_id": "O", "invoice_date": "2026-01-01",
-          "lines": [{"product_code": "P", "description": "x", "quantity": 0, "unit_price": 1, "vat_rate": 101,
-                     "colour": "red"}]}, {"lines/0", "lines/0/quantity", "lines/0/vat_rate"}),
+        (
+            {
+                "request_id": "",
+                "kind": "rent",
+                "customer_number": "C 1",
+                "order_id": "O",
+                "invoice_date": "2026-01-01",
+                "lines": [],
+            },
+            {"request_id", "kind", "customer_number", "lines"},
+        ),
+        (
+            {
+                "request_id": "R",
+                "kind": "notice",
+                "customer_number": "C",
+                "order_id": "O",
+                "invoice_date": "2026-01-01",
+                "lines": [
+                    {
+                        "product_code": "P",
+                        "description": "x",
+                        "quantity": 0,
+                        "unit_price": 1,
+                        "vat_rate": 101,
+                        "colour": "red",
+                    }
+                ],
+            },
+            {"lines/0", "lines/0/quantity", "lines/0/vat_rate"},
+        ),
     ],
 )
 def test_a_payload_the_contract_refuses_names_every_problem(data: dict[str, Any], paths: set[str]) -> None:
@@ -155,7 +194,7 @@ def test_a_payload_the_contract_refuses_names_every_problem(data: dict[str, Any]
 
 
 def test_an_unknown_event_type_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(c.ContractError, match="fi.billing.crm.customer-upserted.v1"):
+    with pytest.raises(c.ContractError, match=re.escape("fi.billing.crm.customer-upserted.v1")):
         c.event("fi.billing.sales.order-shipped.v1", "C-1", {})
 
 

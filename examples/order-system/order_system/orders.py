@@ -38,6 +38,9 @@ class Order:
         for line in self.lines:
             by_rate[line.vat_percent] = by_rate.get(line.vat_percent, Decimal(0)) + line.net
         return sum(
-            (net + (net * rate / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") for rate, net in by_rate.items()),
+            (
+                net + (net * rate / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+                for rate, net in by_rate.items()
+            ),
             Decimal(0),
         )

@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 import pypdf
-from billing_testkit.contract import address, contract
-from billing_testkit.system import BillingSystem, attachments
-
 from order_system import billing
 from order_system.orders import Order, OrderLine
+
+from billing_testkit.contract import address, contract
+from billing_testkit.system import BillingSystem, attachments
 
 D = Decimal
 
@@ -26,7 +26,14 @@ def subscription(order_id: str, customer: str, *, vat: str = "10") -> Order:
         order_id,
         customer,
         (
-            OrderLine("LEHTI-12", "Esimerkkilehti 12 kk", D(1), D("129.90"), D(vat), period=(date(year, 1, 1), date(year, 12, 31))),
+            OrderLine(
+                "LEHTI-12",
+                "Esimerkkilehti 12 kk",
+                D(1),
+                D("129.90"),
+                D(vat),
+                period=(date(year, 1, 1), date(year, 12, 31)),
+            ),
             OrderLine("TOIMITUS", "Toimitusmaksu", D(2), D("4.50"), D(vat)),
         ),
     )
@@ -51,7 +58,9 @@ def test_the_order_systems_messages_are_billings_contract() -> None:
 
 
 def test_an_order_is_invoiced_and_its_pdf_mailed(
-    billing_system: BillingSystem, publisher: billing.BillingPublisher, mail_customer: tuple[str, str],
+    billing_system: BillingSystem,
+    publisher: billing.BillingPublisher,
+    mail_customer: tuple[str, str],
     unique: Callable[[str], str],
 ) -> None:
     customer, email = mail_customer
@@ -107,7 +116,9 @@ def test_bad_customer_data_puts_the_request_in_error_with_reasons(
 
 
 def test_a_vat_rate_not_in_force_is_refused_with_the_reason(
-    billing_system: BillingSystem, publisher: billing.BillingPublisher, mail_customer: tuple[str, str],
+    billing_system: BillingSystem,
+    publisher: billing.BillingPublisher,
+    mail_customer: tuple[str, str],
     unique: Callable[[str], str],
 ) -> None:
     customer, _ = mail_customer
@@ -117,7 +128,9 @@ def test_a_vat_rate_not_in_force_is_refused_with_the_reason(
 
 
 def test_a_cancelled_order_is_not_billed(
-    billing_system: BillingSystem, publisher: billing.BillingPublisher, mail_customer: tuple[str, str],
+    billing_system: BillingSystem,
+    publisher: billing.BillingPublisher,
+    mail_customer: tuple[str, str],
     unique: Callable[[str], str],
 ) -> None:
     customer, _ = mail_customer
@@ -132,6 +145,9 @@ def test_a_cancelled_order_is_not_billed(
     invoice = billing_system.wait_invoice(customer_number=customer)
     assert invoice.request_ids == (kept_id,)
     assert billing_system.wait_request(cancelled_id, "cancelled")["invoice_number"] is None
-    billed = {x.get("request_id") for e in billing_system.events("fi.billing.invoicing.invoice-issued.v1")
-              for x in e.data["invoice"]["lines"]}
+    billed = {
+        x.get("request_id")
+        for e in billing_system.events("fi.billing.invoicing.invoice-issued.v1")
+        for x in e.data["invoice"]["lines"]
+    }
     assert cancelled_id not in billed
