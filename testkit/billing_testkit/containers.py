@@ -16,6 +16,7 @@ user with a registry can run ``apache/kafka:4.1.1`` and ``postgres:15``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -223,6 +224,7 @@ class ContainerSystem:
         return c
 
     def start(self) -> ContainerSystem:
+        atexit.register(self.close)  # a backstop: a test run that ends without closing
         try:
             self._check_images()
             self._network = Network(docker_network_kw={"labels": self._labels()}).create()
@@ -257,14 +259,22 @@ class ContainerSystem:
             client.close()
 
     def _start_infrastructure(self) -> None:
-        self.kafka_port = _free_port()
-        kafka = self._container("kafka", self.images.kafka)
-        kafka.with_envs(**kafka_environment(self.kafka_port)).with_bind_ports(self.kafka_port, self.kafka_port)
         pg = self._container("postgres", self.images.postgres)
         pg.with_envs(POSTGRES_PASSWORD=self._db_password, POSTGRES_USER="postgres", POSTGRES_DB="postgres")
         pg.with_exposed_ports(5432)
-        for c in (kafka, pg):
-            c.start()
+        pg.start()
+        for attempt in range(3):  # the free port may be taken before Kafka binds it
+            self.kafka_port = _free_port()
+            kafka = self._container("kafka", self.images.kafka)
+            kafka.with_envs(**kafka_environment(self.kafka_port)).with_bind_ports(self.kafka_port, self.kafka_port)
+            try:
+                kafka.start()
+                break
+            except Exception:
+                with contextlib.suppress(Exception):
+                    kafka.stop()
+                if attempt == 2:
+                    raise
         if any(p.role == "mail" for p in self.processes):
             mail = self._container("mailcatcher", self.images.mail)
             mail.with_volume_mapping(str(self.mail_folder), "/mail", mode="rw").with_exposed_ports(MAIL_PORT)
@@ -367,6 +377,7 @@ class ContainerSystem:
                 time.sleep(0.5)
 
     def close(self) -> None:
+        atexit.unregister(self.close)
         for name in reversed(list(self._containers)):
             c = self._containers.pop(name)
             with contextlib.suppress(Exception):
