@@ -305,6 +305,26 @@ class BillingSystem:
         assert row is not None
         return row
 
+    def wait_reminder_candidate(
+        self, invoice_number: int, level: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """The invoice's row among the candidates for reminder #level, once the reminders
+        service has it (it reads invoices from our topic, a moment after they are issued)."""
+
+        def row() -> dict[str, Any] | None:
+            items = self.clerk.reminder_candidates(level, limit=10_000)["items"]
+            return next((r for r in items if int(r["invoice_number"]) == invoice_number), None)
+
+        found = self._poll(
+            f"invoice {invoice_number} among the candidates for reminder #{level}",
+            row,
+            lambda r: r is not None,
+            lambda r: "not listed",
+            timeout_s,
+        )
+        assert found is not None
+        return found
+
     def _poll(
         self,
         what: str,

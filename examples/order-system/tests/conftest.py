@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from order_system.billing import BillingPublisher
-
 from billing_testkit.contract import address
 from billing_testkit.system import BillingSystem
+
+from order_system.billing import BillingPublisher
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 import pypdf
-from order_system import billing
-from order_system.orders import Order, OrderLine
-
 from billing_testkit.contract import address, contract
 from billing_testkit.system import BillingSystem, attachments
+
+from order_system import billing
+from order_system.orders import Order, OrderLine
 
 D = Decimal
 
