@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from testcontainers.core.container import DockerContainer
@@ -290,8 +291,9 @@ class ContainerSystem:
             c.with_exposed_ports(proc.container_port)
             if proc.name.startswith("dispatch"):
                 c.with_volume_mapping(str(self.folder / "data"), "/data", mode="rw")
-            c.start()
             started.append(proc)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # a create + start is ~1 s of the engine's time
+            list(pool.map(lambda p: self._containers[p.name].start(), started))
         deadline = time.monotonic() + self.start_timeout_s
         for proc in started:
             c = self._containers[proc.name]
