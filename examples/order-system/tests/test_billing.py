@@ -68,6 +68,11 @@ def test_an_order_is_invoiced_and_its_pdf_mailed(
     request_id = publisher.order_placed(order)
     billing_system.wait_request(request_id, "ready")
 
+    preview = billing_system.clerk.preview("subscription", [request_id])  # nothing is created
+    (draft,) = billing_system.clerk.run_invoices(preview["run_id"])
+    assert (draft["status"], D(str(draft["gross"]))) == ("preview", order.gross())
+    assert billing_system.wait_request(request_id, "ready")["invoice_number"] is None
+
     run = billing_system.clerk.confirm("subscription", [request_id])
     assert run["summary"]["invoices"] == 1
 
