@@ -56,6 +56,10 @@ integration: deps stack-up ## integration tests only (real Kafka + PostgreSQL)
 test: deps stack-up check ## everything: checks, unit, integration (real Kafka + PostgreSQL)
 	$(UV) run pytest -q
 
+example-test: ## the example outside project (examples/order-system) against our images, through the test kit (needs `make images`)
+	cd examples/order-system && eval "$$(bash ../../deploy/containers/engine.sh env)" && $(UV) sync --frozen --quiet && $(UV) run pytest -q
+.PHONY: example-test
+
 demo: deps stack-up ## the whole system at work: services, workers, SMTP sink, demo data, the clerk's day, a report
 	bash deploy/local/demo.sh up
 

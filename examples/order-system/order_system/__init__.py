@@ -1,0 +1,1 @@
+"""An imagined order system: orders of magazine subscriptions and notices (ads)."""

@@ -1,0 +1,90 @@
+"""What the kit's containers are told: the images, Kafka's listeners, the databases,
+each process's settings with container endpoints (pure: no engine needed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from billing_testkit.processes import MAIL_PORT, SERVICES, Endpoints, Process
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class Images:
+    """The images the system runs from; each overridable by argument or environment."""
+
+    billing: str = field(default_factory=lambda: _env("BILLING_TESTKIT_IMAGE", "local/billing:dev"))
+    kafka: str = field(default_factory=lambda: _env("BILLING_TESTKIT_KAFKA_IMAGE", "local/kafka:4.1.1"))
+    postgres: str = field(default_factory=lambda: _env("BILLING_TESTKIT_POSTGRES_IMAGE", "local/postgres:15"))
+    mail: str = field(default_factory=lambda: _env("BILLING_TESTKIT_MAIL_IMAGE", "local/smtp-sink:dev"))
+
+    def all(self) -> tuple[str, ...]:
+        return (self.billing, self.kafka, self.postgres, self.mail)
+
+
+def tuning(proc: Process, *, auto_send: Iterable[str] = ()) -> dict[str, str]:
+    """Settings that make a test system quick to answer (not what locates anything)."""
+    if proc.role in ("mail", "console"):
+        return {}
+    p = proc.env_prefix
+    env = {f"{p}JOBS_POLL_INTERVAL_S": "0.2", f"{p}KAFKA_CHANNEL_PARTITIONS": "3", f"{p}KAFKA_PARTITIONS": "3"}
+    if p == "INVOICING_":
+        env[f"{p}DAILY_RUN_ENABLED"] = "false"  # the test (the clerk) runs the day
+    if p == "DISPATCH_":
+        env |= {
+            f"{p}AUTO_SEND": "[" + ",".join(f'"{c}"' for c in sorted(auto_send)) + "]",
+            f"{p}SEND_TRACK_INTERVAL_S": "0.2",
+            f"{p}RETRY_POLL_INTERVAL_S": "0.5",
+            f"{p}RETRY_BASE_S": "0.5",
+            f"{p}PRINT_CLOSE_INTERVAL_S": "0.2",
+        }
+    return env
+
+
+def kafka_environment(host_port: int) -> dict[str, str]:
+    """The apache/kafka image's env convention: a single KRaft node, ``kafka:9092`` for
+    the network, ``127.0.0.1:<host_port>`` for the host (the same port inside, published
+    1:1, so what it advertises is where it is)."""
+    return {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": f"PLAINTEXT://:9092,CONTROLLER://:9093,HOST://:{host_port}",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://kafka:9092,HOST://127.0.0.1:{host_port}",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,HOST:PLAINTEXT",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_INTER_BROKER_LISTENER_NAME": "PLAINTEXT",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+    }
+
+
+def database_sql(password: str) -> list[str]:
+    """One role and one database per service (as deploy/docker/postgres-init.sh)."""
+    out: list[str] = []
+    for s in SERVICES:
+        out += [f"CREATE ROLE {s} LOGIN PASSWORD '{password}'", f"CREATE DATABASE {s} OWNER {s}"]
+    return out
+
+
+def container_endpoints(db_password: str, api_token: str) -> Endpoints:
+    """Where a process finds the others inside the network (aliases = process names)."""
+    return Endpoints(
+        kafka_bootstrap="kafka:9092",
+        database_urls={s: f"postgresql+asyncpg://{s}:{db_password}@postgres:5432/{s}" for s in SERVICES},
+        api_token=api_token,
+        service_urls={s: f"http://{s}:8000" for s in SERVICES},
+        smtp_host="mailcatcher",
+        smtp_port=MAIL_PORT,
+        einvoice_folder="/data/einvoice",
+        print_folder="/data/print",
+        http_host="0.0.0.0",  # noqa: S104 (inside its container, published by port mapping)
+    )
