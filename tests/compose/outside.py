@@ -196,7 +196,7 @@ class Clerk:
         return run
 
     async def invoices(self) -> list[dict[str, Any]]:
-        page = ok(await self.api["invoicing"].get("/invoices", params={"status": "confirmed", "limit": 1000}))
+        page = ok(await self.api["invoicing"].get("/invoices", params={"status": "confirmed", "limit": 500}))
         assert page["total"] == len(page["items"])
         items: list[dict[str, Any]] = page["items"]
         return items
