@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 from tests.compose import checks
 from tests.compose.outside import BY_CHANNEL, CUSTOMERS, Clerk, submit_requests, upsert_customers, wait_for
-from tests.compose.stack import LOCAL_ENV, Compose, ComposeError
+from tests.compose.stack import LOCAL_ENV, Compose
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 EMAIL_REPLICAS = 3
