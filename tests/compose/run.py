@@ -107,8 +107,14 @@ async def _day(c: Compose, s: Steps, clerk: Clerk) -> None:
 
 async def _scale(c: Compose, s: Steps, clerk: Clerk) -> None:
     with s.step(f"docker compose up -d --scale dispatch-email={EMAIL_REPLICAS}"):
-        c.up("--scale", f"dispatch-email={EMAIL_REPLICAS}")
+        others = {r["Name"]: r["ID"] for r in c.ps() if r["Service"] != "dispatch-email"}
+        # --no-recreate: podman 4.3 reports a container's network by name where compose
+        # expects its id, so compose would otherwise recreate every container on each up
+        c.up("--no-recreate", "--scale", f"dispatch-email={EMAIL_REPLICAS}")
         c.wait_healthy({"dispatch-email": EMAIL_REPLICAS})
+        kept = {r["Name"]: r["ID"] for r in c.ps() if r["Service"] != "dispatch-email"}
+        assert kept == others, f"scaling restarted other containers: {set(kept.items()) ^ set(others.items())}"
+        print(f"   the other {len(others)} containers untouched (same ids)", flush=True)
         await checks.shared_partitions(c, "dispatch-email", EMAIL_REPLICAS, CHANNEL_PARTITIONS)
     with s.step("mails still flow through the three e-mail workers"):
         emails = BY_CHANNEL["email"]
