@@ -196,6 +196,17 @@ async def shared_partitions(c: Compose, group: str, replicas: int, partitions: i
     say(f"{replicas} members share all {partitions} partitions of the channel")
 
 
+def delivered_by_replica(c: Compose, service: str, replicas: int) -> list[int]:
+    """Each replica's ``billing_dispatch_delivered_total`` (its /metrics, inside the network)."""
+    fetch = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/metrics', timeout=10).read().decode())"
+    counts = []
+    for index in range(1, replicas + 1):
+        text = c.exec(service, "python", "-c", fetch, index=index)
+        lines = [ln for ln in text.splitlines() if ln.startswith("billing_dispatch_delivered_total{")]
+        counts.append(sum(int(float(ln.rsplit(" ", 1)[1])) for ln in lines))
+    return counts
+
+
 # --------------------------------------------------------------- down and up
 @dataclass
 class Snapshot:

@@ -124,6 +124,10 @@ async def _scale(c: Compose, s: Steps, clerk: Clerk) -> None:
         numbers = await checks.billing_runs(clerk, expected=len(emails), preview=False, earlier=before)
         await checks.send_all(clerk, {"email": len(emails)})
         await checks.mails(c, numbers, count=2 * len(emails))
+        # the first replica has run since the start: between them they delivered every mail, once
+        by_replica = checks.delivered_by_replica(c, "dispatch-email", EMAIL_REPLICAS)
+        assert sum(by_replica) == 2 * len(emails), f"delivered per replica {by_replica}"
+        print(f"   delivered per e-mail worker (their metrics): {by_replica}", flush=True)
 
 
 async def _restart(c: Compose, s: Steps, clerk: Clerk) -> None:
@@ -132,12 +136,15 @@ async def _restart(c: Compose, s: Steps, clerk: Clerk) -> None:
         before = await checks.snapshot(c, clerk)
         print(f"   {checks.describe(before)}")
     with s.step("docker compose down (volumes kept), then up -d"):
+        t = time.monotonic()
         c.down()
         left = [r["Name"] for r in c.ps()]
         assert not left, f"containers left after down: {left}"
-        print("   no containers left; volumes kept")
+        print(f"   down in {time.monotonic() - t:.1f} s: no containers left; volumes kept", flush=True)
+        t = time.monotonic()
         c.up()
         c.wait_healthy()
+        print(f"   up and healthy in {time.monotonic() - t:.1f} s", flush=True)
     with s.step("everything kept, nothing billed or sent twice"):
         await checks.settled(c)
         after = await checks.snapshot(c, clerk)

@@ -38,6 +38,7 @@ LONG_RUNNING = (
 )
 PORTS = ("KAFKA_PORT", "CUSTOMERS_PORT", "INVOICING_PORT", "REMINDERS_PORT", "DISPATCH_PORT", "CONSOLE_PORT")
 PORTS_ALSO = ("MAIL_UI_PORT",)
+UP_TIMEOUT_S = 420
 
 
 class ComposeError(RuntimeError):
@@ -122,7 +123,16 @@ class Compose:
         return done
 
     def up(self, *extra: str) -> None:
-        self.run("up", "-d", "--no-build", *extra, timeout=900)
+        """``up -d``: returns once what every service depends on is healthy (compose waits
+        for that without a time limit, so this gives it one)."""
+        try:
+            self.run("up", "-d", "--no-build", *extra, timeout=UP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            stuck = [f"{r['Service']} {r['State']}/{r['Health'] or '-'}" for r in self.ps() if r["Health"] != "healthy"]
+            raise ComposeError(
+                f"docker compose up did not finish in {UP_TIMEOUT_S} s; not healthy: {', '.join(stuck)}"
+                " (podman 4.3 runs no health checks by itself: deploy/containers/engine.sh up starts the loop)"
+            ) from None
 
     def down(self, volumes: bool = False) -> None:
         self.run("down", *(["-v"] if volumes else []), "--remove-orphans", "--timeout", "30", timeout=600)
