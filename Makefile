@@ -85,4 +85,7 @@ bench: deps stack-up ## the whole pipeline: 100,000 requests in -> invoiced -> d
 chaos: deps stack-up ## the pipeline on 20,000 requests while processes are SIGKILLed; invariants PASS/FAIL
 	$(UV) run python -m tests.bench.chaos $(CHAOS_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos
+compose-test: deps containers ## docker-compose.yml up from our images, checked as an outside system and a clerk would, torn down
+	$(UV) run python -m tests.compose.run
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos compose-test

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# First start of the compose PostgreSQL: one role and one database per service.
+# First start of the compose PostgreSQL (run by the image from /docker-entrypoint-initdb.d):
+# one role and one database per service, every role with BILLING_DB_PASSWORD. The
+# password goes in as a psql variable (:'pw' quotes it), so any character is safe.
 set -euo pipefail
+: "${BILLING_DB_PASSWORD:?BILLING_DB_PASSWORD is not set}"
 for s in customers invoicing reminders dispatch; do
-  psql -v ON_ERROR_STOP=1 -U postgres -c "CREATE ROLE $s LOGIN PASSWORD '${BILLING_DB_PASSWORD}'"
-  psql -v ON_ERROR_STOP=1 -U postgres -c "CREATE DATABASE $s OWNER $s"
+  psql -v ON_ERROR_STOP=1 -v pw="$BILLING_DB_PASSWORD" -U postgres -d postgres <<SQL
+CREATE ROLE $s LOGIN PASSWORD :'pw';
+CREATE DATABASE $s OWNER $s;
+SQL
 done

@@ -1,6 +1,8 @@
-"""docker-compose.yml cannot run here (no Docker engine), so check what it says:
-every service it names exists in the code and runs the right command with its own
-env prefix, and the real servers are the ones the local stack runs."""
+"""What docker-compose.yml says, checked without an engine (``make compose-test`` runs
+it): every service it names exists in the code and runs the right command with its own
+env prefix, the migrations run once before the services, Kafka keeps its data on its
+volume, every long-running service has a health check, and the real servers are the
+ones the local stack runs."""
 
 import importlib
 import re
@@ -18,7 +20,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    return loaded
+
+
+def default(value: str) -> str:
+    """``${VAR:-default}`` -> ``default`` (what compose uses when VAR is not set)."""
+    found = re.fullmatch(r"\$\{[A-Z_]+:-(.*)\}", value)
+    return found.group(1) if found else value
 
 
 def test_every_service_has_a_compose_entry_running_its_own_command() -> None:
@@ -39,6 +48,8 @@ def test_every_compose_entry_that_runs_billing_names_an_existing_service() -> No
         if command and command[0] == "billing":
             if command[1] == "worker":  # a dispatch channel worker
                 assert command[2] in CHANNEL_JOBS, name
+            elif command[1] == "console":
+                assert command[2:] == ["serve"], name
             else:
                 assert command[1] == "serve" and command[2] in SERVICES, name
 
@@ -70,7 +81,11 @@ def test_the_mail_catcher_takes_what_the_email_workers_send() -> None:
     services = compose()["services"]
     env = services["dispatch-email"]["environment"]
     assert (env["DISPATCH_SMTP_HOST"], env["DISPATCH_SMTP_PORT"]) == ("mailcatcher", "1025")  # mailpit's SMTP port
-    assert services["mailcatcher"]["image"].startswith("axllent/mailpit")
+    assert services["dispatch-email"]["depends_on"]["mailcatcher"] == {"condition": "service_healthy"}
+    mail = services["mailcatcher"]
+    assert default(mail["image"]).startswith("axllent/mailpit")  # users; the SMTP sink image here
+    assert "command" not in mail  # the image's own: mailpit and the SMTP sink differ
+    assert "mail:/mail" in mail["volumes"]  # the SMTP sink writes <n>.eml there
 
 
 def test_compose_env_names_are_settings_the_service_reads() -> None:
@@ -84,10 +99,66 @@ def test_real_servers_match_the_local_stack_versions() -> None:
     pom = (REPO / "deploy/local/kafka/pom.xml").read_text()
     kafka_version = re.search(r"<kafka.version>(.*)</kafka.version>", pom)
     assert kafka_version is not None
-    assert services["kafka"]["image"] == f"apache/kafka:{kafka_version.group(1)}"
+    assert default(services["kafka"]["image"]) == f"apache/kafka:{kafka_version.group(1)}"
     assert services["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert services["postgres"]["image"].startswith("postgres:15")
-    assert "8025:8025" in services["mailcatcher"]["ports"]
+    assert default(services["postgres"]["image"]).startswith("postgres:15")
+    assert any(p.endswith(":8025") and "MAIL_UI_PORT:-8025" in p for p in services["mailcatcher"]["ports"])
+
+
+def test_kafka_keeps_its_data_on_its_volume() -> None:
+    """The apache/kafka image writes its log dirs under /tmp unless KAFKA_LOG_DIRS says
+    otherwise: a volume anywhere else is empty, and a recreated container starts empty."""
+    kafka = compose()["services"]["kafka"]
+    log_dirs = kafka["environment"]["KAFKA_LOG_DIRS"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in kafka["volumes"]}
+    assert log_dirs in mounts and mounts[log_dirs] in compose()["volumes"]
+    assert kafka["environment"]["CLUSTER_ID"]  # the same cluster on every start
+
+
+def test_migrations_run_once_before_every_service() -> None:
+    services = compose()["services"]
+    migrate = services["migrate"]
+    assert "billing migrate all" in " ".join(migrate["command"])
+    assert migrate["restart"] == "no"
+    for name in SERVICES:
+        assert f"/{name}" in migrate["environment"][f"{name.upper()}_DATABASE_URL"]
+    for name, entry in services.items():
+        prefix = {"dispatch-email": "DISPATCH", "dispatch-einvoice": "DISPATCH", "dispatch-print": "DISPATCH"}.get(
+            name, name.upper()
+        )
+        if name in SERVICES or prefix == "DISPATCH":
+            assert entry["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+            assert entry["environment"][f"{prefix}_RUN_MIGRATIONS_ON_START"] == "false", name
+
+
+def test_every_long_running_service_has_a_health_check_and_one_image() -> None:
+    services = compose()["services"]
+    for name, entry in services.items():
+        if entry.get("restart") == "no":  # the one-shots
+            continue
+        assert entry["healthcheck"]["test"][0] == "CMD-SHELL", name  # podman 4.3 splits CMD arguments on spaces
+        if entry.get("command", [""])[0] == "billing":
+            assert default(entry["image"]) == "local/billing:dev" and entry["build"]["context"] == ".", name
+    for name in SERVICES:
+        assert "/readyz" in services[name]["healthcheck"]["test"][1]
+
+
+def test_every_required_variable_is_in_env_example_and_none_is_a_local_setting() -> None:
+    text = (REPO / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    assert required == {
+        "POSTGRES_PASSWORD",
+        "BILLING_DB_PASSWORD",
+        "BILLING_API_TOKEN",
+        "CONSOLE_SESSION_SECRET",
+        "CONSOLE_USERS",
+    }
+    example = (REPO / ".env.example").read_text()
+    assert all(re.search(rf"^{name}=", example, re.M) for name in required)
+    local = (REPO / "compose.local.env").read_text()
+    assert not any(re.search(rf"^{name}=", local, re.M) for name in required)  # no secrets committed
+    for name in re.findall(r"^([A-Z_]+)=", local, re.M):
+        assert f"${{{name}:-" in text, name  # every local setting is a variable of the compose file
 
 
 def test_no_secret_values_are_written_in_compose() -> None:
