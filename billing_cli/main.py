@@ -75,22 +75,25 @@ def create_topics(service: Annotated[str, typer.Argument(help="a service, or 'al
 def asyncapi(
     check: Annotated[bool, typer.Option("--check", help="fail if a committed document is not current")] = False,
 ) -> None:
-    """Write (or check) docs/asyncapi/<service>.yaml, the published event contract."""
+    """Write (or check) docs/asyncapi/<service>.yaml, the published event contract, and
+    the test kit's copy of it (testkit/billing_testkit/asyncapi/, shipped in its wheel)."""
     from shared.events.asyncapi import document
 
-    out = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
+    repo = Path(__file__).resolve().parents[1]
+    outs = (repo / "docs" / "asyncapi", repo / "testkit" / "billing_testkit" / "asyncapi")
     stale = []
     for name in services.SERVICES:
         spec = services.load(name).SPEC
         text = document(name, group=name, produces=spec.produces, consumes=spec.consumes)
-        path = out / f"{name}.yaml"
-        if check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(path))
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            typer.echo(f"wrote {path}")
+        for out in outs:
+            path = out / f"{name}.yaml"
+            if check:
+                if not path.exists() or path.read_text() != text:
+                    stale.append(str(path.relative_to(repo)))
+            else:
+                out.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+                typer.echo(f"wrote {path}")
     if stale:
         typer.echo("not current (run `uv run billing asyncapi`): " + ", ".join(stale), err=True)
         raise typer.Exit(1)

@@ -30,7 +30,7 @@ def test_the_shipped_asyncapi_copy_is_what_billing_asyncapi_writes(service: str)
     spec = services.load(service).SPEC
     generated = document(service, group=service, produces=spec.produces, consumes=spec.consumes)
     shipped = (KIT / f"{service}.yaml").read_text()
-    assert shipped == generated, f"copy docs/asyncapi/{service}.yaml to testkit/billing_testkit/asyncapi/"
+    assert shipped == generated, "run `uv run billing asyncapi`: it writes docs/asyncapi/ and the kit's copy"
 
 
 def test_the_contract_knows_every_topic_and_type_of_the_registry() -> None:
