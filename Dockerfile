@@ -19,10 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 RUN --mount=type=secret,id=cacert \
     set -eu; \
     if ! command -v python3.11 >/dev/null; then \
+      printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' \
+        'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/locale/*' >/etc/dpkg/dpkg.cfg.d/slim; \
       apt-get update -qq; \
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         python3.11 python3.11-venv ca-certificates >/dev/null; \
-      rm -rf /var/lib/apt/lists/*; \
+      apt-get clean; rm -rf /var/lib/apt/lists/*; \
     fi; \
     if [ -s /run/secrets/cacert ]; then export PIP_CERT=/run/secrets/cacert; fi; \
     python3.11 -m venv /opt/uv; \
