@@ -39,6 +39,15 @@ stack-status: ## is the local stack running?
 migrate: deps stack-up ## apply every service's migrations
 	eval "$$(bash $(STACK) env)" && $(UV) run billing migrate all
 
+images: ## the container images (engine first): project, Kafka, PostgreSQL, SMTP sink; reuses what exists
+	bash deploy/containers/engine.sh up
+	bash deploy/containers/images.sh all
+
+containers: ## the container engine, the docker compose plugin and the images (what compose and the test kit need)
+	bash deploy/containers/engine.sh up
+	bash deploy/containers/compose-plugin.sh
+	bash deploy/containers/images.sh all
+
 check: deps ## lint, format, types, architecture contracts
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
@@ -81,4 +90,4 @@ bench: deps stack-up ## the whole pipeline: 100,000 requests in -> invoiced -> d
 chaos: deps stack-up ## the pipeline on 20,000 requests while processes are SIGKILLed; invariants PASS/FAIL
 	$(UV) run python -m tests.bench.chaos $(CHAOS_ARGS)
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos
+.PHONY: help tools deps stack-up stack-down stack-status migrate images containers check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos
