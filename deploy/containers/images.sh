@@ -76,9 +76,13 @@ kafka_libs() {
   command -v mvn >/dev/null || apt_install maven
   log "fetching Apache Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central"
   rm -rf "$KAFKA_LIBS" && mkdir -p "$KAFKA_LIBS"
-  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+  mkdir -p "$LOGS"
+  if ! mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" \
-    -Dkafka.version="$KAFKA_VERSION" -Dmaven.repo.local="$MAVEN_REPO" >&2
+    -Dkafka.version="$KAFKA_VERSION" -Dmaven.repo.local="$MAVEN_REPO" >"$LOGS/kafka-jars.log" 2>&1; then
+    tail -n 30 "$LOGS/kafka-jars.log" >&2
+    die "fetching the Kafka jars failed (log: $LOGS/kafka-jars.log)"
+  fi
   touch "$stamp"
 }
 

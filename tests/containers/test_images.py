@@ -107,6 +107,7 @@ def _kafka(name: str, host_port: int, volume: str) -> DockerContainer:
             KAFKA_ADVERTISED_LISTENERS=f"PLAINTEXT://{name}:9092,HOST://127.0.0.1:{host_port}",
             KAFKA_LISTENER_SECURITY_PROTOCOL_MAP="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,HOST:PLAINTEXT",
             KAFKA_AUTO_CREATE_TOPICS_ENABLE="false",
+            KAFKA_UNUSED_DOUBLE__UNDERSCORE___DASH="x",  # the naming rule: `__` -> `_`, `___` -> `-`
             CLUSTER_ID="images-test-cluster-00",
         )
         .waiting_for(LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(120))
@@ -187,6 +188,13 @@ def test_kafka_image_serves_the_host_and_keeps_its_data_on_a_volume(kafka_volume
     first = _kafka(name, port, kafka_volume)
     first.start()
     try:
+        code, config = first.get_wrapped_container().exec_run(["cat", "/opt/kafka/config/server.properties"])
+        assert code == 0
+        lines = config.decode().splitlines()
+        assert f"listeners=PLAINTEXT://:9092,CONTROLLER://:9093,HOST://:{port}" in lines
+        assert "auto.create.topics.enable=false" in lines
+        assert "unused.double_underscore-dash=x" in lines
+        assert "log.dirs=/var/lib/kafka/data" in lines  # the default under the given settings
         asyncio.run(_produce_and_consume(bootstrap, topic))
         first.get_wrapped_container().stop(timeout=60)
     finally:
@@ -220,6 +228,18 @@ def test_kafka_image_has_the_tools_and_the_documented_defaults() -> None:
     for tool in ("kafka-topics.sh", "kafka-broker-api-versions.sh", "kafka-consumer-groups.sh", "kafka-storage.sh"):
         assert tool in output
     assert "4.1.1" in output
+
+
+def test_kafka_image_says_clearly_when_its_log_dir_is_not_writable() -> None:
+    container = _labelled(DockerContainer(KAFKA)).with_env("KAFKA_LOG_DIRS", "/srv/kafka")
+    container.start()
+    try:
+        result = container.get_wrapped_container().wait(timeout=60)
+        out, err = container.get_logs()
+    finally:
+        container.stop()
+    assert result["StatusCode"] == 1
+    assert "the log dir /srv/kafka is not writable by uid 1000" in (out + err).decode()
 
 
 # --- PostgreSQL ----------------------------------------------------------------------

@@ -67,7 +67,11 @@ fi
 IFS=, read -r -a dirs <<<"${props[log.dirs]}"
 unformatted=0
 for d in "${dirs[@]}"; do
-  mkdir -p "$d"
+  if ! mkdir -p "$d" 2>/dev/null || [[ ! -w $d ]]; then
+    echo "error: the log dir $d is not writable by uid $(id -u) (the 'kafka' user): mount the volume" \
+      "at /var/lib/kafka/data, or make it writable by uid $(id -u)" >&2
+    exit 1
+  fi
   [[ -f $d/meta.properties ]] || unformatted=1
 done
 if ((unformatted)); then
