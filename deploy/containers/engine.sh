@@ -138,7 +138,7 @@ health_loop() {
   local id
   while true; do
     for id in $(health_ids); do
-      podman healthcheck run "$id" >/dev/null 2>&1 &
+      timeout 120 podman healthcheck run "$id" >/dev/null 2>&1 &
     done
     wait
     sleep 1
