@@ -30,6 +30,10 @@ first_start() {
     echo "error: POSTGRES_PASSWORD is not set (or set POSTGRES_HOST_AUTH_METHOD=trust)" >&2
     exit 1
   fi
+  if [[ -n ${POSTGRES_INITDB_ARGS:-} || -n ${POSTGRES_INITDB_WALDIR:-} ]]; then
+    echo "[entrypoint] warning: POSTGRES_INITDB_ARGS/POSTGRES_INITDB_WALDIR are ignored:" \
+      "the cluster was initialised when the image was built (UTF8, C.UTF-8)" >&2
+  fi
   echo "[entrypoint] initialising $PGDATA from the image's cluster"
   as_postgres cp -a "$TEMPLATE/." "$PGDATA/"
   if [[ -n ${POSTGRES_HOST_AUTH_METHOD:-} ]]; then
