@@ -3,7 +3,7 @@ the images built (``make images``).
 
 One switch, ``BILLING_CONTAINER_TESTS``: ``1`` runs them (and fails where the engine
 does not answer), ``0`` deselects them; unset, they run when an engine answers at
-``DOCKER_HOST`` (default: the socket ``deploy/containers/engine.sh`` starts) and are
+``DOCKER_HOST`` (else the socket ``deploy/containers/engine.sh`` starts, else Docker's) and are
 deselected otherwise; the run's header says which, and why.
 """
 
@@ -20,16 +20,19 @@ SWITCH = "BILLING_CONTAINER_TESTS"
 ENGINE_SOCKET = "/run/podman/podman.sock"
 HERE = Path(__file__).parent
 
-# testcontainers reads these when imported: set them before the test modules import it.
-# (This machine has a /.dockerenv, which makes testcontainers think it runs inside a
-# container; Ryuk is an image from a registry: our containers are labelled and removed.)
-for _name, _value in {
-    "DOCKER_HOST": f"unix://{ENGINE_SOCKET}",
-    "TESTCONTAINERS_RYUK_DISABLED": "true",
-    "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
-    "TC_HOST": "127.0.0.1",
-}.items():
-    os.environ.setdefault(_name, _value)
+# testcontainers reads these when imported: set them before the test modules import it,
+# for the engine deploy/containers/engine.sh starts (this machine has a /.dockerenv,
+# which makes testcontainers think it runs inside a container; Ryuk is an image from a
+# registry: our containers are labelled and removed instead). Elsewhere: DOCKER_HOST, or
+# Docker's own socket, as testcontainers finds it.
+if "DOCKER_HOST" not in os.environ and Path(ENGINE_SOCKET).is_socket():
+    os.environ["DOCKER_HOST"] = f"unix://{ENGINE_SOCKET}"
+    for _name, _value in {
+        "TESTCONTAINERS_RYUK_DISABLED": "true",
+        "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
+        "TC_HOST": "127.0.0.1",
+    }.items():
+        os.environ.setdefault(_name, _value)
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -44,7 +47,7 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 
 def engine_answers() -> tuple[bool, str]:
-    host = os.environ["DOCKER_HOST"]
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if not host.startswith("unix://"):
         return True, f"DOCKER_HOST={host} (not checked)"
     path = host.removeprefix("unix://")
