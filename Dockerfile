@@ -30,8 +30,8 @@ RUN --mount=type=secret,id=cacert \
     python3.11 -m venv /opt/uv; \
     /opt/uv/bin/pip install --quiet --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"; \
     ln -s /opt/uv/bin/uv /usr/local/bin/uv; \
-    groupadd --system --gid 10001 billing; \
-    useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin billing
+    groupadd --gid 10001 billing; \
+    useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin billing
 
 WORKDIR /app
 # The dependencies first, from the lock file alone: a code change does not download them again.

@@ -173,7 +173,14 @@ async def _topic_state(bootstrap: str, topic: str, group: str) -> tuple[list[int
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        committed = {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+        # A restarted broker answers "no offset" while it still loads the offsets topic
+        # (aiokafka does not retry that): ask again until they are there, or time out.
+        async with asyncio.timeout(60):
+            while True:
+                committed = {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+                if all(offset is not None for offset in committed.values()):
+                    break
+                await asyncio.sleep(0.5)
     finally:
         await consumer.stop()
     return partitions, committed
