@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
 from billing_testkit.processes import process
@@ -47,9 +48,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run_once(image: str, command: list[str], volumes: dict[str, str] | None = None) -> tuple[int, str]:
+def _run_once(
+    image: str, command: list[str], volumes: dict[str, str] | None = None, network: Network | None = None
+) -> tuple[int, str]:
     """Run a command in a new container to its end: its exit code and output."""
     container = _labelled(DockerContainer(image, command=command))  # type: ignore[arg-type]
+    if network is not None:
+        container.with_network(network)
     for source, target in (volumes or {}).items():
         container.with_volume_mapping(source, target, "rw")
     container.start()
@@ -95,11 +100,13 @@ def test_project_image_runs_a_service_module_which_asks_for_its_settings() -> No
 # --- Kafka ---------------------------------------------------------------------------
 
 
-def _kafka(name: str, host_port: int, volume: str) -> DockerContainer:
+def _kafka(name: str, host_port: int, volume: str, network: Network) -> DockerContainer:
     """The test fixtures' way: a listener for the container network, one published on a
     fixed host port and advertised as 127.0.0.1:<port>, data on a named volume."""
     return (
         _labelled(DockerContainer(KAFKA, name=name))
+        .with_network(network)
+        .with_network_aliases(name)
         .with_bind_ports(host_port, host_port)
         .with_volume_mapping(volume, "/var/lib/kafka/data", "rw")
         .with_envs(
@@ -112,6 +119,12 @@ def _kafka(name: str, host_port: int, volume: str) -> DockerContainer:
         )
         .waiting_for(LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(120))
     )
+
+
+@pytest.fixture
+def network() -> Iterator[Network]:
+    with Network(docker_network_kw={"labels": LABELS}) as created:
+        yield created
 
 
 @pytest.fixture
@@ -186,13 +199,13 @@ async def _topic_state(bootstrap: str, topic: str, group: str) -> tuple[list[int
     return partitions, committed
 
 
-def test_kafka_image_serves_the_host_and_keeps_its_data_on_a_volume(kafka_volume: str) -> None:
+def test_kafka_image_serves_the_host_and_keeps_its_data_on_a_volume(kafka_volume: str, network: Network) -> None:
     name = f"billing-images-kafka-{uuid.uuid4().hex[:6]}"
     port = _free_port()
     bootstrap = f"127.0.0.1:{port}"
     topic = "images.round-trip"
 
-    first = _kafka(name, port, kafka_volume)
+    first = _kafka(name, port, kafka_volume, network)
     first.start()
     try:
         code, config = first.get_wrapped_container().exec_run(["cat", "/opt/kafka/config/server.properties"])
@@ -203,6 +216,14 @@ def test_kafka_image_serves_the_host_and_keeps_its_data_on_a_volume(kafka_volume
         assert "unused.double_underscore-dash=x" in lines
         assert "log.dirs=/var/lib/kafka/data" in lines  # the default under the given settings
         asyncio.run(_produce_and_consume(bootstrap, topic))
+        # the other listener: another container on the network, by the container's name
+        code, described = _run_once(
+            KAFKA,
+            ["kafka-topics.sh", "--bootstrap-server", f"{name}:9092", "--describe", "--topic", topic],
+            network=network,
+        )
+        assert code == 0, described
+        assert "PartitionCount: 3" in described
         first.get_wrapped_container().stop(timeout=60)
     finally:
         first.stop()
@@ -212,7 +233,7 @@ def test_kafka_image_serves_the_host_and_keeps_its_data_on_a_volume(kafka_volume
     assert ".kafka_cleanshutdown" in listing.split()
     assert f"{topic}-0" in listing.split()
 
-    second = _kafka(name, port, kafka_volume)  # a new container on the same volume
+    second = _kafka(name, port, kafka_volume, network)  # a new container on the same volume
     second.start()
     try:
         logs = b"".join(second.get_logs()).decode()
