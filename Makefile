@@ -39,6 +39,15 @@ stack-status: ## is the local stack running?
 migrate: deps stack-up ## apply every service's migrations
 	eval "$$(bash $(STACK) env)" && $(UV) run billing migrate all
 
+images: ## the container images (engine first): project, Kafka, PostgreSQL, SMTP sink; reuses what exists
+	bash deploy/containers/engine.sh up
+	bash deploy/containers/images.sh all
+
+containers: ## the container engine, the docker compose plugin and the images (what compose and the test kit need)
+	bash deploy/containers/engine.sh up
+	bash deploy/containers/compose-plugin.sh
+	bash deploy/containers/images.sh all
+
 check: deps ## lint, format, types, architecture contracts
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
@@ -88,4 +97,4 @@ chaos: deps stack-up ## the pipeline on 20,000 requests while processes are SIGK
 compose-test: deps containers ## docker-compose.yml up from our images, checked as an outside system and a clerk would, torn down
 	$(UV) run python -m tests.compose.run
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos compose-test
+.PHONY: help tools deps stack-up stack-down stack-status migrate images containers check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos compose-test
