@@ -275,7 +275,7 @@ def _kafka(image: str, name: str, port: int, labels: dict[str, str]) -> Any:
 
 
 def _postgres(image: str, name: str, port: int, labels: dict[str, str], password: str) -> Any:
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.postgres import PostgresContainer
 
     pg = PostgresContainer(
         image,
