@@ -200,3 +200,40 @@ def test_engine_defaults_find_the_socket_and_keep_what_the_user_set(
     assert os.environ["TESTCONTAINERS_RYUK_DISABLED"] == "false"
     assert "TC_HOST" not in os.environ
     assert containers.engine_host() == "engine.example"
+
+
+class FakeContainer:
+    def __init__(self, port: int, refuse: dict[int, str], log: list[str]) -> None:
+        self.port, self.refuse, self.log = port, refuse, log
+
+    def start(self) -> None:
+        self.log.append(f"start {self.port}")
+        if self.port in self.refuse:
+            raise RuntimeError(self.refuse[self.port])
+
+    def stop(self) -> None:
+        self.log.append(f"remove {self.port}")
+
+
+def test_a_port_taken_between_the_check_and_the_start_is_replaced_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    offers = iter([21001, 21002])
+    monkeypatch.setattr(containers, "free_port", lambda avoid=(): next(offers))
+    log: list[str] = []
+    refuse = {21001: "listen tcp4 127.0.0.1:21001: bind: address already in use"}
+    avoid: set[int] = set()
+    container, port = containers._start_on_free_port(lambda p: FakeContainer(p, refuse, log), avoid)
+    assert (container.port, port) == (21002, 21002)
+    assert log == ["start 21001", "remove 21001", "start 21002"]
+    assert {21001, 21002} <= avoid  # the other server does not take either
+
+
+def test_any_other_start_failure_is_raised_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    offers = iter([21003, 21004])
+    monkeypatch.setattr(containers, "free_port", lambda avoid=(): next(offers))
+    log: list[str] = []
+    refuse = {21003: "image not known"}
+    with pytest.raises(RuntimeError, match="image not known"):
+        containers._start_on_free_port(lambda p: FakeContainer(p, refuse, log), set())
+    assert log == ["start 21003", "remove 21003"]
