@@ -8,6 +8,12 @@ STACK := deploy/local/stack.sh
 # there (a TLS-inspecting proxy, say) works without extra environment variables.
 export UV_SYSTEM_CERTS ?= 1
 SERVICES := customers invoicing reminders dispatch
+# The real Kafka + PostgreSQL of `make test` / `make integration` (tests/support/servers.py):
+# containers through testcontainers (`images`: the engine and local/kafka, local/postgres);
+# BILLING_TEST_SERVERS=local: the local stack (machines without an engine);
+# BILLING_TEST_SERVERS=environment: KAFKA_BOOTSTRAP_SERVERS + DATABASE_URL as given.
+TEST_SERVERS := $(if $(filter local,$(BILLING_TEST_SERVERS)),stack-up,$(if $(filter environment,$(BILLING_TEST_SERVERS)),,images))
+WITH_TEST_SERVERS := $(if $(filter images,$(TEST_SERVERS)),eval "$$(bash deploy/containers/engine.sh env)" && export BILLING_TEST_SERVERS=containers &&)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -59,11 +65,11 @@ check: deps ## lint, format, types, architecture contracts
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
 
-integration: deps stack-up ## integration tests only (real Kafka + PostgreSQL)
-	$(UV) run pytest tests/integration -q
+integration: deps $(TEST_SERVERS) ## integration tests only (real Kafka + PostgreSQL)
+	$(WITH_TEST_SERVERS) $(UV) run pytest tests/integration -q
 
-test: deps stack-up check ## everything: checks, unit, integration (real Kafka + PostgreSQL)
-	$(UV) run pytest -q
+test: deps $(TEST_SERVERS) check ## everything: checks, unit, integration (real Kafka + PostgreSQL in containers)
+	$(WITH_TEST_SERVERS) $(UV) run pytest -q
 
 example-test: ## the example outside project (examples/order-system) against our images, through the test kit (needs `make images`)
 	cd examples/order-system && eval "$$(bash ../../deploy/containers/engine.sh env)" && $(UV) sync --frozen --quiet && $(UV) run pytest -q
@@ -75,6 +81,9 @@ demo: deps stack-up ## the whole system at work: services, workers, SMTP sink, d
 demo-down: ## stop what make demo started: its processes, then the local stack
 	bash deploy/local/demo.sh down
 	bash $(STACK) down
+
+# the benchmarks and chaos measure the local stack they start (unless told otherwise)
+bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos: export BILLING_TEST_SERVERS ?= local
 
 bench-customers: deps stack-up ## customers: 100,000 upserts through Kafka vs the raw floor
 	$(UV) run python -m tests.bench.customers $(BENCH_ARGS)

@@ -16,7 +16,10 @@ _used: dict[str, servers_mod.Servers] = {}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"integration servers: {servers_mod.planned_kind()} (environment -> testcontainers -> local stack)"
+    return (
+        f"integration servers: {servers_mod.planned_description()} "
+        f"(environment -> testcontainers -> local stack; {servers_mod.SWITCH}=environment|containers|local forces one)"
+    )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,8 +2,15 @@
 
 1. endpoints given in the environment: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL``
    (a PostgreSQL URL whose role may create databases);
-2. testcontainers (Kafka and PostgreSQL modules) when a Docker engine answers;
+2. containers started with testcontainers when a container engine answers (``DOCKER_HOST``,
+   else ``/var/run/docker.sock``): ``local/kafka:4.1.1`` and ``local/postgres:15`` built by
+   ``make images``, else ``apache/kafka:4.1.1`` and ``postgres:15``; the variables
+   ``BILLING_TEST_KAFKA_IMAGE`` / ``BILLING_TEST_POSTGRES_IMAGE`` name others
+   (``tests/support/containers.py``);
 3. the local stack of ``deploy/local/stack.sh`` (started here if it is not running).
+
+``BILLING_TEST_SERVERS`` forces one of them: ``environment``, ``containers`` or ``local``
+(e.g. the local stack on a machine whose engine answers); unset or ``auto``: the order above.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import containers
+
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "deploy" / "local" / "stack.sh"
-KAFKA_IMAGE = "apache/kafka:4.1.1"
-POSTGRES_IMAGE = "postgres:15"
+SWITCH = "BILLING_TEST_SERVERS"
+KINDS = {"environment": "environment", "containers": "testcontainers", "local": "local stack"}
 
 
 @dataclass
@@ -42,6 +51,12 @@ class Servers:
 
 
 def planned_kind() -> str:
+    """'environment', 'testcontainers' or 'local stack' (see the module's docstring)."""
+    forced = os.environ.get(SWITCH, "auto").strip().lower() or "auto"
+    if forced not in (*KINDS, "auto"):
+        raise ValueError(f"{SWITCH}={forced!r}: say one of {', '.join(KINDS)} or auto")
+    if forced != "auto":
+        return KINDS[forced]
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"):
         return "environment"
     if docker_answers():
@@ -49,7 +64,23 @@ def planned_kind() -> str:
     return "local stack"
 
 
+def planned_description() -> str:
+    """The planned kind and, for containers, the images (the test run's header)."""
+    kind = planned_kind()
+    if kind != "testcontainers":
+        return kind
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        images = containers.chosen_images(containers.image_check(client))
+    except Exception as exc:
+        return f"{kind} (images unknown: {exc})"
+    return f"{kind} ({images[0]}, {images[1]} via {os.environ.get('DOCKER_HOST')})"
+
+
 def docker_answers() -> bool:
+    containers.engine_env_defaults()
     try:
         import docker
 
@@ -62,6 +93,8 @@ def docker_answers() -> bool:
 def start() -> Servers:
     kind = planned_kind()
     if kind == "environment":
+        if not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL")):
+            raise RuntimeError(f"{SWITCH}=environment needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
         url = _plain_url(os.environ["DATABASE_URL"])
         return Servers(
             kind,
@@ -70,6 +103,9 @@ def start() -> Servers:
             f"Kafka at {os.environ['KAFKA_BOOTSTRAP_SERVERS']}, PostgreSQL from DATABASE_URL",
         )
     if kind == "testcontainers":
+        if not docker_answers():
+            where = os.environ.get("DOCKER_HOST")
+            raise RuntimeError(f"{SWITCH}=containers, but no container engine answers at {where}")
         return _testcontainers()
     return _local_stack()
 
@@ -104,21 +140,17 @@ def _stack_env() -> dict[str, str]:
     return env
 
 
-def _testcontainers() -> Servers:  # pragma: no cover - needs a Docker engine
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
-
-    pg = PostgresContainer(POSTGRES_IMAGE, driver=None)
-    pg.start()
-    kafka = KafkaContainer(KAFKA_IMAGE).with_kraft()
-    kafka.start()
+def _testcontainers() -> Servers:
+    started = containers.start()
     servers = Servers(
         "testcontainers",
-        kafka.get_bootstrap_server(),
-        pg.get_connection_url(),
-        f"{KAFKA_IMAGE} and {POSTGRES_IMAGE} containers",
-        stop_postgres=lambda: pg.get_wrapped_container().stop(),
-        start_postgres=lambda: pg.get_wrapped_container().start(),
+        started.bootstrap,
+        started.admin_url,
+        started.description,
+        stop_postgres=started.stop_postgres,
+        start_postgres=started.start_postgres,
+        stop_kafka=started.stop_kafka,
+        start_kafka=started.start_kafka,
     )
-    servers._cleanup += [pg.stop, kafka.stop]
+    servers._cleanup.append(started.close)
     return servers
