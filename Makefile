@@ -68,11 +68,15 @@ unit: deps ## unit and in-memory tests only (no servers)
 integration: deps $(TEST_SERVERS) ## integration tests only (real Kafka + PostgreSQL)
 	$(WITH_TEST_SERVERS) $(UV) run pytest tests/integration -q
 
-test: deps $(TEST_SERVERS) check ## everything: checks, unit, integration (real Kafka + PostgreSQL in containers)
+test: deps $(TEST_SERVERS) check ## everything: checks, unit, integration (real Kafka + PostgreSQL in containers), the example project through the kit
 	$(WITH_TEST_SERVERS) $(UV) run pytest -q
+	$(if $(filter images,$(TEST_SERVERS)),$(RUN_EXAMPLE),@echo "examples/order-system: not run (it starts the system from its images: needs the container engine)")
 
-example-test: ## the example outside project (examples/order-system) against our images, through the test kit (needs `make images`)
-	cd examples/order-system && eval "$$(bash ../../deploy/containers/engine.sh env)" && $(UV) sync --frozen --quiet && $(UV) run pytest -q
+# The example outside project: its own environment (the kit as a path dependency), its own pytest.
+RUN_EXAMPLE = cd examples/order-system && eval "$$(bash ../../deploy/containers/engine.sh env)" && $(UV) sync --frozen --quiet && $(UV) run pytest -q
+
+example-test: deps images ## the example outside project (examples/order-system) against our images, through the test kit
+	$(RUN_EXAMPLE)
 .PHONY: example-test
 
 demo: deps stack-up ## the whole system at work: services, workers, SMTP sink, demo data, the clerk's day, a report
