@@ -5,8 +5,10 @@ used by the kit's container backend and by tests/support/infra.py)."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,7 +23,7 @@ def test_a_port_someone_listens_on_or_already_chosen_is_never_picked(monkeypatch
         other = infra.free_port()
         wanted = infra.free_port(avoid={other})
         offers = iter([taken, other, wanted])
-        monkeypatch.setattr(infra.random, "randint", lambda a, b: next(offers))
+        monkeypatch.setattr(random, "randint", lambda a, b: next(offers))
         assert infra.free_port(avoid={other}) == wanted
 
 
@@ -90,3 +92,52 @@ def test_any_other_start_failure_is_raised_at_once(monkeypatch: pytest.MonkeyPat
     with pytest.raises(RuntimeError, match="image not known"):
         infra.start_on_free_port(lambda p: FakeContainer(p, refuse, log), set())
     assert log == ["start 21003", "remove 21003"]
+
+
+class FakeEngineContainer:
+    """What Server reads of a testcontainers container: logs, status, start."""
+
+    def __init__(self, logs: list[str], status: str = "running") -> None:
+        self.image, self.status, self.lines, self._container = "local/kafka:4.1.1", status, logs, self
+        self.started = 0
+
+    def get_logs(self) -> tuple[bytes, bytes]:
+        return ("\n".join(self.lines).encode(), b"")
+
+    def get_wrapped_container(self) -> FakeEngineContainer:
+        return self
+
+    def reload(self) -> None:
+        pass
+
+    def start(self) -> None:
+        self.started += 1
+        self.status = "running"
+        self.lines.append(infra.KAFKA_STARTED)  # the broker's new run
+
+
+def test_a_restarted_server_is_ready_only_when_its_new_run_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infra, "_port_open", lambda port: True)
+    container = FakeEngineContainer(["booting", infra.KAFKA_STARTED, "stopping"], status="exited")
+    server = infra.Server(container, 23456, infra.KAFKA_STARTED)
+    with pytest.raises(infra.StartFailed, match="not ready"):
+        container.status = "running"
+        server.await_ready(timeout=0.5, seen=1)  # the earlier run's line does not count
+    server.start(timeout=5)
+    assert container.started == 1
+
+
+def test_a_server_that_exits_while_starting_fails_at_once_with_its_log() -> None:
+    container = FakeEngineContainer(["ERROR Exiting Kafka due to fatal exception"], status="exited")
+    with pytest.raises(infra.StartFailed, match=r"exited while starting(.|\n)*fatal exception"):
+        infra.Server(container, 23456, infra.KAFKA_STARTED).await_ready(timeout=60)
+
+
+def test_ports_are_published_on_loopback_when_the_engine_is_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    container = SimpleNamespace(ports={})
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/podman/podman.sock")
+    infra._publish(container, 5432, 23456)
+    assert container.ports == {"5432/tcp": ("127.0.0.1", 23456)}
+    monkeypatch.setenv("DOCKER_HOST", "tcp://engine.example:2375")
+    infra._publish(container, 5432, 23457)
+    assert container.ports == {"5432/tcp": 23457}  # reached from here on the engine's host
