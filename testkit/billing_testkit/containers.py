@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -190,30 +190,45 @@ class ContainerSystem:
             mail.with_volume_mapping(str(self.mail_folder), "/mail", mode="rw").with_exposed_ports(MAIL_PORT)
             mail.start()
         labels, net = self._labels(), self._network
-        pg, kafka = infra.start_servers(
+        _, kafka = infra.start_servers(
             [
-                infra.postgres(
-                    self.images.postgres,
-                    name=self._name("postgres"),
-                    labels=labels,
-                    password=self._db_password,
-                    network=net,
-                    alias="postgres",
+                self._kept(
+                    "postgres",
+                    infra.postgres(
+                        self.images.postgres,
+                        name=self._name("postgres"),
+                        labels=labels,
+                        password=self._db_password,
+                        network=net,
+                        alias="postgres",
+                    ),
                 ),
-                infra.kafka(
-                    self.images.kafka,
-                    name=self._name("kafka"),
-                    labels=labels,
-                    env=kafka_environment,
-                    network=net,
-                    alias="kafka",
+                self._kept(
+                    "kafka",
+                    infra.kafka(
+                        self.images.kafka,
+                        name=self._name("kafka"),
+                        labels=labels,
+                        env=kafka_environment,
+                        network=net,
+                        alias="kafka",
+                    ),
                 ),
             ],
             self.start_timeout_s,
         )
-        self._containers |= {"postgres": pg.container, "kafka": kafka.container}
         self.kafka_port = kafka.port
         self._exec_sql(database_sql(self._db_password))
+
+    def _kept(self, name: str, make: Callable[[int], infra.Server]) -> Callable[[int], infra.Server]:
+        """``make``, its container kept for :meth:`logs` and :meth:`close` (even when a start is interrupted)."""
+
+        def kept(port: int) -> infra.Server:
+            server = make(port)
+            self._containers[name] = server.container
+            return server
+
+        return kept
 
     def _running(self, name: str) -> None:
         c = self._containers[name]
