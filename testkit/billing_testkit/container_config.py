@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from billing_testkit.infrastructure import LOCAL_KAFKA, LOCAL_POSTGRES, kafka_env
 from billing_testkit.processes import MAIL_PORT, SERVICES, Endpoints, Process
 
 
@@ -19,8 +20,8 @@ class Images:
     """The images the system runs from; each overridable by argument or environment."""
 
     billing: str = field(default_factory=lambda: _env("BILLING_TESTKIT_IMAGE", "local/billing:dev"))
-    kafka: str = field(default_factory=lambda: _env("BILLING_TESTKIT_KAFKA_IMAGE", "local/kafka:4.1.1"))
-    postgres: str = field(default_factory=lambda: _env("BILLING_TESTKIT_POSTGRES_IMAGE", "local/postgres:15"))
+    kafka: str = field(default_factory=lambda: _env("BILLING_TESTKIT_KAFKA_IMAGE", LOCAL_KAFKA))
+    postgres: str = field(default_factory=lambda: _env("BILLING_TESTKIT_POSTGRES_IMAGE", LOCAL_POSTGRES))
     mail: str = field(default_factory=lambda: _env("BILLING_TESTKIT_MAIL_IMAGE", "local/smtp-sink:dev"))
 
     def all(self) -> tuple[str, ...]:
@@ -47,24 +48,9 @@ def tuning(proc: Process, *, auto_send: Iterable[str] = ()) -> dict[str, str]:
 
 
 def kafka_environment(host_port: int) -> dict[str, str]:
-    """The apache/kafka image's env convention: a single KRaft node, ``kafka:9092`` for
-    the network, ``127.0.0.1:<host_port>`` for the host (the same port inside, published
-    1:1, so what it advertises is where it is)."""
-    return {
-        "KAFKA_NODE_ID": "1",
-        "KAFKA_PROCESS_ROLES": "broker,controller",
-        "KAFKA_LISTENERS": f"PLAINTEXT://:9092,CONTROLLER://:9093,HOST://:{host_port}",
-        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://kafka:9092,HOST://127.0.0.1:{host_port}",
-        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,HOST:PLAINTEXT",
-        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-        "KAFKA_INTER_BROKER_LISTENER_NAME": "PLAINTEXT",
-        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
-        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
-        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
-        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
-        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-    }
+    """Kafka's settings (:func:`billing_testkit.infrastructure.kafka_env`): a single KRaft
+    node, ``kafka:9092`` for the network, ``127.0.0.1:<host_port>`` for the host."""
+    return kafka_env(host_port)
 
 
 def database_sql(password: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The container backend: the whole system from its images, on testcontainers.
 
-One private network; Kafka (KRaft, two listeners: ``kafka:9092`` inside the network, and
-a host listener on a fixed free port advertised as ``127.0.0.1:<port>``), PostgreSQL with
+One private network; from :mod:`billing_testkit.infrastructure` Kafka (KRaft, two
+listeners: ``kafka:9092`` inside the network, and a host listener on a fixed free port
+advertised as ``127.0.0.1:<port>``) and PostgreSQL (on a fixed free port too) with
 one role and database per service, the SMTP sink writing each mail into a host folder,
 then every process of :mod:`billing_testkit.processes` from the project image, with the
 settings :func:`~billing_testkit.processes.environment` makes for container endpoints.
@@ -20,22 +21,21 @@ import atexit
 import contextlib
 import json
 import os
-import random
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from billing_testkit import infrastructure as infra
 from billing_testkit.container_config import (
     Images,
     container_endpoints,
@@ -43,6 +43,7 @@ from billing_testkit.container_config import (
     kafka_environment,
     tuning,
 )
+from billing_testkit.infrastructure import StartFailed
 from billing_testkit.processes import MAIL_PORT, PROCESSES, Process, environment
 
 __all__ = [
@@ -60,23 +61,6 @@ LABEL = "fi.billing.testkit"
 SESSION_LABEL = "fi.billing.testkit.session"
 APP_UID = 10001
 """The project image's user: the drop folders are made writable for it."""
-
-
-class StartFailed(RuntimeError):
-    """The system did not come up; the message says what was awaited and what was seen."""
-
-
-def _free_port() -> int:
-    """A free host port below the ephemeral range (where outgoing connections may take it)."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise StartFailed("no free host port for Kafka in 20000-32000")
 
 
 def _writable_dir(path: Path) -> Path:
@@ -141,23 +125,20 @@ class ContainerSystem:
 
     def logs(self, name: str, tail: int = 4000) -> str:
         c = self._containers.get(name)
-        if c is None or c._container is None:
-            return ""
-        try:
-            out, err = c.get_logs()
-        except Exception as exc:  # a removed container
-            return f"(no logs: {type(exc).__name__})"
-        return (out + err).decode(errors="replace")[-tail:]
+        return "" if c is None else infra.container_logs(c, tail)
 
     # --- life cycle --------------------------------------------------------------------
     def _labels(self) -> dict[str, str]:
         return {LABEL: "true", SESSION_LABEL: self.session}
 
+    def _name(self, name: str) -> str:
+        return f"billing-testkit-{self.session}-{name}"
+
     def _container(self, name: str, image: str, *, alias: str | None = None) -> DockerContainer:
         assert self._network is not None
         c = DockerContainer(image, labels=self._labels())
         c.with_network(self._network).with_network_aliases(alias or name)
-        c.with_name(f"billing-testkit-{self.session}-{name}")
+        c.with_name(self._name(name))
         self._containers[name] = c
         return c
 
@@ -204,57 +185,56 @@ class ContainerSystem:
             client.close()
 
     def _start_infrastructure(self) -> None:
-        pg = self._container("postgres", self.images.postgres)
-        pg.with_envs(POSTGRES_PASSWORD=self._db_password, POSTGRES_USER="postgres", POSTGRES_DB="postgres")
-        pg.with_exposed_ports(5432)
-        pg.start()
-        for attempt in range(3):  # the free port may be taken before Kafka binds it
-            self.kafka_port = _free_port()
-            kafka = self._container("kafka", self.images.kafka)
-            kafka.with_envs(**kafka_environment(self.kafka_port)).with_bind_ports(self.kafka_port, self.kafka_port)
-            try:
-                kafka.start()
-                break
-            except Exception:
-                with contextlib.suppress(Exception):
-                    kafka.stop()
-                if attempt == 2:
-                    raise
         if any(p.role == "mail" for p in self.processes):
             mail = self._container("mailcatcher", self.images.mail)
             mail.with_volume_mapping(str(self.mail_folder), "/mail", mode="rw").with_exposed_ports(MAIL_PORT)
             mail.start()
-        deadline = time.monotonic() + self.start_timeout_s
-        self._await_log("kafka", "Kafka Server started", deadline)
-        self._await_postgres(deadline)
+        labels, net = self._labels(), self._network
+        _, kafka = infra.start_servers(
+            [
+                self._kept(
+                    "postgres",
+                    infra.postgres(
+                        self.images.postgres,
+                        name=self._name("postgres"),
+                        labels=labels,
+                        password=self._db_password,
+                        network=net,
+                        alias="postgres",
+                    ),
+                ),
+                self._kept(
+                    "kafka",
+                    infra.kafka(
+                        self.images.kafka,
+                        name=self._name("kafka"),
+                        labels=labels,
+                        env=kafka_environment,
+                        network=net,
+                        alias="kafka",
+                    ),
+                ),
+            ],
+            self.start_timeout_s,
+        )
+        self.kafka_port = kafka.port
         self._exec_sql(database_sql(self._db_password))
 
-    def _await_log(self, name: str, text: str, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            self._running(name)
-            if text in self.logs(name, tail=10**7):
-                return
-            time.sleep(0.3)
-        raise StartFailed(f"{name}: no {text!r} in its log in time; its log ends:\n{self.logs(name)}")
+    def _kept(self, name: str, make: Callable[[int], infra.Server]) -> Callable[[int], infra.Server]:
+        """``make``, its container kept for :meth:`logs` and :meth:`close` (even when a start is interrupted)."""
+
+        def kept(port: int) -> infra.Server:
+            server = make(port)
+            self._containers[name] = server.container
+            return server
+
+        return kept
 
     def _running(self, name: str) -> None:
         c = self._containers[name]
         c.reload()
         if c.status in ("exited", "dead", "stopped"):
             raise StartFailed(f"{name} exited while starting; its log ends:\n{self.logs(name)}")
-
-    def _await_postgres(self, deadline: float) -> None:
-        pg = self._containers["postgres"].get_wrapped_container()
-        last = ""
-        while time.monotonic() < deadline:
-            self._running("postgres")
-            # TCP: the official image's init phase listens on the socket only
-            code, out = pg.exec_run(["pg_isready", "-h", "127.0.0.1", "-U", "postgres"])
-            if code == 0:
-                return
-            last = out.decode(errors="replace").strip()
-            time.sleep(0.5)
-        raise StartFailed(f"postgres not ready in time (pg_isready: {last}); its log ends:\n{self.logs('postgres')}")
 
     def _exec_sql(self, statements: Sequence[str]) -> None:
         pg = self._containers["postgres"].get_wrapped_container()
@@ -343,17 +323,7 @@ def remove_leftovers(session: str | None = None) -> int:
     import docker
 
     client = docker.from_env()
-    selector = f"{SESSION_LABEL}={session}" if session else LABEL
-    n = 0
     try:
-        for c in client.containers.list(all=True, filters={"label": selector}):
-            with contextlib.suppress(Exception):
-                c.remove(force=True)
-                n += 1
-        for net in client.networks.list(filters={"label": selector}):
-            with contextlib.suppress(Exception):
-                net.remove()
-                n += 1
+        return infra.remove_labelled(client, f"{SESSION_LABEL}={session}" if session else LABEL)
     finally:
         client.close()
-    return n

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -135,25 +133,6 @@ def test_postgres_runs_with_the_local_stacks_connection_limit_and_without_fsync(
     assert command[0] == "postgres"  # the official image's entrypoint runs the server for this
 
 
-def test_a_port_someone_listens_on_or_already_chosen_is_never_picked(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        taken = busy.getsockname()[1]
-        other = containers.free_port()
-        wanted = containers.free_port(avoid={other})
-        offers = iter([taken, other, wanted])
-        monkeypatch.setattr(containers.random, "randint", lambda a, b: next(offers))
-        assert containers.free_port(avoid={other}) == wanted
-
-
-def test_ports_are_chosen_below_the_range_of_outgoing_connections() -> None:
-    low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    for _ in range(20):
-        port = containers.free_port()
-        assert 1024 < port < low or port > high
-
-
 def test_a_container_is_a_leftover_only_when_its_owner_process_is_gone() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -177,63 +156,3 @@ def test_images_from_the_environment_else_built_here_else_official(monkeypatch: 
         "registry.example/kafka:4.1.1",
         "registry.example/postgres:15",
     )
-
-
-def test_engine_defaults_find_the_socket_and_keep_what_the_user_set(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    sock = str(tmp_path / "engine.sock")
-    Path(sock).touch()
-    for name in ("DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "TESTCONTAINERS_CONNECTION_MODE", "TC_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(containers, "SOCKETS", (str(tmp_path / "missing.sock"), sock))
-    containers.engine_env_defaults()
-    assert os.environ["DOCKER_HOST"] == f"unix://{sock}"
-    assert os.environ["TESTCONTAINERS_RYUK_DISABLED"] == "true"
-    assert os.environ["TC_HOST"] == "127.0.0.1"
-
-    monkeypatch.setenv("DOCKER_HOST", "tcp://engine.example:2375")
-    monkeypatch.delenv("TC_HOST")
-    monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "false")
-    containers.engine_env_defaults()
-    assert os.environ["DOCKER_HOST"] == "tcp://engine.example:2375"
-    assert os.environ["TESTCONTAINERS_RYUK_DISABLED"] == "false"
-    assert "TC_HOST" not in os.environ
-    assert containers.engine_host() == "engine.example"
-
-
-class FakeContainer:
-    def __init__(self, port: int, refuse: dict[int, str], log: list[str]) -> None:
-        self.port, self.refuse, self.log = port, refuse, log
-
-    def start(self) -> None:
-        self.log.append(f"start {self.port}")
-        if self.port in self.refuse:
-            raise RuntimeError(self.refuse[self.port])
-
-    def stop(self) -> None:
-        self.log.append(f"remove {self.port}")
-
-
-def test_a_port_taken_between_the_check_and_the_start_is_replaced_by_another(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    offers = iter([21001, 21002])
-    monkeypatch.setattr(containers, "free_port", lambda avoid=(): next(offers))
-    log: list[str] = []
-    refuse = {21001: "listen tcp4 127.0.0.1:21001: bind: address already in use"}
-    avoid: set[int] = set()
-    container, port = containers._start_on_free_port(lambda p: FakeContainer(p, refuse, log), avoid)
-    assert (container.port, port) == (21002, 21002)
-    assert log == ["start 21001", "remove 21001", "start 21002"]
-    assert {21001, 21002} <= avoid  # the other server does not take either
-
-
-def test_any_other_start_failure_is_raised_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    offers = iter([21003, 21004])
-    monkeypatch.setattr(containers, "free_port", lambda avoid=(): next(offers))
-    log: list[str] = []
-    refuse = {21003: "image not known"}
-    with pytest.raises(RuntimeError, match="image not known"):
-        containers._start_on_free_port(lambda p: FakeContainer(p, refuse, log), set())
-    assert log == ["start 21003", "remove 21003"]
