@@ -18,6 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHELL_WORDS = {"export", "eval", "cd", "cp", "cat", "echo"}
 # Needs Docker, which the README says up front ("With Docker instead"); not our tool to find.
 EXTERNAL = {"docker"}
+# A command typed in another project (an integrating system installing our test kit with
+# its own pip or uv) ends with this comment; it is not typed in this repository.
+ELSEWHERE = "# in your project"
 COMMAND_START = re.compile(r"^(make|bin/|uv|billing|python|deploy/|bash|docker|cp|eval|export|\./)\b")
 
 
@@ -25,7 +28,9 @@ def readme_commands() -> list[str]:
     text = (REPO / "README.md").read_text()
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
-        for raw in block.splitlines():
+        for raw in block.replace("\\\n", " ").splitlines():  # a line continued with \ is one command
+            if raw.rstrip().endswith(ELSEWHERE):
+                continue
             line = re.sub(r"\s+#.*$", "", raw).strip()
             if line and not line.startswith("#"):
                 commands.append(line)
@@ -87,6 +92,7 @@ def test_the_extractor_finds_the_commands_users_are_told_to_type() -> None:
     assert "make demo" in commands and "bin/billing customers invalid" in commands
     assert problems("uv run billing customers invalid") and problems("billing migrate")
     assert problems("make no-such-target") and not problems("make demo")
+    assert not any(c.endswith("\\") for c in commands), "a continued line is read as one command"
 
 
 @pytest.mark.parametrize("command", readme_commands() + demo_commands())
