@@ -46,6 +46,13 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
 
+    mode: Literal["development", "production"] = "development"
+    """``production``: a service creates nothing and checks what it needs at start. Its
+    topics must exist with at least the declared durability (``billing topics apply``
+    makes them), its database schema must be migrated (``billing migrate`` is its own
+    step, never run at start). ``development`` (the local stack, tests) creates missing
+    topics and migrates at start. See README "Operations"."""
+
     # Kafka
     kafka_bootstrap_servers: str
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
