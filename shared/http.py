@@ -280,9 +280,25 @@ def require_token(expected: Callable[[Request], str]) -> Callable[..., Awaitable
     return check
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """``/healthz``: the process answers. ``/readyz``: every dependency answers."""
+def health_router(checks: Mapping[str, ReadinessCheck], serving: Iterable[str] = ()) -> APIRouter:
+    """``/healthz``: the process answers (liveness).
+
+    ``/readyz``: the HTTP API can serve (Kubernetes' readiness probe). It answers 503
+    only when a *serving* check fails (the database, the schema); a failing other check
+    (Kafka, the outbox relay, the consumers) makes it ``"degraded"`` with 200, so a
+    Kafka blip keeps the read APIs in service. ``/readyz/all``: every check passes
+    (503 otherwise): what a test or an operator waits on for "fully working"."""
     router = APIRouter(tags=["health"])
+    required = set(serving)
+
+    async def results() -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                out[name] = "ok" if await check() else "down"
+            except Exception:
+                out[name] = "down"
+        return out
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -290,15 +306,20 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                results[name] = "ok" if await check() else "down"
-            except Exception:
-                results[name] = "down"
-        ready = all(v == "ok" for v in results.values())
+        found = await results()
+        serves = all(v == "ok" for k, v in found.items() if k in required)
+        status = "not ready" if not serves else "ready" if all(v == "ok" for v in found.values()) else "degraded"
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
+            {"status": status, "checks": found, "serving": sorted(required & found.keys())},
+            status_code=200 if serves else 503,
+        )
+
+    @router.get("/readyz/all")
+    async def readyz_all() -> JSONResponse:
+        found = await results()
+        ready = all(v == "ok" for v in found.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": found},
             status_code=200 if ready else 503,
         )
 

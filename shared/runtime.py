@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -26,7 +26,7 @@ from shared.db.migrations import upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
-from shared.http import health_router, install_error_handlers, refuse_unstorable_text, require_token
+from shared.http import ReadinessCheck, health_router, install_error_handlers, refuse_unstorable_text, require_token
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
@@ -92,6 +92,15 @@ class Runtime(Generic[U]):
             poll_interval_s=self.settings.outbox_poll_interval_s,
             send_timeout_s=self.settings.outbox_send_timeout_s,
         )
+        self.readiness: dict[str, tuple[ReadinessCheck, bool]] = {
+            "database": (self.db_ready, True),
+            "kafka": (self.kafka_ready, False),
+            "outbox_relay": (self.relay_ready, False),
+            "consumers": (self.consumers_ready, False),
+        }
+        self.start_hooks: list[Callable[[], Awaitable[None]]] = []
+        """Awaited in :meth:`start` once the schema and the topics are there, before the
+        relay, the consumers and the jobs start (a service's own start-up checks)."""
         self._relay_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"
@@ -105,6 +114,12 @@ class Runtime(Generic[U]):
             schedule_times=self.settings.jobs_schedule,
             chunk_sizes=self.settings.jobs_chunk_sizes,
         )
+
+    def add_readiness_check(self, name: str, check: ReadinessCheck, *, serving: bool) -> None:
+        """A check ``/readyz`` reports. ``serving=True``: the HTTP API cannot serve
+        without it (``/readyz`` answers 503); otherwise a failure only degrades it and
+        shows in ``/readyz/all`` (see :func:`shared.http.health_router`)."""
+        self.readiness[name] = (check, serving)
 
     def uow(self) -> U:
         return self.uow_class(
@@ -124,6 +139,8 @@ class Runtime(Generic[U]):
             from shared.messaging.topics_admin import ensure_topics
 
             await ensure_topics(self.settings, self.spec.produces, self.spec.consumes)
+        for hook in self.start_hooks:
+            await hook()
         self.relay.on_batch = self.metrics.observe_relay
         for stats in self.consumer_stats:
             stats.on_batch = self.metrics.observe_batch
@@ -218,12 +235,8 @@ class Runtime(Generic[U]):
         app.state.runtime = self
         app.include_router(
             health_router(
-                {
-                    "database": self.db_ready,
-                    "kafka": self.kafka_ready,
-                    "outbox_relay": self.relay_ready,
-                    "consumers": self.consumers_ready,
-                }
+                {name: check for name, (check, _) in self.readiness.items()},
+                serving=[name for name, (_, serving) in self.readiness.items() if serving],
             )
         )
         token_getter: Callable[[Any], str] = lambda request: self.settings.api_token.get_secret_value()  # noqa: E731

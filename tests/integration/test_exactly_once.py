@@ -206,7 +206,9 @@ async def test_kafka_outage_keeps_events_in_the_outbox_until_it_returns(
         await wait_for(lambda: customers.relay.failures > 0, timeout=60)
         # the new profile, and the clerk's correction for the CRM
         assert await sandbox.scalar("SELECT count(*) FROM outbox") == 2
-        assert (await customers_api.get("/readyz")).status_code == 503
+        assert (await customers_api.get("/readyz/all")).status_code == 503
+        degraded = await customers_api.get("/readyz")  # reads keep being served
+        assert (degraded.status_code, degraded.json()["checks"]["kafka"]) == (200, "down")
     finally:
         await asyncio.to_thread(servers.start_kafka)
 

@@ -97,9 +97,11 @@ async def test_a_handler_bug_stops_only_its_partition_dead_letters_nothing_and_r
     await wait_for(lambda: stopped in stats.stalled, timeout=60)
     for number in flowing:
         await wait_for(lambda n=number: stored(sandbox, n), timeout=60)  # type: ignore[misc]
-    ready = await api.get("/readyz")
+    ready = await api.get("/readyz/all")
     assert ready.status_code == 503
     assert ready.json()["checks"]["consumers"] == "down"
+    serving = await api.get("/readyz")  # the read APIs stay in service meanwhile
+    assert (serving.status_code, serving.json()["status"]) == (200, "degraded")
     metrics = (await api.get("/metrics")).text
     assert f'billing_consumer_partition_stalled{{partition="{stopped}",service="customers",topic="{topic}"}} 1.0' in (
         metrics
@@ -114,7 +116,7 @@ async def test_a_handler_bug_stops_only_its_partition_dead_letters_nothing_and_r
     for number in behind:
         await wait_for(lambda n=number: stored(sandbox, n), timeout=60)  # type: ignore[misc]
     await wait_for(lambda: not stats.stalled, timeout=30)
-    assert (await api.get("/readyz")).status_code == 200
+    assert (await api.get("/readyz/all")).status_code == 200
     assert await sandbox.scalar("SELECT count(*) FROM customers") == 13
     assert await sandbox.scalar("SELECT count(*) FROM dead_letters") == 0
     assert await sandbox.scalar("SELECT count(*) FROM customer_changes WHERE customer_number = 'C-BUG'") == 1

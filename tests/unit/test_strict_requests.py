@@ -98,7 +98,7 @@ def _filled(path: str) -> str:
 
 
 JSON_CONTENT = {"Content-Type": "application/json"}
-UNGUARDED = {"/healthz", "/readyz", "/metrics"}
+UNGUARDED = {"/healthz", "/readyz", "/readyz/all", "/metrics"}
 """Routes without parameters or token (the probes and Prometheus)."""
 
 
