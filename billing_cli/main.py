@@ -77,7 +77,11 @@ def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] 
         except MigrationError as failed:
             typer.echo(f"billing migrate: {failed}", err=True)
             raise typer.Exit(1) from None
-        typer.echo(f"{name}: migrated to head {before.head} (was {before.database_text})")
+        if before.state is SchemaState.CURRENT:
+            typer.echo(f"{name}: at head {before.head}, nothing to migrate")
+        else:
+            was = f"from {', '.join(before.database)}" if before.database else "an empty database"
+            typer.echo(f"{name}: migrated {was} to head {before.head}")
 
 
 @app.command("create-topics")

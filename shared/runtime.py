@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -44,6 +45,9 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
+
+DEV_MIGRATION_ATTEMPTS = 8
+"""Tries of a migration at start (development mode) that hit the lock timeout."""
 
 
 @dataclass(frozen=True)
@@ -138,11 +142,12 @@ class Runtime(Generic[U]):
 
     async def start(self) -> None:
         if self.settings.run_migrations_on_start:  # development only (refused in production)
-            await upgrade(
-                self.spec.migrations_dir,
-                self.settings.database_url.get_secret_value(),
-                timeouts=MigrationTimeouts.from_settings(self.settings),
-            )
+            # Replicas of a service start together here (the test kit starts dispatch and
+            # its channel workers at once): those waiting on the first one's migration lock
+            # try longer than `billing migrate` does.
+            timeouts = MigrationTimeouts.from_settings(self.settings)
+            timeouts = dataclasses.replace(timeouts, attempts=max(timeouts.attempts, DEV_MIGRATION_ATTEMPTS))
+            await upgrade(self.spec.migrations_dir, self.settings.database_url.get_secret_value(), timeouts=timeouts)
         await self.check_schema()
         if self.settings.kafka_create_topics:
             from shared.messaging.topics_admin import ensure_topics

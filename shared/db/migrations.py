@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 QUERY_CANCELED = "57014"  # statement_timeout
+MAX_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ async def upgrade(
                     f"Run `billing migrate {name}` again once that has finished (settings: "
                     "<PREFIX>MIGRATION_LOCK_TIMEOUT_MS, <PREFIX>MIGRATION_LOCK_ATTEMPTS)."
                 ) from None
-            pause = timeouts.backoff_s * 2 ** (attempt - 1)
+            pause = min(timeouts.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
             log.warning(
                 "%s: migration try %d hit the lock timeout (%s); again in %.1fs",
                 name,

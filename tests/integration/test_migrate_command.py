@@ -8,30 +8,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from services.customers.app import SPEC
 from shared.db.migrations import lock_key, upgrade
 from tests.support.isolation import Sandbox
+from tests.support.migrations import next_release_migrations, revisions
 from tests.support.servers import REPO
 
 pytestmark = pytest.mark.integration
 
 BLOCKER = "test-blocker"  # the application_name of the session that holds the lock
-
-
-def revisions() -> tuple[str, str]:
-    """(head, the revision before it) of the customers migrations, read by Alembic itself."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(SPEC.migrations_dir))
-    script = ScriptDirectory.from_config(cfg)
-    head = script.get_revision("head")
-    assert head is not None and isinstance(head.down_revision, str)
-    return head.revision, head.down_revision
 
 
 @dataclass
@@ -114,7 +104,7 @@ async def test_a_table_lock_fails_billing_migrate_fast_then_it_succeeds_once_rel
     done = await billing_migrate(sandbox, "customers", **FAST)
 
     assert done.code == 0, done.err
-    assert f"customers: migrated to head {head} (was {previous})" in done.out
+    assert f"customers: migrated from {previous} to head {head}" in done.out
     assert await sandbox.scalar("SELECT version_num FROM alembic_version") == head
 
 
@@ -139,7 +129,22 @@ async def test_a_held_migration_lock_fails_billing_migrate_fast_then_it_succeeds
     done = await billing_migrate(sandbox, "customers", **FAST)
 
     assert done.code == 0, done.err
+    assert f"customers: migrated an empty database to head {head}" in done.out
     assert await sandbox.scalar("SELECT version_num FROM alembic_version") == head
+    again = await billing_migrate(sandbox, "customers")
+    assert (again.code, again.out) == (0, f"customers: at head {head}, nothing to migrate\n")
+
+
+async def test_a_database_ahead_of_the_code_is_left_as_it_is(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The previous release's migrate Job (a rollback) on the next release's expand step."""
+    head, _ = revisions()
+    await upgrade(next_release_migrations(tmp_path), sandbox.db_url)
+
+    run = await billing_migrate(sandbox, "customers")
+
+    assert run.code == 0, run.err
+    assert f"the database is at 9001_expand, newer than this code's head {head}: nothing to migrate" in run.out
+    assert await sandbox.scalar("SELECT version_num FROM alembic_version") == "9001_expand"
 
 
 async def test_a_slow_statement_is_cancelled_by_the_statement_timeout_and_named(sandbox: Sandbox) -> None:
