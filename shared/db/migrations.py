@@ -154,8 +154,8 @@ def _describe(connection: Connection, condition: str, params: dict[str, Any]) ->
         rows = connection.execute(text(BLOCKERS.format(condition=condition)), params).all()
     except Exception:  # a description is best effort; the timeout is the error
         return "(the blocking sessions could not be listed)"
-    if not rows:
-        return "(no blocking session is left)"
+    if not rows:  # gone since, or another role's session this role may not see
+        return "(none this database role can see: look at pg_stat_activity and pg_locks as an administrator)"
     return "; ".join(f"pid {r.pid} ({r.app}, {r.state}, transaction open {r.xact_s} s)" for r in rows)
 
 
