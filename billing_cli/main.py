@@ -47,15 +47,41 @@ def serve(service: ServiceArg) -> None:
 
 @app.command()
 def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] = "all") -> None:
-    """Apply the Alembic migrations of one service or all of them."""
-    from shared.db.migrations import upgrade
+    """Apply the Alembic migrations of one service or all of them (the only migration
+    step in production: compose's migrate service, the k8s Job billing-migrate).
+
+    The migration connection has <PREFIX>MIGRATION_LOCK_TIMEOUT_MS and
+    <PREFIX>MIGRATION_STATEMENT_TIMEOUT_MS; a lock timeout is retried
+    <PREFIX>MIGRATION_LOCK_ATTEMPTS times with backoff, then the command fails (exit 1)
+    saying what blocked it."""
+    from shared.db.migrations import MigrationError, MigrationTimeouts, upgrade
+    from shared.db.schema_check import SchemaState, verdict_for
 
     names = services.SERVICES if service == "all" else (service,)
     for name in names:
         _check(name)
+    for name in names:
         settings = services.settings(name)
-        asyncio.run(upgrade(services.load(name).SPEC.migrations_dir, settings.database_url.get_secret_value()))
-        typer.echo(f"{name}: migrated to head")
+        migrations_dir = services.load(name).SPEC.migrations_dir
+        url = settings.database_url.get_secret_value()
+        timeouts = MigrationTimeouts.from_settings(settings)
+        before = asyncio.run(verdict_for(url, migrations_dir, timeouts))
+        if before.state is SchemaState.AHEAD:  # a newer release's expand step: this code runs on it
+            typer.echo(
+                f"{name}: the database is at {before.database_text}, newer than this code's head {before.head}: "
+                "nothing to migrate (see the expand/contract rule)"
+            )
+            continue
+        try:
+            asyncio.run(upgrade(migrations_dir, url, timeouts=timeouts))
+        except MigrationError as failed:
+            typer.echo(f"billing migrate: {failed}", err=True)
+            raise typer.Exit(1) from None
+        if before.state is SchemaState.CURRENT:
+            typer.echo(f"{name}: at head {before.head}, nothing to migrate")
+        else:
+            was = f"from {', '.join(before.database)}" if before.database else "an empty database"
+            typer.echo(f"{name}: migrated {was} to head {before.head}")
 
 
 @app.command("create-topics")

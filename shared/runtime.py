@@ -1,14 +1,15 @@
 """A service's moving parts and their lifecycle, wired the same way for every service:
 
-migrations -> topics -> outbox relay (own idempotent producer) -> FastStream broker
-(subscribers) -> HTTP API. Stopping goes the other way, so in-flight batches finish
-and commit before the relay and the database go away.
+migrations (development mode) and the schema check -> topics -> outbox relay (own
+idempotent producer) -> FastStream broker (subscribers) -> HTTP API. Stopping goes the
+other way, so in-flight batches finish and commit before the relay and the database go away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,8 +22,9 @@ from fastapi.responses import Response
 from faststream import FastStream
 from sqlalchemy import MetaData, text
 
+from shared.db import schema_check
 from shared.db.engine import DatabaseTimeouts, make_engine, make_session_factory
-from shared.db.migrations import upgrade
+from shared.db.migrations import MigrationTimeouts, upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
@@ -43,6 +45,9 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
+
+DEV_MIGRATION_ATTEMPTS = 8
+"""Tries of a migration at start (development mode) that hit the lock timeout."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class Runtime(Generic[U]):
             "outbox_relay": (self.relay_ready, False),
             "consumers": (self.consumers_ready, False),
         }
+        if self.settings.mode == "production":
+            self.add_readiness_check("schema", self.schema_ready, serving=True)
+        self._schema_state: schema_check.SchemaState | None = None
         self.start_hooks: list[Callable[[], Awaitable[None]]] = []
         """Awaited in :meth:`start` once the schema and the topics are there, before the
         relay, the consumers and the jobs start (a service's own start-up checks)."""
@@ -133,8 +141,14 @@ class Runtime(Generic[U]):
         )
 
     async def start(self) -> None:
-        if self.settings.run_migrations_on_start:
-            await upgrade(self.spec.migrations_dir, self.settings.database_url.get_secret_value())
+        if self.settings.run_migrations_on_start:  # development only (refused in production)
+            # Replicas of a service start together here (the test kit starts dispatch and
+            # its channel workers at once): those waiting on the first one's migration lock
+            # try longer than `billing migrate` does.
+            timeouts = MigrationTimeouts.from_settings(self.settings)
+            timeouts = dataclasses.replace(timeouts, attempts=max(timeouts.attempts, DEV_MIGRATION_ATTEMPTS))
+            await upgrade(self.spec.migrations_dir, self.settings.database_url.get_secret_value(), timeouts=timeouts)
+        await self.check_schema()
         if self.settings.kafka_create_topics:
             from shared.messaging.topics_admin import ensure_topics
 
@@ -163,7 +177,37 @@ class Runtime(Generic[U]):
         await self.engine.dispose()
         log.info("%s stopped", self.spec.name)
 
+    async def check_schema(self) -> schema_check.SchemaVerdict:
+        """The database's schema against the head of this code's migrations: raises
+        :class:`~shared.db.schema_check.SchemaBehind` (the process exits, not ready)
+        when it is older; a newer revision the code does not know is accepted (the
+        expand/contract rule)."""
+        verdict = await schema_check.check(self.engine, self.spec.migrations_dir, self.spec.name)
+        if verdict.state is not self._schema_state:
+            self._schema_state = verdict.state
+            if verdict.state is schema_check.SchemaState.AHEAD:
+                log.info(
+                    "%s: the database schema is at revision %s, newer than this code's head %s: accepted "
+                    "(an expand step of a newer release; see the expand/contract rule)",
+                    self.spec.name,
+                    verdict.database_text,
+                    verdict.head,
+                )
+        return verdict
+
     # --- readiness and metrics -------------------------------------------------
+
+    async def schema_ready(self) -> bool:
+        """Production: the schema is still not older than the code (a restored or
+        rolled-back database makes ``/readyz`` 503)."""
+        try:
+            await self.check_schema()
+        except schema_check.SchemaBehind as behind:
+            if self._schema_state is not schema_check.SchemaState.BEHIND:
+                self._schema_state = schema_check.SchemaState.BEHIND
+                log.error("%s", behind)
+            return False
+        return True
 
     async def db_ready(self) -> bool:
         async with self.engine.connect() as conn:

@@ -95,6 +95,8 @@ class ServiceSettings(BaseSettings):
     database_connect_timeout_s: float = 10.0
     """Opening a connection (TCP, TLS, authentication) fails after this long."""
     run_migrations_on_start: bool = True
+    """Migrate the database at start (development). In production it is off (unset:
+    off; set true: refused): ``billing migrate`` is its own step there."""
 
     # Outbox relay
     outbox_batch_size: int = 1000
@@ -138,6 +140,20 @@ class ServiceSettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _production_never_migrates_at_start(self) -> ServiceSettings:
+        if self.mode == "production":
+            if self.run_migrations_on_start and "run_migrations_on_start" in self.model_fields_set:
+                prefix = str(self.model_config.get("env_prefix") or "")
+                raise ValueError(
+                    f"{prefix}RUN_MIGRATIONS_ON_START=true is refused in production mode: "
+                    f"a service never migrates at start there; run `billing migrate {self.service_name}` "
+                    "as its own step (the k8s Job billing-migrate, compose's migrate service) "
+                    f"and unset {prefix}RUN_MIGRATIONS_ON_START (or set it false)"
+                )
+            object.__setattr__(self, "run_migrations_on_start", False)
+        return self
+
     def topic(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
 
@@ -156,3 +172,16 @@ class ServiceSettings(BaseSettings):
     default (env as JSON: ``{"invoicing.billing-run": "06:30"}``); checked at start."""
     jobs_chunk_sizes: dict[str, int] = {}
     """Job kind -> items per chunk (one transaction each), overriding the kind's own."""
+
+    # --- Migrations (issue 18: migrations): `billing migrate`, the schema check at start ---
+    migration_lock_timeout_ms: int = 5_000
+    """The migration connection's ``lock_timeout``: the longest wait for a lock, the
+    migration advisory lock (another ``billing migrate``) included, or a table lock a
+    long transaction holds. A lock timeout is retried (``migration_lock_attempts``)."""
+    migration_statement_timeout_ms: int = 600_000
+    """The migration connection's ``statement_timeout``: one migration statement (a
+    backfill, an index build) running longer is cancelled, and the migration rolled back."""
+    migration_lock_attempts: int = 4
+    """Tries of a migration that hit the lock timeout before ``billing migrate`` fails."""
+    migration_lock_backoff_s: float = 2.0
+    """Pause before the second try; doubled before each further one."""
