@@ -113,7 +113,7 @@ class OutboxWriter:
         self._prefix = topic_prefix
         self._stripes = key_lock_stripes
         self._max_locks = max_key_locks
-        self._rows: list[tuple[str, str | None, bytes, str]] = []
+        self._rows: list[tuple[str, str | None, bytes | None, str]] = []
         self._flushed = False
 
     def add(
@@ -133,6 +133,18 @@ class OutboxWriter:
         if size > MAX_RECORD_BYTES:
             raise RecordTooLarge(f"{event.EVENT_TYPE} is {size} bytes, over {MAX_RECORD_BYTES} for one Kafka record")
         self._rows.append((self._prefix + topic, key, value, headers))
+        return meta
+
+    def add_tombstone(self, topic: str, tombstone: type[Event], *, key: str) -> EventMeta:
+        """Queue a tombstone for ``key`` on the compacted ``topic``: a record with a null
+        value (compaction then drops the key's earlier records), with the CloudEvents
+        headers of a ``tombstone`` event (``ce_type``, ``ce_id``, ...) so consumers
+        handle it once like any event."""
+        if not key:
+            raise ValueError("a tombstone needs a key: it deletes that key's records")
+        meta = EventMeta.new(tombstone.EVENT_TYPE, self._source, subject=key)
+        headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
+        self._rows.append((self._prefix + topic, key, None, headers))
         return meta
 
     def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
