@@ -147,13 +147,14 @@ class OutboxWriter:
         self._rows.append((self._prefix + topic, key, None, headers))
         return meta
 
-    def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
-        """Queue an already-encoded record (dead letters keep the original bytes). One
-        too large for Kafka goes with its value cut (header ``outbox_value_truncated``
-        gives the original size); the full record stays where it came from."""
+    def add_raw(self, topic: str, *, key: str | None, value: bytes | None, headers: list[list[str]]) -> None:
+        """Queue an already-encoded record (dead letters keep the original bytes; a
+        null value stays null: a tombstone). One too large for Kafka goes with its value
+        cut (header ``outbox_value_truncated`` gives the original size); the full record
+        stays where it came from."""
         encoded = json.dumps(headers)
         room = MAX_RECORD_BYTES - len(encoded) - len(key or "") - 100
-        if len(value) > room:
+        if value is not None and len(value) > room:
             encoded = json.dumps([*headers, ["outbox_value_truncated", str(len(value))]])
             value = value[: max(room, 0)]
         self._rows.append((topic, key, value, encoded))

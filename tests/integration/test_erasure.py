@@ -260,4 +260,19 @@ async def test_an_erasure_anonymises_every_copy_keeps_the_invoices_and_is_idempo
         ignored = "SELECT 1 FROM customer_changes WHERE changes->>'ignored' = 'erased'"
         await wait_for(lambda: system.rows("customers", ignored), timeout=60)
         assert (await cards.get(f"/customers/{NUMBER}")).json()["data"]["name"] is None
+
+        # republishing every profile publishes the erased customer's tombstone again, never its data
+        republish = await cards.post("/customers/republish-profiles")
+        assert republish.status_code == 202
+
+        async def republished() -> bool:
+            job = (await cards.get(republish.headers["Location"])).json()
+            return bool(job["state"] == "done")
+
+        await wait_for(republished, timeout=60)
+        after = await read_topic(
+            sandbox.bootstrap, profiles_topic, expect=2, where=lambda r: r.key == NUMBER.encode(), settle=0.5
+        )
+        erased_from = next(i for i, r in enumerate(after) if r.value is None)  # the erasure's tombstone
+        assert [r.value for r in after[erased_from:]] == [None, None]  # then only the republished tombstone
         assert (await cards.post("/customers/C-404/erasure")).status_code == 404

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -136,3 +138,26 @@ def test_an_erasure_keeps_how_the_customer_is_billed_and_nothing_that_names_or_r
         "consumer": False,
         "no_reminders": True,
     }
+
+
+async def test_the_outbox_writes_a_tombstone_as_a_null_value_with_the_erasure_headers() -> None:
+    from services.customers.tables import messaging
+    from shared.messaging.outbox import OutboxWriter
+
+    class RecordingSession:
+        params: Any = None
+
+        async def execute(self, statement: Any, params: Any = None) -> None:
+            self.params = params
+
+    writer = OutboxWriter(messaging, "urn:billing:customers", "t1.")
+    writer.add_tombstone(PROFILES.name, BillingProfileErased, key="C-5")
+    writer.add_raw("t1.x.v1", key="C-6", value=None, headers=[])  # a null dead letter replays as null
+    with pytest.raises(ValueError, match="needs a key"):
+        writer.add_tombstone(PROFILES.name, BillingProfileErased, key="")
+    session = RecordingSession()
+    await writer.flush(session)  # type: ignore[arg-type]
+    assert session.params["topics"] == [f"t1.{PROFILES.name}", "t1.x.v1"]
+    assert session.params["keys"] == ["C-5", "C-6"] and session.params["values"] == [None, None]
+    headers = dict(json.loads(session.params["headers"][0]))
+    assert headers["ce_type"] == BillingProfileErased.EVENT_TYPE and headers["ce_subject"] == "C-5"
