@@ -117,3 +117,45 @@ def republish(
     with client("customers", PORT) as c:
         job = call(c, "POST", "/customers/republish-profiles", lang, headers={"X-Actor": actor})
         started(c, job, lang, wait=wait)
+
+
+@app.command()
+def erase(
+    number: str,
+    actor: Annotated[str, typer.Option(help="who makes the request (audit trail)")] = "cli",
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    lang: Lang = "fi",
+    as_json: Json = False,
+) -> None:
+    """Erase a customer's personal data (an erasure request): the card, its history's
+    values, its dead letters, and every service's copy of the profile (a tombstone).
+    The issued invoices are kept (accounting law). Running it again changes nothing."""
+    if not yes:
+        typer.confirm(
+            f"Poistetaanko asiakkaan {number} henkilötiedot pysyvästi?"
+            if lang == "fi"
+            else f"Erase the personal data of customer {number} for good?",
+            abort=True,
+        )
+    with client("customers", PORT) as c:
+        done = call(c, "POST", f"/customers/{number}/erasure", lang, headers={"X-Actor": actor})
+    if as_json:
+        dump(done)
+        return
+    fi = lang == "fi"
+    if done["already_erased"]:
+        typer.echo(f"{number}: " + ("poistettu jo " if fi else "already erased at ") + done["erased_at"])
+    else:
+        fields = ", ".join(done["erased_fields"]) or "-"
+        typer.echo(f"{number}: " + ("poistettu " if fi else "erased at ") + done["erased_at"])
+        typer.echo(("  kentät: " if fi else "  fields: ") + fields)
+        typer.echo(
+            (
+                "  historiarivejä {h}, virheviestejä (DLQ) {d}, julkaisematta {o}"
+                if fi
+                else "  history rows {h}, dead letters {d}, unpublished records {o}"
+            ).format(h=done["history_rows"], d=done["dead_letters"], o=done["outbox_rows"])
+        )
+        typer.echo(f"  tombstone: {done['tombstone']['topic']} key={done['tombstone']['key']}")
+    for line in done["kept"]:
+        typer.echo(("  säilytetään: " if fi else "  kept: ") + line)

@@ -34,7 +34,6 @@ from shared.jobs.runner import JobRunner
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
-from shared.messaging.inbox import prune as prune_inbox
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -110,7 +109,6 @@ class Runtime(Generic[U]):
         """Awaited in :meth:`start` once the schema and the topics are there, before the
         relay, the consumers and the jobs start (a service's own start-up checks)."""
         self._relay_task: asyncio.Task[None] | None = None
-        self._prune_task: asyncio.Task[None] | None = None
         self.source = f"urn:billing:{self.spec.name}"
         self.jobs: JobRunner[U] = JobRunner(
             self.engine,
@@ -161,7 +159,6 @@ class Runtime(Generic[U]):
             stats.on_stall = self.metrics.set_stalled
             stats.on_dead_letter = self.metrics.dead_lettered
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-outbox-relay")
-        self._prune_task = asyncio.create_task(self._prune_inbox(), name=f"{self.spec.name}-inbox-prune")
         await self.broker.start()
         await self.jobs.start()
         log.info("%s started", self.spec.name)
@@ -169,11 +166,10 @@ class Runtime(Generic[U]):
     async def stop(self) -> None:
         await self.jobs.stop()
         await self.broker.stop()
-        for task in (self._prune_task, self._relay_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
         await self.engine.dispose()
         log.info("%s stopped", self.spec.name)
 
@@ -224,23 +220,6 @@ class Runtime(Generic[U]):
         """False while a consumer has a stopped partition (a failure that is not the
         record's fault, retried until it is fixed): loud on purpose."""
         return not any(s.stalled for s in self.consumer_stats)
-
-    async def _prune_inbox(self) -> None:
-        """Delete inbox rows older than the retention, every ``inbox_prune_interval_s``."""
-        while True:
-            try:
-                pruned = await prune_inbox(self.engine, older_than_s=self.settings.inbox_retention_days * 86400)
-                if pruned:
-                    log.info("inbox: pruned %d row(s) older than %s days", pruned, self.settings.inbox_retention_days)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "inbox pruning failed (%s); next try in %ss",
-                    type(exc).__name__,
-                    self.settings.inbox_prune_interval_s,
-                )
-            await asyncio.sleep(self.settings.inbox_prune_interval_s)
 
     @functools.cached_property
     def metrics(self) -> ServiceMetrics:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Settings that say where the real servers are: no default, see MissingSettings.
@@ -77,10 +77,9 @@ class ServiceSettings(BaseSettings):
     consumer_stall_max_s: float = 60.0
     """Longest pause of a stopped partition between two tries."""
     inbox_retention_days: float = 30.0
-    """Inbox rows (ids of handled events) are kept this long, then pruned. Keep it
-    longer than any redelivery window: the consumed topics' retention and the longest
-    outage after which an old record may come back."""
-    inbox_prune_interval_s: float = 3600.0
+    """Inbox rows (ids of handled events) are kept this long, then pruned by the daily
+    ``retention.purge`` job. Keep it longer than any redelivery window: the consumed
+    topics' retention and the longest outage after which an old record may come back."""
 
     # PostgreSQL
     database_url: SecretStr
@@ -185,3 +184,23 @@ class ServiceSettings(BaseSettings):
     """Tries of a migration that hit the lock timeout before ``billing migrate`` fails."""
     migration_lock_backoff_s: float = 2.0
     """Pause before the second try; doubled before each further one."""
+
+    # --- Personal data (issue 18, privacy): retention of what is kept only for operations ---
+    dead_letter_retention_days: float = Field(30.0, ge=1)
+    """Dead letters (the original records, personal data kept only so they can be
+    replayed) are deleted this long after they arrived, replayed or not. 30 days: a
+    dead letter is looked at within days (the alert fires at once, the console lists
+    it), so a month covers a holiday and a fix that needs a release; longer would keep
+    personal data no purpose needs (GDPR art. 5(1)(e), storage limitation)."""
+    finished_job_retention_days: float = Field(90.0, ge=2)
+    """Finished jobs (done or failed) and the rows only they own (a preview's items)
+    are deleted this long after they finished. 90 days: a quarter, long enough to
+    compare a run with the previous months' and to answer "who started what"; a job's
+    params and preview rows may name customers. Queued and running jobs are never
+    touched. At least 2 days: today's and yesterday's daily jobs (their key is the
+    date) are what makes a restarted service not run them again."""
+    retention_purge_enabled: bool = True
+    """Schedule the daily ``retention.purge`` job (time: ``retention_purge_at``, or
+    ``jobs_schedule``). Off only where a test counts the jobs it started."""
+    retention_purge_at: str = "03:30"
+    """Local time (``jobs_timezone``) of the daily purge: a quiet hour."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, stat
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from services.customers import handlers
+from services.customers import erasure, handlers
 from services.customers.tables import CustomersUnitOfWork, StoredCard
 from shared.api_models import StrictRequest
 from shared.events.customers import (
@@ -168,9 +168,75 @@ async def update_card(
         stored = await handlers.update_card(handlers.UpdateCard(customer_number, fields, x_actor), _uow(request))
     except handlers.CustomerNotFound:
         raise _not_found(customer_number) from None
+    except erasure.CustomerErased:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={
+                "code": "customer_erased",
+                "message_fi": f"Asiakkaan {customer_number} tiedot on poistettu; korttia ei voi muuttaa.",
+                "message_en": f"Customer {customer_number} was erased; the card cannot be changed.",
+            },
+        ) from None
     except handlers.InvalidCard as invalid:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in invalid.errors]) from None
     return CardOut.of(stored)
+
+
+class ErasureOut(BaseModel):
+    """What an erasure did and what it kept (no personal data)."""
+
+    customer_number: str
+    erased_at: datetime
+    already_erased: bool
+    """True: the customer was erased before; nothing changed now."""
+    erased_fields: list[str]
+    """The card's fields that held a value and were erased (this request)."""
+    history_rows: int
+    """Change-history rows whose values were erased (who and when are kept)."""
+    dead_letters: int
+    """Dead letters of this customer's records deleted here."""
+    outbox_rows: int
+    """This customer's profile and correction records not yet published, dropped."""
+    tombstone: dict[str, str]
+    """The tombstone written (topic, key): the other services anonymise their copy."""
+    kept: list[str]
+    """What is kept, where and why."""
+
+
+@router.post("/{customer_number}/erasure", response_model=ErasureOut, responses=NOT_FOUND)
+async def erase(
+    request: Request,
+    customer_number: CustomerNumberPath,
+    x_actor: str = Header(
+        "api", min_length=1, max_length=100, pattern=_PRINTABLE, description="Who makes the request (audit trail)"
+    ),
+) -> Any:
+    """Erase a customer's personal data (a data subject's request, GDPR art. 17).
+
+    Anonymises the card (name, business ID, addresses, e-mail, e-invoice address and
+    operator), the values in its change history and the dead letters of its records,
+    and writes a tombstone to ``customers.billing-profiles.v1`` so every service that
+    copies the profile anonymises its copy. **Keeps** the issued invoices, credit notes
+    and reminders (and their PDFs and Finvoice messages) as issued: accounting
+    vouchers, kept at least 6 years (kirjanpitolaki 1336/1997, 2:10 §). Open invoices
+    stay open. Idempotent: a second request answers ``already_erased``."""
+    runtime: Runtime[CustomersUnitOfWork] = request.app.state.runtime
+    done = await erasure.erase(
+        customer_number, x_actor, _uow(request), topic_prefix=runtime.settings.kafka_topic_prefix
+    )
+    if done is None:
+        raise _not_found(customer_number)
+    return ErasureOut(
+        customer_number=done.customer_number,
+        erased_at=done.erased_at,
+        already_erased=done.already_erased,
+        erased_fields=done.fields,
+        history_rows=done.history_rows,
+        dead_letters=done.dead_letters,
+        outbox_rows=done.outbox_rows,
+        tombstone={"topic": done.tombstone_topic, "key": done.customer_number},
+        kept=[erasure.KEPT_BY_LAW, erasure.KEPT_CARD],
+    )
 
 
 @router.get("/{customer_number}/history", responses=NOT_FOUND)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.customers import api, consumers, handlers
 from services.customers.config import Settings
 from services.customers.tables import CustomersUnitOfWork, messaging, metadata
+from shared import retention
 from shared.events import topics
 from shared.jobs import JobKind
 from shared.runtime import Runtime, ServiceSpec
@@ -24,8 +25,10 @@ SPEC = ServiceSpec(
 
 
 def build(settings: Settings | None = None) -> Runtime[CustomersUnitOfWork]:
-    runtime = Runtime(SPEC, settings or Settings(), CustomersUnitOfWork)
+    settings = settings or Settings()
+    runtime = Runtime(SPEC, settings, CustomersUnitOfWork)
     consumers.register(runtime)
+    retention.install(runtime.jobs, settings)
     runtime.jobs.register(
         JobKind(handlers.REPUBLISH_PROFILES, handlers.republish_profiles, total=handlers.count_cards, chunk_size=1000)
     )

@@ -13,12 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.customers import erasure
 from services.customers.domain import cards, ownership
 from services.customers.domain.identifiers import normalised
 from services.customers.domain.rules import validate
 from services.customers.tables import AuditEntry, CrmSeen, CustomersUnitOfWork, StoredCard
 from shared.events import topics
-from shared.events.customers import CustomerData, CustomerUpserted
+from shared.events.customers import BillingProfileErased, CustomerData, CustomerUpserted
 from shared.events.envelope import Envelope
 from shared.jobs import JobContext, Step
 
@@ -43,6 +44,8 @@ class UpsertOutcome:
 
     versions: int
     stale: int
+    erased: int = 0
+    """Upserts of an erased customer, ignored (audit ``{"ignored": "erased"}``)."""
 
 
 async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: CustomersUnitOfWork) -> UpsertOutcome:
@@ -57,13 +60,20 @@ async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: Custo
     current = {n: t.card for n, t in tracked.items()}
     crm = {n: t.crm for n, t in tracked.items()}
     last_time = {n: t.crm_time for n, t in tracked.items()}
+    erased = {n for n, t in tracked.items() if t.erased}
     final: dict[str, cards.Change] = {}
     seen: dict[str, CrmSeen] = {}
     audit: list[AuditEntry] = []
-    stale = 0
+    stale = ignored_erased = 0
     for env in events:
         number = env.data.customer_number
         actor = f"event:{env.meta.source}"
+        if number in erased:
+            # an erasure request anonymised the card: an upsert (a late one, a replay)
+            # must not fill it again; the CRM erases its own copy
+            ignored_erased += 1
+            audit.append(AuditEntry(number, None, actor, {"ignored": "erased"}, env.meta.id))
+            continue
         last = last_time.get(number)
         if ownership.is_stale(last, env.meta.time):
             stale += 1
@@ -85,7 +95,7 @@ async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: Custo
     await uow.customers.save(list(final.values()), seen)
     await uow.customers.save_crm_seen({n: s for n, s in seen.items() if n not in final})
     await uow.customers.add_audit(audit)
-    return UpsertOutcome(versions=len(audit) - stale, stale=stale)
+    return UpsertOutcome(versions=len(audit) - stale - ignored_erased, stale=stale, erased=ignored_erased)
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,8 @@ async def update_card(cmd: UpdateCard, uow: CustomersUnitOfWork) -> StoredCard:
         current = (await uow.customers.get_many([cmd.customer_number])).get(cmd.customer_number)
         if current is None:
             raise CustomerNotFound(cmd.customer_number)
+        if await erasure.erased_at(uow, cmd.customer_number) is not None:
+            raise erasure.CustomerErased(cmd.customer_number)
         merged = current.data.model_dump()
         for key, value in cmd.fields.items():
             if key == "address" and isinstance(value, dict) and merged.get("address"):
@@ -166,6 +178,11 @@ async def republish_profiles(job: JobContext, uow: CustomersUnitOfWork) -> Step:
     audit: list[AuditEntry] = []
     stored_cards = await uow.customers.stored_many(numbers)
     for stored in stored_cards:
+        if stored.erased_at is not None:  # its tombstone again, never its profile
+            uow.outbox.add_tombstone(
+                topics.BILLING_PROFILES.name, BillingProfileErased, key=stored.card.customer_number
+            )
+            continue
         data = normalised(stored.card.data)  # a card stored before identifiers were normalised
         errors = validate(data)
         card = stored.card

@@ -57,6 +57,8 @@ customers = Table(
     # ce_time of the last upsert applied: an older one changes nothing.
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
+    # an erasure request anonymised the card: upserts of it are ignored from then on
     Index("ix_customers_invalid", "customer_number", postgresql_where=text("NOT valid")),
 )
 Index("ix_customers_name_lower", func.lower(customers.c.name))
@@ -92,6 +94,8 @@ class TrackedCard:
     card: Card
     crm: CustomerData | None
     crm_time: datetime | None
+    erased: bool = False
+    """An erasure request anonymised the card: upserts of it are ignored."""
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,13 @@ class StoredCard:
     valid: bool
     errors: list[ProfileError]
     updated_at: datetime
+    erased_at: datetime | None = None
 
 
 def _stored(row: Any) -> StoredCard:
     card = Card(row.customer_number, CustomerData.model_validate(row.data), row.version)
     errors = [ProfileError.model_validate(e) for e in row.errors]
-    return StoredCard(card=card, valid=row.valid, errors=errors, updated_at=row.updated_at)
+    return StoredCard(card=card, valid=row.valid, errors=errors, updated_at=row.updated_at, erased_at=row.erased_at)
 
 
 class CustomerRepository:
@@ -144,6 +149,7 @@ class CustomerRepository:
                 customers.c.version,
                 customers.c.crm_data,
                 customers.c.crm_time,
+                customers.c.erased_at,
             )
             .where(customers.c.customer_number.in_(list(numbers)))
             .with_for_update()
@@ -152,7 +158,8 @@ class CustomerRepository:
         for r in rows:
             data = CustomerData.model_validate(r.data)
             crm = data if r.crm_data is None else CustomerData.model_validate(r.crm_data)
-            out[r.customer_number] = TrackedCard(Card(r.customer_number, data, r.version), crm, r.crm_time)
+            card = Card(r.customer_number, data, r.version)
+            out[r.customer_number] = TrackedCard(card, crm, r.crm_time, erased=r.erased_at is not None)
         return out
 
     async def save(self, changes: Sequence[Change], crm: Mapping[str, CrmSeen] | None = None) -> None:

@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from services.dispatch import api, api_documents, channels, consumers, handlers
 from services.dispatch.config import Settings
@@ -17,6 +18,7 @@ from services.dispatch.print_batches import BatchCloser
 from services.dispatch.repositories import DispatchUnitOfWork
 from services.dispatch.runtime import DispatchRuntime, Loop
 from services.dispatch.tables import messaging, metadata
+from shared import retention
 from shared.events import topics
 from shared.events.customers import Channel
 from shared.jobs import JobKind
@@ -45,6 +47,12 @@ SPEC = ServiceSpec(
 WORKER_PORTS: dict[str, int] = {"email": 8011, "einvoice": 8012, "print": 8013}
 
 
+PURGED_WITH_JOBS = (
+    # a preview job's rendered documents: made for the clerk to look at, nothing else
+    retention.JobRows("preview_items", text("DELETE FROM preview_items WHERE job_id = ANY(CAST(:ids AS uuid[]))")),
+)
+
+
 def worker_group(channel: str) -> str:
     """One consumer group per channel: its workers share the channel's partitions."""
     return f"dispatch-{channel}"
@@ -55,6 +63,7 @@ def build(settings: Settings | None = None) -> DispatchRuntime:
     settings = settings or Settings()
     runtime = DispatchRuntime(SPEC, settings, DispatchUnitOfWork)
     consumers.register(runtime, settings)
+    retention.install(runtime.jobs, settings, job_rows=PURGED_WITH_JOBS)
     runtime.jobs.register(
         JobKind(
             handlers.SEND,

@@ -13,7 +13,6 @@ from services.dispatch.config import Settings
 from services.dispatch.repositories import DispatchUnitOfWork
 from services.dispatch.runtime import DispatchRuntime
 from shared.events import topics
-from shared.events.customers import BillingProfileChanged
 from shared.events.envelope import Envelope
 from shared.messaging.consumer import subscribe
 
@@ -40,8 +39,10 @@ def register(runtime: DispatchRuntime, settings: Settings) -> None:
             )
         )
 
-    async def on_profiles(events: Sequence[Envelope[BillingProfileChanged]], uow: DispatchUnitOfWork) -> None:
-        await profiles.apply_profiles(events, uow.profiles)
+    profiles_topic = runtime.settings.topic(topics.BILLING_PROFILES.name)
+
+    async def on_profiles(events: Sequence[Envelope[Any]], uow: DispatchUnitOfWork) -> None:
+        await profiles.apply_profiles(events, uow.profiles, topic=profiles_topic)
 
     runtime.consumer_stats.append(
         subscribe(

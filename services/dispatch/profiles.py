@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.domain.recipients import Profile
 from services.dispatch.tables import billing_profiles
-from shared.events.customers import BillingProfileChanged, CustomerData
+from shared.db.erasure import erase_profile_copies
+from shared.events.customers import BillingProfileChanged, BillingProfileErased, CustomerData
 from shared.events.envelope import Envelope
 
 _UPSERT = text(
@@ -33,7 +35,7 @@ _UPSERT = text(
     ON CONFLICT (customer_number) DO UPDATE
     SET version = excluded.version, valid = excluded.valid, errors = excluded.errors,
         snapshot = excluded.snapshot, updated_at = now()
-    WHERE billing_profiles.version < excluded.version
+    WHERE billing_profiles.version < excluded.version AND billing_profiles.erased_at IS NULL
     """
 )
 
@@ -41,6 +43,10 @@ _UPSERT = text(
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._s
 
     async def upsert(self, profiles: Sequence[BillingProfileChanged]) -> None:
         """Keep the highest version per customer (an older profile changes nothing)."""
@@ -81,5 +87,11 @@ class ProfileRepository:
         return (await self.get_many([customer_number])).get(customer_number)
 
 
-async def apply_profiles(events: Sequence[Envelope[BillingProfileChanged]], profiles: ProfileRepository) -> None:
-    await profiles.upsert([e.data for e in events])
+async def apply_profiles(events: Sequence[Envelope[Any]], profiles: ProfileRepository, *, topic: str) -> None:
+    """Profiles (the highest version wins) and tombstones: an erased customer's copy is
+    anonymised and stays so, its profile dead letters on ``topic`` go (the documents
+    already issued keep the snapshot they were issued with: invoices, kept by law)."""
+    await profiles.upsert([e.data for e in events if isinstance(e.data, BillingProfileChanged)])
+    erased = [e.data.customer_number for e in events if isinstance(e.data, BillingProfileErased)]
+    if erased:
+        await erase_profile_copies(profiles.session, "billing_profiles", erased, dead_letter_topic=topic)

@@ -190,4 +190,6 @@ billing_profiles = Table(
     Column("errors", JSONB, nullable=False),
     Column("snapshot", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the customer was erased (profile tombstone): the copy is anonymised, stays so
+    Column("erased_at", DateTime(timezone=True), nullable=True),
 )

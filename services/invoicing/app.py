@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from services.invoicing import api, consumers
 from services.invoicing.config import Settings
@@ -14,6 +15,7 @@ from services.invoicing.domain.vat import load_vat_table
 from services.invoicing.handlers import runs
 from services.invoicing.tables import messaging, metadata
 from services.invoicing.uow import InvoicingUnitOfWork
+from shared import retention
 from shared.events import topics
 from shared.jobs import JobKind
 from shared.runtime import Runtime, ServiceSpec
@@ -28,10 +30,21 @@ SPEC = ServiceSpec(
 )
 
 
+PURGED_WITH_JOBS = (
+    # a preview run's rows (the invoices it would make, with the customers' snapshots)
+    # exist only for the clerk to read; draft and confirmed runs stay (business record)
+    retention.JobRows(
+        "preview_runs",
+        text("DELETE FROM billing_runs WHERE id = ANY(CAST(:ids AS uuid[])) AND mode = 'preview'"),
+    ),
+)
+
+
 def build(settings: Settings | None = None) -> Runtime[InvoicingUnitOfWork]:
     settings = settings or Settings()
     runtime = Runtime(SPEC, settings, InvoicingUnitOfWork)
     consumers.register(runtime, load_vat_table(settings.vat_table_path))
+    retention.install(runtime.jobs, settings, job_rows=PURGED_WITH_JOBS)
     size = settings.run_chunk_customers
     runtime.jobs.register(
         JobKind(runs.RUN, partial(runs.run_chunk, settings=settings), total=runs.count_run, chunk_size=size)

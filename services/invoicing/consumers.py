@@ -42,7 +42,7 @@ def register(runtime: Runtime[InvoicingUnitOfWork], vat: VatTable) -> None:
         intake_counter.labels("repeated").inc(out.repeated)
 
     async def on_profiles(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork) -> None:
-        await intake.take_profiles(events, uow)
+        await intake.take_profiles(events, uow, topic=runtime.settings.topic(topics.BILLING_PROFILES.name))
 
     async def on_payments(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork) -> None:
         for outcome, n in (await payments.take_payments(events, uow)).items():

@@ -53,6 +53,8 @@ billing_profiles = Table(
     Column("snapshot", JSONB, nullable=False),
     Column("consumer", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the customer was erased (profile tombstone): the copy is anonymised, stays so
+    Column("erased_at", DateTime(timezone=True), nullable=True),
 )
 
 billing_requests = Table(

@@ -18,6 +18,7 @@ from services.reminders.domain.rates import RateMissing, default_rates
 from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import messaging, metadata
+from shared import retention
 from shared.events import topics
 from shared.jobs import DailySchedule, JobKind
 from shared.runtime import ServiceSpec
@@ -58,6 +59,7 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     runtime = RemindersRuntime(SPEC, settings, RemindersUnitOfWork)
     runtime.rules = rules(settings)
     consumers.register(runtime)
+    retention.install(runtime.jobs, settings)
     phases = Summary(
         "billing_reminders_create_phase_seconds",
         "Time the chunks of reminder jobs spend per phase: select (lock and load the items), decide (the rules), "

@@ -18,7 +18,6 @@ from typing import Any
 from services.reminders import projection
 from services.reminders.repositories import RemindersUnitOfWork
 from shared.events import topics
-from shared.events.customers import BillingProfileChanged
 from shared.events.envelope import Envelope
 from shared.messaging.consumer import subscribe
 from shared.runtime import Runtime
@@ -30,8 +29,10 @@ def register(runtime: Runtime[RemindersUnitOfWork]) -> None:
     async def on_invoices(events: Sequence[Envelope[Any]], uow: RemindersUnitOfWork) -> None:
         await projection.apply_invoice_events(events, uow)
 
-    async def on_profiles(events: Sequence[Envelope[BillingProfileChanged]], uow: RemindersUnitOfWork) -> None:
-        await projection.apply_profiles(events, uow)
+    profiles_topic = runtime.settings.topic(topics.BILLING_PROFILES.name)
+
+    async def on_profiles(events: Sequence[Envelope[Any]], uow: RemindersUnitOfWork) -> None:
+        await projection.apply_profiles(events, uow, topic=profiles_topic)
 
     for topic, handler in ((topics.INVOICES, on_invoices), (topics.BILLING_PROFILES, on_profiles)):
         runtime.consumer_stats.append(

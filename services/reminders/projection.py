@@ -29,7 +29,8 @@ from typing import Any
 from services.reminders.domain.items import SETTLED
 from services.reminders.repositories import RemindersUnitOfWork, dumps
 from services.reminders.tables import IssuedRow, Movement, PaymentState, Profile
-from shared.events.customers import BillingProfileChanged
+from shared.db.erasure import erase_profile_copies
+from shared.events.customers import BillingProfileChanged, BillingProfileErased
 from shared.events.envelope import Envelope
 from shared.events.invoicing import (
     CorrectiveInvoiceIssued,
@@ -116,10 +117,17 @@ async def apply_invoice_events(events: Sequence[Envelope[Any]], uow: RemindersUn
             await uow.items.apply_states(list(settled.values()))
 
 
-async def apply_profiles(events: Sequence[Envelope[BillingProfileChanged]], uow: RemindersUnitOfWork) -> None:
+async def apply_profiles(events: Sequence[Envelope[Any]], uow: RemindersUnitOfWork, *, topic: str) -> None:
     """The latest billing profile per customer: its "no reminders" flag stops reminders
     for the customer's open invoices from now on, and a reminder is sent to the billing
-    snapshot of the latest valid profile (the current address, e-mail and channel)."""
+    snapshot of the latest valid profile (the current address, e-mail and channel).
+
+    A tombstone (the customer was erased) anonymises the copy (invalid from then on, so
+    a reminder of an open invoice goes to the snapshot the invoice was issued with: an
+    accounting record, kept; the debt is still a legal claim) and deletes the
+    customer's profile dead letters on ``topic``."""
+    erased = [e.data.customer_number for e in events if isinstance(e.data, BillingProfileErased)]
+    events = [e for e in events if isinstance(e.data, BillingProfileChanged)]
     await uow.profiles.upsert(
         [
             Profile(
@@ -133,3 +141,12 @@ async def apply_profiles(events: Sequence[Envelope[BillingProfileChanged]], uow:
             for p in (e.data for e in events)
         ]
     )
+    if erased:
+        await erase_profile_copies(
+            uow.session,
+            "customer_flags",
+            erased,
+            dead_letter_topic=topic,
+            insert_defaults={"consumer": "true", "no_reminders": "false"},
+            with_errors=False,
+        )

@@ -140,7 +140,7 @@ PROFILES = text(
     ON CONFLICT (customer_number) DO UPDATE
     SET version = excluded.version, consumer = excluded.consumer, no_reminders = excluded.no_reminders,
         valid = excluded.valid, snapshot = excluded.snapshot, updated_at = now()
-    WHERE customer_flags.version < excluded.version
+    WHERE customer_flags.version < excluded.version AND customer_flags.erased_at IS NULL
     """
 )
 ADD_REMINDERS = text(

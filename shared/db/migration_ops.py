@@ -84,3 +84,15 @@ def downgrade_messaging_tables_v2() -> None:
     )
     op.create_primary_key("inbox_pkey", "inbox", ["source", "event_id"])
     op.drop_column("inbox", "consumer")
+
+
+def upgrade_messaging_tables_v3() -> None:
+    """The outbox takes tombstones: ``value`` NULL is a record with a null value (a
+    compacted topic's delete marker, the erasure of a customer's profile)."""
+    op.alter_column("outbox", "value", existing_type=sa.LargeBinary(), nullable=True)
+
+
+def downgrade_messaging_tables_v3() -> None:
+    """Tombstones not yet published are lost (the code before v3 cannot send them)."""
+    op.execute(sa.text("DELETE FROM outbox WHERE value IS NULL"))
+    op.alter_column("outbox", "value", existing_type=sa.LargeBinary(), nullable=False)

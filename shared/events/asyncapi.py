@@ -47,6 +47,20 @@ def _time_note(spec: TopicSpec) -> str:
     )
 
 
+def _tombstone_note(spec: TopicSpec) -> str:
+    """The topic's tombstone (written so the test kit's reading of ``ce_type X -> Model``
+    pairs does not take it for a payload type: it has none)."""
+    if spec.tombstone is None:
+        return ""
+    return (
+        f" Tombstone ({spec.tombstone.__name__}): a record whose value is null, key = the {spec.key}, with the"
+        f" headers ce_type={spec.tombstone.EVENT_TYPE}, ce_id, ce_source, ce_time (a bare tombstone without"
+        " headers counts too). It means the customer was erased: a consumer anonymises its copy and keeps it"
+        " erased (a later record of the key changes nothing); it is never dead-lettered. Compaction then drops"
+        " the key's earlier records."
+    )
+
+
 def _doc_handler(spec: TopicSpec) -> Any:
     async def handler(body: Any) -> None:  # never runs: it only carries the payload type
         return None
@@ -64,7 +78,8 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
             group_id=group,
             title=f"{spec.name}:{service}",
             description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE}{_time_note(spec)} "
-            f"Records that are not valid events, or of a type the topic does not carry, go to {spec.dead_letter}.",
+            f"Records that are not valid events, or of a type the topic does not carry, go to {spec.dead_letter}."
+            f"{_tombstone_note(spec)}",
         )(_doc_handler(spec))
         broker.publisher(
             spec.dead_letter,
@@ -78,7 +93,7 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
         broker.publisher(
             spec.name,
             title=f"{spec.name}:{service}",
-            description=f"{_types_note(spec)} Key = {spec.key}. {HEADERS_NOTE}{extra}",
+            description=f"{_types_note(spec)} Key = {spec.key}. {HEADERS_NOTE}{extra}{_tombstone_note(spec)}",
             schema=_payload(spec),
         )
     app = FastStream(

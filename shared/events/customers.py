@@ -119,6 +119,47 @@ class BillingProfileChanged(Event):
     """Resolved consumer/business flag (reminder and interest rules need it)."""
 
 
+class BillingProfileErased(Event):
+    """The customer was erased (a data subject's erasure request): a **tombstone** on
+    the compacted profiles topic. On the wire the record's value is null and its key
+    is the customer number; the CloudEvents headers (``ce_type`` this type, ``ce_id``,
+    ``ce_source``, ``ce_time``) travel as on every record, but a consumer must also
+    take a bare tombstone (no headers). Built from the key by
+    :func:`shared.events.envelope.decode`, never from a body.
+
+    A consumer anonymises its copy of the profile and keeps it erased: a profile of
+    the customer that comes later (a replay) changes nothing. Compaction then removes
+    the key's earlier records, and the tombstone itself after ``delete.retention.ms``.
+    """
+
+    EVENT_TYPE = "fi.billing.customers.billing-profile-erased.v1"
+
+    customer_number: CustomerNumber
+
+
+ERASED_CODE = "erased"
+"""The profile error a consumer's copy of an erased customer's profile carries."""
+
+KEPT_WHEN_ERASED = ("customer_type", "delivery_channel", "language", "consumer", "no_reminders")
+"""The fields of :class:`CustomerData` an erasure keeps: how the customer is billed
+(none of them names or reaches the person). Name, business ID, address, e-mail and
+e-invoice address and operator go."""
+
+
+def anonymised(data: CustomerData) -> CustomerData:
+    """The card's data as an erasure leaves it."""
+    return CustomerData.model_validate(data.model_dump(include=set(KEPT_WHEN_ERASED)))
+
+
+def erased_error() -> ProfileError:
+    return ProfileError(
+        code=ERASED_CODE,
+        field="customer",
+        message_fi="Asiakkaan tiedot on poistettu (tietojen poistopyyntö).",
+        message_en="The customer's data was erased (an erasure request).",
+    )
+
+
 class FieldCorrection(BaseModel):
     """One field of the card as it was and as the clerk left it (``address`` whole)."""
 

@@ -13,6 +13,7 @@ Within a version, changes only add optional fields; consumers ignore unknown fie
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -160,7 +161,13 @@ def event_types(*classes: type[Event]) -> dict[str, type[Event]]:
     return types
 
 
-def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: bool = False) -> Envelope[Any]:
+def decode(
+    record: RecordLike,
+    types: EventTypes | type[E],
+    *,
+    require_time: bool = False,
+    tombstone: type[Event] | None = None,
+) -> Envelope[Any]:
     """Parse one Kafka record into an envelope, or raise :class:`InvalidEvent`.
 
     ``types`` maps each ``ce_type`` the topic carries to its model (or is the one
@@ -169,7 +176,13 @@ def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: boo
 
     The reason names what is wrong (header, field path) but never echoes field values,
     so it can be logged and stored without personal data.
+
+    ``tombstone``: the topic is compacted and a record with a null value is its
+    tombstone: it decodes to this model, built from the key (:func:`decode_tombstone`).
+    Without it a null value is refused (``empty-body``).
     """
+    if record.value is None and tombstone is not None:
+        return decode_tombstone(record, tombstone)
     models: EventTypes = {types.EVENT_TYPE: types} if isinstance(types, type) else types
     headers = header_map(record.headers)
     spec_version = headers.get("ce_specversion")
@@ -224,6 +237,51 @@ def decode(record: RecordLike, types: EventTypes | type[E], *, require_time: boo
         key=record_key(record),
     )
     return Envelope(meta=meta, data=data)
+
+
+def decode_tombstone(record: RecordLike, model: type[E]) -> Envelope[E]:
+    """A tombstone (null value) as the event ``model``, built from the record's key
+    (``{"customer_number": key}``: the one field a tombstone model has).
+
+    The CloudEvents headers are used when the record has them (ours do); a bare
+    tombstone (written by another tool, or a header lost) still counts: its id is its
+    position (``topic/partition/offset``, the same on every redelivery, so the inbox
+    drops a copy) and its time the time it is read. Only a tombstone without a usable
+    key is refused: it names nothing to erase.
+    """
+    key = record_key(record)
+    if not key:
+        raise InvalidEvent("tombstone-without-key", "a record with a null value has no (UTF-8) key")
+    fields = [name for name in model.model_fields]
+    if len(fields) != 1:
+        raise TypeError(f"{model.__name__} is not a tombstone model (one field, from the key)")
+    try:
+        data = model.model_validate({fields[0]: key})
+    except ValidationError as exc:
+        raise InvalidEvent("invalid-data", "tombstone key: " + validation_summary(exc)) from None
+    headers = header_map(record.headers)
+    position = f"{getattr(record, 'topic', '')}/{getattr(record, 'partition', '')}/{getattr(record, 'offset', '')}"
+    event_id = _attribute(headers.get("ce_id")) or f"tombstone:{position}"
+    source = _attribute(headers.get("ce_source")) or "urn:kafka:tombstone"
+    time: datetime | None = None
+    with contextlib.suppress(ValueError):
+        time = parse_rfc3339(headers.get("ce_time", ""))
+    meta = EventMeta(
+        id=event_id,
+        type=model.EVENT_TYPE,
+        source=source,
+        time=time or datetime.now(UTC),
+        subject=key,
+        key=key,
+    )
+    return Envelope(meta=meta, data=data)
+
+
+def _attribute(value: str | None) -> str | None:
+    """A usable CloudEvents attribute as given, else None."""
+    if value is None or not value.strip() or value != value.strip():
+        return None
+    return value if len(value) <= MAX_ATTRIBUTE_LENGTH and value.isprintable() else None
 
 
 def record_key(record: object) -> str | None:

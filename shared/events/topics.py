@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Literal
 
 from shared.events.bank import ReferencePaymentReceived
-from shared.events.customers import BillingProfileChanged, CustomerCorrected, CustomerUpserted
+from shared.events.customers import BillingProfileChanged, BillingProfileErased, CustomerCorrected, CustomerUpserted
 from shared.events.dispatch import DeliveryFailed, DocumentDelivered, SendDocument
 from shared.events.envelope import Event, event_types
 from shared.events.invoicing import (
@@ -41,6 +41,9 @@ class TopicSpec:
     """Records must carry ``ce_time``: consumers order them by it (upserts)."""
     channel: bool = False
     """Channel job topics get more partitions (``kafka_channel_partitions``)."""
+    tombstone: type[Event] | None = None
+    """A compacted topic's tombstone (a record with a null value): the event its key
+    makes (built from the key alone, see :func:`shared.events.envelope.decode`)."""
 
     def __post_init__(self) -> None:
         if not self.events:
@@ -49,7 +52,13 @@ class TopicSpec:
         for cls in self.events:
             if not cls.EVENT_TYPE.endswith(f".{version}"):
                 raise ValueError(f"{cls.EVENT_TYPE} is not a {version} type, but {self.name} is a {version} topic")
-        event_types(*self.events)  # refuses two models for one type
+        event_types(*self.events, *([self.tombstone] if self.tombstone else []))  # refuses two models for one type
+        if self.tombstone is not None and not self.compacted:
+            raise ValueError(f"{self.name} is not compacted: a tombstone there deletes nothing")
+        if self.tombstone is not None and not self.tombstone.EVENT_TYPE.endswith(f".{version}"):
+            raise ValueError(
+                f"{self.tombstone.EVENT_TYPE} is not a {version} type, but {self.name} is a {version} topic"
+            )
 
     @cached_property
     def types(self) -> dict[str, type[Event]]:
@@ -83,7 +92,11 @@ REFERENCE_PAYMENTS = TopicSpec(
 
 # Outbound: this system publishes.
 BILLING_PROFILES = TopicSpec(
-    "customers.billing-profiles.v1", (BillingProfileChanged,), key="customer number", compacted=True
+    "customers.billing-profiles.v1",
+    (BillingProfileChanged,),
+    key="customer number",
+    compacted=True,
+    tombstone=BillingProfileErased,
 )
 
 CUSTOMER_CORRECTIONS = TopicSpec(

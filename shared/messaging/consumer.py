@@ -48,7 +48,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from shared import failpoints
 from shared.db.uow import UnitOfWork
-from shared.events.envelope import Envelope, EventTypes, InvalidEvent, decode
+from shared.events.envelope import Envelope, Event, EventTypes, InvalidEvent, decode
 from shared.events.topics import TopicSpec
 from shared.messaging.poison import is_outage, is_poison, rejection, safe_text
 from shared.settings import ServiceSettings
@@ -200,6 +200,7 @@ def subscribe(
         consumer=consumer_name(settings, group, topic),
         types=topic.types,
         require_time=topic.requires_time,
+        tombstone=topic.tombstone,
         handler=handler,
         uow_factory=uow_factory,
         attempts=attempts or settings.consumer_attempts,
@@ -246,6 +247,7 @@ class ConsumerLoop:
         handler: BatchHandler[U],
         uow_factory: Callable[[], U],
         require_time: bool = False,
+        tombstone: type[Event] | None = None,
         attempts: int = 4,
         backoff_s: float = 0.25,
         stall_max_s: float = 60.0,
@@ -255,6 +257,7 @@ class ConsumerLoop:
         self.stats = ConsumerStats(topic=topic, consumer=consumer)
         self._types = types
         self._require_time = require_time
+        self._tombstone = tombstone
         self._handler = handler
         self._uow_factory = uow_factory
         self._attempts = max(1, attempts)
@@ -313,7 +316,9 @@ class ConsumerLoop:
 
     def _decode(self, record: Any) -> _Item:
         try:
-            return _Item(record, envelope=decode(record, self._types, require_time=self._require_time))
+            return _Item(
+                record, envelope=decode(record, self._types, require_time=self._require_time, tombstone=self._tombstone)
+            )
         except InvalidEvent as bad:
             return _Item(record, error=bad)
 

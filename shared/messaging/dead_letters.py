@@ -75,7 +75,7 @@ class DeadLetters:
             ["dlq_partition", str(record.partition)],
             ["dlq_offset", str(record.offset)],
         ]
-        self._outbox.add_raw(dead_letter_name(record.topic), key=key, value=record.value or b"", headers=dlq_headers)
+        self._outbox.add_raw(dead_letter_name(record.topic), key=key, value=record.value, headers=dlq_headers)
         return True
 
     def _summary_columns(self) -> list[Any]:
@@ -174,7 +174,7 @@ class DeadLetters:
                 skipped.append(row.id)
                 continue
             headers = [[k, v] for k, v in row.headers if not k.startswith("dlq_")]
-            self._outbox.add_raw(row.topic, key=row.key, value=row.value or b"", headers=headers)
+            self._outbox.add_raw(row.topic, key=row.key, value=row.value, headers=headers)
             replayed.append(row.id)
         if replayed:
             await self._session.execute(

@@ -7,7 +7,8 @@ Two subscriptions of one service that consume the same event each handle it once
 ``claim`` inserts the ids of the events about to be handled and returns the ones that
 were new; events already there were handled before (a redelivery after a crash, or the
 same event sent twice) and are skipped. Rows older than the retention
-(``inbox_retention_days``) are pruned by :func:`prune`: the retention must be longer
+(``inbox_retention_days``) are pruned by the daily ``retention.purge`` job
+(:mod:`shared.retention.purge`, with :data:`PRUNE`): the retention must be longer
 than any window in which a handled record can come back.
 """
 
@@ -48,7 +49,7 @@ _CLAIM = text(
     """
 )
 
-_PRUNE = text(
+PRUNE = text(
     """
     DELETE FROM inbox WHERE ctid = ANY(ARRAY(
         SELECT ctid FROM inbox WHERE handled_at < now() - make_interval(secs => :age) LIMIT :chunk))
@@ -62,7 +63,7 @@ async def prune(engine: AsyncEngine, *, older_than_s: float, chunk: int = 10_000
     total = 0
     while True:
         async with engine.begin() as conn:
-            deleted = (await conn.execute(_PRUNE, {"age": older_than_s, "chunk": chunk})).rowcount
+            deleted = (await conn.execute(PRUNE, {"age": older_than_s, "chunk": chunk})).rowcount
         total += deleted
         if deleted < chunk:
             return total

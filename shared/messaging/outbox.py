@@ -113,7 +113,7 @@ class OutboxWriter:
         self._prefix = topic_prefix
         self._stripes = key_lock_stripes
         self._max_locks = max_key_locks
-        self._rows: list[tuple[str, str | None, bytes, str]] = []
+        self._rows: list[tuple[str, str | None, bytes | None, str]] = []
         self._flushed = False
 
     def add(
@@ -135,13 +135,26 @@ class OutboxWriter:
         self._rows.append((self._prefix + topic, key, value, headers))
         return meta
 
-    def add_raw(self, topic: str, *, key: str | None, value: bytes, headers: list[list[str]]) -> None:
-        """Queue an already-encoded record (dead letters keep the original bytes). One
-        too large for Kafka goes with its value cut (header ``outbox_value_truncated``
-        gives the original size); the full record stays where it came from."""
+    def add_tombstone(self, topic: str, tombstone: type[Event], *, key: str) -> EventMeta:
+        """Queue a tombstone for ``key`` on the compacted ``topic``: a record with a null
+        value (compaction then drops the key's earlier records), with the CloudEvents
+        headers of a ``tombstone`` event (``ce_type``, ``ce_id``, ...) so consumers
+        handle it once like any event."""
+        if not key:
+            raise ValueError("a tombstone needs a key: it deletes that key's records")
+        meta = EventMeta.new(tombstone.EVENT_TYPE, self._source, subject=key)
+        headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
+        self._rows.append((self._prefix + topic, key, None, headers))
+        return meta
+
+    def add_raw(self, topic: str, *, key: str | None, value: bytes | None, headers: list[list[str]]) -> None:
+        """Queue an already-encoded record (dead letters keep the original bytes; a
+        null value stays null: a tombstone). One too large for Kafka goes with its value
+        cut (header ``outbox_value_truncated`` gives the original size); the full record
+        stays where it came from."""
         encoded = json.dumps(headers)
         room = MAX_RECORD_BYTES - len(encoded) - len(key or "") - 100
-        if len(value) > room:
+        if value is not None and len(value) > room:
             encoded = json.dumps([*headers, ["outbox_value_truncated", str(len(value))]])
             value = value[: max(room, 0)]
         self._rows.append((topic, key, value, encoded))

@@ -41,7 +41,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("id", BigInteger, Identity(always=True), primary_key=True),
         Column("topic", Text, nullable=False),
         Column("key", Text, nullable=True),
-        Column("value", LargeBinary, nullable=False),
+        # NULL: a tombstone (a compacted topic's delete marker, e.g. an erased
+        # customer's profile); messaging tables v3
+        Column("value", LargeBinary, nullable=True),
         Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )

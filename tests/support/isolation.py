@@ -70,6 +70,7 @@ class Sandbox:
             "api_token": API_TOKEN,
             "outbox_poll_interval_s": 0.05,
             "outbox_send_timeout_s": 5.0,
+            "retention_purge_enabled": False,  # tests count the jobs they start
         }
         values.update(overrides)
         return values

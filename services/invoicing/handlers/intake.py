@@ -33,7 +33,8 @@ from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_
 from services.invoicing.domain.vat import VatTable
 from services.invoicing.store.requests import NewRequest
 from services.invoicing.uow import InvoicingUnitOfWork
-from shared.events.customers import BillingProfileChanged
+from shared.db.erasure import erase_profile_copies
+from shared.events.customers import BillingProfileChanged, BillingProfileErased
 from shared.events.envelope import Envelope
 from shared.events.sales import BillingRequestSubmitted, OrderCancelled
 from shared.money import ZERO
@@ -164,5 +165,16 @@ async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWor
     return out
 
 
-async def take_profiles(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork) -> int:
-    return await uow.profiles.apply([e.data for e in events if isinstance(e.data, BillingProfileChanged)])
+async def take_profiles(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork, *, topic: str) -> int:
+    """Profiles (the highest version per customer) and tombstones (the customer was
+    erased: its copy anonymised, its profile dead letters on ``topic`` deleted). The
+    invoices already issued keep the snapshot they were issued with (accounting
+    records, see README "Personal data")."""
+    changed = await uow.profiles.apply([e.data for e in events if isinstance(e.data, BillingProfileChanged)])
+    erased = [e.data.customer_number for e in events if isinstance(e.data, BillingProfileErased)]
+    if erased:
+        copies, _ = await erase_profile_copies(
+            uow.session, "billing_profiles", erased, dead_letter_topic=topic, insert_defaults={"consumer": "true"}
+        )
+        changed += copies
+    return changed

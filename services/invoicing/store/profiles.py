@@ -63,7 +63,8 @@ class ProfileStore:
                 "consumer": stmt.excluded.consumer,
                 "updated_at": stmt.excluded.updated_at,
             },
-            where=billing_profiles.c.version < stmt.excluded.version,
+            # an erased customer's copy stays erased (a later profile is a replay)
+            where=(billing_profiles.c.version < stmt.excluded.version) & billing_profiles.c.erased_at.is_(None),
         )
         result = await self.session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
