@@ -81,6 +81,7 @@ async def _run(file: Path, prefix: str, service: str, *, apply: bool, allow_incr
             typer.echo(
                 f"applied: {len(done.created)} created, {len(done.grown)} grown, {len(done.altered)} altered"
             )
+            refused += [f"{name}: created by someone else meanwhile, not checked: plan again" for name in done.raced]
         else:
             typer.echo("nothing to apply")
     finally:

@@ -85,14 +85,18 @@ class ApplyResult:
     altered: list[str]
     refused: list[str]
     """``topic: reason`` lines."""
+    raced: list[str]
+    """Topics that were missing in the plan and existed when created (someone else made
+    them meanwhile): not checked against the declaration; plan again."""
 
 
 async def apply_plan(admin: AIOKafkaAdminClient, plans: Sequence[TopicPlan], prefix: str) -> ApplyResult:
     """Do what each plan allows; what it refuses is reported, never attempted."""
-    result = ApplyResult([], [], [], [f"{prefix}{p.name}: {r}" for p in plans for r in p.refused])
+    result = ApplyResult([], [], [], [f"{prefix}{p.name}: {r}" for p in plans for r in p.refused], [])
     to_create = [p for p in plans if p.create]
     if to_create:
         result.created = await _create(admin, [p.declared for p in to_create], prefix)
+        result.raced = sorted({prefix + p.name for p in to_create} - set(result.created))
     grow = {prefix + p.name: NewPartitions(p.partitions_to) for p in plans if p.partitions_to is not None}
     if grow:
         await admin.create_partitions(grow)
