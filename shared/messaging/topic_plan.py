@@ -62,6 +62,9 @@ class TopicPlan:
     undeclared: dict[str, str] = field(default_factory=dict)
     """Set on the topic, not declared: kept (resent with every alter)."""
     refused: list[str] = field(default_factory=list)
+    held: dict[str, str | None] = field(default_factory=dict)
+    """Declared configs whose change is refused: config -> the topic's own value (None:
+    the broker's default), what an alter of the other configs keeps."""
 
     @property
     def has_work(self) -> bool:
@@ -71,7 +74,13 @@ class TopicPlan:
         """The topic's whole set of topic-level configs after the alter. The (non-incremental)
         AlterConfigs request replaces every config set on the topic, so the undeclared ones
         go with it unchanged."""
-        return {**self.undeclared, **self.declared.configs}
+        configs = {**self.undeclared, **self.declared.configs}
+        for key, value in self.held.items():
+            if value is None:
+                configs.pop(key, None)
+            else:
+                configs[key] = value
+        return configs
 
 
 def _equal(key: str, actual: str | None, declared: str) -> bool:
@@ -116,17 +125,31 @@ def plan_topic(
         have = actual.value(key)
         if _equal(key, have, want):
             continue
-        if key == "cleanup.policy" and "compact" in policies(have) and "compact" not in policies(want):
-            result.refused.append(
-                f"cleanup.policy {have} -> {want}: retention would delete the latest value of every key "
-                "(and the erasure tombstones); recreate the topic if that is really meant"
-            )
+        refusal = _refused_change(key, have, want, actual)
+        if refusal:
+            result.refused.append(refusal)
+            own = actual.configs.get(key)
+            result.held[key] = own.value if own is not None and own.source == DYNAMIC_TOPIC_CONFIG else None
             continue
         result.config_changes[key] = (have, want)
     for key, found in sorted(actual.configs.items()):
         if found.source == DYNAMIC_TOPIC_CONFIG and key not in declared.configs and found.value is not None:
             result.undeclared[key] = found.value
     return result
+
+
+def _refused_change(key: str, have: str | None, want: str, actual: ActualTopic) -> str | None:
+    if key == "cleanup.policy" and "compact" in policies(have) and "compact" not in policies(want):
+        return (
+            f"cleanup.policy {have} -> {want}: retention would delete the latest value of every key "
+            "(and the erasure tombstones); recreate the topic if that is really meant"
+        )
+    if key == "min.insync.replicas" and want.isdigit() and int(want) > actual.replication_factor:
+        return (
+            f"min.insync.replicas {_shown(have)} -> {want}: the topic has {actual.replication_factor} replica(s), "
+            "so no write could be acknowledged; raise its replication factor first"
+        )
+    return None
 
 
 def plan(

@@ -90,6 +90,21 @@ def test_compact_to_delete_is_refused_delete_to_compact_is_a_change() -> None:
     assert item.config_changes == {"cleanup.policy": ("delete", "compact")} and not item.refused
 
 
+def test_a_refused_config_keeps_the_topics_own_value_when_the_others_are_altered() -> None:
+    item = plan_topic(NAME, DECL, actual(cleanup_policy="compact", retention_ms="5"))
+    assert item.config_changes == {"retention.ms": ("5", "-1")}
+    assert item.alter_set()["cleanup.policy"] == "compact"  # the alter never turns compaction off
+
+
+def test_min_insync_replicas_above_the_topics_replicas_is_refused_the_rest_applied() -> None:
+    item = plan_topic(NAME, DECL, actual(replication=1, min_insync_replicas="1", retention_ms="5"))
+    assert "min.insync.replicas 1 -> 2: the topic has 1 replica(s)" in "\n".join(item.refused)
+    assert item.config_changes == {"retention.ms": ("5", "-1")}
+    assert item.alter_set()["min.insync.replicas"] == "1"
+    unset = ActualTopic(6, 1, {"min.insync.replicas": ConfigValue("1", DEFAULT_CONFIG)})
+    assert "min.insync.replicas" not in plan_topic(NAME, DECL, unset).alter_set()  # the broker's default stays
+
+
 def test_cleanup_policy_order_does_not_matter() -> None:
     decl = TopicDecl(NAME, 6, 3, {**DECL.configs, "cleanup.policy": "compact,delete"})
     assert not plan_topic(NAME, decl, actual(cleanup_policy="delete,compact")).has_work
