@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from billing_cli import services
+
+if TYPE_CHECKING:
+    from shared.messaging.topic_declarations import TopicDecl
 
 app = typer.Typer(no_args_is_help=True, help="Kafka topics as declared in deploy/topics/<environment>.toml.")
 
@@ -48,7 +51,7 @@ def kafka_settings(service: str) -> Any:
         raise SystemExit(f"billing: {missing}") from None
 
 
-def _declared(file: Path) -> dict:  # type: ignore[type-arg]
+def _declared(file: Path) -> dict[str, TopicDecl]:
     from shared.messaging.topic_declarations import DeclarationError, load_declaration
 
     try:
@@ -78,9 +81,7 @@ async def _run(file: Path, prefix: str, service: str, *, apply: bool, allow_incr
             return 1 if refused else 2 if pending else 0
         if pending:
             done = await apply_plan(admin, plans, prefix)
-            typer.echo(
-                f"applied: {len(done.created)} created, {len(done.grown)} grown, {len(done.altered)} altered"
-            )
+            typer.echo(f"applied: {len(done.created)} created, {len(done.grown)} grown, {len(done.altered)} altered")
             refused += [f"{name}: created by someone else meanwhile, not checked: plan again" for name in done.raced]
         else:
             typer.echo("nothing to apply")

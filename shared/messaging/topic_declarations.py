@@ -117,7 +117,7 @@ class TopicDecl:
 
 def known_topic_names(registry: Iterable[TopicSpec] = ALL) -> set[str]:
     """Every name a declaration may use: the registry's topics and their dead-letter topics."""
-    names = set()
+    names: set[str] = set()
     for spec in registry:
         names.update((spec.name, spec.dead_letter))
     return names

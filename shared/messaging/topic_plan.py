@@ -218,11 +218,16 @@ def verify(declared: Mapping[str, TopicDecl], actual: Mapping[str, ActualTopic |
             problems.append((f"{name}: {have.partitions} partition(s), declared {want.partitions}", "grow"))
         if have.replication_factor < want.replication_factor:
             problems.append(
-                (f"{name}: replication factor {have.replication_factor}, declared {want.replication_factor}", "reassign")
+                (
+                    f"{name}: replication factor {have.replication_factor}, declared {want.replication_factor}",
+                    "reassign",
+                )
             )
         min_isr = have.value("min.insync.replicas")
         if min_isr is None or not min_isr.isdigit() or int(min_isr) < want.min_insync_replicas:
-            problems.append((f"{name}: min.insync.replicas {_shown(min_isr)}, declared {want.min_insync_replicas}", "apply"))
+            problems.append(
+                (f"{name}: min.insync.replicas {_shown(min_isr)}, declared {want.min_insync_replicas}", "apply")
+            )
         unclean = have.value("unclean.leader.election.enable")
         if unclean != "false":
             problems.append((f"{name}: unclean.leader.election.enable is {_shown(unclean)}", "apply"))

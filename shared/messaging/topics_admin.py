@@ -113,9 +113,7 @@ async def apply_plan(admin: AIOKafkaAdminClient, plans: Sequence[TopicPlan], pre
 
 
 async def _create(admin: AIOKafkaAdminClient, decls: Iterable[TopicDecl], prefix: str) -> list[str]:
-    new = [
-        NewTopic(prefix + d.name, d.partitions, d.replication_factor, topic_configs=dict(d.configs)) for d in decls
-    ]
+    new = [NewTopic(prefix + d.name, d.partitions, d.replication_factor, topic_configs=dict(d.configs)) for d in decls]
     response = await admin.create_topics(new)
     created = []
     for topic_error in response.topic_errors:
@@ -166,13 +164,16 @@ def fix_command(settings: ServiceSettings, fix: str) -> str:
     if fix == "grow":
         return f"{apply} --allow-partition-increase (after draining its consumers)"
     if fix == "reassign":
-        return "kafka-reassign-partitions.sh --execute (a partition reassignment; `billing topics plan` prints the hint)"
+        return (
+            "kafka-reassign-partitions.sh --execute (a partition reassignment; `billing topics plan` prints the hint)"
+        )
     return apply
 
 
 def topics_error(settings: ServiceSettings, problems: list[tuple[str, str]]) -> TopicsNotReady:
     prefix = settings.kafka_topic_prefix
-    lines = [f"{settings.service_name}: refusing to start: {len(problems)} topic problem(s) (production mode creates no topics)"]
+    service, count = settings.service_name, len(problems)
+    lines = [f"{service}: refusing to start: {count} topic problem(s) (production mode creates no topics)"]
     lines += [f"  - {prefix}{problem}" for problem, _fix in problems]
     fixes = list(dict.fromkeys(fix_command(settings, fix) for _problem, fix in problems))
     lines += [f"fix: {command}" for command in fixes]

@@ -9,6 +9,7 @@ from billing_cli.topics import consumed_dead_letters
 from shared.events.topics import ALL, BILLING_PROFILES, INVOICES
 from shared.messaging.topic_declarations import (
     DeclarationError,
+    TopicDecl,
     load_declaration,
     parse_declaration,
     registry_declaration,
@@ -45,7 +46,7 @@ config."cleanup.policy" = ["compact", "delete"]
 """
 
 
-def declared(environment: str) -> dict:  # type: ignore[type-arg]
+def declared(environment: str) -> dict[str, TopicDecl]:
     return load_declaration(REPO / "deploy" / "topics" / f"{environment}.toml", dead_letters=consumed_dead_letters())
 
 
@@ -117,7 +118,9 @@ def problems(text: str, dead_letters: tuple[str, ...] = ()) -> list[str]:
 
 def test_a_misspelt_topic_is_refused() -> None:
     text = VALID + '[topics."invoicing.invoice.v1"]\n'
-    assert problems(text) == ["unknown topic 'invoicing.invoice.v1' (not in the registry shared/events/topics.py: a typo?)"]
+    assert problems(text) == [
+        "unknown topic 'invoicing.invoice.v1' (not in the registry shared/events/topics.py: a typo?)"
+    ]
 
 
 def test_a_registry_topic_or_required_dead_letter_topic_left_out_is_refused() -> None:

@@ -58,7 +58,9 @@ def test_a_broker_default_is_neither_flagged_nor_kept_as_a_topic_config() -> Non
 def test_fewer_partitions_are_refused() -> None:
     item = plan_topic(NAME, DECL, actual(partitions=8))
     assert not item.has_work
-    assert item.refused == ["partitions 8 -> 6: Kafka cannot remove partitions (recreate the topic, or declare what it has)"]
+    assert item.refused == [
+        "partitions 8 -> 6: Kafka cannot remove partitions (recreate the topic, or declare what it has)"
+    ]
 
 
 def test_more_partitions_only_with_the_flag_because_keys_move() -> None:
