@@ -239,3 +239,26 @@ async def test_a_production_service_names_only_what_is_wrong_and_starts_when_not
         assert {sandbox.topic(t.name) for t in CUSTOMERS.produces} <= set(await mine(admin, sandbox))
     finally:
         await runtime.stop()
+
+
+async def test_a_development_service_creates_its_missing_topics_from_the_file(
+    sandbox: Sandbox, admin: AIOKafkaAdminClient
+) -> None:
+    # the sandbox's settings say 3 partitions: the file's 6 win when a file is given
+    runtime = build(Settings(**sandbox.settings_kwargs(kafka_topics_file=str(DEVELOPMENT))))
+    await runtime.start()
+    await runtime.stop()
+    assert await mine(admin, sandbox) == sorted(
+        sandbox.topic(name)
+        for name in (
+            "crm.customer-upserts.v1",
+            "crm.customer-upserts.v1.dlq",
+            "customers.billing-profiles.v1",
+            "customers.corrections.v1",
+        )
+    )
+    profiles = sandbox.topic("customers.billing-profiles.v1")
+    assert await partitions(admin, profiles) == 6
+    await settled(admin, profiles, "delete.retention.ms", str(30 * 86_400_000))
+    assert (await config(admin, profiles))["cleanup.policy"] == "compact"
+    await settled(admin, sandbox.topic("crm.customer-upserts.v1.dlq"), "retention.bytes", str(1024**3))

@@ -176,3 +176,25 @@ def test_without_a_file_the_registry_with_the_modes_numbers() -> None:
     assert topics["dispatch.jobs.email.v1"].partitions == 5
     assert topics["dispatch.jobs.email.v1.dlq"].partitions == 2
     assert all(t.replication_factor == 3 and t.min_insync_replicas == 2 for t in topics.values())
+
+
+def test_a_service_checks_what_it_produces_consumes_and_dead_letters_to() -> None:
+    from services.customers.app import SPEC
+    from services.customers.config import Settings
+    from shared.messaging.topics_admin import service_declaration
+
+    base = {"database_url": "postgresql+asyncpg://u@h/d", "kafka_bootstrap_servers": "k:9092"}
+    names = ["customers.billing-profiles.v1", "customers.corrections.v1", "crm.customer-upserts.v1"]
+    names.append("crm.customer-upserts.v1.dlq")
+    production = service_declaration(Settings(**base, mode="production"), SPEC.produces, SPEC.consumes)
+    assert list(production) == names
+    assert {(d.replication_factor, d.min_insync_replicas) for d in production.values()} == {(3, 2)}
+    development = service_declaration(Settings(**base), SPEC.produces, SPEC.consumes)
+    assert {(d.replication_factor, d.min_insync_replicas) for d in development.values()} == {(1, 1)}
+    from_file = service_declaration(
+        Settings(**base, mode="production", kafka_topics_file=REPO / "deploy/topics/development.toml"),
+        SPEC.produces,
+        SPEC.consumes,
+    )
+    assert from_file["crm.customer-upserts.v1"].configs["retention.ms"] == str(14 * DAY_MS)
+    assert from_file["customers.billing-profiles.v1"].replication_factor == 1
