@@ -95,10 +95,21 @@ async def _run(file: Path, prefix: str, service: str, *, apply: bool, allow_incr
     return 0
 
 
+def _main(file: Path, prefix: str, service: str, *, apply: bool, allow_increase: bool) -> int:
+    """Kafka's refusals and an unreachable cluster as one line, not a traceback."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        return asyncio.run(_run(file, prefix, service, apply=apply, allow_increase=allow_increase))
+    except (KafkaError, RuntimeError) as exc:
+        typer.echo(f"billing topics: {exc or type(exc).__name__}", err=True)
+        return 1
+
+
 @app.command("plan")
 def plan_command(file: FileOpt, prefix: PrefixOpt = "", service: ServiceOpt = "customers") -> None:
     """Show what `apply` would do (changes nothing). Exit 0: in sync; 2: changes pending; 1: something refused."""
-    raise typer.Exit(asyncio.run(_run(file, prefix, service, apply=False, allow_increase=False)))
+    raise typer.Exit(_main(file, prefix, service, apply=False, allow_increase=False))
 
 
 @app.command("apply")
@@ -115,4 +126,4 @@ def apply_command(
     ] = False,
 ) -> None:
     """Create, alter and (if allowed) grow topics to match the file; refuse what is unsafe (exit 1)."""
-    raise typer.Exit(asyncio.run(_run(file, prefix, service, apply=True, allow_increase=allow_partition_increase)))
+    raise typer.Exit(_main(file, prefix, service, apply=True, allow_increase=allow_partition_increase))

@@ -198,3 +198,20 @@ def test_a_service_checks_what_it_produces_consumes_and_dead_letters_to() -> Non
     )
     assert from_file["crm.customer-upserts.v1"].configs["retention.ms"] == str(14 * DAY_MS)
     assert from_file["customers.billing-profiles.v1"].replication_factor == 1
+
+
+def test_the_command_refuses_a_bad_file_before_reaching_kafka(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from billing_cli.main import app
+
+    bad = tmp_path / "production.toml"
+    bad.write_text(
+        (REPO / "deploy/topics/production.toml")
+        .read_text()
+        .replace("dispatch.jobs.print.v1]", "dispatch.jobs.prnt.v1]")
+    )
+    result = CliRunner().invoke(app, ["topics", "plan", "--file", str(bad)])
+    assert result.exit_code == 1
+    assert "unknown topic 'dispatch.jobs.prnt.v1'" in result.stderr
+    assert "topic 'dispatch.jobs.print.v1' is not declared" in result.stderr
