@@ -209,7 +209,7 @@ def test_the_command_refuses_a_bad_file_before_reaching_kafka(tmp_path: Path) ->
     bad.write_text(
         (REPO / "deploy/topics/production.toml")
         .read_text()
-        .replace("dispatch.jobs.print.v1]", "dispatch.jobs.prnt.v1]")
+        .replace('"dispatch.jobs.print.v1"]', '"dispatch.jobs.prnt.v1"]')
     )
     result = CliRunner().invoke(app, ["topics", "plan", "--file", str(bad)])
     assert result.exit_code == 1
