@@ -50,6 +50,9 @@ COPY services ./services
 COPY billing_cli ./billing_cli
 COPY console ./console
 COPY demo ./demo
+# The topic declarations: `billing topics apply --file deploy/topics/<environment>.toml`
+# (compose's migrate one-shot, a k8s Job) and the services' start check read them.
+COPY deploy/topics ./deploy/topics
 RUN --mount=type=secret,id=cacert --mount=type=cache,target=/root/.cache/uv \
     if [ -s /run/secrets/cacert ]; then export SSL_CERT_FILE=/run/secrets/cacert; fi; \
     uv sync --frozen --no-dev

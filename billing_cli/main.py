@@ -16,6 +16,7 @@ from billing_cli.dlq import app as dlq_app
 from billing_cli.invoicing import app as invoicing_app
 from billing_cli.jobs import app as jobs_app
 from billing_cli.reminders import app as reminders_app
+from billing_cli.topics import app as topics_app
 
 app = typer.Typer(no_args_is_help=True, help="Billing back-office command line.")
 app.add_typer(customers_app, name="customers")
@@ -25,6 +26,7 @@ app.add_typer(invoicing_app, name="invoicing")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(demo_app, name="demo")
 app.add_typer(console_app, name="console")
+app.add_typer(topics_app, name="topics")
 dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
@@ -82,19 +84,6 @@ def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] 
         else:
             was = f"from {', '.join(before.database)}" if before.database else "an empty database"
             typer.echo(f"{name}: migrated {was} to head {before.head}")
-
-
-@app.command("create-topics")
-def create_topics(service: Annotated[str, typer.Argument(help="a service, or 'all'")] = "all") -> None:
-    """Create the topics (and dead-letter topics) the services use, from the registry."""
-    from shared.messaging.topics_admin import ensure_topics
-
-    names = services.SERVICES if service == "all" else (service,)
-    for name in names:
-        _check(name)
-        spec = services.load(name).SPEC
-        created = asyncio.run(ensure_topics(services.settings(name), spec.produces, spec.consumes))
-        typer.echo(f"{name}: {len(created)} topic(s) created")
 
 
 @app.command()

@@ -147,10 +147,10 @@ class Runtime(Generic[U]):
             timeouts = dataclasses.replace(timeouts, attempts=max(timeouts.attempts, DEV_MIGRATION_ATTEMPTS))
             await upgrade(self.spec.migrations_dir, self.settings.database_url.get_secret_value(), timeouts=timeouts)
         await self.check_schema()
-        if self.settings.kafka_create_topics:
-            from shared.messaging.topics_admin import ensure_topics
+        from shared.messaging.topics_admin import prepare_topics
 
-            await ensure_topics(self.settings, self.spec.produces, self.spec.consumes)
+        # development: creates the missing topics; production: checks them, creates nothing
+        await prepare_topics(self.settings, self.spec.produces, self.spec.consumes)
         for hook in self.start_hooks:
             await hook()
         self.relay.on_batch = self.metrics.observe_relay

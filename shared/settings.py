@@ -14,6 +14,7 @@ the local stack ``eval "$(deploy/local/stack.sh env)"`` sets both for every serv
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -64,11 +65,16 @@ class ServiceSettings(BaseSettings):
     """Prepended to every topic name (tests use a fresh prefix per test)."""
     kafka_group_prefix: str = ""
     """Prepended to every consumer group id."""
+    # --- Topics (issue 18, topics): declared infrastructure, see shared/messaging/topics_admin.py
+    kafka_topics_file: Path | None = None
+    """The topic declaration (``deploy/topics/<environment>.toml``). production: the
+    service checks its topics against it at start (without it: the registry, RF 3, min
+    ISR 2). development: missing topics are created from it (without it: the registry
+    with ``kafka_partitions``/``kafka_channel_partitions``, RF 1)."""
     kafka_partitions: int = 6
+    """Partitions of a topic when no ``kafka_topics_file`` is given."""
     kafka_channel_partitions: int = 12
-    kafka_replication_factor: int = 1
-    kafka_create_topics: bool = True
-    """Create missing topics on start from the topic registry (auto-creation is off)."""
+    """Partitions of a channel job topic when no ``kafka_topics_file`` is given."""
     consumer_max_records: int = 500
     """Records one consumer transaction handles at most (batch consume)."""
     consumer_attempts: int = 4

@@ -51,7 +51,7 @@ from shared.events import topics
 from shared.events.dispatch import SendDocument
 from shared.events.envelope import EventMeta, encode_data, encode_headers
 from shared.events.reminders import ReminderDocument
-from shared.messaging.topics_admin import ensure_topics
+from shared.messaging.topics_admin import prepare_topics
 from tests.support import documents as d
 from tests.support import servers as servers_mod
 from tests.support.dispatch import WorkerProcess
@@ -282,7 +282,7 @@ async def main(count: int, log_dir: Path) -> None:
     try:
         settings = Settings(**sandbox.settings_kwargs())
         await upgrade(SPEC.migrations_dir, sandbox.db_url)
-        await ensure_topics(settings, SPEC.produces, SPEC.consumes)
+        await prepare_topics(settings, SPEC.produces, SPEC.consumes)
         env = {
             "smtp_port": sink_port,
             "einvoice_folder": str(out / "einvoice"),

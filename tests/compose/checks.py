@@ -331,3 +331,19 @@ def _diff(what: str, before: Any, after: Any) -> str:
         changed = {k: (before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)}
         return f"{what} changed over the restart: {changed}"
     return f"{what} changed over the restart: gone {sorted(before - after)}, new {sorted(after - before)}"
+
+
+# ------------------------------------------------------------------ topics as declared
+def topics_as_declared(c: Compose) -> None:
+    """The migrate one-shot applied deploy/topics/development.toml; a plan from inside the
+    image now finds nothing to do, and the services run in production mode (they created
+    nothing and checked their topics against that file at start)."""
+    migrate = c.logs("migrate", tail=200)
+    assert "applied: 21 created" in migrate or "nothing to apply" in migrate, migrate[-2000:]
+    plan = c.exec("customers", "billing", "topics", "plan", "--file", "deploy/topics/development.toml")
+    last = plan.strip().splitlines()[-1]
+    assert last == "21 topic(s) declared: 0 to create, 0 to change, 21 in sync; 0 refused", plan[-2000:]
+    mode = c.exec("invoicing", "sh", "-c", 'echo "$INVOICING_MODE $INVOICING_KAFKA_TOPICS_FILE"').strip()
+    assert mode == "production /app/deploy/topics/development.toml", mode
+    say(f"migrate applied deploy/topics/development.toml; `billing topics plan`: {last}")
+    say("the services run in production mode against that file (they create no topics)")

@@ -2,6 +2,8 @@
 outside system and a clerk would.
 
 1. ``docker compose up -d`` (a project of its own, secrets made for the run) -> healthy;
+   the topics as deploy/topics/development.toml declares them, the services in
+   production mode;
 2. the CRM and an order system publish customer upserts and billing requests to the
    inbound topics (our AsyncAPI, CloudEvents binary mode);
 3. the clerk's day over the HTTP APIs: billing run preview, confirm, each channel sent;
@@ -73,6 +75,8 @@ async def scenario(c: Compose, s: Steps) -> None:
     with s.step("docker compose up -d, until every service is healthy"):
         c.up()  # returns once what the console depends on is healthy
         c.wait_healthy()
+    with s.step("the topics as deploy/topics/development.toml declares them"):
+        checks.topics_as_declared(c)
     clerk = Clerk({name: c.url(name) for name in (*SERVICES, "console")}, c.token)
     try:
         await _day(c, s, clerk)

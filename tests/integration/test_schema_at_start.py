@@ -17,17 +17,22 @@ from shared.db.migrations import upgrade
 from shared.db.schema_check import SchemaBehind
 from shared.events.customers import BillingProfileChanged
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
-from shared.messaging.topics_admin import ensure_topics
+from shared.messaging.topics_admin import prepare_topics
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, read_topic
 from tests.support.migrations import next_release_migrations, revisions
+from tests.support.servers import REPO
 
 pytestmark = pytest.mark.integration
 
 
+DEV_TOPICS = REPO / "deploy/topics/development.toml"
+
+
 def production(sandbox: Sandbox) -> Settings:
-    return Settings(**sandbox.settings_kwargs(mode="production", kafka_create_topics=False))
+    # one broker here: the topics as development.toml declares them (RF 1) are what it verifies
+    return Settings(**sandbox.settings_kwargs(mode="production", kafka_topics_file=DEV_TOPICS))
 
 
 async def test_old_code_runs_on_the_schema_of_an_additive_change(
@@ -37,7 +42,9 @@ async def test_old_code_runs_on_the_schema_of_an_additive_change(
     await upgrade(next_release_migrations(tmp_path), sandbox.db_url)  # the new release's migrate Job
     assert await sandbox.scalar("SELECT version_num FROM alembic_version") == "9001_expand"
     # production creates no topics: they are there before (billing topics apply)
-    await ensure_topics(Settings(**sandbox.settings_kwargs()), SPEC.produces, SPEC.consumes)
+    await prepare_topics(
+        Settings(**sandbox.settings_kwargs(kafka_topics_file=DEV_TOPICS)), SPEC.produces, SPEC.consumes
+    )
 
     runtime = build(production(sandbox))  # the CURRENT code, which knows only `head`
     with caplog.at_level(logging.INFO, logger="shared.runtime"):
@@ -121,7 +128,9 @@ async def test_a_production_process_behind_exits_non_zero_with_the_error(sandbox
 async def test_the_schema_readiness_check_fails_when_the_database_falls_behind(sandbox: Sandbox) -> None:
     head, previous = revisions()
     await upgrade(SPEC.migrations_dir, sandbox.db_url)
-    await ensure_topics(Settings(**sandbox.settings_kwargs()), SPEC.produces, SPEC.consumes)
+    await prepare_topics(
+        Settings(**sandbox.settings_kwargs(kafka_topics_file=DEV_TOPICS)), SPEC.produces, SPEC.consumes
+    )
     runtime = build(production(sandbox))
     await runtime.start()
     try:

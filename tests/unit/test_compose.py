@@ -131,6 +131,28 @@ def test_migrations_run_once_before_every_service() -> None:
             assert entry["environment"][f"{prefix}_RUN_MIGRATIONS_ON_START"] == "false", name
 
 
+def test_the_topics_are_applied_from_the_development_file_and_the_services_start_as_in_production() -> None:
+    """The migrate one-shot makes the topics what deploy/topics/development.toml says;
+    every service and worker then runs in production mode against that file (creates
+    nothing, refuses to start on a topic it cannot trust), the path production takes."""
+    services = compose()["services"]
+    command = " ".join(services["migrate"]["command"])
+    assert "billing topics apply --file deploy/topics/development.toml" in command
+    assert "create-topics" not in command
+    assert (REPO / "deploy" / "topics" / "development.toml").is_file()
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "COPY deploy/topics ./deploy/topics" in dockerfile  # WORKDIR /app: the path below
+    assert "!deploy/topics" in (REPO / ".dockerignore").read_text().splitlines()
+    for name, entry in services.items():
+        prefix = {"dispatch-email": "DISPATCH", "dispatch-einvoice": "DISPATCH", "dispatch-print": "DISPATCH"}.get(
+            name, name.upper()
+        )
+        if name in SERVICES or prefix == "DISPATCH":
+            env = entry["environment"]
+            assert env[f"{prefix}_MODE"] == "production", name
+            assert env[f"{prefix}_KAFKA_TOPICS_FILE"] == "/app/deploy/topics/development.toml", name
+
+
 def test_every_long_running_service_has_a_health_check_and_one_image() -> None:
     services = compose()["services"]
     for name, entry in services.items():
