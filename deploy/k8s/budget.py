@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic_settings import BaseSettings
 
+from billing_cli.services import SERVICES
+
 MAX_CONNECTIONS = 500
 """PostgreSQL's ``max_connections`` this budget is written for (the managed server's setting)."""
 SUPERUSER_RESERVED = 3
@@ -79,11 +81,15 @@ def rows(docs: list[dict[str, Any]]) -> list[Row]:
             service, role = "dispatch", "worker"
         else:
             continue  # the console: no database
+        if service not in SERVICES:
+            continue  # no such service: rules.deployments says so
         name = doc["metadata"]["name"]
         fields = _settings_class(service).model_fields
         prefix = f"{service.upper()}_"
 
-        def setting(field: str, fields: dict[str, Any] = fields, prefix: str = prefix) -> int:
+        def setting(
+            field: str, fields: dict[str, Any] = fields, prefix: str = prefix, container: dict[str, Any] = container
+        ) -> int:
             return _env(container, f"{prefix}{field.upper()}", int(fields[field].default))
 
         jobs = setting("jobs_max_concurrent")

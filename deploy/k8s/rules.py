@@ -88,7 +88,7 @@ def pod_standard(kind: str, name: str, doc: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: {c['name']}: capabilities must drop ALL")
         if csc.get("readOnlyRootFilesystem") is not True:
             problems.append(f"{where}: {c['name']}: readOnlyRootFilesystem must be true")
-        tmp = [m for m in c.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+        tmp = [m for m in c.get("volumeMounts", []) if m["mountPath"] == "/tmp"]  # noqa: S108 (a mount path)
         if not tmp or "emptyDir" not in volumes.get(tmp[0]["name"], {}):
             problems.append(f"{where}: {c['name']}: /tmp must be an emptyDir (the root file system is read-only)")
         res = c.get("resources", {})
