@@ -226,7 +226,25 @@ def jobs(by_kind: Kinds, folder: Path) -> list[str]:
             if error:
                 problems.append(f"Job {name}: {error}")
             problems += _env_problems(f"Job {name}", container, fields, by_kind.get("ConfigMap", {}))
-    problems += _topics_mount(found.get("billing-topics"), folder)
+    problems += _topics_mount(found.get("billing-topics"), folder) + _pre_deploy_step(by_kind, found)
+    return problems
+
+
+def _pre_deploy_step(by_kind: Kinds, found: dict[str, dict[str, Any]]) -> list[str]:
+    """The release applies ``-l 'app.kubernetes.io/component in (config,pre-deploy)'``
+    first: what the Jobs need (the namespace, their ConfigMaps) must be in that selection."""
+    problems = []
+    needed = [("Namespace", n) for n in by_kind.get("Namespace", {})]
+    for job in found.values():
+        for container in containers(job):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if ref is not None:
+                    needed.append(("ConfigMap", ref["name"]))
+    for kind, name in sorted(set(needed)):
+        labels = by_kind.get(kind, {}).get(name, {}).get("metadata", {}).get("labels", {})
+        if labels.get("app.kubernetes.io/component") != "config":
+            problems.append(f"{kind} {name}: the Jobs need it, so its app.kubernetes.io/component must be config")
     return problems
 
 
@@ -243,8 +261,11 @@ def _topics_mount(job: dict[str, Any] | None, folder: Path) -> list[str]:
         problems.append("Job billing-topics: /etc/billing/topics must be the ConfigMap billing-topics")
     topics = folder.parent / "topics"
     generator = (topics / "kustomization.yaml").read_text() if (topics / "kustomization.yaml").exists() else ""
-    if "name: billing-topics" not in generator or "- production.toml" not in generator:
-        problems.append(f"{topics}/kustomization.yaml must generate ConfigMap billing-topics from production.toml")
+    if any(s not in generator for s in ("name: billing-topics", "- production.toml", "component: config")):
+        problems.append(
+            f"{topics}/kustomization.yaml must generate ConfigMap billing-topics from production.toml, "
+            "labelled app.kubernetes.io/component: config"
+        )
     if not (topics / "production.toml").exists():
         problems.append(f"{topics}/production.toml is missing")
     else:

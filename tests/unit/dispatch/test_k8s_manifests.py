@@ -82,6 +82,14 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
             "must be the ConfigMap",
         ),
         ("services.yaml", "value: '8'", "value: '80'", "exceeds the 477 PostgreSQL connections available"),
+        (
+            "config.yaml",
+            "  name: billing-kafka\n  namespace: billing\n  labels:\n    app.kubernetes.io/part-of: billing\n"
+            "    app.kubernetes.io/component: config",
+            "  name: billing-kafka\n  namespace: billing\n  labels:\n    app.kubernetes.io/part-of: billing\n"
+            "    app.kubernetes.io/component: kafka",
+            "ConfigMap billing-kafka: the Jobs need it",
+        ),
     ],
 )
 def test_a_broken_manifest_is_reported(
@@ -155,3 +163,22 @@ def test_the_topics_configmap_is_the_file(validator: ModuleType) -> None:
         for c in d["spec"]["template"]["spec"]["containers"]
     }
     assert images == {"registry.example.invalid/billing/billing-backoffice:0.1.0"}
+
+
+def test_go_tool_builds_a_missing_tool_once(tmp_path: Path) -> None:
+    """deploy/tools/go-tool.sh: a missing binary is built (from the Go module proxy's
+    modules, cached), a present one is only named."""
+    import subprocess
+
+    script = K8S.parent / "tools" / "go-tool.sh"
+    env = {**__import__("os").environ, "GO_TOOLS_BIN": str(tmp_path)}
+    first = subprocess.run(["bash", str(script), "kubeconform"], capture_output=True, text=True, env=env, check=True)
+    binary = Path(first.stdout.strip())
+    assert binary.parent == tmp_path and binary.name.startswith("kubeconform-v")
+    assert "building" in first.stderr
+    assert subprocess.run([str(tmp_path / "kubeconform"), "-v"], capture_output=True, check=True).stdout.strip()
+    again = subprocess.run(["bash", str(script), "kubeconform"], capture_output=True, text=True, env=env, check=True)
+    assert again.stdout == first.stdout
+    assert again.stderr == ""
+    unknown = subprocess.run(["bash", str(script), "kube-linter"], capture_output=True, text=True, env=env, check=False)
+    assert unknown.returncode == 2 and "unknown tool" in unknown.stderr
