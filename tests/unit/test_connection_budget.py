@@ -120,3 +120,17 @@ def test_session_advisory_locks_are_held_so_a_pooler_must_be_in_session_mode(pat
     text = (REPO / path).read_text()
     assert re.search(r"pg_try_advisory_lock\b(?!_)", text), holder
     assert 'isolation_level="AUTOCOMMIT"' in text, holder  # held outside any transaction
+
+
+def test_max_overflow_is_read_from_the_environment_and_never_negative(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from services.customers.config import Settings
+
+    monkeypatch.setenv("CUSTOMERS_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("CUSTOMERS_DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    monkeypatch.setenv("CUSTOMERS_DATABASE_MAX_OVERFLOW", "3")
+    assert Settings().database_max_overflow == 3
+    monkeypatch.setenv("CUSTOMERS_DATABASE_MAX_OVERFLOW", "-1")
+    with pytest.raises(ValidationError, match="database_max_overflow"):
+        Settings()
