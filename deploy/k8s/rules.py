@@ -5,6 +5,7 @@ problems, one line each."""
 from __future__ import annotations
 
 import importlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,12 @@ SECRET = "billing-secrets"  # noqa: S105 (a name, not a password)
 IMAGE = "billing-backoffice"
 UID = 10001  # the image's user (Dockerfile)
 PREFIXES = {f"{s.upper()}_": s for s in SERVICES}
-KAFKA_AUTH = {"sasl", "username", "password", "tls", "ca", "cert", "key", "keyPassword", "unsafeSsl"}
+KAFKA_AUTH = set(
+    json.loads((Path(__file__).parent / "schemas/triggerauthentication_v1alpha1.json").read_text())["$defs"][
+        "kafkaParameters"
+    ]["enum"]
+)
+"""The kafka scaler's authentication parameters (KEDA's documentation)."""
 
 Kinds = dict[str, dict[str, dict[str, Any]]]
 

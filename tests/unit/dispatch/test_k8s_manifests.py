@@ -54,6 +54,12 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
         ("keda.yaml", "parameter: tls", "parameter: tlz", "tlz is no kafka scaler parameter"),
         (
             "keda.yaml",
+            "    authenticationRef:\n      name: billing-kafka\n",
+            "    authenticationRef:\n      name: billing-kafka\n      kind: SecretAuthentication\n",
+            "'SecretAuthentication' is not one of",
+        ),
+        (
+            "keda.yaml",
             "name: dispatch-print\n  minReplicaCount",
             "name: dispatch-printer\n  minReplicaCount",
             "0 ScaledObject(s) scale dispatch-print",
