@@ -54,12 +54,13 @@ containers: ## the container engine, the docker compose plugin and the images (w
 	bash deploy/containers/compose-plugin.sh
 	bash deploy/containers/images.sh all
 
-check: deps ## lint, format, types, architecture contracts
+check: deps ## lint, format, types, architecture contracts, Kubernetes manifests (kustomize, kubeconform, kube-score: built once with Go)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
 	$(UV) run billing asyncapi --check
+	bash deploy/tools/go-tool.sh kustomize >/dev/null && bash deploy/tools/go-tool.sh kubeconform >/dev/null && bash deploy/tools/go-tool.sh kube-score >/dev/null
 	$(UV) run python deploy/k8s/validate.py
 
 unit: deps ## unit and in-memory tests only (no servers)

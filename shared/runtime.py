@@ -82,6 +82,7 @@ class Runtime(Generic[U]):
         self.engine = make_engine(
             self.settings.database_url.get_secret_value(),
             pool_size=self.settings.database_pool_size,
+            max_overflow=self.settings.database_max_overflow,
             timeouts=database_timeouts(self.settings),
             application_name=self.spec.name,
         )

@@ -90,6 +90,13 @@ class ServiceSettings(BaseSettings):
     # PostgreSQL
     database_url: SecretStr
     database_pool_size: int = 10
+    """Connections the process keeps open (its one engine: requests, consumers, the
+    outbox relay's leader lock, the jobs' locks, a worker's lease all come from it)."""
+    # --- Connections (issue 18, kubernetes): the pool's hard cap, see README "Connections"
+    database_max_overflow: int = Field(default=10, ge=0)
+    """Connections opened beyond ``database_pool_size`` under load and closed when
+    returned: the process never holds more than pool size + overflow. A caller waits
+    (then fails) when all are taken."""
     database_statement_timeout_ms: int = 30_000
     """A statement running longer is cancelled by the server (SQLSTATE 57014); 0 = never."""
     database_lock_timeout_ms: int = 10_000

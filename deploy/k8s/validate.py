@@ -1,27 +1,36 @@
 """Offline check of the Kubernetes manifests in this folder (run by ``make check``).
 
-1. Every core resource (Namespace, ConfigMap, PersistentVolumeClaim, Deployment,
-   Service) against the Kubernetes JSON schemas that ``kubernetes-validate`` bundles
-   (strict: an unknown or misspelt field is an error), for :data:`KUBERNETES_VERSION`.
-2. Every KEDA ScaledObject against ``schemas/scaledobject.schema.json`` (written from
-   KEDA's documented spec; the CRD itself is not bundled anywhere offline), its kafka
-   trigger's metadata included.
-3. What ties the manifests to the code: each container runs an existing service
-   (``billing serve <service>``), channel worker (``billing worker <channel>``) or the
-   console (``billing console serve``) and sets only settings it reads (env prefix + field name); each channel worker
-   has a ScaledObject on its Deployment, its kafka trigger on the channel's job topic and
-   consumer group as the code names them, ``maxReplicaCount`` = the topic's partitions
-   and the same Kafka as the services; ConfigMaps and PVCs used are defined here.
+1. ``kustomize build`` of the folder (what ``kubectl apply -k`` sends), then on that:
+   - **kubeconform** (strict: an unknown or misspelt field is an error) against the
+     Kubernetes JSON schemas that ``kubernetes-validate`` bundles (for
+     :data:`KUBERNETES_VERSION`) and, for KEDA's ScaledObject and TriggerAuthentication,
+     ``schemas/<kind>_v1alpha1.json`` (written from KEDA's documented spec);
+   - **kube-score** (a linter: probes, security context, PDBs, network policies, pinned
+     image tags, resources), every warning an error.
+   The tools are built once with Go by ``deploy/tools/go-tool.sh`` (pinned versions, the
+   Go module proxy only).
+2. The same schemas again from Python on each file (``kubernetes_validate`` and
+   ``jsonschema``), whose messages name the file, and each kafka trigger's metadata.
+3. The project's rules (``rules.py``): each container runs an existing service, channel
+   worker or the console, or (a Job) an existing ``billing`` command, and sets only
+   settings it reads, ``<PREFIX>MODE=production``; every pod is restricted (seccomp
+   RuntimeDefault, non-root, read-only root, no capabilities, no service-account token),
+   has requests and limits, probes with explicit timings, a PodDisruptionBudget and
+   zone/host spread; each channel worker has a ScaledObject on its topic and group with
+   an authenticationRef; the image version is set once; the connection budget fits
+   (``budget.py``).
 
-No network: nothing is downloaded. ``python deploy/k8s/validate.py [folder]``; exit 1
-with one line per problem.
+No network but the Go module proxy (a tool's first build). ``python deploy/k8s/validate.py
+[folder]``; exit 1 with one line per problem.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import subprocess
 import sys
+import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,18 +38,42 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import yaml
-from pydantic_settings import BaseSettings
-
-from billing_cli.services import SERVICES
-from console.config import ConsoleSettings
-from shared.events.topics import CHANNEL_JOBS
-from shared.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import budget  # noqa: E402
+import rules  # noqa: E402
+
+ROOT = HERE.parents[1]
 KUBERNETES_VERSION = "1.33.0"
-CORE_KINDS = {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service", "Secret"}
-SECRET = "billing-secrets"  # noqa: S105 (a name, not a password)
-"""Created by ops (kubectl create secret, see kustomization.yaml), never written here."""
+CORE_KINDS = {
+    "Namespace",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "Service",
+    "Secret",
+    "Job",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+}
+CRD_SCHEMAS = {
+    "ScaledObject": "scaledobject_v1alpha1.json",
+    "TriggerAuthentication": "triggerauthentication_v1alpha1.json",
+}
+KUBE_SCORE_ARGS = [
+    "--output-format",
+    "ci",
+    "--exit-one-on-warning",
+    "--kubernetes-version",
+    "v" + ".".join(KUBERNETES_VERSION.split(".")[:2]),
+    "--enable-optional-test",
+    "container-seccomp-profile",
+    # it knows podAntiAffinity only; the spread is topologySpreadConstraints on the host
+    # (and zone), which rules.availability checks
+    "--ignore-test",
+    "deployment-has-host-podantiaffinity",
+]
 
 
 def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -52,36 +85,100 @@ def documents(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield path.name, doc
 
 
-def _settings_fields(service: str) -> set[str]:
-    cls: type[BaseSettings] = (
-        ConsoleSettings if service == "console" else importlib.import_module(f"services.{service}.config").Settings
+def tool(name: str) -> str:
+    """The pinned tool's binary (built on first use)."""
+    done = subprocess.run(  # noqa: S603 (our own script, a fixed tool name)
+        ["bash", str(ROOT / "deploy/tools/go-tool.sh"), name],  # noqa: S607 (bash from PATH)
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    prefix = str(cls.model_config.get("env_prefix") or "")
-    return {f"{prefix}{name}".upper() for name in cls.model_fields}
+    if done.returncode != 0:
+        raise SystemExit(f"deploy/tools/go-tool.sh {name} failed:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
 
 
-def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(doc["spec"]["template"]["spec"].get("containers", []))
+def kubernetes_schemas() -> Path:
+    """kubernetes-validate's schemas, made loadable by kubeconform (once, under .local):
+    their ``$id`` and ``/api/_definitions.json`` references point at a web address;
+    here they point at the file beside them."""
+    source = (
+        Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
+    )
+    version = getattr(kubernetes_validate, "__version__", "?")
+    target = ROOT / ".local/tools/k8s-schemas" / f"{version}-v{KUBERNETES_VERSION}-strict"
+    if not (target / ".complete").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        for path in source.glob("*.json"):
+            schema = json.loads(path.read_text())
+            schema.pop("$id", None)
+            text = json.dumps(schema).replace('"/api/_definitions.json#', '"_definitions.json#')
+            (target / path.name).write_text(text)
+        (target / ".complete").write_text("")
+    return target
 
 
-def check(folder: Path = HERE) -> list[str]:
+def render(folder: Path) -> tuple[str, list[str]]:
+    command = [tool("kustomize"), "build", str(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (the pinned tool)
+    if done.returncode != 0:
+        return "", [f"kustomize build {folder}: {done.stderr.strip()}"]
+    return done.stdout, []
+
+
+def tool_problems(rendered: str) -> list[str]:
+    problems = []
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="billing-k8s-") as out:
+        out.write(rendered)
+        out.flush()
+        conform = subprocess.run(  # noqa: S603 (the pinned tool on our own file)
+            [
+                tool("kubeconform"),
+                "-strict",
+                "-summary",
+                "-output",
+                "text",
+                "-kubernetes-version",
+                KUBERNETES_VERSION,
+                "-schema-location",
+                f"{kubernetes_schemas()}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
+                "-schema-location",
+                f"{HERE}/schemas/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+                out.name,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if conform.returncode != 0:
+            lines = (conform.stdout + conform.stderr).splitlines()
+            problems += [
+                f"kubeconform: {line.replace(out.name + ' - ', '')}" for line in lines if "Summary" not in line
+            ]
+        score = subprocess.run(  # noqa: S603 (the pinned tool on our own file)
+            [tool("kube-score"), "score", *KUBE_SCORE_ARGS, out.name], capture_output=True, text=True, check=False
+        )
+        if score.returncode != 0:
+            lines = [line for line in score.stdout.splitlines() if line.startswith(("[CRITICAL]", "[WARNING]"))]
+            problems += [f"kube-score: {line}" for line in lines or score.stderr.splitlines() or ["failed"]]
+    return problems
+
+
+def schema_problems(docs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     problems: list[str] = []
-    scaled_schema = json.loads((HERE / "schemas/scaledobject.schema.json").read_text())
-    kafka_schema = scaled_schema["$defs"]["kafkaMetadata"]
-    docs = list(documents(folder))
-    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    crd = {kind: json.loads((HERE / "schemas" / name).read_text()) for kind, name in CRD_SCHEMAS.items()}
+    kafka_schema = crd["ScaledObject"]["$defs"]["kafkaMetadata"]
     for name, doc in docs:
         kind = doc.get("kind", "?")
         where = f"{name}: {kind} {doc.get('metadata', {}).get('name', '?')}"
-        by_kind.setdefault(kind, {})[doc.get("metadata", {}).get("name", "?")] = doc
         if kind in CORE_KINDS:
             try:
                 kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 path = "/".join(str(p) for p in exc.path)
                 problems.append(f"{where}: {path}: {exc.message}")
-        elif kind == "ScaledObject":
-            for error in jsonschema.Draft202012Validator(scaled_schema).iter_errors(doc):
+        elif kind in crd:
+            for error in jsonschema.Draft202012Validator(crd[kind]).iter_errors(doc):
                 problems.append(f"{where}: {'/'.join(str(p) for p in error.path)}: {error.message}")
             for trigger in doc.get("spec", {}).get("triggers", []):
                 if trigger.get("type") == "kafka":
@@ -89,91 +186,29 @@ def check(folder: Path = HERE) -> list[str]:
                         problems.append(f"{where}: kafka metadata: {error.message}")
         else:
             problems.append(f"{where}: no schema for kind {kind!r}")
-    problems += _project_rules(by_kind)
     return problems
 
 
-def _project_rules(by_kind: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    problems: list[str] = []
-    deployments = by_kind.get("Deployment", {})
-    config_maps = by_kind.get("ConfigMap", {})
-    claims = by_kind.get("PersistentVolumeClaim", {})
-    kafka = config_maps.get("billing-kafka", {}).get("data", {}).get("bootstrap-servers")
+def check(folder: Path = HERE, *, tools: bool = True) -> list[str]:
+    docs = list(documents(folder))
+    problems = schema_problems(docs)
+    by_kind: rules.Kinds = {}
+    for _, doc in docs:
+        by_kind.setdefault(doc.get("kind", "?"), {})[doc.get("metadata", {}).get("name", "?")] = doc
+    kafka = by_kind.get("ConfigMap", {}).get("billing-kafka", {}).get("data", {}).get("bootstrap-servers")
     if kafka is None:
         problems.append("ConfigMap billing-kafka with bootstrap-servers is missing")
-    workers: dict[str, str] = {}
-    for name, dep in deployments.items():
-        for container in _containers(dep):
-            command = container.get("command") or []
-            if command[:2] == ["billing", "serve"] and len(command) == 3 and command[2] in SERVICES:
-                service = command[2]
-            elif command[:2] == ["billing", "worker"] and len(command) == 3 and command[2] in CHANNEL_JOBS:
-                service = "dispatch"
-                workers[command[2]] = name
-            elif command == ["billing", "console", "serve"]:
-                service = "console"
-            else:
-                problems.append(f"Deployment {name}: command {command} runs no service or channel worker (nor console)")
-                continue
-            fields = _settings_fields(service)
-            for env in container.get("env", []):
-                if env["name"] not in fields:
-                    problems.append(f"Deployment {name}: {env['name']} is not a setting of {service}")
-                ref = env.get("valueFrom", {})
-                if "secretKeyRef" in ref and ref["secretKeyRef"]["name"] != SECRET:
-                    problems.append(f"Deployment {name}: secret {ref['secretKeyRef']['name']} is not {SECRET}")
-                if "configMapKeyRef" in ref and ref["configMapKeyRef"]["name"] not in config_maps:
-                    problems.append(f"Deployment {name}: ConfigMap {ref['configMapKeyRef']['name']} is not defined")
-            for source in container.get("envFrom", []):
-                ref_name = source.get("configMapRef", {}).get("name")
-                if ref_name not in config_maps:
-                    problems.append(f"Deployment {name}: ConfigMap {ref_name} is not defined")
-                    continue
-                for key in config_maps[ref_name].get("data", {}):
-                    if key not in fields:
-                        problems.append(f"ConfigMap {ref_name}: {key} is not a setting of {service}")
-        for volume in dep["spec"]["template"]["spec"].get("volumes", []):
-            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
-            if claim is not None and claim not in claims:
-                problems.append(f"Deployment {name}: PersistentVolumeClaim {claim} is not defined")
-    return problems + _scaling_rules(by_kind, workers, kafka)
-
-
-def _scaling_rules(
-    by_kind: dict[str, dict[str, dict[str, Any]]], workers: dict[str, str], kafka: str | None
-) -> list[str]:
-    problems: list[str] = []
-    deployments = by_kind.get("Deployment", {})
-    partitions = ServiceSettings.model_fields["kafka_channel_partitions"].default
-    for service in SERVICES:
-        if not any(
-            c.get("command") == ["billing", "serve", service] for d in deployments.values() for c in _containers(d)
-        ):
-            problems.append(f"no Deployment runs the {service} service")
-    scaled = by_kind.get("ScaledObject", {})
-    for channel, topic in CHANNEL_JOBS.items():
-        deployment = workers.get(channel)
-        if deployment is None:
-            problems.append(f"no Deployment runs the {channel} worker")
-            continue
-        if "replicas" in deployments[deployment]["spec"]:
-            problems.append(f"Deployment {deployment}: replicas set, but its ScaledObject owns the count")
-        mine = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == deployment]
-        if len(mine) != 1:
-            problems.append(f"{channel}: {len(mine)} ScaledObject(s) scale {deployment}, expected one")
-            continue
-        spec = mine[0]["spec"]
-        if spec.get("maxReplicaCount") != partitions:
-            problems.append(f"{channel}: maxReplicaCount {spec.get('maxReplicaCount')} != {partitions} partitions")
-        triggers = [t for t in spec["triggers"] if t["type"] == "kafka"]
-        if len(triggers) != 1:
-            problems.append(f"{channel}: expected one kafka trigger")
-            continue
-        meta = triggers[0]["metadata"]
-        want = {"topic": topic.name, "consumerGroup": f"dispatch-{channel}", "bootstrapServers": kafka}
-        for key, value in want.items():
-            if meta.get(key) != value:
-                problems.append(f"{channel}: kafka trigger {key} is {meta.get(key)!r}, the code says {value!r}")
+    found, workers = rules.deployments(by_kind)
+    problems += found + rules.scaling(by_kind, workers, kafka) + rules.jobs(by_kind, folder)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    problems += rules.image_pin(yaml.safe_load((folder / "kustomization.yaml").read_text()), version)
+    try:
+        problems += budget.problems([d for _, d in docs])
+    except (KeyError, ValueError) as exc:
+        problems.append(f"connection budget: {exc}")
+    if tools:
+        rendered, failed = render(folder)
+        problems += failed or tool_problems(rendered)
     return problems
 
 
@@ -186,7 +221,8 @@ def main(argv: list[str]) -> int:
         return 1
     count = len(list(documents(folder)))
     print(
-        f"{folder}: {count} manifests valid (Kubernetes {KUBERNETES_VERSION} schemas, KEDA ScaledObject, project rules)"
+        f"{folder}: {count} manifests valid (kustomize build, kubeconform and kube-score on Kubernetes "
+        f"{KUBERNETES_VERSION} schemas, KEDA ScaledObject/TriggerAuthentication, project rules, connection budget)"
     )
     return 0
 

@@ -41,6 +41,7 @@ def make_engine(
     url: str,
     *,
     pool_size: int = 10,
+    max_overflow: int = 10,
     timeouts: DatabaseTimeouts | None = None,
     application_name: str | None = None,
 ) -> AsyncEngine:
@@ -51,7 +52,7 @@ def make_engine(
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,  # the process's cap: pool_size + max_overflow
         pool_pre_ping=True,
         pool_recycle=1800,
         hide_parameters=True,
