@@ -17,7 +17,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SHELL_WORDS = {"export", "eval", "cd", "cp", "cat", "echo"}
 # Needs Docker, which the README says up front ("With Docker instead"); not our tool to find.
-EXTERNAL = {"docker"}
+# kubectl: the release steps an operator types against their cluster (README "Kubernetes").
+EXTERNAL = {"docker", "kubectl"}
 # A command typed in another project (an integrating system installing our test kit with
 # its own pip or uv) ends with this comment; it is not typed in this repository.
 ELSEWHERE = "# in your project"
