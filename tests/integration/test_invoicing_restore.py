@@ -36,9 +36,9 @@ from services.invoicing.handlers.runs import DAILY
 from shared.db.migrations import upgrade
 from shared.events import topics
 from shared.runtime import Runtime
-from tests.integration.test_invoicing_flow import finished, run
+from tests.integration.test_invoicing_flow import run
 from tests.support.isolation import API_TOKEN, Sandbox
-from tests.support.kafka import read_topic
+from tests.support.kafka import read_topic, wait_for
 from tests.support.sales import seed_ready
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,7 @@ def _tool(name: str) -> str:
     return str(found)
 
 
-async def _pg(tool: str, *args: str) -> None:
+async def pg_tool(tool: str, *args: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         _tool(tool), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -128,7 +128,7 @@ async def restore(sandbox: Sandbox, dump: Path) -> None:
         await admin.execute(f'CREATE DATABASE "{sandbox.database}"')
     finally:
         await admin.close()
-    await _pg("pg_restore", "--no-owner", "--exit-on-error", "-d", sandbox.plain_db_url, str(dump))
+    await pg_tool("pg_restore", "--no-owner", "--exit-on-error", "-d", sandbox.plain_db_url, str(dump))
 
 
 async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -139,9 +139,10 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
     async with service(sandbox) as (_, api):
         await run(api, **confirm_of(1, 2, 3))
         draft_run = await run(api, kind="subscription", mode="draft", request_ids=[REQUEST.format(6)])
-        [draft_id] = [i["id"] for i in (await api.get(f"/billing-runs/{draft_run['job']['id']}/invoices")).json()["items"]]
+        drafted = (await api.get(f"/billing-runs/{draft_run['job']['id']}/invoices")).json()["items"]
+        [draft_id] = [i["id"] for i in drafted]
         assert await published_numbers(sandbox, 3) == [FIRST, FIRST + 1, FIRST + 2]  # the outbox is drained
-        await _pg("pg_dump", "-Fc", "-f", str(dump), "-d", sandbox.plain_db_url)
+        await pg_tool("pg_dump", "-Fc", "-f", str(dump), "-d", sandbox.plain_db_url)
 
         await run(api, **confirm_of(4, 5))
         confirmed = await api.post(f"/invoices/{draft_id}/confirm", headers={"X-Actor": "clerk-1"})
@@ -189,10 +190,13 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         # the same process notices: no restart
         assert (await api.get("/readyz/all")).status_code == 200
         assert behind_gauge((await api.get("/metrics")).text)["subscription"] == 0
-        assert await sandbox.scalar(
-            "SELECT count(*) FROM billing_requests WHERE request_id = ANY($1) AND status = 'invoiced'",
-            [REQUEST.format(i) for i in (4, 5, 6)],
-        ) == 3
+        assert (
+            await sandbox.scalar(
+                "SELECT count(*) FROM billing_requests WHERE request_id = ANY($1) AND status = 'invoiced'",
+                [REQUEST.format(i) for i in (4, 5, 6)],
+            )
+            == 3
+        )
         again = await run(api, **confirm_of(4, 5, 7))  # 4 and 5 are invoiced now: only 7 is billed
         assert again["summary"]["invoices"] == 1
         assert await db_numbers(sandbox) == list(range(FIRST, FIRST + 7))
@@ -214,8 +218,6 @@ def behind_gauge(exposition: str) -> dict[str, float]:
 
 
 async def _job_end(api: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    from tests.support.kafka import wait_for
-
     async def ended() -> dict[str, Any] | None:
         job: dict[str, Any] = (await api.get(url)).json()
         return job if job["state"] in ("done", "failed") else None

@@ -124,6 +124,8 @@ def test_the_report_holds_counts_and_numbers_only() -> None:
     assert "series subscription: counter 3 -> 6 (highest on the log 6)" in text
     assert text.endswith("done")
     assert "C-1" not in text  # no customer, no name: counts and invoice numbers
-    assert Report(records=6, issued_on_log=6, present=6, series={"subscription": (6, 6, 6)}).lines()[-1].startswith(
-        "nothing to do"
+    assert (
+        Report(records=6, issued_on_log=6, present=6, series={"subscription": (6, 6, 6)})
+        .lines()[-1]
+        .startswith("nothing to do")
     )
