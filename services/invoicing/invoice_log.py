@@ -139,10 +139,12 @@ def _merge(into: dict[str, int], items: Iterable[tuple[str, int]]) -> None:
             into[series] = number
 
 
-async def read_all(settings: ServiceSettings, *, timeout_s: float) -> AsyncIterator[Envelope[Any]]:
+async def read_all(
+    settings: ServiceSettings, *, timeout_s: float, event_ids: set[str] | None = None
+) -> AsyncIterator[Envelope[Any]]:
     """Every issued document and recorded payment on the topic, committed ones only,
     partition by partition in offset order (a record that does not parse is skipped
-    with a warning: reconcile reports how many)."""
+    with a warning). ``event_ids`` collects the ``ce_id`` of every record read."""
     reader, parts = await _open(settings, timeout_s)
     try:
         if not parts:
@@ -151,7 +153,10 @@ async def read_all(settings: ServiceSettings, *, timeout_s: float) -> AsyncItera
         end = await reader.consumer.end_offsets(parts)
         for tp in parts:
             async for record in reader.read(tp, begin[tp], end[tp]):
-                if header_map(record.headers).get("ce_type") not in REBUILT:
+                headers = header_map(record.headers)
+                if event_ids is not None and "ce_id" in headers:
+                    event_ids.add(headers["ce_id"])
+                if headers.get("ce_type") not in REBUILT:
                     continue
                 try:
                     yield decode(record, REBUILT)

@@ -19,6 +19,8 @@ know invoices by it):
 - the payments recorded on the log (``payment-recorded``) the database lacks, or still
   has as unmatched (allocated after the backup), and the balances (paid, credited,
   status) of the invoices they or a rebuilt credit note touch;
+- the outbox rows of the backup whose events are on the log already (published after
+  the backup was taken): removed, so the relay does not publish them a second time;
 - the number series: each counter moved past the highest number on the log, the
   invoices' id sequence past the highest id, ``numbering_log`` brought up to date.
   This is what lifts the refusal of :mod:`services.invoicing.numbering_check`.
@@ -45,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.invoicing.domain.billing import Line, Period, Totals, VatTotal
 from services.invoicing.domain.numbering import highest_numbers, series_of
 from services.invoicing.domain.payments import Balance
-from services.invoicing.invoice_log import read_all
+from services.invoicing.invoice_log import invoices_topic, read_all
 from services.invoicing.store.invoices import InvoiceStore, NewInvoice
 from services.invoicing.store.numbering import advance, counters, record_log
 from services.invoicing.store.requests import RequestStore
@@ -71,6 +73,7 @@ class Report:
     payments_on_log: int = 0
     payments_rebuilt: int = 0
     balances_refreshed: int = 0
+    outbox_removed: int = 0
     rebuilt_numbers: list[int] = field(default_factory=list)
     series: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     """series -> (counter before, highest counter on the log, counter after)."""
@@ -79,7 +82,14 @@ class Report:
     @property
     def changed(self) -> bool:
         moved = any(before != after for before, _, after in self.series.values())
-        return bool(self.rebuilt or self.drafts_confirmed or self.payments_rebuilt or self.balances_refreshed or moved)
+        counts = (
+            self.rebuilt,
+            self.drafts_confirmed,
+            self.payments_rebuilt,
+            self.balances_refreshed,
+            self.outbox_removed,
+        )
+        return any(counts) or moved
 
     def lines(self) -> list[str]:
         out = [
@@ -89,6 +99,7 @@ class Report:
             f"({self.drafts_confirmed} of them replacing the draft confirmed after the backup); "
             f"{self.stale_drafts_removed} stale draft(s) removed; {self.requests_invoiced} request(s) marked invoiced",
             f"payments: {self.payments_rebuilt} rebuilt; balances refreshed on {self.balances_refreshed} invoice(s)",
+            f"outbox: {self.outbox_removed} row(s) already on the log removed",
         ]
         for series, numbers in sorted(highest_numbers(self.rebuilt_numbers).items()):
             lowest = min(n for n in self.rebuilt_numbers if series_of(n)[0] == series)
@@ -295,6 +306,21 @@ async def _refresh_balance(s: AsyncSession, invoice_id: int) -> None:
     )
 
 
+async def _published_outbox_rows(s: AsyncSession, topic: str, on_log: set[str]) -> int:
+    """Delete the outbox rows for ``topic`` whose event id is on the log already."""
+    if not on_log:
+        return 0
+    result = await s.execute(
+        text(
+            "DELETE FROM outbox AS o WHERE o.topic = :topic AND EXISTS ("
+            " SELECT 1 FROM jsonb_array_elements(o.headers) AS h"
+            " WHERE h->>0 = 'ce_id' AND h->>1 = ANY(CAST(:ids AS text[])))"
+        ),
+        {"topic": topic, "ids": sorted(on_log)},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def _finish(s: AsyncSession, highest: Mapping[str, int], max_id: int, report: Report) -> None:
     before = await counters(s)
     for series, number in highest.items():
@@ -321,7 +347,8 @@ async def reconcile(
     report = Report()
     docs: dict[int, tuple[InvoiceDocument, datetime]] = {}
     paid: dict[str, tuple[PaymentRecorded, str]] = {}
-    async for env in read_all(settings, timeout_s=timeout_s):
+    on_log: set[str] = set()
+    async for env in read_all(settings, timeout_s=timeout_s, event_ids=on_log):
         report.records += 1
         data: Any = env.data
         if isinstance(data, InvoiceIssued | CorrectiveInvoiceIssued):
@@ -344,6 +371,7 @@ async def reconcile(
         for invoice_id in sorted(touched):
             await _refresh_balance(s, invoice_id)
         report.balances_refreshed = len(touched)
+        report.outbox_removed = await _published_outbox_rows(s, invoices_topic(settings), on_log)
         highest = highest_numbers(int(d.invoice_number) for d, _ in docs.values())
         await _finish(s, highest, max(docs, default=0), report)
     return report
