@@ -178,6 +178,7 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         assert await sandbox.scalar("SELECT count(*) FROM billing_runs WHERE mode = 'confirm'") == 1
 
         first = await reconcile(sandbox)
+        print(first)  # what an operator reads (pytest -rP shows it)
         assert "3 already present, 3 rebuilt (1 of them replacing the draft confirmed after the backup)" in first
         assert f"rebuilt numbers subscription: {FIRST + 3}..{FIRST + 5}" in first
         assert "series subscription: counter 3 -> 6 (highest on the log 6)" in first
