@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,11 +140,11 @@ def _merge(into: dict[str, int], items: Iterable[tuple[str, int]]) -> None:
 
 
 async def read_all(
-    settings: ServiceSettings, *, timeout_s: float, event_ids: set[str] | None = None
+    settings: ServiceSettings, *, timeout_s: float, on_event_id: Callable[[str], None] | None = None
 ) -> AsyncIterator[Envelope[Any]]:
     """Every issued document and recorded payment on the topic, committed ones only,
     partition by partition in offset order (a record that does not parse is skipped
-    with a warning). ``event_ids`` collects the ``ce_id`` of every record read."""
+    with a warning). ``on_event_id`` is called with the ``ce_id`` of every record read."""
     reader, parts = await _open(settings, timeout_s)
     try:
         if not parts:
@@ -154,8 +154,8 @@ async def read_all(
         for tp in parts:
             async for record in reader.read(tp, begin[tp], end[tp]):
                 headers = header_map(record.headers)
-                if event_ids is not None and "ce_id" in headers:
-                    event_ids.add(headers["ce_id"])
+                if on_event_id is not None and "ce_id" in headers:
+                    on_event_id(headers["ce_id"])
                 if headers.get("ce_type") not in REBUILT:
                     continue
                 try:

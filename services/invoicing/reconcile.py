@@ -34,344 +34,137 @@ summaries, jobs (see README "Backup and restore" for what to do about them).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.invoicing.domain.billing import Line, Period, Totals, VatTotal
-from services.invoicing.domain.numbering import highest_numbers, series_of
-from services.invoicing.domain.payments import Balance
+from services.invoicing.domain.numbering import series_of
 from services.invoicing.invoice_log import invoices_topic, read_all
-from services.invoicing.store.invoices import InvoiceStore, NewInvoice
-from services.invoicing.store.numbering import advance, counters, record_log
-from services.invoicing.store.requests import RequestStore
-from services.invoicing.tables import billing_requests, invoice_lines, invoices, payments
+from services.invoicing.rebuild import (
+    Report,
+    advance_series,
+    drop_published_outbox_rows,
+    rebuild_invoice,
+    rebuild_payment,
+    refresh_balance,
+)
+from services.invoicing.tables import invoices, payments
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued, PaymentRecorded
 from shared.settings import ServiceSettings
 
-ACTOR = "reconcile"
-"""``created_by`` / ``confirmed_by`` of a rebuilt invoice (who issued it is not on the log)."""
+__all__ = ["Report", "reconcile"]
+
+BATCH = 500
 
 
-@dataclass
-class Report:
-    """What a reconcile did: counts and numbers, no personal data."""
-
-    records: int = 0
-    issued_on_log: int = 0
-    present: int = 0
-    rebuilt: int = 0
-    drafts_confirmed: int = 0
-    stale_drafts_removed: int = 0
-    requests_invoiced: int = 0
-    payments_on_log: int = 0
-    payments_rebuilt: int = 0
-    balances_refreshed: int = 0
-    outbox_removed: int = 0
-    rebuilt_numbers: list[int] = field(default_factory=list)
-    series: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-    """series -> (counter before, highest counter on the log, counter after)."""
-    conflicts: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        moved = any(before != after for before, _, after in self.series.values())
-        counts = (
-            self.rebuilt,
-            self.drafts_confirmed,
-            self.payments_rebuilt,
-            self.balances_refreshed,
-            self.outbox_removed,
+async def _sift_issued(
+    sessions: async_sessionmaker[AsyncSession], batch: list[tuple[InvoiceDocument, datetime]], report: Report
+) -> list[tuple[InvoiceDocument, datetime]]:
+    """The documents of ``batch`` the database lacks (the rest counted present), so that
+    only what is missing is held in memory, however long the log."""
+    async with sessions() as s:
+        keys = [(d.series, int(d.invoice_number)) for d, _ in batch]  # uq_invoices_number's index
+        rows = await s.execute(
+            select(invoices.c.number, invoices.c.id).where(tuple_(invoices.c.series, invoices.c.number).in_(keys))
         )
-        return any(counts) or moved
-
-    def lines(self) -> list[str]:
-        out = [
-            f"read {self.records} record(s): {self.issued_on_log} issued invoice(s), "
-            f"{self.payments_on_log} recorded payment(s)",
-            f"invoices: {self.present} already present, {self.rebuilt} rebuilt "
-            f"({self.drafts_confirmed} of them replacing the draft confirmed after the backup); "
-            f"{self.stale_drafts_removed} stale draft(s) removed; {self.requests_invoiced} request(s) marked invoiced",
-            f"payments: {self.payments_rebuilt} rebuilt; balances refreshed on {self.balances_refreshed} invoice(s)",
-            f"outbox: {self.outbox_removed} row(s) already on the log removed",
-        ]
-        for series, numbers in sorted(highest_numbers(self.rebuilt_numbers).items()):
-            lowest = min(n for n in self.rebuilt_numbers if series_of(n)[0] == series)
-            out.append(f"rebuilt numbers {series}: {lowest}..{numbers}")
-        for series, (before, log, after) in sorted(self.series.items()):
-            out.append(f"series {series}: counter {before} -> {after} (highest on the log {log})")
-        out.extend(f"CONFLICT: {c}" for c in self.conflicts)
-        out.append("nothing to do: the database already had everything on the log" if not self.changed else "done")
-        return out
-
-
-def _lines(doc: InvoiceDocument, original: Sequence[Line]) -> tuple[Line, ...]:
-    corrective = doc.document_type != "invoice"
-    place: dict[str, int] = {}
+        present = {(int(r.number), int(r.id)) for r in rows}
     out = []
-    for dl in doc.lines:
-        request_line: int | None = None
-        if dl.request_id is not None:
-            if corrective:
-                request_line = next(
-                    (
-                        o.request_line
-                        for o in original
-                        if (o.request_id, o.product_code, o.unit_price, o.vat_rate, o.description)
-                        == (dl.request_id, dl.product_code, dl.unit_price, dl.vat_rate, dl.description)
-                    ),
-                    None,
-                )
-            else:
-                request_line = place.get(dl.request_id, 0)
-                place[dl.request_id] = request_line + 1
-        out.append(
-            Line(
-                line_no=dl.line_no,
-                product_code=dl.product_code,
-                description=dl.description,
-                quantity=dl.quantity,
-                unit=dl.unit,
-                unit_price=dl.unit_price,
-                vat_rate=dl.vat_rate,
-                net=dl.net,
-                request_id=dl.request_id,
-                request_line=request_line,
-                order_id=dl.order_id,
-                service_period=Period(dl.service_period.start, dl.service_period.end) if dl.service_period else None,
-                chargeable=True,
-                reversal=corrective and dl.quantity < 0,
+    for doc, at in batch:
+        if (int(doc.invoice_number), int(doc.invoice_id)) in present:
+            report.present += 1
+        else:
+            out.append((doc, at))
+    return out
+
+
+async def _sift_paid(
+    sessions: async_sessionmaker[AsyncSession], batch: list[tuple[PaymentRecorded, str]]
+) -> list[tuple[PaymentRecorded, str]]:
+    """The recorded payments of ``batch`` the database lacks or has as unmatched."""
+    async with sessions() as s:
+        ids = [p.payment_id for p, _ in batch]
+        done = set(
+            await s.scalars(
+                select(payments.c.payment_id).where(payments.c.payment_id.in_(ids), payments.c.status != "unmatched")
             )
         )
-    return tuple(out)
+    return [(p, e) for p, e in batch if p.payment_id not in done]
 
 
-def _invoice(doc: InvoiceDocument, lines: tuple[Line, ...]) -> NewInvoice:
-    return NewInvoice(
-        status="confirmed",
-        document_type=doc.document_type,
-        kind=doc.kind,
-        series=doc.series,
-        customer_number=doc.customer.customer_number,
-        invoice_date=doc.invoice_date,
-        due_date=doc.due_date,
-        payment_terms_days=doc.payment_terms_days,
-        totals=Totals(doc.totals.net, doc.totals.vat, doc.totals.gross),
-        vat_breakdown=tuple(VatTotal(r.rate, r.net, r.vat, r.gross) for r in doc.vat_breakdown),
-        lines=lines,
-        created_by=ACTOR,
-        customer=doc.customer.model_dump(mode="json"),
-        number=int(doc.invoice_number),
-        reference=doc.reference,
-        reference_rf=doc.reference_rf,
-        run_id=uuid.UUID(doc.run_id) if doc.run_id else None,
-        original_invoice_id=int(doc.original_invoice_id) if doc.original_invoice_id else None,
-        confirmed_by=ACTOR,
-    )
-
-
-async def _release_drafts(s: AsyncSession, doc_id: int, request_ids: Sequence[str], report: Report) -> None:
-    """Remove other drafts holding requests the log says ``doc_id`` invoiced."""
-    if not request_ids:
-        return
-    stale = list(
-        await s.scalars(
-            select(invoices.c.id)
-            .distinct()
-            .join(invoice_lines, invoice_lines.c.invoice_id == invoices.c.id)
-            .where(
-                invoices.c.status == "draft",
-                invoices.c.id != doc_id,
-                invoice_lines.c.request_id.in_(request_ids),
-                invoice_lines.c.corrective.is_(False),
-            )
-        )
-    )
-    for draft_id in stale:
-        await s.execute(
-            update(billing_requests)
-            .where(billing_requests.c.invoice_id == draft_id)
-            .values(status="open", invoice_id=None, changed_at=func.now())
-        )
-        await InvoiceStore(s).delete(draft_id)
-        report.stale_drafts_removed += 1
-
-
-async def _rebuild(s: AsyncSession, doc: InvoiceDocument, issued_at: datetime, report: Report) -> int | None:
-    """One issued document: present, rebuilt, or a conflict. Returns the id of an
-    original whose balance a rebuilt credit note changes."""
-    store, requests = InvoiceStore(s), RequestStore(s)
-    doc_id, number = int(doc.invoice_id), int(doc.invoice_number)
-    owner = await s.scalar(select(invoices.c.id).where(invoices.c.series == doc.series, invoices.c.number == number))
-    if owner == doc_id:
-        report.present += 1
-        return None
-    if owner is not None:
-        report.conflicts.append(f"number {number} is invoice id {owner} in the database, id {doc_id} on the log")
-        return None
-    row = (await s.execute(select(invoices.c.status, invoices.c.number).where(invoices.c.id == doc_id))).first()
-    if row is not None and row.status != "draft":
-        report.conflicts.append(f"invoice id {doc_id} has number {row.number} in the database, {number} on the log")
-        return None
-    original_id = int(doc.original_invoice_id) if doc.original_invoice_id else None
-    original = (await store.lines_of([original_id])).get(original_id, []) if original_id else []
-    lines = _lines(doc, original)
-    on_doc = sorted({line.request_id for line in lines if line.request_id}) if doc.document_type == "invoice" else []
-    if row is not None:  # the draft confirmed after the backup: its requests off the document are non-chargeable
-        await s.execute(
-            update(billing_requests)
-            .where(billing_requests.c.invoice_id == doc_id, billing_requests.c.request_id.not_in(on_doc))
-            .values(status="non-chargeable", changed_at=func.now())
-        )
-        await store.delete(doc_id)
-        report.drafts_confirmed += 1
-    await _release_drafts(s, doc_id, on_doc, report)
-    await store.insert([doc_id], [_invoice(doc, lines)], [issued_at])
-    known = list(
-        await s.scalars(select(billing_requests.c.request_id).where(billing_requests.c.request_id.in_(on_doc)))
-    )
-    await requests.set_status(known, "invoiced", dict.fromkeys(known, doc_id))
-    report.requests_invoiced += len(known)
-    report.rebuilt += 1
-    report.rebuilt_numbers.append(number)
-    return original_id if doc.document_type == "credit-note" else None
-
-
-async def _payment(s: AsyncSession, p: PaymentRecorded, event_id: str, report: Report) -> int | None:
-    """One recorded payment; returns the invoice id whose balance it changes."""
-    invoice_id = int(p.invoice_id)
-    reference = await s.scalar(select(invoices.c.reference).where(invoices.c.id == invoice_id))
-    if reference is None:
-        report.conflicts.append(f"payment on invoice id {invoice_id}: no such issued invoice in the database")
-        return None
-    current = (
-        await s.execute(select(payments.c.status, payments.c.invoice_id).where(payments.c.payment_id == p.payment_id))
-    ).first()
-    if current is not None and current.status != "unmatched":
-        return None
-    if current is None:
-        await s.execute(
-            payments.insert().values(
-                payment_id=p.payment_id,
-                reference=reference,
-                amount=p.amount,
-                payment_date=p.payment_date,
-                invoice_id=invoice_id,
-                status="matched",
-                event_id=event_id,
-            )
-        )
-    else:  # unmatched in the backup, allocated by a clerk after it
-        await s.execute(
-            update(payments)
-            .where(payments.c.payment_id == p.payment_id)
-            .values(status="allocated", invoice_id=invoice_id, allocated_by=ACTOR)
-        )
-    report.payments_rebuilt += 1
-    return invoice_id
-
-
-async def _refresh_balance(s: AsyncSession, invoice_id: int) -> None:
-    """Paid, credited and status from the payments and the credit notes the database now has."""
-    inv = (await s.execute(select(invoices.c.gross, invoices.c.settled_on).where(invoices.c.id == invoice_id))).first()
-    if inv is None:
-        return
-    paid_row = (
-        await s.execute(
-            select(func.coalesce(func.sum(payments.c.amount), 0), func.max(payments.c.payment_date)).where(
-                payments.c.invoice_id == invoice_id
-            )
-        )
-    ).one()
-    credit_row = (
-        await s.execute(
-            select(func.coalesce(func.sum(invoices.c.gross), 0), func.max(invoices.c.invoice_date)).where(
-                invoices.c.original_invoice_id == invoice_id,
-                invoices.c.status == "confirmed",
-                invoices.c.document_type == "credit-note",
-            )
-        )
-    ).one()
-    balance = Balance(inv.gross, Decimal(credit_row[0]), Decimal(paid_row[0]))
-    dates: list[date] = [d for d in (paid_row[1], credit_row[1]) if d is not None]
-    settled_on = (inv.settled_on or max(dates, default=None)) if balance.settled else None
-    await InvoiceStore(s).set_balance(
-        invoice_id, paid=balance.paid, credited=balance.credited, status=balance.status, settled_on=settled_on
-    )
-
-
-async def _published_outbox_rows(s: AsyncSession, topic: str, on_log: set[str]) -> int:
-    """Delete the outbox rows for ``topic`` whose event id is on the log already."""
-    if not on_log:
-        return 0
-    result = await s.execute(
-        text(
-            "DELETE FROM outbox AS o WHERE o.topic = :topic AND EXISTS ("
-            " SELECT 1 FROM jsonb_array_elements(o.headers) AS h"
-            " WHERE h->>0 = 'ce_id' AND h->>1 = ANY(CAST(:ids AS text[])))"
-        ),
-        {"topic": topic, "ids": sorted(on_log)},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def _finish(s: AsyncSession, highest: Mapping[str, int], max_id: int, report: Report) -> None:
-    before = await counters(s)
-    for series, number in highest.items():
-        _, counter = series_of(number)
-        await advance(s, series, counter)
-    await record_log(s, highest)
-    after = await counters(s)
-    for series, number in highest.items():
-        report.series[series] = (before.get(series, 0), series_of(number)[1], after.get(series, 0))
-    if max_id:
-        await s.execute(
+async def _outbox_event_ids(sessions: async_sessionmaker[AsyncSession], topic: str) -> set[str]:
+    async with sessions() as s:
+        rows = await s.execute(
             text(
-                "SELECT setval(q.s, GREATEST(:n, COALESCE(pg_sequence_last_value(q.s), 1))) "
-                "FROM (SELECT CAST(pg_get_serial_sequence('invoices', 'id') AS regclass) AS s) AS q"
+                "SELECT h->>1 FROM outbox AS o, jsonb_array_elements(o.headers) AS h "
+                "WHERE o.topic = :topic AND h->>0 = 'ce_id'"
             ),
-            {"n": max_id},
+            {"topic": topic},
         )
+        return {str(r[0]) for r in rows}
 
 
 async def reconcile(
     settings: ServiceSettings, sessions: async_sessionmaker[AsyncSession], *, timeout_s: float
 ) -> Report:
-    """Read the whole topic, rebuild what the database lacks, advance the series."""
+    """Read the whole topic, rebuild what the database lacks, advance the series.
+
+    Memory holds what is missing, the invoice ids and payment ids seen (to count each
+    once), the highest number per series, and the ids of the backup's outbox rows."""
     report = Report()
-    docs: dict[int, tuple[InvoiceDocument, datetime]] = {}
-    paid: dict[str, tuple[PaymentRecorded, str]] = {}
-    on_log: set[str] = set()
-    async for env in read_all(settings, timeout_s=timeout_s, event_ids=on_log):
+    topic = invoices_topic(settings)
+    seen_invoices: set[int] = set()
+    seen_payments: set[str] = set()
+    highest: dict[str, int] = {}
+    missing: list[tuple[InvoiceDocument, datetime]] = []
+    unpaid: list[tuple[PaymentRecorded, str]] = []
+    docs: list[tuple[InvoiceDocument, datetime]] = []
+    paid: list[tuple[PaymentRecorded, str]] = []
+    in_outbox = await _outbox_event_ids(sessions, topic)
+    published: set[str] = set()
+
+    def on_event_id(event_id: str) -> None:
+        if event_id in in_outbox:
+            published.add(event_id)
+
+    async for env in read_all(settings, timeout_s=timeout_s, on_event_id=on_event_id):
         report.records += 1
         data: Any = env.data
         if isinstance(data, InvoiceIssued | CorrectiveInvoiceIssued):
-            docs.setdefault(int(data.invoice.invoice_id), (data.invoice, data.invoice.issued_at))
-        elif isinstance(data, PaymentRecorded):
-            paid.setdefault(data.payment_id, (data, env.meta.id))
-    report.issued_on_log, report.payments_on_log = len(docs), len(paid)
+            doc = data.invoice
+            if int(doc.invoice_id) not in seen_invoices:
+                seen_invoices.add(int(doc.invoice_id))
+                series, _ = series_of(int(doc.invoice_number))
+                highest[series] = max(highest.get(series, 0), int(doc.invoice_number))
+                docs.append((doc, doc.issued_at))
+        elif isinstance(data, PaymentRecorded) and data.payment_id not in seen_payments:
+            seen_payments.add(data.payment_id)
+            paid.append((data, env.meta.id))
+        if len(docs) >= BATCH:
+            missing += await _sift_issued(sessions, docs, report)
+            docs = []
+        if len(paid) >= BATCH:
+            unpaid += await _sift_paid(sessions, paid)
+            paid = []
+    missing += await _sift_issued(sessions, docs, report) if docs else []
+    unpaid += await _sift_paid(sessions, paid) if paid else []
+    report.issued_on_log, report.payments_on_log = len(seen_invoices), len(seen_payments)
     # originals before the corrective invoices that refer to them, each in issue order
-    ordered = sorted(docs.values(), key=lambda d: (d[0].document_type != "invoice", d[1], int(d[0].invoice_id)))
+    ordered = sorted(missing, key=lambda d: (d[0].document_type != "invoice", d[1], int(d[0].invoice_id)))
     touched: set[int] = set()
     for start in range(0, len(ordered), 200):
         async with sessions() as s, s.begin():
             for doc, issued_at in ordered[start : start + 200]:
-                if (original := await _rebuild(s, doc, issued_at, report)) is not None:
+                if (original := await rebuild_invoice(s, doc, issued_at, report)) is not None:
                     touched.add(original)
     async with sessions() as s, s.begin():
-        for p, event_id in paid.values():
-            if (invoice_id := await _payment(s, p, event_id, report)) is not None:
+        for p, event_id in unpaid:
+            if (invoice_id := await rebuild_payment(s, p, event_id, report)) is not None:
                 touched.add(invoice_id)
         for invoice_id in sorted(touched):
-            await _refresh_balance(s, invoice_id)
+            await refresh_balance(s, invoice_id)
         report.balances_refreshed = len(touched)
-        report.outbox_removed = await _published_outbox_rows(s, invoices_topic(settings), on_log)
-        highest = highest_numbers(int(d.invoice_number) for d, _ in docs.values())
-        await _finish(s, highest, max(docs, default=0), report)
+        report.outbox_removed = await drop_published_outbox_rows(s, topic, published)
+        await advance_series(s, highest, max(seen_invoices, default=0), report)
     return report

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.invoicing.domain.numbering import Behind, behind
+from services.invoicing.domain.numbering import Behind, behind, invoice_number
 from services.invoicing.tables import invoice_series, invoices, numbering_log
 
 Executor = AsyncSession | AsyncConnection
@@ -48,8 +48,14 @@ async def behind_log(db: Executor) -> list[Behind]:
 
 
 async def newest_confirmation(db: Executor) -> datetime | None:
-    """When the newest invoice in this database was confirmed (None: no invoice)."""
-    newest: datetime | None = await db.scalar(select(func.max(invoices.c.confirmed_at)))
+    """When the newest invoice in this database was confirmed (None: no invoice): the
+    confirmation of each series' last number (index lookups, no scan of the invoices)."""
+    keys = [(series, invoice_number(series, last)) for series, last in (await counters(db)).items() if last > 0]
+    if not keys:
+        return None
+    newest: datetime | None = await db.scalar(
+        select(func.max(invoices.c.confirmed_at)).where(tuple_(invoices.c.series, invoices.c.number).in_(keys))
+    )
     return newest
 
 

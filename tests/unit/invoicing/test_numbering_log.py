@@ -12,7 +12,7 @@ import pytest
 
 from services.invoicing.domain.billing import Line
 from services.invoicing.domain.numbering import Behind, behind, highest_numbers, series_of
-from services.invoicing.reconcile import Report, _lines
+from services.invoicing.rebuild import Report, document_lines
 from shared.events.invoicing import InvoiceDocument
 from tests.support.documents import SELLER, customer
 
@@ -97,7 +97,7 @@ def _line(no: int, request_id: str, quantity: str, code: str = "HS") -> dict[str
 
 def test_an_invoice_s_lines_take_their_place_within_their_request_in_document_order() -> None:
     doc = _doc("invoice", [_line(1, "R1", "1"), _line(2, "R1", "2", "KUVA"), _line(3, "R2", "1")])
-    lines = _lines(doc, [])
+    lines = document_lines(doc, [])
     assert [(x.line_no, x.request_id, x.request_line, x.reversal) for x in lines] == [
         (1, "R1", 0, False),
         (2, "R1", 1, False),
@@ -111,7 +111,7 @@ def test_a_corrective_invoice_s_lines_take_the_place_of_the_original_line_they_u
         Line(2, "KUVA", "KUVA", Decimal(2), "kpl", Decimal("10.00"), Decimal(10), Decimal("20.00"), "R1", 1),
     ]
     doc = _doc("credit-note", [_line(1, "R1", "-2", "KUVA"), _line(2, "R1", "1", "KUVA")])
-    lines = _lines(doc, original)
+    lines = document_lines(doc, original)
     assert [(x.request_line, x.reversal, x.quantity) for x in lines] == [(1, True, -2), (1, False, 1)]
 
 
