@@ -1,14 +1,16 @@
 """Backup and restore of the invoicing database (issue 18, item 6), on real Kafka and
 PostgreSQL with the real ``pg_dump -Fc`` / ``pg_restore``:
 
-invoices 1-3 issued, a draft made -> dump -> invoices 4-5 issued and the draft confirmed
-as 6 (all on the log) -> the service stopped, the dump restored -> the service starts,
-sees its series (3) behind the log (6): issuing answers 409 ``numbering-behind-log``
-(a run, a draft's confirmation) and the daily run's job fails without issuing,
-``/readyz`` stays 200 while ``/readyz/all`` shows ``numbering`` down -> ``billing
-invoicing reconcile`` (the CLI, as an operator runs it) rebuilds 4-6 and moves the
-series; run again, it changes nothing -> the running service issues 7 without a restart,
-and no number is on the log twice or differs between the log and the database.
+invoices 1-3 issued, a draft made -> dump -> invoices 4-5 issued, the draft confirmed
+as 6, invoice 2 credited whole by credit note 3 000 000 001 (all on the log) -> the
+service stopped, the dump restored -> the service starts, sees its series (3 and 0)
+behind the log (6 and 1): issuing answers 409 ``numbering-behind-log`` (a run, a
+draft's confirmation) and the daily run's job fails without issuing, ``/readyz`` stays
+200 while ``/readyz/all`` shows ``numbering`` down -> ``billing invoicing reconcile``
+(the CLI, as an operator runs it) rebuilds 4-6 and the credit note (invoice 2 credited
+again) and moves both series; run again, it changes nothing -> the running service
+issues 7 without a restart, and no number is on the log twice or differs between the
+log and the database.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ pytestmark = pytest.mark.integration
 
 PG_BIN = Path(os.environ.get("BILLING_PG_BIN", "/usr/lib/postgresql/15/bin"))
 FIRST = 1_000_000_001
+CREDIT = 3_000_000_001  # the corrective series' first number
 REQUEST = "S-Rsubscription-{}"  # seed_ready's request ids
 
 
@@ -148,8 +152,12 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         confirmed = await api.post(f"/invoices/{draft_id}/confirm", headers={"X-Actor": "clerk-1"})
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["number"] == FIRST + 5
-        on_log = await published_numbers(sandbox, 6)
-    assert on_log == list(range(FIRST, FIRST + 6))
+        second = (await api.get("/invoices", params={"number": FIRST + 1})).json()["items"][0]["id"]
+        made = await api.post(f"/invoices/{second}/corrective", json={"return_mode": "non-chargeable"})
+        credit = await api.post(f"/invoices/{made.json()['id']}/confirm")  # untouched: reverses it whole
+        assert (credit.json()["document_type"], credit.json()["number"]) == ("credit-note", CREDIT)
+        on_log = await published_numbers(sandbox, 7)
+    assert on_log == [*range(FIRST, FIRST + 6), CREDIT]
 
     await restore(sandbox, dump)
     assert await db_numbers(sandbox) == [FIRST, FIRST + 1, FIRST + 2]  # the backup's world
@@ -167,7 +175,7 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         ready, everything = await api.get("/readyz"), await api.get("/readyz/all")
         assert ready.status_code == 200 and ready.json()["status"] == "degraded"
         assert everything.status_code == 503 and everything.json()["checks"]["numbering"] == "down"
-        assert behind_gauge((await api.get("/metrics")).text) == {"subscription": 3, "notice": 0, "corrective": 0}
+        assert behind_gauge((await api.get("/metrics")).text) == {"subscription": 3, "notice": 0, "corrective": 1}
         # the daily run (a job) refuses too, and issues nothing: S-4, S-5, S-7 are ready here
         job, _ = await runtime.jobs.start_job(
             DAILY, {"date": "2026-11-30", "kinds": ["subscription"], "mode": "confirm"}, key="daily-test"
@@ -179,10 +187,21 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
 
         first = await reconcile(sandbox)
         print(first)  # what an operator reads (pytest -rP shows it)
-        assert "3 already present, 3 rebuilt (1 of them replacing the draft confirmed after the backup)" in first
+        assert "3 already present, 4 rebuilt (1 of them replacing the draft confirmed after the backup)" in first
         assert f"rebuilt numbers subscription: {FIRST + 3}..{FIRST + 5}" in first
+        assert f"rebuilt numbers corrective: {CREDIT}..{CREDIT}" in first
         assert "series subscription: counter 3 -> 6 (highest on the log 6)" in first
+        assert "series corrective: counter 0 -> 1 (highest on the log 1)" in first
         assert "3 request(s) marked invoiced" in first
+        assert "balances refreshed on 1 invoice(s)" in first  # the credit note's original
+        credited = await sandbox.fetch("SELECT credited, payment_status FROM invoices WHERE number = $1", FIRST + 1)
+        assert [tuple(r) for r in credited] == [(Decimal("-33.00"), "credited")]
+        reversal = await sandbox.fetch(
+            "SELECT l.request_id, l.request_line, l.quantity, l.reversal FROM invoice_lines l "
+            "JOIN invoices i ON i.id = l.invoice_id WHERE i.number = $1",
+            CREDIT,
+        )
+        assert [tuple(r) for r in reversal] == [(REQUEST.format(2), 0, Decimal(-1), True)]
         after_first = await state(sandbox)
         second = await reconcile(sandbox)
         assert "0 rebuilt" in second and "nothing to do" in second
@@ -200,11 +219,12 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         )
         again = await run(api, **confirm_of(4, 5, 7))  # 4 and 5 are invoiced now: only 7 is billed
         assert again["summary"]["invoices"] == 1
-        assert await db_numbers(sandbox) == list(range(FIRST, FIRST + 7))
-        on_log = await published_numbers(sandbox, 7)
-    assert on_log == list(range(FIRST, FIRST + 7))  # each number once on the log, the same as the database
+        assert await db_numbers(sandbox) == [*range(FIRST, FIRST + 7), CREDIT]
+        on_log = await published_numbers(sandbox, 8)
+    assert on_log == [*range(FIRST, FIRST + 7), CREDIT]  # each number once on the log, the same as the database
     lines = await sandbox.fetch(
-        "SELECT l.request_id, i.number FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id ORDER BY 1"
+        "SELECT l.request_id, i.number FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+        "WHERE NOT l.corrective ORDER BY 1"
     )
     assert [(r[0], r[1]) for r in lines] == [(REQUEST.format(i), FIRST + i - 1) for i in range(1, 8)]
 
