@@ -11,7 +11,9 @@ The clerk's day, as commands:
   summary; ``--pdf`` saves the summary PDF;
 - ``invoices`` / ``show`` / ``edit-line`` / ``remove-line`` / ``delete`` / ``confirm``: drafts and invoices;
 - ``corrective``: a corrective invoice (*hyvityslasku* / *korjauslasku*) of a confirmed one;
-- ``payments`` / ``allocate``: payments, the unmatched ones allocated by hand.
+- ``payments`` / ``allocate``: payments, the unmatched ones allocated by hand;
+- ``reconcile`` (operators, after a restore): rebuild from the invoice log what the
+  database lacks (talks to the database and Kafka directly, not the API).
 
 Every write sends ``X-Actor`` (``--actor``, by default the OS user name) for the audit
 trail. A refusal (4xx) prints the service's fi/en message and exits 1; a service that
@@ -22,8 +24,9 @@ cannot be reached exits 2 (:func:`billing_cli.http.call`).
 # Importing a module registers its commands; `--help` lists them in the clerk's order.
 from billing_cli.invoicing import requests, runs
 from billing_cli.invoicing import invoices, payments
+from billing_cli.invoicing import reconcile
 from billing_cli.invoicing.common import app
 
 # isort: on
 
-__all__ = ["app", "invoices", "payments", "requests", "runs"]
+__all__ = ["app", "invoices", "payments", "reconcile", "requests", "runs"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from services.invoicing import api, consumers
+from services.invoicing import api, consumers, numbering_check
 from services.invoicing.config import Settings
 from services.invoicing.domain.vat import load_vat_table
 from services.invoicing.handlers import runs
@@ -45,6 +45,7 @@ def build(settings: Settings | None = None) -> Runtime[InvoicingUnitOfWork]:
     runtime = Runtime(SPEC, settings, InvoicingUnitOfWork)
     consumers.register(runtime, load_vat_table(settings.vat_table_path))
     retention.install(runtime.jobs, settings, job_rows=PURGED_WITH_JOBS)
+    numbering_check.install(runtime, settings)
     size = settings.run_chunk_customers
     runtime.jobs.register(
         JobKind(runs.RUN, partial(runs.run_chunk, settings=settings), total=runs.count_run, chunk_size=size)

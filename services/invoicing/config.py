@@ -44,3 +44,16 @@ class Settings(ServiceSettings):
     daily_run_mode: Literal["draft", "confirm"] = "confirm"
     run_chunk_customers: int = Field(default=1000, ge=1, le=20_000)
     """Customers per chunk (one transaction) of a billing run."""
+
+    # issue 18 (restore): the invoice-number check against invoicing.invoices.v1
+    numbering_check_enabled: bool = True
+    """At start, read the highest invoice number of each series from the tail of the
+    invoices topic; a number series behind it (a restored backup) issues nothing until
+    ``billing invoicing reconcile``. Off only for tests that need no Kafka at start."""
+    numbering_check_window: int = Field(default=500, ge=1, le=100_000)
+    """Records read per step when reading a partition backwards from its end."""
+    numbering_check_margin_s: float = Field(default=3600.0, ge=0)
+    """How far before the newest invoice in the database the tail is read at most
+    (longer than any issuing transaction, plus clock skew between hosts)."""
+    numbering_check_timeout_s: float = Field(default=120.0, gt=0)
+    """How long the start keeps trying to read the log before it gives up (fails)."""

@@ -23,7 +23,8 @@ PAYMENTS_GROUP = "invoicing-payments"
 def register(runtime: Runtime[InvoicingUnitOfWork], vat: VatTable) -> None:
     intake_counter = Counter(
         "billing_invoicing_requests",
-        "Billing requests taken in, by outcome (stored, stored cancelled, repeated). Counted when the batch's "
+        "Billing requests taken in, by outcome (stored, stored cancelled, repeated, already invoiced: one "
+        "that came again after a restore and is billed by an invoice reconcile rebuilt). Counted when the batch's "
         "handler returns (a batch retried after a rollback counts again).",
         ["outcome"],
         registry=runtime.metrics.registry,
@@ -40,6 +41,7 @@ def register(runtime: Runtime[InvoicingUnitOfWork], vat: VatTable) -> None:
         intake_counter.labels("stored").inc(out.stored - out.stored_cancelled)
         intake_counter.labels("stored-cancelled").inc(out.stored_cancelled)
         intake_counter.labels("repeated").inc(out.repeated)
+        intake_counter.labels("already-invoiced").inc(out.already_invoiced)
 
     async def on_profiles(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork) -> None:
         await intake.take_profiles(events, uow, topic=runtime.settings.topic(topics.BILLING_PROFILES.name))

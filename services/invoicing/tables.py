@@ -5,7 +5,8 @@ Guarantees held by constraints, not by code paths:
   line, over the lines of invoices that are not corrective ones);
 - gap-free, never reused numbers per series: ``invoice_series`` is a row-locked counter
   advanced in the confirming transaction (a rollback gives the numbers back), and
-  ``uq_invoices_number`` makes a reuse impossible;
+  ``uq_invoices_number`` makes a reuse impossible; ``numbering_log`` holds the highest
+  number of each series on the invoices topic, so a restored database issues none again;
 - one payment per bank payment id: ``payments`` primary key.
 """
 
@@ -111,6 +112,17 @@ invoice_series = Table(
     metadata,
     Column("series", Text, primary_key=True),
     Column("last_value", BigInteger, nullable=False, server_default="0"),
+)
+
+numbering_log = Table(
+    "numbering_log",
+    metadata,
+    # the highest number of each series seen on invoicing.invoices.v1 at the last start
+    # (services/invoicing/numbering.py): a series whose counter is below it issues nothing
+    # until ``billing invoicing reconcile`` (a database restored from a backup)
+    Column("series", Text, primary_key=True),
+    Column("highest", BigInteger, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 invoices = Table(

@@ -349,7 +349,7 @@ class BulkConfirm(StrictRequest):
     """Every draft of this kind (instead of ``ids``)."""
 
 
-@router.post("/confirm", response_model=ConfirmOut)
+@router.post("/confirm", response_model=ConfirmOut, responses=CONFLICT)
 async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "api") -> Any:
     """Confirm drafts in bulk: the selected ids, or every draft of a kind. Refusals are
     reported per invoice; the rest are confirmed."""
@@ -361,7 +361,10 @@ async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "ap
     if ids is None:
         async with uow(request) as u:
             ids = await u.invoices.drafts(body.all_of_kind)
-    out = await drafts.confirm(uow(request), ids, actor=x_actor, settings=settings(request), strict=False)
+    try:
+        out = await drafts.confirm(uow(request), ids, actor=x_actor, settings=settings(request), strict=False)
+    except Refused as exc:  # the whole confirmation refused (numbering-behind-log)
+        raise refused(exc) from None
     return ConfirmOut(
         confirmed=len(out.issued),
         non_chargeable=len(out.non_chargeable),

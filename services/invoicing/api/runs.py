@@ -13,10 +13,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.invoicing.api.common import KIND_PATTERN, Actor, runtime, uow
+from services.invoicing.api.common import CONFLICT, KIND_PATTERN, Actor, refused, runtime, uow
 from services.invoicing.api.invoices import InvoiceOut
 from services.invoicing.domain.billing import Line, Period, Totals
 from services.invoicing.domain.numbering import series_for
+from services.invoicing.handlers.errors import Refused
+from services.invoicing.handlers.numbering import RUN_CONFIRM, RUN_DRAFT, ensure_numbering
 from services.invoicing.handlers.runs import RUN, RunParams
 from services.invoicing.store.invoices import StoredInvoice, breakdown_of
 from services.invoicing.summary_pdf import SummaryRow, render_run_summary
@@ -98,13 +100,19 @@ def _not_found(run_id: uuid.UUID) -> HTTPException:
 RunId = Annotated[uuid.UUID, Path(description="The run's id (its job's id)")]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, responses=CONFLICT)
 async def start(request: Request, body: RunIn, x_actor: Actor = "api") -> Any:
     """Start a billing run as a job: 202 with the job (``Location``); its id is the
     run's. Follow ``/jobs/{id}`` for progress, then read ``/billing-runs/{id}``."""
     params = RunParams(
         body.kind, body.mode, body.up_to, list(dict.fromkeys(body.request_ids)) if body.request_ids else None
     )
+    if body.mode != "preview":
+        try:
+            async with uow(request) as u:
+                await ensure_numbering(u, RUN_CONFIRM if body.mode == "confirm" else RUN_DRAFT)
+        except Refused as exc:
+            raise refused(exc) from None
     job, _ = await runtime(request).jobs.start_job(RUN, params.as_params(), actor=x_actor)
     return accepted(job)
 

@@ -35,6 +35,7 @@ from services.invoicing.domain.numbering import series_for
 from services.invoicing.handlers import balances
 from services.invoicing.handlers.errors import Conflict, Invalid, NotFound, invoice_not_found
 from services.invoicing.handlers.issuing import emit, numbers
+from services.invoicing.handlers.numbering import CORRECTIVE, ensure_numbering
 from services.invoicing.store.invoices import NewInvoice, StoredInvoice, line_row
 from services.invoicing.store.requests import NewRequest
 from services.invoicing.tables import invoice_lines
@@ -82,6 +83,7 @@ async def _current(uow: InvoicingUnitOfWork, original: StoredInvoice) -> list[Li
 
 async def create(uow: InvoicingUnitOfWork, original_id: int, *, return_mode: str, actor: str) -> StoredInvoice:
     async with uow:
+        await ensure_numbering(uow, CORRECTIVE)  # its id could be one the log already holds
         original = await uow.invoices.get(original_id, lock=True)
         if original is None:
             raise invoice_not_found(original_id)

@@ -28,6 +28,7 @@ from services.invoicing.domain.billing import edit_line, limit_breach, vat_break
 from services.invoicing.handlers import corrections
 from services.invoicing.handlers.errors import Conflict, Invalid, invoice_not_found, not_a_draft
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
+from services.invoicing.handlers.numbering import CONFIRM, ensure_numbering
 from services.invoicing.store.invoices import StoredInvoice
 from services.invoicing.store.profiles import Profile
 from services.invoicing.uow import InvoicingUnitOfWork
@@ -174,6 +175,7 @@ async def confirm(
     refusal raises; otherwise refusals are reported per invoice and the rest confirmed."""
     out = Confirmed()
     async with uow:
+        await ensure_numbering(uow, CONFIRM)  # all refused, whatever the mode
         drafts = await uow.invoices.get_many(sorted(set(ids)), lock=True)
         found = {d.id for d in drafts}
         for missing in sorted(set(ids) - found):

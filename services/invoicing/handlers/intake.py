@@ -15,6 +15,11 @@ Every record must be keyed by the customer number in its body (the topic's order
 customer depends on it): a record with another key, or none, is refused
 (``key-not-customer-number``), billing requests and cancellations alike.
 
+A new request that an issued invoice already bills is stored invoiced, linked to it: after
+a restore, ``billing invoicing reconcile`` rebuilds the invoices from their log, and the
+requests consumed after the backup come again when the consumer group is rewound to the
+backup's time (README "Backup and restore"); they must not be billed twice.
+
 A cancellation marks the order's open requests cancelled, and any request of that
 order that arrives later is stored cancelled. Requests already on a draft or invoiced
 are left as they are (the notice tells the clerk a corrective invoice is needed).
@@ -48,6 +53,7 @@ class IntakeOutcome:
     stored_cancelled: int = 0
     cancelled: int = 0
     invoiced_of_cancelled: int = 0
+    already_invoiced: int = 0
 
 
 def content_hash(request: BillingRequestSubmitted) -> str:
@@ -127,6 +133,10 @@ async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingU
     cancelled = await uow.requests.cancelled_among([e.data.order_id for e in unique])
     rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open") for e in unique]
     new = await uow.requests.insert(rows)
+    invoiced = await uow.requests.on_issued_invoices(sorted(new))
+    if invoiced:  # a consumer rewound after a restore: reconcile rebuilt its invoice already
+        await uow.requests.set_status(sorted(invoiced), "invoiced", invoiced)
+        out.already_invoiced += len(invoiced)
     existing = [r for r in rows if r.request_id not in new]
     if existing:
         stored = await uow.requests.hashes([r.request_id for r in existing])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.invoicing.domain.numbering import invoice_number
+from services.invoicing.handlers.numbering import ensure_numbering
 from services.invoicing.store.profiles import Profile
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
@@ -23,9 +24,11 @@ class Numbered:
 
 async def numbers(uow: InvoicingUnitOfWork, series: str, count: int) -> list[Numbered]:
     """``count`` consecutive numbers of ``series`` (gap-free: see the store) and the
-    national and RF references derived from each."""
+    national and RF references derived from each. Refused (409 ``numbering-behind-log``)
+    while the series is behind the invoice log (a restored database)."""
     if count == 0:
         return []
+    await ensure_numbering(uow)
     first = await uow.invoices.allocate_numbers(series, count)
     out = []
     for counter in range(first, first + count):

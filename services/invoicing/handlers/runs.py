@@ -49,11 +49,12 @@ from services.invoicing.domain.billing import Invoice, build_invoices
 from services.invoicing.domain.numbering import series_for
 from services.invoicing.handlers.billable import billable, leave_out, new_invoice
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
+from services.invoicing.handlers.numbering import RUN_CONFIRM, RUN_DRAFT, NumberingBehind, ensure_numbering
 from services.invoicing.store.invoices import breakdown_json, stored
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
 from shared.events.invoicing import BillingRunFinished, LeftOut, RunTotals, RunVatTotal
-from shared.jobs import JobContext, Step
+from shared.jobs import JobContext, JobFailed, Step
 from shared.money import ZERO
 
 RUN = "invoicing.billing-run"
@@ -151,6 +152,12 @@ async def count_run(ctx: JobContext, uow: InvoicingUnitOfWork) -> int:
 async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:
     p = RunParams.of(ctx.params)
     cursor = dict(ctx.cursor) if ctx.cursor else _new_cursor()
+    if p.mode != "preview":
+        # before anything: a refused chunk rolls back whole, the job fails with the code
+        try:
+            await ensure_numbering(uow, RUN_CONFIRM if p.mode == "confirm" else RUN_DRAFT)
+        except NumberingBehind as exc:
+            raise JobFailed(exc.code, exc.message_en) from None
     if ctx.cursor is None:
         await uow.runs.begin(
             ctx.id,

@@ -278,6 +278,14 @@ class InvoiceStore:
             )
         ]
         now = datetime.now(UTC)
+        await self.insert(ids, new, [now if n.status == "confirmed" else None for n in new])
+        return ids
+
+    async def insert(
+        self, ids: Sequence[int], new: Sequence[NewInvoice], confirmed_at: Sequence[datetime | None]
+    ) -> None:
+        """Insert invoices and their lines under the given ids (reconcile rebuilds issued
+        invoices under the ids their documents carry)."""
         await self.session.execute(
             _INSERT_INVOICES,
             {
@@ -303,13 +311,12 @@ class InvoiceStore:
                 "return_mode": [n.return_mode for n in new],
                 "created_by": [n.created_by for n in new],
                 "confirmed_by": [n.confirmed_by for n in new],
-                "confirmed_at": [now if n.status == "confirmed" else None for n in new],
+                "confirmed_at": list(confirmed_at),
             },
         )
         await self.add_lines(
             [(i, n.original_invoice_id is not None, line) for i, n in zip(ids, new, strict=True) for line in n.lines]
         )
-        return ids
 
     async def add_lines(self, rows: Sequence[tuple[int, bool, Line]]) -> None:
         if not rows:

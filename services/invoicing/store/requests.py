@@ -18,7 +18,14 @@ from sqlalchemy.sql import ColumnElement
 
 from services.invoicing.domain.billing import Period, Request, RequestLine
 from services.invoicing.store.sql import in_texts
-from services.invoicing.tables import billing_profiles, billing_requests, billing_runs, cancelled_orders, invoices
+from services.invoicing.tables import (
+    billing_profiles,
+    billing_requests,
+    billing_runs,
+    cancelled_orders,
+    invoice_lines,
+    invoices,
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,24 @@ class RequestStore:
             },
         )
         return {row[0] for row in result}
+
+    async def on_issued_invoices(self, ids: Sequence[str]) -> dict[str, int]:
+        """The ids among ``ids`` an issued invoice already bills, and that invoice's id:
+        after a restore, ``billing invoicing reconcile`` rebuilt it from the log before the
+        request itself comes again (a consumer group rewound to the backup's time)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(invoice_lines.c.request_id, func.min(invoice_lines.c.invoice_id))
+            .join(invoices, invoices.c.id == invoice_lines.c.invoice_id)
+            .where(
+                in_texts(invoice_lines.c.request_id, ids),
+                invoice_lines.c.corrective.is_(False),
+                invoices.c.status == "confirmed",
+            )
+            .group_by(invoice_lines.c.request_id)
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     async def hashes(self, ids: Sequence[str]) -> dict[str, str]:
         rows = await self.session.execute(
