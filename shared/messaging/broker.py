@@ -25,8 +25,13 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
+from shared.messaging import offset_fetch
 from shared.messaging.connection import faststream_security
 from shared.settings import ServiceSettings
+
+# aiokafka 0.14 takes a group-level OffsetFetch error for "no committed offset"
+# (a reset to auto_offset_reset); every consumer of ours goes through this module.
+offset_fetch.install()
 
 SAFE_ACK_POLICIES = frozenset({AckPolicy.NACK_ON_ERROR, AckPolicy.MANUAL})
 
