@@ -26,7 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from shared.messaging import offset_fetch
-from shared.messaging.connection import faststream_security
+from shared.messaging.connection import bootstrap_servers, faststream_security
 from shared.settings import ServiceSettings
 
 # aiokafka 0.14 takes a group-level OffsetFetch error for "no committed offset"
@@ -59,7 +59,7 @@ class SafeKafkaBroker(KafkaBroker):
 
 def make_broker(settings: ServiceSettings) -> SafeKafkaBroker:
     return SafeKafkaBroker(
-        settings.kafka_bootstrap_servers,
+        bootstrap_servers(settings),
         acks="all",
         enable_idempotence=True,
         ack_policy=AckPolicy.NACK_ON_ERROR,

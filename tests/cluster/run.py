@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import signal
 import sys
@@ -241,6 +242,7 @@ def main() -> None:
     parser.add_argument("--project", default="billing-cluster", help="the compose project's name")
     args = parser.parse_args()
     engine_env_defaults()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # brokers killed on purpose: no "Unable connect"
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # tear down on SIGTERM
     cluster = Cluster(args.project)
     t0 = time.monotonic()

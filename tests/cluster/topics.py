@@ -44,12 +44,14 @@ async def create_topics(sandbox: Sandbox, partitions: int) -> list[str]:
 
 
 async def verify(cluster: Cluster, prefix: str) -> tuple[bool, str]:
-    """Do the prefix's topics (and the internal ones) have three replicas per partition
-    and min.insync.replicas=2, as Kafka describes them?"""
+    """Do the prefix's topics (and the internal ones, once Kafka made them) have three
+    replicas per partition and min.insync.replicas=2, as Kafka describes them?"""
     admin = await cluster.admin()
     try:
-        names = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
-        internal = ["__consumer_offsets", "__transaction_state"]
+        existing = await admin.list_topics()
+        names = sorted(t for t in existing if t.startswith(prefix))
+        # made by Kafka on first use (a group's first commit, a relay's first transaction)
+        internal = [t for t in ("__consumer_offsets", "__transaction_state") if t in existing]
         described = await admin.describe_topics(names + internal)
         short = {
             t["topic"]: [p["partition"] for p in t["partitions"] if len(p["replicas"]) != REPLICATION_FACTOR]
@@ -70,7 +72,7 @@ async def verify(cluster: Cluster, prefix: str) -> tuple[bool, str]:
     wrong_isr = {t: v for t, v in min_isr.items() if v != MIN_INSYNC_REPLICAS}
     ok = bool(names) and not wrong_rf and not wrong_isr and set(min_isr) == set(names + internal)
     detail = (
-        f"{len(names)} topics of the run + {', '.join(internal)}: {partitions} partitions;"
+        f"{len(names)} topics of the run + {', '.join(internal) or 'no internal topic yet'}: {partitions} partitions;"
         f" replication factor {REPLICATION_FACTOR} everywhere: {not wrong_rf}"
         f"{f' (short: {wrong_rf})' if wrong_rf else ''}; min.insync.replicas {MIN_INSYNC_REPLICAS} everywhere:"
         f" {not wrong_isr}{f' (other: {wrong_isr})' if wrong_isr else ''}"
