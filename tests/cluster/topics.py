@@ -5,6 +5,7 @@ then read back from Kafka: every partition with three replicas, every topic with
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
@@ -43,12 +44,18 @@ async def create_topics(sandbox: Sandbox, partitions: int) -> list[str]:
     return sorted(created)
 
 
-async def verify(cluster: Cluster, prefix: str) -> tuple[bool, str]:
+async def verify(cluster: Cluster, prefix: str, created: list[str]) -> tuple[bool, str]:
     """Do the prefix's topics (and the internal ones, once Kafka made them) have three
-    replicas per partition and min.insync.replicas=2, as Kafka describes them?"""
+    replicas per partition and min.insync.replicas=2, as Kafka describes them? Waits
+    (up to a minute) until the answering broker's metadata lists every topic ``created``:
+    a new topic reaches each broker's metadata a moment after it was made."""
     admin = await cluster.admin()
     try:
-        existing = await admin.list_topics()
+        for _ in range(60):
+            existing = await admin.list_topics()
+            if set(created) <= set(existing):
+                break
+            await asyncio.sleep(1)
         names = sorted(t for t in existing if t.startswith(prefix))
         # made by Kafka on first use (a group's first commit, a relay's first transaction)
         internal = [t for t in ("__consumer_offsets", "__transaction_state") if t in existing]
@@ -70,9 +77,11 @@ async def verify(cluster: Cluster, prefix: str) -> tuple[bool, str]:
     partitions = sum(len(t["partitions"]) for t in described)
     wrong_rf = {t: ps for t, ps in short.items() if ps}
     wrong_isr = {t: v for t, v in min_isr.items() if v != MIN_INSYNC_REPLICAS}
-    ok = bool(names) and not wrong_rf and not wrong_isr and set(min_isr) == set(names + internal)
+    missing = sorted(set(created) - set(names))
+    ok = bool(names) and not missing and not wrong_rf and not wrong_isr and set(min_isr) == set(names + internal)
     detail = (
         f"{len(names)} topics of the run + {', '.join(internal) or 'no internal topic yet'}: {partitions} partitions;"
+        f"{f' not listed: {missing};' if missing else ''}"
         f" replication factor {REPLICATION_FACTOR} everywhere: {not wrong_rf}"
         f"{f' (short: {wrong_rf})' if wrong_rf else ''}; min.insync.replicas {MIN_INSYNC_REPLICAS} everywhere:"
         f" {not wrong_isr}{f' (other: {wrong_isr})' if wrong_isr else ''}"
