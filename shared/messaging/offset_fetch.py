@@ -72,4 +72,4 @@ def install() -> None:
         return response
 
     setattr(_send_req, _MARK, True)
-    GroupCoordinator._send_req = _send_req  # type: ignore[method-assign]
+    GroupCoordinator._send_req = _send_req
