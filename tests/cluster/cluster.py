@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient
 
 from tests.cluster.plan import BROKERS
 from tests.support.servers import Servers
@@ -183,6 +184,18 @@ class Cluster:
         finally:
             await admin.close()
 
+    async def answers(self, node: int) -> bool:
+        """Does broker ``node`` itself answer a metadata request on its host port? (The
+        cluster's metadata may still list a killed broker until its session times out.)"""
+        client = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{self.ports[f'CLUSTER_KAFKA_PORT_{node}']}")
+        try:
+            await asyncio.wait_for(client.bootstrap(), 10)
+            return True
+        except Exception:
+            return False
+        finally:
+            await client.close()
+
     async def under_replicated(self, prefix: str) -> int | None:
         """Partitions of the internal topics and of ``prefix``'s topics with fewer than
         three replicas in sync (None when the metadata cannot be read)."""
@@ -200,11 +213,13 @@ class Cluster:
             await admin.close()
 
     async def wait_healthy(self, prefix: str, timeout: float = 240) -> float:
-        """Until the three brokers are in the metadata and every partition (internal
-        and ``prefix``'s) has three replicas in sync; the seconds it took."""
+        """Until each broker answers on its own port, the three are in the cluster's
+        metadata and every partition (internal and ``prefix``'s) has three replicas in
+        sync; the seconds it took."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
-            if await self.live_brokers() == {1, 2, 3} and await self.under_replicated(prefix) == 0:
+            answering = all([await self.answers(n) for n in (1, 2, 3)])
+            if answering and await self.live_brokers() == {1, 2, 3} and await self.under_replicated(prefix) == 0:
                 return time.monotonic() - t0
             await asyncio.sleep(1)
         states = {b: self.state(b).get("Status") for b in BROKERS}

@@ -2,9 +2,10 @@
 one run's faults), each tied to a step of the clerk's day (tests/bench/chaos.py ``day``):
 
 1. ``publish``: one broker SIGKILLed a moment after the outside systems start
-   publishing (the requests are being published and consumed), down a few seconds,
-   restarted; the next fault waits until every partition has its three replicas in
-   sync again;
+   publishing (the requests are being published and consumed), down 10-20 s (longer
+   than the brokers' 9 s session timeout, so the controller fences it and its partitions
+   get new leaders), restarted; the next fault waits until every partition has its
+   three replicas in sync again;
 2. ``billing-run``: another broker, the same, while the billing run issues invoices;
 3. ``remind``: two brokers SIGKILLed together before the clerk creates the reminders:
    no partition has two in-sync replicas, the controller quorum is lost, every write
@@ -40,7 +41,7 @@ class Fault:
 def plan(
     seed: int,
     brokers: tuple[str, ...] = BROKERS,
-    down: tuple[float, float] = (5.0, 15.0),
+    down: tuple[float, float] = (10.0, 20.0),
     hold_s: float = 30.0,
 ) -> list[Fault]:
     """The three faults for ``seed``: two single kills of different brokers (down

@@ -30,7 +30,7 @@ def test_two_different_brokers_one_at_a_time_then_two_together(seed: int) -> Non
     assert first.brokers != second.brokers
     assert len(set(both.brokers)) == 2 and set(both.brokers) <= set(BROKERS)
     assert both.down_s == 25.0 and both.after_s == 0.0
-    assert all(5.0 <= f.down_s <= 15.0 for f in (first, second))
+    assert all(10.0 <= f.down_s <= 20.0 for f in (first, second))  # past the 9 s session timeout
 
 
 def test_the_plan_is_for_three_brokers() -> None:
