@@ -44,18 +44,24 @@ async def create_topics(sandbox: Sandbox, partitions: int) -> list[str]:
     return sorted(created)
 
 
-async def verify(cluster: Cluster, prefix: str, created: list[str]) -> tuple[bool, str]:
+async def verify(cluster: Cluster, prefix: str, created: list[str], patience: int = 60) -> tuple[bool, str]:
     """Do the prefix's topics (and the internal ones, once Kafka made them) have three
-    replicas per partition and min.insync.replicas=2, as Kafka describes them? Waits
-    (up to a minute) until the answering broker's metadata lists every topic ``created``:
-    a new topic reaches each broker's metadata a moment after it was made."""
+    replicas per partition and min.insync.replicas=2, as Kafka describes them? A new
+    topic reaches each broker's metadata and configs a moment after it was made (an
+    answer then lists it without its config): asked again, once a second, until the
+    answer holds or ``patience`` seconds passed; the last answer counts."""
+    for _ in range(patience):
+        ok, detail = await _verify_once(cluster, prefix, created)
+        if ok:
+            break
+        await asyncio.sleep(1)
+    return ok, detail
+
+
+async def _verify_once(cluster: Cluster, prefix: str, created: list[str]) -> tuple[bool, str]:
     admin = await cluster.admin()
     try:
-        for _ in range(60):
-            existing = await admin.list_topics()
-            if set(created) <= set(existing):
-                break
-            await asyncio.sleep(1)
+        existing = await admin.list_topics()
         names = sorted(t for t in existing if t.startswith(prefix))
         # made by Kafka on first use (a group's first commit, a relay's first transaction)
         internal = [t for t in ("__consumer_offsets", "__transaction_state") if t in existing]
