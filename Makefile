@@ -111,4 +111,7 @@ chaos: deps stack-up ## the pipeline on 20,000 requests while processes are SIGK
 compose-test: deps containers ## docker-compose.yml up from our images, checked as an outside system and a clerk would, torn down
 	$(UV) run python -m tests.compose.run
 
-.PHONY: help tools deps stack-up stack-down stack-status migrate images containers check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos compose-test
+cluster-test: deps containers ## the pipeline on a three-broker Kafka cluster (deploy/cluster) while brokers are SIGKILLed, two at once; invariants PASS/FAIL
+	$(UV) run python -m tests.cluster.run $(CLUSTER_ARGS)
+
+.PHONY: help tools deps stack-up stack-down stack-status migrate images containers check unit integration test demo demo-down bench-customers bench-invoicing bench-reminders bench-dispatch bench chaos compose-test cluster-test

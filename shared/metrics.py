@@ -8,7 +8,9 @@ a quote, backslash or newline stays one valid line).
 What a scrape costs: no ``count(*)``, and no request to Kafka.
 
 - Counters the hot paths already keep (``ConsumerStats``, the relay's ``published`` and
-  ``failures``) are read when scraped, by :class:`_ScrapeCollector`.
+  ``failures``) are read when scraped, by :class:`_ScrapeCollector`; so is the relay's
+  state: ``billing_outbox_relay_healthy`` (0 while Kafka does not take its rows, e.g. a
+  cluster below ``min.insync.replicas``) and ``billing_outbox_relay_leader``.
 - Latencies are histograms the consumer loop and the relay feed:
   :meth:`ServiceMetrics.observe_batch`, :meth:`ServiceMetrics.observe_relay`.
 - Consumer lag per partition is ``highwater - position`` from each FastStream
@@ -48,6 +50,8 @@ class RelayCounters(Protocol):
 
     published: int
     failures: int
+    healthy: bool
+    leader: bool
 
 
 class ConsumerCounters(Protocol):
@@ -224,12 +228,27 @@ class _ScrapeCollector(Collector):
         failures = CounterMetricFamily(
             "billing_outbox_relay_failures", "Relay batches that failed and were retried.", labels=["service"]
         )
+        healthy = GaugeMetricFamily(
+            "billing_outbox_relay_healthy",
+            "1 while the outbox relay's last round worked (or it follows another replica's relay);"
+            " 0 while it fails and retries (Kafka not taking the rows: they stay in the outbox).",
+            labels=["service"],
+        )
+        leader = GaugeMetricFamily(
+            "billing_outbox_relay_leader",
+            "1 when this replica's relay is the service's publishing leader.",
+            labels=["service"],
+        )
         relay = self.relay()
         if relay is not None:
             published.add_metric([service], relay.published)
             failures.add_metric([service], relay.failures)
+            healthy.add_metric([service], 1 if relay.healthy else 0)
+            leader.add_metric([service], 1 if relay.leader else 0)
         yield published
         yield failures
+        yield healthy
+        yield leader
 
         stats = list(self.consumer_stats())
         for name in CONSUMER_COUNTERS:

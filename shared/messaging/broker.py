@@ -25,8 +25,13 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from shared.messaging.connection import faststream_security
+from shared.messaging import offset_fetch
+from shared.messaging.connection import bootstrap_servers, faststream_security
 from shared.settings import ServiceSettings
+
+# aiokafka 0.14 takes a group-level OffsetFetch error for "no committed offset"
+# (a reset to auto_offset_reset); every consumer of ours goes through this module.
+offset_fetch.install()
 
 SAFE_ACK_POLICIES = frozenset({AckPolicy.NACK_ON_ERROR, AckPolicy.MANUAL})
 
@@ -54,7 +59,7 @@ class SafeKafkaBroker(KafkaBroker):
 
 def make_broker(settings: ServiceSettings) -> SafeKafkaBroker:
     return SafeKafkaBroker(
-        settings.kafka_bootstrap_servers,
+        bootstrap_servers(settings),
         acks="all",
         enable_idempotence=True,
         ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -34,9 +34,19 @@ def faststream_security(settings: ServiceSettings) -> BaseSecurity | None:
     return None
 
 
+def bootstrap_servers(settings: ServiceSettings) -> list[str]:
+    """``host:port[,host:port...]`` as a list: FastStream takes a string for ONE server
+    (it wraps it in a list, and aiokafka then reads ``a:1,b:2,c:3`` as one host), so a
+    cluster's three brokers must be given as three items."""
+    servers = [s.strip() for s in settings.kafka_bootstrap_servers.split(",") if s.strip()]
+    if not servers:
+        raise ValueError("kafka_bootstrap_servers names no server")
+    return servers
+
+
 def aiokafka_kwargs(settings: ServiceSettings) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "bootstrap_servers": bootstrap_servers(settings),
         "security_protocol": settings.kafka_security_protocol,
         "client_id": settings.service_name,
     }

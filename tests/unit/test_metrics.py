@@ -3,14 +3,20 @@ registry per service (several runtimes live in one test process)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.messaging.consumer import ConsumerStats
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.tables import messaging_tables
 from shared.metrics import ServiceMetrics, consumer_lag
 
 
@@ -63,7 +69,7 @@ def test_stalled_partitions_are_a_gauge_per_topic_and_partition() -> None:
 def test_counters_the_consumer_loop_and_relay_keep_are_read_when_scraped() -> None:
     metrics = ServiceMetrics("customers")
     stats = ConsumerStats(topic="t.upserts")
-    relay = SimpleNamespace(published=0, failures=0)
+    relay = SimpleNamespace(published=0, failures=0, healthy=True, leader=True)
     metrics.watch(relay=lambda: relay, consumer_stats=lambda: [stats])
     stats.records, stats.handled, stats.duplicates, stats.dead_lettered, stats.retries = 10, 7, 2, 1, 3
     relay.published, relay.failures = 42, 1
@@ -74,6 +80,29 @@ def test_counters_the_consumer_loop_and_relay_keep_are_read_when_scraped() -> No
     assert value(metrics, "billing_consumer_retries_total", topic="t.upserts") == 3
     assert value(metrics, "billing_outbox_published_total") == 42
     assert value(metrics, "billing_outbox_relay_failures_total") == 1
+
+
+async def test_the_relay_health_gauge_is_0_while_the_relay_fails_and_retries() -> None:
+    """A real relay whose database (hence its leadership, its producer) is unreachable:
+    it keeps retrying, and the scrape says so."""
+    engine = create_async_engine("postgresql+asyncpg://nobody:secret@127.0.0.1:9/none", connect_args={"timeout": 2})
+    relay = OutboxRelay(engine, messaging_tables(MetaData()), lambda: None, lock_name="customers")  # type: ignore[arg-type,return-value]
+    metrics = ServiceMetrics("customers")
+    metrics.watch(relay=lambda: relay)
+    assert value(metrics, "billing_outbox_relay_healthy") == 1  # not started: nothing failed yet
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(20):
+            while relay.failures < 2:  # failed, backed off, tried again
+                await asyncio.sleep(0.05)
+        assert value(metrics, "billing_outbox_relay_healthy") == 0
+        assert value(metrics, "billing_outbox_relay_leader") == 0
+        assert value(metrics, "billing_outbox_relay_failures_total") == relay.failures
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await engine.dispose()
 
 
 def test_each_service_has_its_own_registry() -> None:
