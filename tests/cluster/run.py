@@ -6,8 +6,9 @@ are SIGKILLed, then the ``make chaos`` invariants, PASS/FAIL each (exit 1 on any
 
 1. ``docker compose up`` of deploy/cluster/compose.yml (project ``billing-cluster``):
    three KRaft brokers (RF 3, min ISR 2 by default, no unclean election) and PostgreSQL;
-2. the topics of all four services at RF 3 / min ISR 2 (tests/cluster/topics.py), read
-   back from Kafka; the services run with ``kafka_create_topics=false``;
+2. the topics of all four services at RF 3 / min ISR 2 by ``bin/billing topics apply
+   --file deploy/topics/cluster.toml`` (tests/cluster/topics.py), read back from Kafka;
+   the services read the same file;
 3. the services, the channel workers and the SMTP sink as local processes pointed at
    all three brokers (tests/support/system.py), the workload of ``make bench`` and the
    clerk's day of ``make chaos`` (publish, billing run, reminder #1, sends);
@@ -44,11 +45,10 @@ from tests.bench.workload import Expected
 from tests.cluster.cluster import Cluster, ClusterError
 from tests.cluster.outage import Probe, Watch, outage_checks, probe
 from tests.cluster.plan import Fault, plan
-from tests.cluster.topics import create_topics, verify
+from tests.cluster.topics import TOPICS_FILE, create_topics, verify
 from tests.support.isolation import create_sandbox
 from tests.support.system import SERVICES, System
 
-PARTITIONS = 6
 
 
 class Faults:
@@ -174,7 +174,7 @@ async def scenario(cluster: Cluster, args: argparse.Namespace, t0: float) -> int
     print(f"  {servers.description}: whole in {time.monotonic() - t0:.0f}s (last wait {took:.1f}s)", flush=True)
 
     print(f"== topics at replication factor 3, min.insync.replicas 2   [{time.monotonic() - t0:.0f} s]")
-    created = await create_topics(sandbox, PARTITIONS)
+    created = await create_topics(sandbox, cluster)
     topics_ok, topics_detail = await verify(cluster, sandbox.prefix, created)
     print(f"  {len(created)} created; {topics_detail}", flush=True)
     if not topics_ok:
@@ -183,7 +183,7 @@ async def scenario(cluster: Cluster, args: argparse.Namespace, t0: float) -> int
 
     exp = Expected.of(args.requests, args.requests // 2)
     out = Path(tempfile.mkdtemp(prefix="cluster-"))
-    cluster_settings: dict[str, Any] = {"kafka_create_topics": False, "kafka_replication_factor": 3}
+    cluster_settings: dict[str, Any] = {"kafka_topics_file": str(TOPICS_FILE)}
     overrides = {s: dict(cluster_settings) for s in SERVICES}
     overrides["reminders"]["today"] = REMINDER_DAY
     system = System(sandbox, out, workers={"email": args.email_workers}, overrides=overrides, keep_mail=True)

@@ -1,47 +1,42 @@
-"""The run's topics on the cluster: made before any service starts (the services run
-with ``kafka_create_topics=false``, as in production nothing creates topics at start),
-then read back from Kafka: every partition with three replicas, every topic with
+"""The run's topics on the cluster: made before any service starts by ``billing topics
+apply --file deploy/topics/cluster.toml`` (the services read the same file and find
+nothing missing), then read back from Kafka: every partition with three replicas, every topic with
 ``min.insync.replicas=2``."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import os
+import subprocess
 from typing import Any
 
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.cluster.cluster import Cluster
 from tests.support.isolation import Sandbox
-from tests.support.system import SERVICES
+from tests.support.servers import REPO
+
+TOPICS_FILE = REPO / "deploy" / "topics" / "cluster.toml"
 
 REPLICATION_FACTOR = 3
 MIN_INSYNC_REPLICAS = "2"
 
 
-async def create_topics(sandbox: Sandbox, partitions: int) -> list[str]:
-    """Every topic the four services produce and consume (and the dead-letter topics),
-    under the sandbox's prefix; the names created."""
-    # --- TOPICS: the one place to switch to `billing topics apply` at merge -------------
-    # Once deploy/topics/cluster.toml and `billing topics apply` (the topics helper's
-    # branch) are on main, this body becomes:
-    #     subprocess.run([str(REPO / "bin" / "billing"), "topics", "apply",
-    #                     "--file", "deploy/topics/cluster.toml", "--prefix", sandbox.prefix],
-    #                    env={**os.environ, <the bootstrap as that command reads it>: sandbox.bootstrap},
-    #                    check=True)
-    # (and `partitions` comes from the file). Until then: the services' topic registry
-    # through ensure_topics at replication factor 3; min.insync.replicas=2 is the brokers'
-    # default (deploy/cluster/compose.yml). verify() below holds either to RF 3 / min ISR 2.
-    from shared.messaging.topics_admin import ensure_topics
-
-    created: list[str] = []
-    for name in SERVICES:
-        spec = importlib.import_module(f"services.{name}.app").SPEC
-        settings = importlib.import_module(f"services.{name}.config").Settings(
-            **sandbox.settings_kwargs(kafka_partitions=partitions, kafka_replication_factor=REPLICATION_FACTOR)
-        )
-        created += await ensure_topics(settings, spec.produces, spec.consumes)
-    return sorted(created)
+async def create_topics(sandbox: Sandbox, cluster: Cluster) -> list[str]:
+    """The topics as deploy/topics/cluster.toml declares them (RF 3, min ISR 2), under the
+    sandbox's prefix, made as an operator makes them: ``bin/billing topics apply``. The
+    names of the prefix's topics afterwards."""
+    env = {**os.environ, "CUSTOMERS_KAFKA_BOOTSTRAP_SERVERS": sandbox.bootstrap}
+    command = [str(REPO / "bin" / "billing"), "topics", "apply", "--file", str(TOPICS_FILE), "--prefix", sandbox.prefix]
+    done = await asyncio.to_thread(subprocess.run, command, env=env, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"billing topics apply failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    print("  " + "\n  ".join(line for line in done.stdout.splitlines() if line.strip()), flush=True)
+    admin = await cluster.admin()
+    try:
+        return sorted(t for t in await admin.list_topics() if t.startswith(sandbox.prefix))
+    finally:
+        await admin.close()
 
 
 async def verify(cluster: Cluster, prefix: str, created: list[str], patience: int = 60) -> tuple[bool, str]:
