@@ -46,7 +46,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared import failpoints
+from shared import failpoints, tracing
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, EventTypes, InvalidEvent, decode
 from shared.events.topics import TopicSpec
@@ -367,7 +367,11 @@ class ConsumerLoop:
                     new.discard(pair)  # the same id twice in one batch: first one wins
                     todo.append(env)
             if todo:
-                await self._handler(todo, uow)
+                # the batch's current trace: the first event's (a batch of one: its own;
+                # none: a new one). A handler that emits one event per inbound event
+                # passes that event's trace to the outbox instead.
+                with tracing.use(next((e.meta.trace for e in todo if e.meta.trace is not None), None)):
+                    await self._handler(todo, uow)
             await uow.commit()
         return len(todo), len(valid) - len(todo), dead
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Build a pinned Go tool once into .local/tools/bin and print its path.
+#   bash deploy/tools/go-tool.sh promtool   -> .local/tools/bin/promtool-<version>
+# Idempotent: a tool already built at its pinned version is not built again (the Go
+# module cache makes a rebuild after `rm -rf .local` cheap). No network beyond the Go
+# module proxy (`go install module/cmd@version`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BIN="${GO_TOOLS_BIN:-$ROOT/.local/tools/bin}"
+
+# name -> "package@version" (pinned; change the version here and the next run rebuilds)
+tool_package() {
+    case "$1" in
+        promtool) echo "github.com/prometheus/prometheus/cmd/promtool@v0.316.0" ;;
+        *) return 1 ;;
+    esac
+}
+
+usage() {
+    echo "usage: $0 <promtool>   (builds the pinned version once, prints the binary's path)" >&2
+    exit 2
+}
+
+[ $# -eq 1 ] || usage
+name="$1"
+pkg="$(tool_package "$name")" || { echo "go-tool.sh: unknown tool '$name'" >&2; usage; }
+version="${pkg##*@}"
+target="$BIN/$name-$version"
+
+if [ ! -x "$target" ]; then
+    command -v go >/dev/null || { echo "go-tool.sh: Go is needed to build $name (https://go.dev/dl/)" >&2; exit 1; }
+    mkdir -p "$BIN"
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    echo "go-tool.sh: building $pkg (once)" >&2
+    GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$pkg"
+    mv "$tmp/$name" "$target"
+    ln -sfn "$name-$version" "$BIN/$name"
+fi
+echo "$target"
