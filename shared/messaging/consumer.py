@@ -35,6 +35,7 @@ whose fault it is:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -313,9 +314,12 @@ class ConsumerLoop:
 
     def _decode(self, record: Any) -> _Item:
         try:
-            return _Item(record, envelope=decode(record, self._types, require_time=self._require_time))
+            envelope = decode(record, self._types, require_time=self._require_time)
         except InvalidEvent as bad:
             return _Item(record, error=bad)
+        if envelope.meta.trace is None:  # none, or an invalid one: this event starts a trace
+            envelope = Envelope(meta=dataclasses.replace(envelope.meta, trace=tracing.new_trace()), data=envelope.data)
+        return _Item(record, envelope=envelope)
 
     async def _retrying(self, items: Sequence[_Item]) -> tuple[int, int, int]:
         """Run ``items`` as one transaction; retry what may pass next time. Raises
@@ -367,10 +371,10 @@ class ConsumerLoop:
                     new.discard(pair)  # the same id twice in one batch: first one wins
                     todo.append(env)
             if todo:
-                # the batch's current trace: the first event's (a batch of one: its own;
-                # none: a new one). A handler that emits one event per inbound event
-                # passes that event's trace to the outbox instead.
-                with tracing.use(next((e.meta.trace for e in todo if e.meta.trace is not None), None)):
+                # the batch's current trace: its first event's (each event has one: its
+                # own, or one started when it was read). A handler that emits one event
+                # per inbound event passes that event's trace to the outbox instead.
+                with tracing.use(todo[0].meta.trace):
                     await self._handler(todo, uow)
             await uow.commit()
         return len(todo), len(valid) - len(todo), dead

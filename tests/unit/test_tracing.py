@@ -90,7 +90,8 @@ def test_the_headers_travel_as_ce_traceparent_and_ce_tracestate() -> None:
     headers = dict((k, v.decode()) for k, v in encode_headers(meta))
     assert headers["ce_traceparent"] == EXAMPLE
     assert headers["ce_tracestate"] == "congo=t61rcWkgMzE"
-    decoded = decode(_record([(k, v.encode()) for k, v in headers.items() if k.startswith("ce_trace")]), CustomerUpserted)
+    trace_headers = [(k, v.encode()) for k, v in headers.items() if k.startswith("ce_trace")]
+    decoded = decode(_record(trace_headers), CustomerUpserted)
     assert decoded.meta.trace == context
 
 
