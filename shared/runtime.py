@@ -29,6 +29,7 @@ from shared.events.topics import TopicSpec
 from shared.http import ReadinessCheck, health_router, install_error_handlers, refuse_unstorable_text, require_token
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
+from shared.logs import guard_payload_loggers
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
@@ -37,7 +38,6 @@ from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.metrics import ServiceMetrics
-from shared.serve import guard_payload_loggers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)

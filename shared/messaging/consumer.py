@@ -376,6 +376,7 @@ class ConsumerLoop:
                 # per inbound event passes that event's trace to the outbox instead.
                 with tracing.use(todo[0].meta.trace):
                     await self._handler(todo, uow)
+                    log.debug("%d event(s) from %s handled", len(todo), self.topic)  # with the trace id
             await uow.commit()
         return len(todo), len(valid) - len(todo), dead
 
