@@ -114,6 +114,7 @@ class Runtime(Generic[U]):
             schedule_times=self.settings.jobs_schedule,
             chunk_sizes=self.settings.jobs_chunk_sizes,
         )
+        self.jobs.on_finished = self.metrics.job_finished  # billing_jobs_finished{kind, state}
 
     def add_readiness_check(self, name: str, check: ReadinessCheck, *, serving: bool) -> None:
         """A check ``/readyz`` reports. ``serving=True``: the HTTP API cannot serve
@@ -142,6 +143,7 @@ class Runtime(Generic[U]):
         for hook in self.start_hooks:
             await hook()
         self.relay.on_batch = self.metrics.observe_relay
+        self.metrics.declare_jobs(self.jobs.kinds)
         for stats in self.consumer_stats:
             stats.on_batch = self.metrics.observe_batch
             stats.on_stall = self.metrics.set_stalled
