@@ -61,6 +61,9 @@ check: deps ## lint, format, types, architecture contracts
 	$(UV) run lint-imports
 	$(UV) run billing asyncapi --check
 	$(UV) run python deploy/k8s/validate.py
+	@# alert rules: syntax, then their unit tests (promtool, built once by deploy/tools/go-tool.sh)
+	PROMTOOL=$$(bash deploy/tools/go-tool.sh promtool) && $$PROMTOOL check rules deploy/prometheus/alerts.yml \
+		&& $$PROMTOOL test rules deploy/prometheus/alerts.test.yml
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
