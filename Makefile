@@ -54,6 +54,10 @@ containers: ## the container engine, the docker compose plugin and the images (w
 	bash deploy/containers/compose-plugin.sh
 	bash deploy/containers/images.sh all
 
+# The alert rules: syntax, then their unit tests (promtool, built once by deploy/tools/go-tool.sh).
+ALERT_RULES = PROMTOOL=$$(bash deploy/tools/go-tool.sh promtool) && $$PROMTOOL check rules deploy/prometheus/alerts.yml \
+	&& $$PROMTOOL test rules deploy/prometheus/alerts.test.yml
+
 check: deps ## lint, format, types, architecture contracts
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
@@ -61,9 +65,10 @@ check: deps ## lint, format, types, architecture contracts
 	$(UV) run lint-imports
 	$(UV) run billing asyncapi --check
 	$(UV) run python deploy/k8s/validate.py
-	@# alert rules: syntax, then their unit tests (promtool, built once by deploy/tools/go-tool.sh)
-	PROMTOOL=$$(bash deploy/tools/go-tool.sh promtool) && $$PROMTOOL check rules deploy/prometheus/alerts.yml \
-		&& $$PROMTOOL test rules deploy/prometheus/alerts.test.yml
+	$(ALERT_RULES)
+
+alert-rules: ## the Prometheus alert rules alone: promtool check and unit tests (part of check)
+	$(ALERT_RULES)
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q
