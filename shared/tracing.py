@@ -8,10 +8,12 @@ a stored billing request, a document) and whose parent id is a new span id (the
 emitting unit of work). Nothing known: a new trace starts.
 
 Parsing and formatting use the ``opentelemetry-api`` package's W3C propagator
-(``TraceContextTextMapPropagator``): it validates per the specification (version
-``ff`` refused, version ``00`` exactly 55 characters, lower-case hex, all-zero trace or
-parent id refused, ``tracestate`` list members checked), and a deployment that later
-adds the OpenTelemetry SDK reads the same headers the same way. An invalid
+(``TraceContextTextMapPropagator``, already in our dependency tree through FastStream):
+it validates per the specification (version ``ff`` refused, version ``00`` exactly 55
+characters, a later version's extra fields ignored, lower-case hex, all-zero trace or
+parent id refused, ``tracestate`` list members checked), so we do not keep a parser of
+our own, and a deployment that later adds the OpenTelemetry SDK reads the same headers
+the same way. What we write is always version ``00``. An invalid
 ``traceparent`` is ignored (a new trace starts): it is never a reason to refuse an
 event. An invalid ``tracestate`` is dropped on its own.
 
@@ -35,6 +37,8 @@ TRACEPARENT_HEADER = "ce_traceparent"
 TRACESTATE_HEADER = "ce_tracestate"
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+KNOWN_FLAGS = 0x03
+"""``sampled`` and (Trace Context Level 2) ``random``: the flags a child keeps."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ class TraceContext:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags:02x}"
 
     def child(self) -> TraceContext:
-        """The same trace, a new span id (what an emitted event carries)."""
-        return TraceContext(self.trace_id, _new_span_id(), self.flags, self.tracestate)
+        """The same trace, a new span id (what an emitted event carries). Flags this
+        version does not define are set to zero, as the specification asks; ``sampled``
+        (01) and Level 2's ``random`` (02) are kept."""
+        return TraceContext(self.trace_id, _new_span_id(), self.flags & KNOWN_FLAGS, self.tracestate)
 
     def headers(self) -> list[tuple[str, str]]:
         """The CloudEvents Kafka headers of this context, validated by the propagator."""

@@ -50,6 +50,18 @@ def test_an_invalid_traceparent_gives_no_context(value: str) -> None:
     assert tracing.parse(value) is None
 
 
+def test_a_later_version_is_read_by_its_first_four_fields_and_written_as_version_00() -> None:
+    context = tracing.parse(f"01-{TRACE_ID}-00f067aa0ba902b7-01-what-the-future-will-be-like")
+    assert context is not None and (context.trace_id, context.flags) == (TRACE_ID, 1)
+    assert context.child().traceparent.startswith(f"00-{TRACE_ID}-")
+
+
+def test_a_child_sets_the_flags_this_version_does_not_define_to_zero() -> None:
+    context = tracing.parse(f"00-{TRACE_ID}-00f067aa0ba902b7-ff")
+    assert context is not None
+    assert context.child().traceparent.endswith("-03")  # sampled and random kept
+
+
 def test_an_invalid_tracestate_is_dropped_and_the_traceparent_kept() -> None:
     context = tracing.parse(EXAMPLE, "not a valid=list member,,=")
     assert context is not None and context.trace_id == TRACE_ID
