@@ -54,7 +54,11 @@ containers: ## the container engine, the docker compose plugin and the images (w
 	bash deploy/containers/compose-plugin.sh
 	bash deploy/containers/images.sh all
 
-check: deps ## lint, format, types, architecture contracts, Kubernetes manifests (kustomize, kubeconform, kube-score: built once with Go)
+# The alert rules: syntax, then their unit tests (promtool, built once by deploy/tools/go-tool.sh).
+ALERT_RULES = PROMTOOL=$$(bash deploy/tools/go-tool.sh promtool) && $$PROMTOOL check rules deploy/prometheus/alerts.yml \
+	&& $$PROMTOOL test rules deploy/prometheus/alerts.test.yml
+
+check: deps ## lint, format, types, architecture contracts, Kubernetes manifests (kustomize, kubeconform, kube-score), alert rules (promtool): the tools built once with Go
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
@@ -62,6 +66,10 @@ check: deps ## lint, format, types, architecture contracts, Kubernetes manifests
 	$(UV) run billing asyncapi --check
 	bash deploy/tools/go-tool.sh kustomize >/dev/null && bash deploy/tools/go-tool.sh kubeconform >/dev/null && bash deploy/tools/go-tool.sh kube-score >/dev/null
 	$(UV) run python deploy/k8s/validate.py
+	$(ALERT_RULES)
+
+alert-rules: ## the Prometheus alert rules alone: promtool check and unit tests (part of check)
+	$(ALERT_RULES)
 
 unit: deps ## unit and in-memory tests only (no servers)
 	$(UV) run pytest tests/unit -q

@@ -44,7 +44,13 @@ def serve(service: ServiceArg) -> None:
     from shared.serve import run
 
     settings = services.settings(service)
-    run(services.load(service).create_app(settings), settings.http_host, settings.http_port)
+    run(
+        services.load(service).create_app(settings),
+        settings.http_host,
+        settings.http_port,
+        service=settings.service_name,
+        log_format=settings.log_format,
+    )
 
 
 @app.command()

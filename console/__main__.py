@@ -35,7 +35,12 @@ def main(argv: list[str]) -> int:
         for e in exc.errors():
             print(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=True)
+    from shared.logs import configure_logging
+
+    configure_logging("console", settings.log_format)
+    uvicorn.run(
+        create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=True, log_config=None
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ the repository; ``python -m console hash-password`` prints a hash to paste.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,8 @@ class ConsoleSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object a line (see shared/logs.py), ``text``: plain lines."""
 
     customers_url: str = "http://127.0.0.1:8001"
     invoicing_url: str = "http://127.0.0.1:8002"

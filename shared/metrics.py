@@ -117,6 +117,12 @@ class ServiceMetrics:
             ["service"],
             registry=r,
         )
+        self._jobs_finished = Counter(
+            "billing_jobs_finished",
+            "Jobs this process executed that ended, by kind and state (done, failed).",
+            ["service", "kind", "state"],
+            registry=r,
+        )
         self._outbox_pending.labels(service).set(float("nan"))
         self._outbox_age.labels(service).set(float("nan"))
         self._relay_seconds.labels(service)
@@ -142,6 +148,17 @@ class ServiceMetrics:
     def set_stalled(self, topic: str, partition: int, stalled: bool) -> None:
         """Mark a partition stalled (its batch keeps failing) or flowing again."""
         self._stalled.labels(self.service, topic, str(partition)).set(1 if stalled else 0)
+
+    def declare_jobs(self, kinds: Iterable[str]) -> None:
+        """Series at 0 for every job kind and end state, so a first failure is an
+        increase (``increase()`` does not see a series born at 1)."""
+        for kind in kinds:
+            for state in ("done", "failed"):
+                self._jobs_finished.labels(self.service, kind, state)
+
+    def job_finished(self, kind: str, state: str) -> None:
+        """A job of ``kind`` this process executed ended in ``state`` (done, failed)."""
+        self._jobs_finished.labels(self.service, kind, state).inc()
 
     def dead_lettered(self, topic: str, count: int = 1) -> None:
         """``count`` dead letters of ``topic`` were stored (call after the commit)."""

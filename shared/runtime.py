@@ -31,6 +31,7 @@ from shared.events.topics import TopicSpec
 from shared.http import ReadinessCheck, health_router, install_error_handlers, refuse_unstorable_text, require_token
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
+from shared.logs import guard_payload_loggers
 from shared.messaging.broker import make_broker
 from shared.messaging.connection import make_producer
 from shared.messaging.consumer import ConsumerStats
@@ -38,7 +39,6 @@ from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.metrics import ServiceMetrics
-from shared.serve import guard_payload_loggers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ class Runtime(Generic[U]):
             schedule_times=self.settings.jobs_schedule,
             chunk_sizes=self.settings.jobs_chunk_sizes,
         )
+        self.jobs.on_finished = self.metrics.job_finished  # billing_jobs_finished{kind, state}
 
     def add_readiness_check(self, name: str, check: ReadinessCheck, *, serving: bool) -> None:
         """A check ``/readyz`` reports. ``serving=True``: the HTTP API cannot serve
@@ -155,6 +156,7 @@ class Runtime(Generic[U]):
         for hook in self.start_hooks:
             await hook()
         self.relay.on_batch = self.metrics.observe_relay
+        self.metrics.declare_jobs(self.jobs.kinds)
         for stats in self.consumer_stats:
             stats.on_batch = self.metrics.observe_batch
             stats.on_stall = self.metrics.set_stalled

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import os
-
 import uvicorn
 from fastapi import FastAPI
 
-# Loggers that write record contents (personal data) below this level: aiokafka's
-# producer logs every key and value at DEBUG; SQLAlchemy's engine logs parameters at
-# INFO. They stay at this level whatever BILLING_LOG_LEVEL says.
-PAYLOAD_LOGGERS = {"aiokafka.producer.producer": logging.INFO, "sqlalchemy.engine": logging.WARNING}
+from shared.logs import PAYLOAD_LOGGERS, LogFormat, configure_logging, guard_payload_loggers
+
+__all__ = ["PAYLOAD_LOGGERS", "configure_logging", "guard_payload_loggers", "run"]
 
 
-def guard_payload_loggers() -> None:
-    for name, level in PAYLOAD_LOGGERS.items():
-        logging.getLogger(name).setLevel(level)
-
-
-def configure_logging() -> None:
-    level = os.environ.get("BILLING_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    guard_payload_loggers()
-
-
-def run(app: FastAPI, host: str, port: int) -> None:
-    configure_logging()
+def run(app: FastAPI, host: str, port: int, *, service: str = "billing", log_format: LogFormat = "text") -> None:
+    """Serve ``app``; logs in ``log_format`` (the settings' ``log_format``) named by ``service``."""
+    configure_logging(service, log_format)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")

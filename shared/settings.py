@@ -122,6 +122,12 @@ class ServiceSettings(BaseSettings):
     outbox_max_key_locks: int = 64
     """A flush over more stripes than this takes one exclusive lock instead."""
 
+    # Observability (issue 18): logs
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object a line (timestamp, level, logger, message, service,
+    trace_id when the unit of work has one) for a log collector; ``text``: plain lines.
+    See shared/logs.py."""
+
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build a pinned Go tool once into .local/tools/bin and print its path.
 #   bash deploy/tools/go-tool.sh kubeconform   -> .local/tools/bin/kubeconform-<version>
+#   bash deploy/tools/go-tool.sh promtool   -> .local/tools/bin/promtool-<version>
 # Idempotent: a tool already built at its pinned version is not built again (the Go
 # module cache makes a rebuild after `rm -rf .local` cheap). No network beyond the Go
 # module proxy (`go install module/cmd@version`).
@@ -15,12 +16,13 @@ tool_package() {
         kubeconform) echo "github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0" ;;
         kube-score) echo "github.com/zegl/kube-score/cmd/kube-score@v1.20.0" ;;
         kustomize) echo "sigs.k8s.io/kustomize/kustomize/v5@v5.7.1" ;;
+        promtool) echo "github.com/prometheus/prometheus/cmd/promtool@v0.316.0" ;;
         *) return 1 ;;
     esac
 }
 
 usage() {
-    echo "usage: $0 <kubeconform|kube-score|kustomize>   (builds the pinned version once, prints the binary's path)" >&2
+    echo "usage: $0 <kubeconform|kube-score|kustomize|promtool>   (builds the pinned version once, prints the binary's path)" >&2
     exit 2
 }
 

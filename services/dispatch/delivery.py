@@ -119,7 +119,7 @@ def emit(uow: DispatchUnitOfWork, result: Result, now: datetime) -> None:
         )
     else:
         return
-    uow.outbox.add(topics.DELIVERIES.name, event, key=c.id)
+    uow.outbox.add(topics.DELIVERIES.name, event, key=c.id, trace=c.trace)
 
 
 class ResultWriter:
@@ -214,6 +214,9 @@ class Deliverer:
         if wrong:
             raise EventRejected("wrong-channel", f"a {wrong[0].data.channel} job on the {name} job topic")
         claimed = await self._claim([e.data.document_id for e in events])
+        # each outcome carries on the trace of its channel job
+        traces = {e.data.document_id: e.meta.trace for e in events}
+        claimed = [dataclasses.replace(c, trace=traces.get(c.id)) for c in claimed]
         if claimed:
             await self._deliver(claimed)
 

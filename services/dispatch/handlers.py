@@ -32,6 +32,7 @@ from services.dispatch.domain.naming import print_batch_id
 from services.dispatch.domain.recipients import Profile
 from services.dispatch.domain.selection import Selection
 from services.dispatch.repositories import DispatchUnitOfWork, Queued, Rendering
+from shared import tracing
 from shared.events import topics
 from shared.events.customers import Channel
 from shared.events.dispatch import SendDocument
@@ -39,16 +40,28 @@ from shared.events.envelope import Envelope
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceIssued
 from shared.events.reminders import ReminderIssued
 from shared.jobs import JobContext, Step
+from shared.tracing import TraceContext
 
 SEND = "dispatch.send"
 PREVIEW = "dispatch.preview"
 
 
-def queue_job(uow: DispatchUnitOfWork, document_id: str, channel: str, attempt: int, job_id: str | None) -> None:
+def queue_job(
+    uow: DispatchUnitOfWork,
+    document_id: str,
+    channel: str,
+    attempt: int,
+    job_id: str | None,
+    *,
+    trace: TraceContext | None = None,
+) -> None:
+    """The channel job of one attempt; it carries the document's trace (``trace``, the
+    event it came from) on to the worker and its DocumentDelivered."""
     uow.outbox.add(
         topics.CHANNEL_JOBS[channel].name,
         SendDocument(document_id=document_id, channel=cast(Channel, channel), attempt=attempt, job_id=job_id),
         key=document_id,
+        trace=trace,
     )
 
 
@@ -67,6 +80,7 @@ async def accept_documents(
     """Documents from ``invoicing.invoices.v1`` and ``reminders.reminders.v1``; other
     event types on those topics (payments, settlements, collection) are not documents."""
     new: dict[str, NewDocument] = {}
+    traces: dict[str, TraceContext | None] = {}
     for env in events:
         data = env.data
         if isinstance(data, InvoiceIssued | CorrectiveInvoiceIssued):
@@ -76,11 +90,12 @@ async def accept_documents(
         else:
             continue
         new.setdefault(doc.id, doc)
+        traces.setdefault(doc.id, env.meta.trace or tracing.current())
     auto = [d.id for d in new.values() if d.channel in auto_send]
-    stored = await uow.documents.add(list(new.values()), queued=auto)
+    stored = await uow.documents.add(list(new.values()), queued=auto, traces=traces)
     queued = [d for d in stored if d.channel in auto_send]
     for d in queued:
-        queue_job(uow, d.id, d.channel, 1, None)
+        queue_job(uow, d.id, d.channel, 1, None, trace=traces.get(d.id))
     return Accepted(stored, queued)
 
 
@@ -110,7 +125,7 @@ async def send_chunk(job: JobContext, uow: DispatchUnitOfWork, *, track_interval
         )
         await to_current_data(uow, [r for r in rows if r.resend])
         for row in rows:
-            queue_job(uow, row.id, sel.channel, row.attempts + 1, str(job.id))
+            queue_job(uow, row.id, sel.channel, row.attempts + 1, str(job.id), trace=row.trace)
             cursor["after"] = row.seq
         queued_now = len(rows)
         cursor["queued"] += queued_now
@@ -262,6 +277,7 @@ async def queue_due_retries(uow: DispatchUnitOfWork, limit: int = 500) -> dict[s
     Returns how many per channel."""
     counts: dict[str, int] = {}
     for row in await uow.documents.due_retries(limit):
-        queue_job(uow, row.id, row.channel, row.attempts + 1, str(row.job_id) if row.job_id else None)
+        trace = tracing.parse(row.traceparent, row.tracestate)
+        queue_job(uow, row.id, row.channel, row.attempts + 1, str(row.job_id) if row.job_id else None, trace=trace)
         counts[row.channel] = counts.get(row.channel, 0) + 1
     return counts

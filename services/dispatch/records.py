@@ -11,8 +11,11 @@ from typing import Any
 
 from services.dispatch.domain.documents import State
 from services.dispatch.tables import documents
+from shared.tracing import TraceContext
 
-LIST_COLUMNS = [c for c in documents.c if c.name not in ("payload", "claimed_by", "recipient")]
+LIST_COLUMNS = [
+    c for c in documents.c if c.name not in ("payload", "claimed_by", "recipient", "traceparent", "tracestate")
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class Claim:
     snapshot in the payload, taken at issue)."""
     actor: str | None = None
     """Who sent or re-sent the document (None: automatic sending)."""
+    trace: TraceContext | None = None
+    """The trace of the channel job (its ``ce_traceparent``): DocumentDelivered carries it on."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ class Queued:
     """The profile version of the snapshot taken at issue."""
     recipient_version: int | None
     """The profile version of the data an earlier re-send or move set (None: none)."""
+    trace: TraceContext | None = None
+    """The trace of the event the document came from (its channel job carries it on)."""
 
 
 @dataclass

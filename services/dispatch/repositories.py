@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Text, and_, cast, func, literal, select, text, update
@@ -22,7 +22,9 @@ from services.dispatch.profiles import ProfileRepository
 from services.dispatch.records import LIST_COLUMNS, Claim, ClaimResult, DocumentRow, Queued, Rendering, Result
 from services.dispatch.tables import delivery_attempts, documents, preview_items
 from services.dispatch.worker_queries import WorkerQueries, claim_data
+from shared import tracing
 from shared.db.uow import UnitOfWork
+from shared.tracing import TraceContext
 
 __all__ = [
     "Claim",
@@ -69,13 +71,21 @@ class DocumentRepository(WorkerQueries):
 
     # --- arrival ----------------------------------------------------------------
 
-    async def add(self, docs: Sequence[NewDocument], *, queued: Iterable[str] = ()) -> list[NewDocument]:
+    async def add(
+        self,
+        docs: Sequence[NewDocument],
+        *,
+        queued: Iterable[str] = (),
+        traces: Mapping[str, TraceContext | None] | None = None,
+    ) -> list[NewDocument]:
         """Store new documents (``waiting``; ``queued`` for the ids given, automatic
-        sending). A document already stored (the same source and channel) is left as
-        it is. Returns the ones stored now."""
+        sending), each with the trace of the event it came from (``traces`` by id). A
+        document already stored (the same source and channel) is left as it is.
+        Returns the ones stored now."""
         if not docs:
             return []
         auto = set(queued)
+        traced = traces or {}
         rows = [
             {
                 "id": d.id,
@@ -93,6 +103,8 @@ class DocumentRepository(WorkerQueries):
                 "payload": text_json(d.payload),
                 "state": (State.QUEUED if d.id in auto else State.WAITING).value,
                 "queued_at": func.now() if d.id in auto else None,
+                "traceparent": _traceparent(traced.get(d.id)),
+                "tracestate": _tracestate(traced.get(d.id)),
             }
             for d in docs
         ]
@@ -189,6 +201,8 @@ class DocumentRepository(WorkerQueries):
                     c.customer_number,
                     c.recipient_version,
                     cast(c.payload["customer"]["profile_version"].astext, Integer).label("issued_version"),
+                    c.traceparent,
+                    c.tracestate,
                 )
                 .where(*_selected(sel), c.seq > after)
                 .order_by(c.seq)
@@ -223,6 +237,7 @@ class DocumentRepository(WorkerQueries):
                 r.customer_number,
                 r.issued_version or 0,
                 r.recipient_version,
+                tracing.parse(r.traceparent, r.tracestate),
             )
             for r in picked
         ]
@@ -340,3 +355,11 @@ class DispatchUnitOfWork(UnitOfWork):
     def _open(self) -> None:
         self.documents = DocumentRepository(self.session)
         self.profiles = ProfileRepository(self.session)
+
+
+def _traceparent(trace: TraceContext | None) -> str | None:
+    return trace.traceparent if trace is not None else None
+
+
+def _tracestate(trace: TraceContext | None) -> str | None:
+    return trace.tracestate if trace is not None else None

@@ -90,6 +90,10 @@ documents = Table(
     Column("recipient_version", Integer, nullable=True),
     Column("queued_by", Text, nullable=True),
     # who sent or re-sent it last (the X-Actor of the send); None: automatic sending
+    Column("traceparent", Text, nullable=True),
+    Column("tracestate", Text, nullable=True),
+    # the W3C trace context of the event the document came from (its SendDocument jobs
+    # and DocumentDelivered carry the same trace); None: documents stored before
     Column("moved_from", Text, nullable=True),
     Column("moved_to", Text, nullable=True),
     Column("moved_by", Text, nullable=True),

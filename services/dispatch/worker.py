@@ -29,6 +29,8 @@ def run(channel: str, port: int | None = None) -> None:
         worker_app(runtime, channel),
         settings.http_host,
         port or settings.worker_http_port or WORKER_PORTS[channel],
+        service=f"{settings.service_name}-worker-{channel}",
+        log_format=settings.log_format,
     )
 
 

@@ -182,7 +182,14 @@ class WorkerQueries:
             update(documents)
             .where(documents.c.id.in_(due.scalar_subquery()))
             .values(state=State.QUEUED.value, next_attempt_at=None, queued_at=func.now(), updated_at=func.now())
-            .returning(documents.c.id, documents.c.channel, documents.c.attempts, documents.c.job_id)
+            .returning(
+                documents.c.id,
+                documents.c.channel,
+                documents.c.attempts,
+                documents.c.job_id,
+                documents.c.traceparent,
+                documents.c.tracestate,
+            )
         )
         return list(await self._s.execute(stmt))
 

@@ -82,6 +82,10 @@ billing_requests = Table(
     Column("source", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("traceparent", Text, nullable=True),
+    Column("tracestate", Text, nullable=True),
+    # the W3C trace context the request arrived with (or the one its intake started);
+    # the invoice issued from it carries the trace of its oldest request
     CheckConstraint(
         "status IN ('open', 'draft', 'invoiced', 'cancelled', 'non-chargeable')", name="ck_billing_requests_status"
     ),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import Summary
+from prometheus_client import Gauge, Summary
 
 from services.reminders import api, consumers, handlers, rates_api
 from services.reminders.config import Settings
@@ -67,6 +67,16 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
         "(outbox rows queued); the chunk's commit (outbox flush) is not in it",
         ["phase"],
         registry=runtime.metrics.registry,
+    )
+    rates_missing = Gauge(
+        "billing_reminders_reference_rates_missing",
+        "Half-years up to today without the Bank of Finland's reference rate: reminders made now charge no "
+        "interest for their days until it is added (reference_rates.toml or REMINDERS_EXTRA_REFERENCE_RATES).",
+        ["service"],
+        registry=runtime.metrics.registry,
+    )
+    rates_missing.labels(runtime.metrics.service).set_function(
+        lambda: len(runtime.rules.rates.missing(runtime.rules.clock.today()))
     )
     reminding = handlers.Reminding(runtime.rules, lambda phase, seconds: phases.labels(phase).observe(seconds))
     size = settings.create_chunk_size

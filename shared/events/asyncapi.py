@@ -23,6 +23,15 @@ HEADERS_NOTE = (
     "CloudEvents Kafka binding, binary mode: the value is the event data as JSON; "
     "attributes travel as headers ce_specversion, ce_id, ce_source, ce_type, ce_time, ce_subject."
 )
+TRACE_IN_NOTE = (
+    " Distributed tracing extension: a publisher MAY send ce_traceparent (and ce_tracestate), W3C Trace"
+    " Context; what the event causes carries the same trace id. An invalid one is ignored (a new trace"
+    " starts), never a reason to refuse the record."
+)
+TRACE_OUT_NOTE = (
+    " Distributed tracing extension: every record carries ce_traceparent (W3C Trace Context; ce_tracestate"
+    " when the trace has one) with the trace id of what caused it."
+)
 
 
 def _payload(spec: TopicSpec) -> Any:
@@ -77,7 +86,8 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
             spec.name,
             group_id=group,
             title=f"{spec.name}:{service}",
-            description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE}{_time_note(spec)} "
+            description=f"{_types_note(spec)} ({spec.kind}); key = {spec.key}. {HEADERS_NOTE}{TRACE_IN_NOTE}"
+            f"{_time_note(spec)} "
             f"Records that are not valid events, or of a type the topic does not carry, go to {spec.dead_letter}."
             f"{_tombstone_note(spec)}",
         )(_doc_handler(spec))
@@ -93,7 +103,8 @@ def document(service: str, *, group: str, produces: Sequence[TopicSpec], consume
         broker.publisher(
             spec.name,
             title=f"{spec.name}:{service}",
-            description=f"{_types_note(spec)} Key = {spec.key}. {HEADERS_NOTE}{extra}{_tombstone_note(spec)}",
+            description=f"{_types_note(spec)} Key = {spec.key}. {HEADERS_NOTE}{TRACE_OUT_NOTE}{extra}"
+            f"{_tombstone_note(spec)}",
             schema=_payload(spec),
         )
     app = FastStream(

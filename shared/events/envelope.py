@@ -6,6 +6,11 @@ value is the event data as JSON, and the attributes travel as headers
 ``ce_subject`` plus ``content-type: application/json``. Another system can publish
 with any Kafka client or a CloudEvents SDK.
 
+The distributed-tracing extension rides along: ``ce_traceparent`` and
+``ce_tracestate`` (W3C Trace Context, :mod:`shared.tracing`). A publisher MAY send
+them; every event we write carries a ``ce_traceparent``. An invalid one is ignored
+(the event is handled, under a new trace), never a reason to refuse the event.
+
 Every event type is a frozen pydantic v2 model deriving from :class:`Event`, whose
 ``EVENT_TYPE`` names the type and version (``fi.billing.customers.upserted.v1``).
 Within a version, changes only add optional fields; consumers ignore unknown fields.
@@ -22,6 +27,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared import tracing
+from shared.tracing import TraceContext
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -53,15 +61,21 @@ class EventMeta:
     """The Kafka record key (UTF-8), None when the record has none or it is not text: the
     topic's contract says what it must be (a customer number, a document id). Not a
     CloudEvents attribute, so two metas compare without it."""
+    trace: TraceContext | None = field(default=None, compare=False)
+    """The distributed-tracing extension (``ce_traceparent``/``ce_tracestate``): None
+    when the record had none, or an invalid one."""
 
     @classmethod
-    def new(cls, event_type: str, source: str, subject: str | None = None) -> EventMeta:
+    def new(
+        cls, event_type: str, source: str, subject: str | None = None, trace: TraceContext | None = None
+    ) -> EventMeta:
         return cls(
             id=str(uuid.uuid4()),
             type=event_type,
             source=source,
             time=datetime.now(UTC),
             subject=subject,
+            trace=trace,
         )
 
 
@@ -91,6 +105,8 @@ def encode_headers(meta: EventMeta) -> list[tuple[str, bytes]]:
     ]
     if meta.subject is not None:
         headers.append(("ce_subject", meta.subject.encode()))
+    if meta.trace is not None:
+        headers.extend((name, value.encode()) for name, value in meta.trace.headers())
     return headers
 
 
@@ -235,6 +251,7 @@ def decode(
         time=time or datetime.now(UTC),
         subject=subject,
         key=record_key(record),
+        trace=tracing.from_headers(headers),  # invalid: None (a new trace), never a refusal
     )
     return Envelope(meta=meta, data=data)
 

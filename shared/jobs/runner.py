@@ -150,6 +150,9 @@ class JobRunner(Generic[U]):
         self._started_dates: dict[str, date] = {}
         self._task: asyncio.Task[None] | None = None
         self.executed_chunks = 0
+        self.on_finished: Callable[[str, str], None] | None = None
+        """Called with (kind, state) when a job this runner executed ends ``done`` or
+        ``failed`` (the ``billing_jobs_finished`` counter)."""
 
     # --- declaring ------------------------------------------------------------
 
@@ -346,6 +349,8 @@ class JobRunner(Generic[U]):
                 failpoints.hit(f"jobs.after_chunk.{job.chunks}")
             if job is not None:
                 log.info("job %s (%s) %s: %d done, %d failures", job.id, job.kind, job.state, job.done, job.failures)
+                if job.state.finished:
+                    self._report_end(job.kind, job.state.value)
         except _LostClaim:
             log.warning("job %s moved on elsewhere; this runner stops executing it", job_id)
         except asyncio.CancelledError:
@@ -354,9 +359,14 @@ class JobRunner(Generic[U]):
             error = describe_error(exc)
             log.warning("job %s failed: %s", job_id, error)
             with contextlib.suppress(_LostClaim):
-                await self._retrying(functools.partial(self._fail, job_id, chunks, error))
+                failed = await self._retrying(functools.partial(self._fail, job_id, chunks, error))
+                self._report_end(failed.kind, failed.state.value)
         finally:
             await self._unlock(job_id, lock)
+
+    def _report_end(self, kind: str, state: str) -> None:
+        if self.on_finished is not None:
+            self.on_finished(kind, state)
 
     async def _retrying(self, attempt: Callable[[], Awaitable[J]]) -> J:
         backoff = self.retry_backoff_s

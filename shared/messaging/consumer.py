@@ -35,6 +35,7 @@ whose fault it is:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,7 +47,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from shared import failpoints
+from shared import failpoints, tracing
 from shared.db.uow import UnitOfWork
 from shared.events.envelope import Envelope, Event, EventTypes, InvalidEvent, decode
 from shared.events.topics import TopicSpec
@@ -316,11 +317,12 @@ class ConsumerLoop:
 
     def _decode(self, record: Any) -> _Item:
         try:
-            return _Item(
-                record, envelope=decode(record, self._types, require_time=self._require_time, tombstone=self._tombstone)
-            )
+            envelope = decode(record, self._types, require_time=self._require_time, tombstone=self._tombstone)
         except InvalidEvent as bad:
             return _Item(record, error=bad)
+        if envelope.meta.trace is None:  # none, or an invalid one: this event starts a trace
+            envelope = Envelope(meta=dataclasses.replace(envelope.meta, trace=tracing.new_trace()), data=envelope.data)
+        return _Item(record, envelope=envelope)
 
     async def _retrying(self, items: Sequence[_Item]) -> tuple[int, int, int]:
         """Run ``items`` as one transaction; retry what may pass next time. Raises
@@ -372,7 +374,12 @@ class ConsumerLoop:
                     new.discard(pair)  # the same id twice in one batch: first one wins
                     todo.append(env)
             if todo:
-                await self._handler(todo, uow)
+                # the batch's current trace: its first event's (each event has one: its
+                # own, or one started when it was read). A handler that emits one event
+                # per inbound event passes that event's trace to the outbox instead.
+                with tracing.use(todo[0].meta.trace):
+                    await self._handler(todo, uow)
+                    log.debug("%d event(s) from %s handled", len(todo), self.topic)  # with the trace id
             await uow.commit()
         return len(todo), len(valid) - len(todo), dead
 

@@ -60,8 +60,10 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from shared import tracing
 from shared.events.envelope import Event, EventMeta, encode_data, encode_headers
 from shared.messaging.tables import MessagingTables
+from shared.tracing import TraceContext
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +126,16 @@ class OutboxWriter:
         key: str | None,
         subject: str | None = None,
         meta: EventMeta | None = None,
+        trace: TraceContext | None = None,
     ) -> EventMeta:
-        """Queue ``event`` for ``topic`` (unprefixed registry name). Returns its meta."""
-        meta = meta or EventMeta.new(event.EVENT_TYPE, self._source, subject=subject or key)
+        """Queue ``event`` for ``topic`` (unprefixed registry name). Returns its meta.
+
+        The event carries a ``ce_traceparent``: a child of ``trace`` (what caused it: a
+        stored request's, a document's), else of the unit of work's current trace
+        (the inbound event's), else of a new trace (:func:`shared.tracing.emitted`)."""
+        meta = meta or EventMeta.new(
+            event.EVENT_TYPE, self._source, subject=subject or key, trace=tracing.emitted(trace)
+        )
         value = encode_data(event)
         headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
         size = len(value) + len(headers) + len(key or "")

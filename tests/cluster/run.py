@@ -50,7 +50,6 @@ from tests.support.isolation import create_sandbox
 from tests.support.system import SERVICES, System
 
 
-
 class Faults:
     """Carries out the plan, step by step of the day (``before`` is the day's hook); one
     fault at a time: a fault waits until the cluster is whole again after the last."""

@@ -97,11 +97,11 @@ async def test_racing_confirmations_and_a_failed_one_leave_no_gap(
     real_emit = drafts.emit
     failed = {"n": 0}
 
-    def emit_failing_once(uow: Any, doc: Any) -> None:
+    def emit_failing_once(uow: Any, doc: Any, trace: Any = None) -> None:
         if doc.invoice_number == str(FIRST + 2) and failed["n"] == 0:
             failed["n"] += 1
             raise RuntimeError("the test breaks this confirmation after it took its numbers")
-        real_emit(uow, doc)
+        real_emit(uow, doc, trace)
 
     monkeypatch.setattr(drafts, "emit", emit_failing_once)
     # 8 clerks confirm 5 drafts each at the same moment, each in its own request

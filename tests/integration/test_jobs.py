@@ -187,6 +187,9 @@ async def test_work_that_raises_fails_the_job_keeping_the_committed_chunks(
     assert failed.finished_at is not None
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 2 * CHUNK  # the failed chunk rolled back
     assert await runtime.jobs.claim_available() == 0  # a failed job is not taken up again
+    # the JobFailed alert's series
+    scrape = runtime.metrics.exposition().decode()
+    assert 'billing_jobs_finished_total{kind="test.count",service="customers",state="failed"} 1.0' in scrape
 
 
 async def test_job_whose_count_fails_is_failed_once_not_retried_forever(
@@ -209,3 +212,5 @@ async def test_job_whose_count_fails_is_failed_once_not_retried_forever(
     )
     assert kind.calls == []
     assert await runtime.jobs.claim_available() == 0
+    scrape = runtime.metrics.exposition().decode()
+    assert 'billing_jobs_finished_total{kind="test.count",service="customers",state="failed"} 1.0' in scrape

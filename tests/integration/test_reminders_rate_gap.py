@@ -86,6 +86,14 @@ async def test_the_stopgap_setting_closes_the_gap(sandbox: Sandbox) -> None:
         assert listing["reference_rates_missing"] == []
 
 
+async def test_the_missing_rate_is_a_gauge_the_alert_reads(sandbox: Sandbox) -> None:
+    metric = 'billing_reminders_reference_rates_missing{service="reminders"}'
+    async with running(sandbox) as runtime, api_client(runtime) as api:
+        assert f"{metric} 1.0" in (await api.get("/metrics")).text  # 2026 H2
+    async with running(sandbox, extra_reference_rates={"2026-07-01": "2.0"}) as runtime, api_client(runtime) as api:
+        assert f"{metric} 0.0" in (await api.get("/metrics")).text
+
+
 async def test_a_bad_date_is_refused(api: httpx.AsyncClient) -> None:
     for bad in ("2026-13-01", "1999-12-31", "x"):
         answer = await api.get("/reminders/reference-rates", params={"date": bad})

@@ -266,5 +266,6 @@ async def _issue(
             await uow.requests.set_status([r for r in request_ids if r not in chargeable], "non-chargeable")
             issued = await uow.invoices.get(d.id)
             assert issued is not None
-            emit(uow, document(issued, the_seller, issued_at=now))
+            (trace,) = await uow.requests.oldest_traces([request_ids])
+            emit(uow, document(issued, the_seller, issued_at=now), trace)
             out.issued.append(issued)

@@ -38,6 +38,7 @@ from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_
 from services.invoicing.domain.vat import VatTable
 from services.invoicing.store.requests import NewRequest
 from services.invoicing.uow import InvoicingUnitOfWork
+from shared import tracing
 from shared.db.erasure import erase_profile_copies
 from shared.events.customers import BillingProfileChanged, BillingProfileErased
 from shared.events.envelope import Envelope
@@ -100,6 +101,8 @@ def check_key(env: Envelope[Any]) -> None:
 
 def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
     r = env.data
+    # the request's own trace; none (or an invalid one): the trace its intake started
+    trace = env.meta.trace or tracing.current()
     lines: list[dict[str, Any]] = [line.model_dump(mode="json") for line in r.lines]
     net = sum((line_net(line.quantity, line.unit_price) for line in r.lines), ZERO)
     return NewRequest(
@@ -114,6 +117,8 @@ def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
         content_hash=content_hash(r),
         source=env.meta.source,
         status=status,
+        traceparent=trace.traceparent if trace else None,
+        tracestate=trace.tracestate if trace else None,
     )
 
 

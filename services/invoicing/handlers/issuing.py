@@ -13,6 +13,7 @@ from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued
 from shared.references import national_reference, rf_reference
+from shared.tracing import TraceContext
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def snapshot(profile: Profile) -> dict[str, Any]:
     }
 
 
-def emit(uow: InvoicingUnitOfWork, doc: InvoiceDocument) -> None:
+def emit(uow: InvoicingUnitOfWork, doc: InvoiceDocument, trace: TraceContext | None = None) -> None:
+    """The issued event; it carries ``trace`` on (the oldest request's: see
+    ``RequestStore.oldest_traces``), else the unit of work's, else a new trace."""
     event = InvoiceIssued(invoice=doc) if doc.document_type == "invoice" else CorrectiveInvoiceIssued(invoice=doc)
-    uow.outbox.add(topics.INVOICES.name, event, key=doc.customer.customer_number)
+    uow.outbox.add(topics.INVOICES.name, event, key=doc.customer.customer_number, trace=trace)

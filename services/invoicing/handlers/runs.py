@@ -223,8 +223,9 @@ async def _create(
     if confirm:
         now = datetime.now(UTC)
         the_seller = seller(settings)
-        for i, n in zip(ids, new, strict=True):
-            emit(uow, document(stored(n, i, now), the_seller, issued_at=now))
+        traces = await uow.requests.oldest_traces([inv.request_ids for inv in proposed])
+        for i, n, trace in zip(ids, new, traces, strict=True):
+            emit(uow, document(stored(n, i, now), the_seller, issued_at=now), trace)
 
 
 async def _finish(

@@ -26,6 +26,8 @@ from services.invoicing.tables import (
     invoice_lines,
     invoices,
 )
+from shared import tracing
+from shared.tracing import TraceContext
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class NewRequest:
     source: str
     status: str = "open"
     origin: str = "sender"
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,16 +59,16 @@ class Cancellation:
 _INSERT_REQUESTS = text(
     """
     INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date, payment_terms_days, lines,
-                                  line_count, net, content_hash, status, origin, source)
+                                  line_count, net, content_hash, status, origin, source, traceparent, tracestate)
     SELECT request_id, kind, customer_number, order_id, invoice_date, terms, CAST(lines AS jsonb), line_count, net,
-           content_hash, status, origin, source
+           content_hash, status, origin, source, traceparent, tracestate
     FROM unnest(CAST(:request_id AS text[]), CAST(:kind AS text[]), CAST(:customer_number AS text[]),
                 CAST(:order_id AS text[]), CAST(:invoice_date AS date[]), CAST(:terms AS int[]),
                 CAST(:lines AS text[]), CAST(:line_count AS int[]), CAST(:net AS numeric[]),
                 CAST(:content_hash AS text[]), CAST(:status AS text[]), CAST(:origin AS text[]),
-                CAST(:source AS text[]))
+                CAST(:source AS text[]), CAST(:traceparent AS text[]), CAST(:tracestate AS text[]))
          AS r(request_id, kind, customer_number, order_id, invoice_date, terms, lines, line_count, net,
-              content_hash, status, origin, source)
+              content_hash, status, origin, source, traceparent, tracestate)
     ON CONFLICT (request_id) DO NOTHING
     RETURNING request_id
     """
@@ -135,6 +139,8 @@ class RequestStore:
                 "status": [r.status for r in rows],
                 "origin": [r.origin for r in rows],
                 "source": [r.source for r in rows],
+                "traceparent": [r.traceparent for r in rows],
+                "tracestate": [r.tracestate for r in rows],
             },
         )
         return {row[0] for row in result}
@@ -156,6 +162,30 @@ class RequestStore:
             .group_by(invoice_lines.c.request_id)
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    async def oldest_traces(self, groups: Sequence[Sequence[str]]) -> list[TraceContext | None]:
+        """For each group of request ids (one invoice's), the trace of its oldest
+        request that has one (received first; then by id). An invoice gathers several
+        requests but carries one trace: the oldest request's, the one that started it."""
+        wanted = {rid for group in groups for rid in group}
+        if not wanted:
+            return [None] * len(groups)
+        r = billing_requests.c
+        rows = await self.session.execute(
+            select(r.request_id, r.traceparent, r.tracestate)
+            .where(in_texts(r.request_id, wanted), r.traceparent.is_not(None))
+            .order_by(r.received_at, r.request_id)
+        )
+        rank: dict[str, tuple[int, TraceContext]] = {}
+        for n, row in enumerate(rows):
+            context = tracing.parse(row.traceparent, row.tracestate)
+            if context is not None:
+                rank[row.request_id] = (n, context)
+        out: list[TraceContext | None] = []
+        for group in groups:
+            found = sorted((rank[rid] for rid in group if rid in rank), key=lambda x: x[0])
+            out.append(found[0][1] if found else None)
+        return out
 
     async def hashes(self, ids: Sequence[str]) -> dict[str, str]:
         rows = await self.session.execute(

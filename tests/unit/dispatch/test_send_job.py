@@ -23,7 +23,7 @@ from tests.support import documents as d
 class FakeOutbox:
     rows: list[tuple[str, Any, str | None]] = field(default_factory=list)
 
-    def add(self, topic: str, event: Any, *, key: str | None) -> None:
+    def add(self, topic: str, event: Any, *, key: str | None, trace: Any = None) -> None:
         self.rows.append((topic, event, key))
 
 
@@ -34,7 +34,7 @@ class FakeDocuments:
     outcomes: tuple[int, int] = (0, 0)
     batches: dict[str, bool] = field(default_factory=dict)
 
-    async def add(self, docs: list[NewDocument], *, queued: list[str]) -> list[NewDocument]:
+    async def add(self, docs: list[NewDocument], *, queued: list[str], traces: Any = None) -> list[NewDocument]:
         new = [x for x in docs if x.id not in {s.id for s in self.stored}]
         self.stored += new
         return new
