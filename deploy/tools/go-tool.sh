@@ -21,6 +21,16 @@ tool_package() {
     esac
 }
 
+# name -> Go build tags. promtool: no service discovery (remove_all_sd, Prometheus PR
+# 17736): checking and unit-testing rule files needs none, and leaving out the cloud SDKs
+# builds it in about half the time and 77 MB instead of 123 MB.
+tool_tags() {
+    case "$1" in
+        promtool) echo "remove_all_sd" ;;
+        *) echo "" ;;
+    esac
+}
+
 usage() {
     echo "usage: $0 <kubeconform|kube-score|kustomize|promtool>   (builds the pinned version once, prints the binary's path)" >&2
     exit 2
@@ -30,16 +40,17 @@ usage() {
 name="$1"
 pkg="$(tool_package "$name")" || { echo "go-tool.sh: unknown tool '$name'" >&2; usage; }
 version="${pkg##*@}"
-target="$BIN/$name-$version"
+tags="$(tool_tags "$name")"
+target="$BIN/$name-$version${tags:+-$tags}"
 
 if [ ! -x "$target" ]; then
     command -v go >/dev/null || { echo "go-tool.sh: Go is needed to build $name (https://go.dev/dl/)" >&2; exit 1; }
     mkdir -p "$BIN"
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
-    echo "go-tool.sh: building $pkg (once)" >&2
-    GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$pkg"
+    echo "go-tool.sh: building $pkg${tags:+ (tags: $tags)} (once)" >&2
+    GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install ${tags:+-tags "$tags"} "$pkg"
     mv "$tmp/$name" "$target"
-    ln -sfn "$name-$version" "$BIN/$name"
+    ln -sfn "$(basename "$target")" "$BIN/$name"
 fi
 echo "$target"
