@@ -22,6 +22,7 @@ from shared.events import topics
 from shared.events.customers import BillingProfileErased, CustomerData, CustomerUpserted
 from shared.events.envelope import Envelope
 from shared.jobs import JobContext, Step
+from shared.tracing import TraceContext
 
 
 class CustomerNotFound(Exception):
@@ -30,11 +31,14 @@ class CustomerNotFound(Exception):
         self.customer_number = customer_number
 
 
-def _emit(uow: CustomersUnitOfWork, change: cards.Change) -> None:
+def _emit(uow: CustomersUnitOfWork, change: cards.Change, trace: TraceContext | None = None) -> None:
+    """The new billing profile in the outbox; ``trace``: what caused it (else the unit
+    of work's current trace)."""
     uow.outbox.add(
         topics.BILLING_PROFILES.name,
         cards.profile(change.card, change.errors),
         key=change.card.customer_number,
+        trace=trace,
     )
 
 
@@ -91,7 +95,7 @@ async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: Custo
         current[number] = change.card
         final[number] = change
         audit.append(AuditEntry(number, change.card.version, actor, change.changes, env.meta.id))
-        _emit(uow, change)
+        _emit(uow, change, env.meta.trace)  # its own upsert's trace, not the batch's
     await uow.customers.save(list(final.values()), seen)
     await uow.customers.save_crm_seen({n: s for n, s in seen.items() if n not in final})
     await uow.customers.add_audit(audit)

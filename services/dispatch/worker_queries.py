@@ -16,6 +16,7 @@ from services.dispatch.domain.recipients import address_of
 from services.dispatch.lease import alive_workers
 from services.dispatch.records import Claim, ClaimResult, Result
 from services.dispatch.tables import delivery_attempts, documents, print_batches
+from shared import tracing
 from shared.events.customers import CustomerData
 
 
@@ -243,7 +244,9 @@ class WorkerQueries:
         )
 
     async def staged_in(self, batch_id: str) -> list[Claim]:
-        """The batch's staged documents, in arrival order, with their current attempt."""
+        """The batch's staged documents, in arrival order, with their current attempt and
+        their trace (the batch closer has no inbound event: DocumentDelivered carries on
+        the document's)."""
         c = documents.c
         rows = await self._s.execute(
             select(
@@ -258,6 +261,8 @@ class WorkerQueries:
                 c.batch_id,
                 c.recipient,
                 c.queued_by,
+                c.traceparent,
+                c.tracestate,
                 cast(c.payload, Text).label("payload"),
             )
             .where(c.batch_id == batch_id, c.state == State.STAGED.value)
@@ -278,6 +283,7 @@ class WorkerQueries:
                 resumed=False,
                 recipient=r.recipient,
                 actor=r.queued_by,
+                trace=tracing.parse(r.traceparent, r.tracestate),
             )
             for r in rows
         ]

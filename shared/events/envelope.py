@@ -263,7 +263,8 @@ def decode_tombstone(record: RecordLike, model: type[E]) -> Envelope[E]:
     The CloudEvents headers are used when the record has them (ours do); a bare
     tombstone (written by another tool, or a header lost) still counts: its id is its
     position (``topic/partition/offset``, the same on every redelivery, so the inbox
-    drops a copy) and its time the time it is read. Only a tombstone without a usable
+    drops a copy) and its time the time it is read. Its ``ce_traceparent`` is read as
+    an event's is. Only a tombstone without a usable
     key is refused: it names nothing to erase.
     """
     key = record_key(record)
@@ -290,6 +291,7 @@ def decode_tombstone(record: RecordLike, model: type[E]) -> Envelope[E]:
         time=time or datetime.now(UTC),
         subject=key,
         key=key,
+        trace=tracing.from_headers(headers),  # none or invalid: a new trace when handled
     )
     return Envelope(meta=meta, data=data)
 

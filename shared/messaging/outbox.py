@@ -144,14 +144,17 @@ class OutboxWriter:
         self._rows.append((self._prefix + topic, key, value, headers))
         return meta
 
-    def add_tombstone(self, topic: str, tombstone: type[Event], *, key: str) -> EventMeta:
+    def add_tombstone(
+        self, topic: str, tombstone: type[Event], *, key: str, trace: TraceContext | None = None
+    ) -> EventMeta:
         """Queue a tombstone for ``key`` on the compacted ``topic``: a record with a null
         value (compaction then drops the key's earlier records), with the CloudEvents
         headers of a ``tombstone`` event (``ce_type``, ``ce_id``, ...) so consumers
-        handle it once like any event."""
+        handle it once like any event. Its ``ce_traceparent`` is chosen as
+        :meth:`add`'s is."""
         if not key:
             raise ValueError("a tombstone needs a key: it deletes that key's records")
-        meta = EventMeta.new(tombstone.EVENT_TYPE, self._source, subject=key)
+        meta = EventMeta.new(tombstone.EVENT_TYPE, self._source, subject=key, trace=tracing.emitted(trace))
         headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
         self._rows.append((self._prefix + topic, key, None, headers))
         return meta

@@ -5,7 +5,9 @@ delivered, on real Kafka, PostgreSQL and SMTP: a request published with a
 delivered by the e-mail worker; the InvoiceIssued and the DocumentDelivered carry the
 request's trace id. An invoice gathering two requests carries the oldest one's trace. A
 request without one, or with an invalid one, is invoiced all the same under a new
-trace (never dead-lettered for it)."""
+trace (never dead-lettered for it). The print and e-invoice channels keep an issued
+document's trace too (the print batch is closed by a background loop, with no inbound
+event to take it from)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from shared.events.invoicing import InvoiceIssued
 from shared.events.sales import BillingRequestSubmitted
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
+from tests.support import documents as d
 from tests.support.dispatch import dispatch_stack
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, ce_headers, read_topic, wait_for
@@ -34,6 +37,8 @@ pytestmark = pytest.mark.integration
 
 FIRST = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 SECOND = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+PRINTED = ["00-5" + f"{k:031x}" + "-00f067aa0ba902b7-01" for k in (1, 2)]
+EINVOICED = "00-e1000000000000000000000000000001-00f067aa0ba902b7-00"
 
 
 def trace_of(record: Any) -> tracing.TraceContext:
@@ -120,3 +125,44 @@ async def test_a_requests_trace_reaches_its_invoice_and_the_delivered_document(
     job_traces = {trace_of(r).trace_id for r in jobs}
     assert job_traces == {t.trace_id for t in invoice_trace.values()}  # the SendDocument jobs carry it too
     assert all(d.span_id != invoice_trace[c].span_id for c, d in delivered_trace.items())
+
+
+async def test_a_printed_or_einvoiced_documents_delivery_carries_the_trace_of_its_issue(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    def who(number: str, channel: str) -> d.Customer:
+        base = d.COMPANY if channel == "einvoice" else d.PERSON
+        return d.customer(number, base.model_copy(update={"delivery_channel": channel}))
+
+    issued = [
+        (d.invoice(1000000501, who=who("P-1", "print")), PRINTED[0]),
+        (d.invoice(1000000502, who=who("P-2", "print")), PRINTED[1]),
+        (d.invoice(1000000503, who=who("E-1", "einvoice")), EINVOICED),
+    ]
+    async with dispatch_stack(sandbox, tmp_path) as stack:
+        await stack.worker("print")
+        await stack.worker("einvoice")
+        async with Publisher(sandbox.bootstrap) as publisher:
+            for doc, traceparent in issued:  # one by one: each its own trace
+                event = InvoiceIssued(invoice=doc)
+                headers = ce_headers(event.EVENT_TYPE, str(uuid.uuid4()), "urn:billing:invoicing")
+                await publisher.send(
+                    sandbox.topic(topics.INVOICES.name),
+                    event.model_dump_json().encode(),
+                    key=doc.customer.customer_number,
+                    headers=[*headers, ("ce_traceparent", traceparent.encode())],
+                )
+        await stack.wait_arrived(3)
+        for channel, count in (("print", 2), ("einvoice", 1)):
+            sent = await stack.send(channel)
+            assert sent["job"]["result"] == {"queued": count, "delivered": count, "failed": 0}
+        deliveries = await read_topic(sandbox.bootstrap, sandbox.topic(topics.DELIVERIES.name), expect=3, settle=0.5)
+
+    delivered = {}
+    for record in deliveries:
+        event = DocumentDelivered.model_validate_json(record.value)
+        delivered[event.customer_number] = trace_of(record)
+    assert {c: t.trace_id for c, t in delivered.items()} == {
+        doc.customer.customer_number: tp.split("-")[1] for doc, tp in issued
+    }
+    assert all(t.span_id != "00f067aa0ba902b7" for t in delivered.values())  # a new parent id

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared import tracing
 from shared.events import topics
 from shared.events.customers import (
     BillingProfileChanged,
@@ -161,3 +162,44 @@ async def test_the_outbox_writes_a_tombstone_as_a_null_value_with_the_erasure_he
     assert session.params["keys"] == ["C-5", "C-6"] and session.params["values"] == [None, None]
     headers = dict(json.loads(session.params["headers"][0]))
     assert headers["ce_type"] == BillingProfileErased.EVENT_TYPE and headers["ce_subject"] == "C-5"
+
+
+def test_a_tombstone_keeps_the_trace_it_was_written_with() -> None:
+    cause = tracing.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "vendor=abc")
+    meta = EventMeta("e-8", BillingProfileErased.EVENT_TYPE, "urn:billing:customers", datetime(2026, 5, 1, tzinfo=UTC))
+    meta = EventMeta(meta.id, meta.type, meta.source, meta.time, trace=cause)
+    env = decode(
+        FakeRecord("p", 0, 3, b"C-9", None, encode_headers(meta)), PROFILES.types, tombstone=PROFILES.tombstone
+    )
+    assert env.meta.trace is not None
+    assert (env.meta.trace.trace_id, env.meta.trace.span_id) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+    )
+    assert env.meta.trace.tracestate == "vendor=abc"
+    bare = decode(FakeRecord("p", 0, 4, b"C-9", None, []), PROFILES.types, tombstone=PROFILES.tombstone)
+    assert bare.meta.trace is None  # handled under a new trace
+
+
+async def test_the_outbox_writes_a_tombstone_with_a_child_of_the_current_or_given_trace() -> None:
+    from services.customers.tables import messaging
+    from shared.messaging.outbox import OutboxWriter
+
+    class RecordingSession:
+        params: Any = None
+
+        async def execute(self, statement: Any, params: Any = None) -> None:
+            self.params = params
+
+    given = tracing.parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    current = tracing.parse("00-11111111111111111111111111111111-2222222222222222-00")
+    assert given is not None and current is not None
+    writer = OutboxWriter(messaging, "urn:billing:customers", "t1.")
+    with tracing.use(current):
+        writer.add_tombstone(PROFILES.name, BillingProfileErased, key="C-5")
+        writer.add_tombstone(PROFILES.name, BillingProfileErased, key="C-6", trace=given)
+    session = RecordingSession()
+    await writer.flush(session)  # type: ignore[arg-type]
+    written = [tracing.from_headers(dict(json.loads(h))) for h in session.params["headers"]]
+    assert [t.trace_id if t else None for t in written] == [current.trace_id, given.trace_id]
+    assert all(t is not None and t.span_id not in (current.span_id, given.span_id) for t in written)

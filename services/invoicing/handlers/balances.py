@@ -10,9 +10,12 @@ from services.invoicing.store.invoices import StoredInvoice
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
 from shared.events.invoicing import InvoiceSettled, PaymentRecorded
+from shared.tracing import TraceContext
 
 
-async def _apply(uow: InvoicingUnitOfWork, invoice: StoredInvoice, after: Balance, on: date) -> tuple[Balance, bool]:
+async def _apply(
+    uow: InvoicingUnitOfWork, invoice: StoredInvoice, after: Balance, on: date, trace: TraceContext | None = None
+) -> tuple[Balance, bool]:
     before = Balance(invoice.totals.gross, invoice.credited, invoice.paid)
     settled = became_settled(before, after)
     await uow.invoices.set_balance(
@@ -35,6 +38,7 @@ async def _apply(uow: InvoicingUnitOfWork, invoice: StoredInvoice, after: Balanc
                 open_amount=after.open_amount,
             ),
             key=invoice.customer_number,
+            trace=trace,
         )
     return after, settled
 
@@ -46,8 +50,16 @@ async def credit(uow: InvoicingUnitOfWork, invoice: StoredInvoice, gross: Decima
 
 
 async def pay(
-    uow: InvoicingUnitOfWork, invoice: StoredInvoice, *, payment_id: str, amount: Decimal, on: date
+    uow: InvoicingUnitOfWork,
+    invoice: StoredInvoice,
+    *,
+    payment_id: str,
+    amount: Decimal,
+    on: date,
+    trace: TraceContext | None = None,
 ) -> Balance:
+    """The payment on the invoice: PaymentRecorded (and InvoiceSettled when it settles
+    it) in the outbox, with ``trace`` (the payment's; else the current trace)."""
     after = Balance(invoice.totals.gross, invoice.credited, invoice.paid + amount)
     assert invoice.number is not None
     uow.outbox.add(
@@ -64,6 +76,7 @@ async def pay(
             status=after.status,
         ),
         key=invoice.customer_number,
+        trace=trace,
     )
-    await _apply(uow, invoice, after, on)
+    await _apply(uow, invoice, after, on, trace)
     return after

@@ -57,7 +57,10 @@ async def take_payments(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWor
         if reason is not None or invoice is None:
             counts["unmatched"] += 1
             continue
-        await balances.pay(uow, invoice, payment_id=p.payment_id, amount=p.amount, on=p.payment_date)
+        # each payment's events carry its own trace, not the batch's first one
+        await balances.pay(
+            uow, invoice, payment_id=p.payment_id, amount=p.amount, on=p.payment_date, trace=env.meta.trace
+        )
         counts["matched"] += 1
     return counts
 
