@@ -42,16 +42,9 @@ def _check(name: str) -> None:
 def serve(service: ServiceArg) -> None:
     """Run a service: its consumers, outbox relay and HTTP API."""
     _check(service)
-    from shared.serve import run
+    from shared.serve import serve as serve_app
 
-    settings = services.settings(service)
-    run(
-        services.load(service).create_app(settings),
-        settings.http_host,
-        settings.http_port,
-        service=settings.service_name,
-        log_format=settings.log_format,
-    )
+    serve_app(services.settings(service), services.load(service).create_app)
 
 
 @app.command()
