@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -41,16 +42,9 @@ def _check(name: str) -> None:
 def serve(service: ServiceArg) -> None:
     """Run a service: its consumers, outbox relay and HTTP API."""
     _check(service)
-    from shared.serve import run
+    from shared.serve import serve as serve_app
 
-    settings = services.settings(service)
-    run(
-        services.load(service).create_app(settings),
-        settings.http_host,
-        settings.http_port,
-        service=settings.service_name,
-        log_format=settings.log_format,
-    )
+    serve_app(services.settings(service), services.load(service).create_app)
 
 
 @app.command()
@@ -73,7 +67,10 @@ def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] 
         migrations_dir = services.load(name).SPEC.migrations_dir
         url = settings.database_url.get_secret_value()
         timeouts = MigrationTimeouts.from_settings(settings)
-        before = asyncio.run(verdict_for(url, migrations_dir, timeouts))
+        try:
+            before = asyncio.run(verdict_for(url, migrations_dir, timeouts))
+        except Exception as failed:  # an unreachable database, a refused login, …
+            _migrate_failed(name, url, failed)
         if before.state is SchemaState.AHEAD:  # a newer release's expand step: this code runs on it
             typer.echo(
                 f"{name}: the database is at {before.database_text}, newer than this code's head {before.head}: "
@@ -85,11 +82,35 @@ def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] 
         except MigrationError as failed:
             typer.echo(f"billing migrate: {failed}", err=True)
             raise typer.Exit(1) from None
+        except Exception as failed:
+            _migrate_failed(name, url, failed)
         if before.state is SchemaState.CURRENT:
             typer.echo(f"{name}: at head {before.head}, nothing to migrate")
         else:
             was = f"from {', '.join(before.database)}" if before.database else "an empty database"
             typer.echo(f"{name}: migrated {was} to head {before.head}")
+
+
+def _migrate_failed(service: str, url: str, failed: BaseException) -> NoReturn:
+    """One line on stderr and exit 1: the service, where its database is (the password
+    hidden) and the error's first line (the SQL, its parameters and the server's DETAIL,
+    which may quote a row, are left out)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    error = failed.orig if isinstance(failed, DBAPIError) and failed.orig is not None else failed
+    lines = str(error).strip().splitlines()
+    first = _PASSWORD_IN_URL.sub(r"\1***@", lines[0]) if lines else ""
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: only its scheme
+        where = url.split("://", 1)[0] + "://…"
+    reason = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    typer.echo(f"billing migrate: {service}: cannot migrate the database at {where}: {reason}", err=True)
+    raise typer.Exit(1) from None
+
+
+_PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 @app.command()

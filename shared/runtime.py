@@ -141,7 +141,10 @@ class Runtime(Generic[U]):
         )
 
     async def start(self) -> None:
-        if self.settings.run_migrations_on_start:  # development only (refused in production)
+        if self.settings.run_migrations_on_start and not await self._database_ahead():
+            # development only (refused in production). A database ahead of this code (the
+            # expand step of a newer release) is not migrated: Alembic cannot locate its
+            # revision; check_schema() accepts it below, as `billing migrate` does.
             # Replicas of a service start together here (the test kit starts dispatch and
             # its channel workers at once): those waiting on the first one's migration lock
             # try longer than `billing migrate` does.
@@ -175,6 +178,13 @@ class Runtime(Generic[U]):
                 await self._relay_task
         await self.engine.dispose()
         log.info("%s stopped", self.spec.name)
+
+    async def _database_ahead(self) -> bool:
+        """The database is at a revision this code does not know (read without raising)."""
+        verdict = schema_check.compare(
+            await schema_check.database_revisions(self.engine), schema_check.code_head(self.spec.migrations_dir)
+        )
+        return verdict.state is schema_check.SchemaState.AHEAD
 
     async def check_schema(self) -> schema_check.SchemaVerdict:
         """The database's schema against the head of this code's migrations: raises

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import uvicorn
 from fastapi import FastAPI
 
 from shared.logs import PAYLOAD_LOGGERS, LogFormat, configure_logging, guard_payload_loggers
+from shared.settings import ServiceSettings
 
-__all__ = ["PAYLOAD_LOGGERS", "configure_logging", "guard_payload_loggers", "run"]
+__all__ = ["PAYLOAD_LOGGERS", "configure_logging", "guard_payload_loggers", "main", "run", "serve"]
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
 def run(app: FastAPI, host: str, port: int, *, service: str = "billing", log_format: LogFormat = "text") -> None:
     """Serve ``app``; logs in ``log_format`` (the settings' ``log_format``) named by ``service``."""
     configure_logging(service, log_format)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+
+
+def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
+    """Serve a service's app made from ``settings`` on its ``http_host``/``http_port``,
+    logging as ``settings.service_name`` in ``settings.log_format``."""
+    run(
+        create_app(settings),
+        settings.http_host,
+        settings.http_port,
+        service=settings.service_name,
+        log_format=settings.log_format,
+    )
+
+
+def main(settings_class: Callable[[], S], create_app: Callable[[S], FastAPI]) -> None:
+    """``python -m services.<name>``: the settings from the environment, then :func:`serve`."""
+    serve(settings_class(), create_app)

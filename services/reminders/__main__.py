@@ -2,13 +2,6 @@
 
 from services.reminders.app import create_app
 from services.reminders.config import Settings
-from shared.serve import run
+from shared.serve import main
 
-settings = Settings()
-run(
-    create_app(settings),
-    settings.http_host,
-    settings.http_port,
-    service=settings.service_name,
-    log_format=settings.log_format,
-)
+main(Settings, create_app)

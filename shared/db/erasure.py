@@ -25,9 +25,6 @@ from shared.events.customers import KEPT_WHEN_ERASED, erased_error
 COPIES = frozenset({"billing_profiles", "customer_flags"})
 """The tables that hold a copy of the profiles (invoicing and dispatch; reminders)."""
 
-COPIES = frozenset({"billing_profiles", "customer_flags"})
-"""The tables that hold a copy of the profiles (invoicing and dispatch; reminders)."""
-
 PLACEHOLDER = json.dumps({"customer_type": "person"})
 """The snapshot of a copy made by a tombstone alone (nothing known of the customer)."""
 
@@ -45,8 +42,6 @@ async def erase_profile_copies(
     input) and delete their dead letters on ``dead_letter_topic``. ``insert_defaults``:
     SQL values of the table's other NOT NULL columns for a row the tombstone creates.
     Returns (copies erased, dead letters deleted)."""
-    if table not in COPIES:
-        raise ValueError(f"not a profile copy: {table!r}")
     if table not in COPIES:
         raise ValueError(f"not a profile copy: {table!r}")
     numbers = sorted(set(numbers))

@@ -166,3 +166,30 @@ async def test_a_slow_statement_is_cancelled_by_the_statement_timeout_and_named(
     assert failed.code == 1
     assert "ran longer than statement_timeout (300 ms) and was cancelled" in failed.err
     assert await sandbox.scalar("SELECT version_num FROM alembic_version") == previous
+
+
+async def test_a_failing_migration_statement_prints_one_line_and_exits_1(sandbox: Sandbox) -> None:
+    """Not a lock: a migration's own statement fails (a table already there, made by
+    hand). One line naming the service and PostgreSQL's error, no traceback, no SQL."""
+    await sandbox.fetch("CREATE TABLE customers (id int)")
+
+    failed = await billing_migrate(sandbox, "customers")
+
+    assert failed.code == 1
+    lines = failed.err.strip().splitlines()
+    assert len(lines) == 1, failed.err
+    assert lines[0].startswith("billing migrate: customers: cannot migrate the database at postgresql+asyncpg://")
+    assert 'relation "customers" already exists' in lines[0]
+    assert "Traceback" not in failed.err and "CREATE TABLE" not in failed.err
+    assert await sandbox.scalar("SELECT to_regclass('alembic_version') IS NULL")  # nothing half-applied recorded
+
+
+async def test_a_database_that_does_not_exist_prints_one_line_and_exits_1(sandbox: Sandbox) -> None:
+    missing = sandbox.db_url.rsplit("/", 1)[0] + "/no_such_database_here"
+
+    failed = await billing_migrate(sandbox, "customers", database_url=missing)
+
+    assert failed.code == 1
+    assert failed.err.strip().splitlines() == [failed.err.strip()]
+    assert 'database "no_such_database_here" does not exist' in failed.err
+    assert "Traceback" not in failed.err

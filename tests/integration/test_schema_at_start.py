@@ -146,3 +146,33 @@ async def test_the_schema_readiness_check_fails_when_the_database_falls_behind(s
             assert (await client.get("/readyz")).status_code == 200
     finally:
         await runtime.stop()
+
+
+async def test_a_development_service_starts_on_a_database_ahead_of_it(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Development mode migrates at start, but not a database at a revision the code does
+    not know (Alembic cannot locate it): the older code starts and works on it."""
+    head, _ = revisions()
+    await upgrade(next_release_migrations(tmp_path), sandbox.db_url)  # the new release's migrate step
+    settings = Settings(**sandbox.settings_kwargs(mode="development", kafka_topics_file=DEV_TOPICS))
+    assert settings.run_migrations_on_start
+
+    runtime = build(settings)  # the CURRENT code, which knows only `head`
+    with caplog.at_level(logging.INFO, logger="shared.runtime"):
+        await runtime.start()
+    try:
+        assert f"revision 9001_expand, newer than this code's head {head}: accepted" in caplog.text
+        transport = httpx.ASGITransport(app=http_app(runtime, title="customers (old code)"))
+        async with httpx.AsyncClient(transport=transport, base_url="http://customers") as api:
+            assert (await api.get("/readyz")).status_code == 200
+        async with Publisher(sandbox.bootstrap) as pub:
+            await pub.send(
+                sandbox.topic(CUSTOMER_UPSERTS.name), upsert("C-7"), key="C-7", headers=ce_headers(UPSERT_TYPE)
+            )
+        records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=1)
+        profile = BillingProfileChanged.model_validate_json(records[0].value)
+        assert (profile.customer_number, profile.version) == ("C-7", 1)
+    finally:
+        await runtime.stop()
+    assert await sandbox.scalar("SELECT version_num FROM alembic_version") == "9001_expand"  # never migrated back
