@@ -3,7 +3,9 @@
 ``plan`` prints the difference per topic and changes nothing. ``apply`` creates what is
 missing, alters configs that differ, adds partitions only with
 ``--allow-partition-increase``, and refuses (exit 1, listing why) fewer partitions, a
-replication-factor change and compact -> delete. Exit codes: 0 nothing left to do (or
+replication-factor change, compact -> delete and a limit on a retention kept forever
+(-1), and a file that declares ``invoicing.invoices.v1`` with a limit or
+``customers.billing-profiles.v1`` uncompacted. Exit codes: 0 nothing left to do (or
 all of it applied); 1 something refused; 2 (``plan`` only) safe changes are pending.
 
 Kafka is reached with the settings of the ``customers`` service (``CUSTOMERS_KAFKA_*``)

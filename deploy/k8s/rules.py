@@ -128,6 +128,31 @@ def probes(name: str, container: dict[str, Any], readiness: str) -> list[str]:
     return problems
 
 
+START_MARGIN_S = 30
+"""What a start needs besides the numbering check: the schema and topics checks."""
+
+
+def startup_budget(name: str, service: str, container: dict[str, Any]) -> list[str]:
+    """The invoicing startupProbe outlasts the numbering check's whole budget, so a start
+    that cannot read the invoice log fails with its error logged, not killed silently."""
+    if service != "invoicing":
+        return []
+    field = "numbering_check_timeout_s"
+    env = f"INVOICING_{field.upper()}"
+    budget = importlib.import_module("services.invoicing.config").Settings.model_fields[field].default
+    for entry in container.get("env", []):
+        if entry["name"] == env and "value" in entry:
+            budget = float(entry["value"])
+    probe = container.get("startupProbe") or {}
+    window = int(probe.get("periodSeconds", 10)) * int(probe.get("failureThreshold", 3))
+    if window <= budget + START_MARGIN_S:
+        return [
+            f"Deployment {name}: startupProbe allows {window}s (periodSeconds x failureThreshold), "
+            f"not more than {env} {budget:g}s + {START_MARGIN_S}s for the rest of the start"
+        ]
+    return []
+
+
 def availability(name: str, dep: dict[str, Any], by_kind: Kinds) -> list[str]:
     """A PodDisruptionBudget and topology spread (zone and host) for every Deployment."""
     labels = dep["spec"]["template"]["metadata"]["labels"]
@@ -172,6 +197,7 @@ def deployments(by_kind: Kinds) -> tuple[list[str], dict[str, str]]:
                 problems.append(f"Deployment {name}: command {command} runs no service or channel worker (nor console)")
                 continue
             problems += probes(name, container, "/healthz" if service == "console" else "/readyz")
+            problems += startup_budget(name, service, container)
             if service != "console" and f"{service.upper()}_MODE" not in {e["name"] for e in container["env"]}:
                 problems.append(f"Deployment {name}: {service.upper()}_MODE must be production")
             fields = settings_fields(service)

@@ -55,5 +55,11 @@ class Settings(ServiceSettings):
     numbering_check_margin_s: float = Field(default=3600.0, ge=0)
     """How far before the newest invoice in the database the tail is read at most
     (longer than any issuing transaction, plus clock skew between hosts)."""
-    numbering_check_timeout_s: float = Field(default=120.0, gt=0)
-    """How long the start keeps trying to read the log before it gives up (fails)."""
+    numbering_check_timeout_s: float = Field(default=90.0, gt=0)
+    """The whole budget: how long the start keeps trying to read the log (every read and
+    the pauses between them) before it gives up (fails). The Deployment's startupProbe
+    must allow more (deploy/k8s/rules.py checks), or the pod is killed before the error
+    is logged."""
+    numbering_check_read_timeout_s: float = Field(default=20.0, gt=0)
+    """How long one read of the log may take within that budget (a read is retried until
+    the budget is spent)."""

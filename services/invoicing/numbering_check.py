@@ -15,8 +15,9 @@ again at its next attempt, without a restart. The readiness check ``numbering``
 ``billing_invoice_numbering_behind{series}`` (numbers the database is behind the log)
 are refreshed on each probe.
 
-If the log cannot be read at start, the start is retried for ``numbering_check_timeout_s``
-and then fails: a service that cannot tell must not issue.
+If the log cannot be read at start, each read gives up after ``numbering_check_read_timeout_s``
+and is retried until ``numbering_check_timeout_s`` in all, then the start fails: a service
+that cannot tell must not issue.
 """
 
 from __future__ import annotations
@@ -55,27 +56,30 @@ class NumberingCheck:
         for series in SERIES_PREFIX:
             self.gauge.labels(runtime.spec.name, series).set(0)
         self._reported: list[Behind] | None = None
+        self.clock = time.monotonic
+        self.sleep = asyncio.sleep
 
     async def start(self) -> None:
         if not self.settings.numbering_check_enabled:
             log.warning("numbering: the check against the invoice log is off (numbering_check_enabled)")
             return
         s = self.settings
-        deadline = time.monotonic() + s.numbering_check_timeout_s
+        deadline = self.clock() + s.numbering_check_timeout_s
         backoff = 0.5
         while True:
+            read_timeout = max(min(s.numbering_check_read_timeout_s, deadline - self.clock()), 0.5)
             try:
                 async with self.runtime.engine.connect() as conn:
                     newest = await newest_confirmation(conn)
                 since = newest - timedelta(seconds=s.numbering_check_margin_s) if newest else None
                 highest, read = await tail_highest(
-                    s, since=since, window=s.numbering_check_window, timeout_s=s.numbering_check_timeout_s
+                    s, since=since, window=s.numbering_check_window, timeout_s=read_timeout
                 )
                 break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if time.monotonic() + backoff > deadline:
+                if self.clock() + backoff >= deadline:
                     log.error(
                         "numbering: could not read %s to check the invoice numbers (%s); not starting",
                         invoices_topic(s),
@@ -83,7 +87,7 @@ class NumberingCheck:
                     )
                     raise
                 log.warning("numbering: reading the invoice log failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(backoff)
+                await self.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
         async with self.runtime.engine.begin() as conn:
             await record_log(conn, highest)

@@ -37,6 +37,12 @@ class TopicSpec:
     """What the record key is (documentation, and the AsyncAPI description)."""
     kind: Literal["inbound", "outbound", "internal"] = "outbound"
     compacted: bool = False
+    """Compacted (``cleanup.policy=compact``): every declaration must say so, and the
+    production start check requires it (the erasure tombstones rely on it)."""
+    kept_forever: bool = False
+    """Kept forever (``retention.ms=-1``, ``retention.bytes=-1``): every declaration must
+    say so, the production start check requires it, and ``billing topics apply`` never
+    lowers it (the invoice reconcile rebuilds from the whole topic)."""
     requires_time: bool = False
     """Records must carry ``ce_time``: consumers order them by it (upserts)."""
     channel: bool = False
@@ -107,6 +113,7 @@ INVOICES = TopicSpec(
     "invoicing.invoices.v1",
     (InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded, InvoiceSettled),
     key="customer number",
+    kept_forever=True,
 )
 
 BILLING_RUNS = TopicSpec("invoicing.runs.v1", (BillingRunFinished,), key="run id")

@@ -21,7 +21,9 @@ Pure: :func:`parse_declaration` turns the text into :class:`TopicDecl` per topic
 (without the environment's prefix) or raises :class:`DeclarationError` listing every
 problem at once: a name the registry does not know (a typo), a registry topic or a
 required dead-letter topic the file forgets, ``min.insync.replicas`` above the
-replication factor, unclean leader election on, a config Kafka does not know.
+replication factor, unclean leader election on, a config Kafka does not know, a
+compacted or kept-forever registry topic (``TopicSpec.compacted``, ``kept_forever``)
+declared otherwise.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ KNOWN_CONFIGS = frozenset(
 )
 # What every topic must say (after defaults), so nothing durable is left to a broker default.
 REQUIRED_CONFIGS = ("min.insync.replicas", "unclean.leader.election.enable", "cleanup.policy")
+# A topic kept forever (the registry's ``kept_forever``): neither time nor size deletes a record.
+KEPT_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 class DeclarationError(ValueError):
@@ -159,9 +163,28 @@ def parse_declaration(
         decl = _resolve(name, layers, problems)
         if decl is not None:
             declared[name] = decl
+    for spec in registry:
+        if spec.name in declared:
+            problems += load_bearing_problems(spec, declared[spec.name])
     if problems:
         raise DeclarationError(source, problems)
     return declared
+
+
+def load_bearing_problems(spec: TopicSpec, decl: TopicDecl) -> list[str]:
+    """What the registry requires of a topic's declaration whatever the environment:
+    compaction where erasure relies on it, retention -1 where a rebuild reads it all."""
+    problems: list[str] = []
+    if spec.compacted and "compact" not in policies(decl.configs.get("cleanup.policy")):
+        problems.append(f"{spec.name}: cleanup.policy must include compact (the erasure tombstones rely on it)")
+    if spec.kept_forever:
+        for key, value in KEPT_FOREVER.items():
+            if decl.configs.get(key) != value:
+                problems.append(
+                    f"{spec.name}: {key} must be {value}, is {decl.configs.get(key) or 'not declared'} "
+                    "(kept forever: the invoice reconcile rebuilds from the whole topic)"
+                )
+    return problems
 
 
 def load_declaration(
@@ -240,13 +263,17 @@ def registry_declaration(
     registry: Iterable[TopicSpec] = ALL,
 ) -> dict[str, TopicDecl]:
     """What a service assumes without a file: the registry with these numbers (and
-    compaction where the registry says so); every topic with its dead-letter topic."""
+    compaction and retention -1 where the registry says so); every topic with its
+    dead-letter topic."""
     base = {"min.insync.replicas": str(min_insync_replicas), "unclean.leader.election.enable": "false"}
     declared: dict[str, TopicDecl] = {}
     for spec in registry:
         count = channel_partitions if spec.channel else partitions
         policy = "compact" if spec.compacted else "delete"
-        declared[spec.name] = TopicDecl(spec.name, count, replication_factor, {**base, "cleanup.policy": policy})
+        kept = KEPT_FOREVER if spec.kept_forever else {}
+        declared[spec.name] = TopicDecl(
+            spec.name, count, replication_factor, {**base, "cleanup.policy": policy, **kept}
+        )
         declared[spec.dead_letter] = TopicDecl(
             dead_letter_name(spec.name), partitions, replication_factor, {**base, "cleanup.policy": "delete"}
         )

@@ -10,12 +10,15 @@
 - **refuse** fewer partitions (Kafka cannot remove one), a replication-factor change
   (a partition reassignment, not a config: the hint says how), and a change of
   ``cleanup.policy`` from compact to delete (retention would delete the latest value of
-  every key, and the erasure tombstones with it);
+  every key, and the erasure tombstones with it), and a ``retention.ms`` or
+  ``retention.bytes`` of -1 (kept forever, set on the topic) lowered to a limit (it
+  deletes the history a rebuild reads, e.g. the invoice reconcile's);
 - flag configs set on the topic but not declared (kept as they are).
 
 :func:`verify` is the production start check: each topic a service needs exists with at
-least the declared partitions, replication and ``min.insync.replicas``, and unclean
-leader election off.
+least the declared partitions, replication and ``min.insync.replicas``, unclean leader
+election off, and what the declaration makes load-bearing: a retention declared -1 is
+-1, a declared compaction is on.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from shared.messaging.topic_declarations import TopicDecl, policies
 
 # Kafka's DescribeConfigs config_source: set on the topic itself.
 DYNAMIC_TOPIC_CONFIG = 1
+RETENTIONS = ("retention.ms", "retention.bytes")
+FOREVER = "-1"
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,18 @@ def _refused_change(key: str, have: str | None, want: str, actual: ActualTopic) 
             f"cleanup.policy {have} -> {want}: retention would delete the latest value of every key "
             "(and the erasure tombstones); recreate the topic if that is really meant"
         )
+    own = actual.configs.get(key)
+    if (
+        key in RETENTIONS
+        and want != FOREVER
+        and own is not None
+        and own.source == DYNAMIC_TOPIC_CONFIG
+        and own.value == FOREVER
+    ):
+        return (
+            f"{key} -1 -> {want}: the topic is kept forever and a limit deletes its history for good "
+            "(the invoice reconcile rebuilds from it); set it by hand with kafka-configs.sh if that is really meant"
+        )
     if key == "min.insync.replicas" and want.isdigit() and int(want) > actual.replication_factor:
         return (
             f"min.insync.replicas {_shown(have)} -> {want}: the topic has {actual.replication_factor} replica(s), "
@@ -193,10 +210,12 @@ def render(plans: list[TopicPlan], prefix: str = "") -> list[str]:
             lines.append(f"    REFUSED {reason}")
     creates = sum(p.create for p in plans)
     alters = sum(1 for p in plans if not p.create and p.has_work)
+    refused_only = sum(1 for p in plans if p.refused and not p.has_work)
+    in_sync = len(plans) - creates - alters - refused_only
     refused = sum(len(p.refused) for p in plans)
     lines.append(
         f"{len(plans)} topic(s) declared: {creates} to create, {alters} to change, "
-        f"{len(plans) - creates - alters} in sync; {refused} refused"
+        f"{refused_only} with only refused changes, {in_sync} in sync; {refused} refused"
     )
     return lines
 
@@ -231,4 +250,10 @@ def verify(declared: Mapping[str, TopicDecl], actual: Mapping[str, ActualTopic |
         unclean = have.value("unclean.leader.election.enable")
         if unclean != "false":
             problems.append((f"{name}: unclean.leader.election.enable is {_shown(unclean)}", "apply"))
+        for key in RETENTIONS:
+            if want.configs.get(key) == FOREVER and have.value(key) != FOREVER:
+                problems.append((f"{name}: {key} {_shown(have.value(key))}, declared -1 (kept forever)", "apply"))
+        policy = have.value("cleanup.policy")
+        if "compact" in policies(want.configs.get("cleanup.policy")) and "compact" not in policies(policy):
+            problems.append((f"{name}: cleanup.policy {_shown(policy)}, declared compact", "apply"))
     return problems

@@ -114,7 +114,7 @@ async def test_consumers_rewound_to_the_backup_take_again_only_what_the_restore_
         for group, topic in ((REQUESTS_GROUP, topics.BILLING_REQUESTS), (PAYMENTS_GROUP, topics.REFERENCE_PAYMENTS)):
             await rewind(sandbox, group, topic.name, backup_at - timedelta(minutes=1))
 
-        async with service(sandbox) as (_, api):
+        async with service(sandbox) as (runtime, api):
             await wait_for(lambda: sandbox.has("SELECT count(*) FROM billing_requests", 4))
             third = await sandbox.scalar("SELECT id FROM invoices WHERE number = $1", FIRST + 2)
             await wait_for(
@@ -125,6 +125,14 @@ async def test_consumers_rewound_to_the_backup_take_again_only_what_the_restore_
                 )
             )
             assert (await api.get("/readyz/all")).status_code == 200
+            # the intake metric counts each rewound request once: R3 as already invoiced, not as stored too
+            intake = {
+                outcome: runtime.metrics.registry.get_sample_value(
+                    "billing_invoicing_requests_total", {"outcome": outcome}
+                )
+                for outcome in ("stored", "stored-cancelled", "already-invoiced")
+            }
+            assert intake == {"stored": 1.0, "stored-cancelled": 0.0, "already-invoiced": 1.0}
             again = await run(api, kind="subscription", mode="confirm", request_ids=["R3", "R4"])
             assert again["summary"]["invoices"] == 1
             assert await db_numbers(sandbox) == [FIRST, FIRST + 1, FIRST + 2, FIRST + 3]

@@ -112,7 +112,10 @@ async def test_apply_creates_every_declared_topic_and_a_second_apply_has_nothing
     code, out, _ = await billing("apply")
     assert (code, out.splitlines()[-1]) == (0, "nothing to apply")
     code, out, _ = await billing("plan")
-    assert (code, out.strip()) == (0, "21 topic(s) declared: 0 to create, 0 to change, 21 in sync; 0 refused")
+    assert (code, out.strip()) == (
+        0,
+        ("21 topic(s) declared: 0 to create, 0 to change, 0 with only refused changes, 21 in sync; 0 refused"),
+    )
 
 
 async def test_plan_shows_a_drifted_config_and_apply_puts_it_back_keeping_what_is_undeclared(
@@ -129,7 +132,7 @@ async def test_plan_shows_a_drifted_config_and_apply_puts_it_back_keeping_what_i
     assert code == 2, out  # changes pending
     assert "    retention.ms: 1000 -> 2592000000" in out
     assert "    ! max.message.bytes=2000000 is set on the topic but not declared" in out
-    assert "0 to create, 1 to change, 20 in sync; 0 refused" in out
+    assert "0 to create, 1 to change, 0 with only refused changes, 20 in sync; 0 refused" in out
     assert (await config(admin, runs))["retention.ms"] == "1000"  # plan changed nothing
 
     code, out, _ = await billing("apply")
@@ -154,7 +157,11 @@ async def test_fewer_partitions_are_refused_and_the_rest_is_still_applied(
     assert "applied: 20 created, 0 grown, 1 altered" in out  # its configs are still set
     assert await partitions(admin, email) == 16
     await settled(admin, email, "retention.ms", "604800000")
-    assert len(await mine(admin, sandbox)) == DECLARED_TOPICS
+
+    async def all_seen() -> bool:  # the admin client's metadata catches up with the CLI's creates
+        return len(await mine(admin, sandbox)) == DECLARED_TOPICS
+
+    await wait_for(all_seen, timeout=15)
 
 
 async def test_more_partitions_only_with_the_flag(sandbox: Sandbox, admin: AIOKafkaAdminClient, billing: Any) -> None:
@@ -248,6 +255,40 @@ async def test_a_production_service_names_only_what_is_wrong_and_starts_when_not
         assert {sandbox.topic(t.name) for t in CUSTOMERS.produces} <= set(await mine(admin, sandbox))
     finally:
         await runtime.stop()
+
+
+async def test_compaction_turned_off_stops_a_production_service_and_no_file_lowers_forever(
+    sandbox: Sandbox, admin: AIOKafkaAdminClient, billing: Any, tmp_path: Path
+) -> None:
+    await migrated(sandbox)
+    assert (await billing("apply"))[0] == 0
+    profiles = sandbox.topic("customers.billing-profiles.v1")
+    await settled(admin, profiles, "cleanup.policy", "compact")
+    current = await config(admin, profiles)
+    keep = {k: current[k] for k in ("min.insync.replicas", "unclean.leader.election.enable")}
+    await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, profiles, {**keep, "cleanup.policy": "delete"})]
+    )
+    await settled(admin, profiles, "cleanup.policy", "delete")
+    runtime = build(production(sandbox, kafka_topics_file=str(DEVELOPMENT)))
+    with pytest.raises(TopicsNotReady) as refused:
+        await runtime.start()
+    await runtime.engine.dispose()
+    problems = [line for line in str(refused.value).splitlines() if line.startswith("  - ")]
+    assert problems == [f"  - {profiles}: cleanup.policy delete, declared compact"]
+
+    # a file that would give the invoices a limit is refused before anything is applied
+    seven_days = tmp_path / "seven-days.toml"
+    text = DEVELOPMENT.read_text(encoding="utf-8")
+    forever = 'config."retention.ms" = -1 '
+    assert forever in text
+    seven_days.write_text(text.replace(forever, 'config."retention.ms" = 604800000 '), encoding="utf-8")
+    argv = ["topics", "apply", "--file", str(seven_days), "--prefix", sandbox.prefix]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, argv)
+    assert result.exit_code == 1
+    assert "invoicing.invoices.v1: retention.ms must be -1, is 604800000" in result.stderr
+    assert (await config(admin, sandbox.topic("invoicing.invoices.v1")))["retention.ms"] == "-1"
+    assert (await config(admin, profiles))["cleanup.policy"] == "delete"  # nothing applied
 
 
 async def test_a_development_service_creates_its_missing_topics_from_the_file(

@@ -38,6 +38,7 @@ config = { "retention.bytes" = 5 }
 
 [topics."invoicing.invoices.v1"]
 config."retention.ms" = -1
+config."retention.bytes" = -1
 [topics."invoicing.invoices.v1.dlq"]
 config."retention.ms" = 7
 [topics."customers.billing-profiles.v1"]
@@ -101,7 +102,8 @@ def test_defaults_then_dead_letter_defaults_then_the_topic_itself() -> None:
     assert set(topics) == {"invoicing.invoices.v1", "invoicing.invoices.v1.dlq", "customers.billing-profiles.v1"}
     invoices = topics["invoicing.invoices.v1"]
     assert (invoices.partitions, invoices.replication_factor) == (3, 3)
-    assert invoices.configs["retention.ms"] == "-1" and "retention.bytes" not in invoices.configs
+    # its own retention.bytes, not the dead-letter layer's 5
+    assert (invoices.configs["retention.ms"], invoices.configs["retention.bytes"]) == ("-1", "-1")
     dlq = topics["invoicing.invoices.v1.dlq"]
     assert dlq.partitions == 1
     assert (dlq.configs["retention.ms"], dlq.configs["retention.bytes"]) == ("7", "5")
@@ -158,6 +160,20 @@ def test_unknown_configs_settings_and_bad_numbers_are_all_named_at_once() -> Non
     assert "invoicing.invoices.v1.dlq: unknown setting 'replicas' (partitions, replication_factor, config)" in found
 
 
+def test_the_invoices_kept_finitely_or_the_profiles_uncompacted_are_refused() -> None:
+    text = VALID.replace(
+        'config."retention.ms" = -1\nconfig."retention.bytes" = -1', 'config."retention.ms" = 604800000'
+    )
+    text = text.replace('config."cleanup.policy" = ["compact", "delete"]', "")
+    assert problems(text) == [
+        "invoicing.invoices.v1: retention.ms must be -1, is 604800000 "
+        "(kept forever: the invoice reconcile rebuilds from the whole topic)",
+        "invoicing.invoices.v1: retention.bytes must be -1, is not declared "
+        "(kept forever: the invoice reconcile rebuilds from the whole topic)",
+        "customers.billing-profiles.v1: cleanup.policy must include compact (the erasure tombstones rely on it)",
+    ]
+
+
 def test_a_durability_setting_left_to_the_broker_is_refused() -> None:
     text = VALID.replace('"min.insync.replicas" = 2\n', "")
     assert "invoicing.invoices.v1: min.insync.replicas is not declared" in problems(text)
@@ -173,6 +189,9 @@ def test_without_a_file_the_registry_with_the_modes_numbers() -> None:
     topics = registry_declaration(partitions=2, channel_partitions=5, replication_factor=3, min_insync_replicas=2)
     assert len(topics) == 2 * len(ALL)
     assert topics["customers.billing-profiles.v1"].configs["cleanup.policy"] == "compact"
+    invoices = topics["invoicing.invoices.v1"].configs
+    assert (invoices["retention.ms"], invoices["retention.bytes"]) == ("-1", "-1")
+    assert "retention.ms" not in topics["invoicing.invoices.v1.dlq"].configs
     assert topics["dispatch.jobs.email.v1"].partitions == 5
     assert topics["dispatch.jobs.email.v1.dlq"].partitions == 2
     assert all(t.replication_factor == 3 and t.min_insync_replicas == 2 for t in topics.values())

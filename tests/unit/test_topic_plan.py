@@ -98,6 +98,28 @@ def test_a_refused_config_keeps_the_topics_own_value_when_the_others_are_altered
     assert item.alter_set()["cleanup.policy"] == "compact"  # the alter never turns compaction off
 
 
+def test_a_retention_kept_forever_is_never_lowered_the_rest_applied() -> None:
+    finite = TopicDecl(
+        NAME, 6, 3, {**DECL.configs, "retention.ms": "604800000", "retention.bytes": "1073741824", "segment.ms": "1"}
+    )
+    item = plan_topic(NAME, finite, actual(retention_bytes="-1"))
+    assert [r.split(":")[0] for r in item.refused] == [
+        "retention.bytes -1 -> 1073741824",
+        "retention.ms -1 -> 604800000",
+    ]
+    assert "kept forever" in item.refused[0]
+    assert item.config_changes == {"segment.ms": (None, "1")}
+    assert item.alter_set()["retention.ms"] == "-1" and item.alter_set()["retention.bytes"] == "-1"
+
+
+def test_a_limit_where_the_broker_default_is_unlimited_is_a_change() -> None:
+    # retention.bytes is -1 by the broker's default on every topic: only the topic's own -1 is held
+    decl = TopicDecl(NAME, 6, 3, {**DECL.configs, "retention.bytes": "1073741824"})
+    default = ActualTopic(6, 3, {**actual().configs, "retention.bytes": ConfigValue("-1", DEFAULT_CONFIG)})
+    item = plan_topic(NAME, decl, default)
+    assert item.config_changes == {"retention.bytes": ("-1", "1073741824")} and not item.refused
+
+
 def test_min_insync_replicas_above_the_topics_replicas_is_refused_the_rest_applied() -> None:
     item = plan_topic(NAME, DECL, actual(replication=1, min_insync_replicas="1", retention_ms="5"))
     assert "min.insync.replicas 1 -> 2: the topic has 1 replica(s)" in "\n".join(item.refused)
@@ -122,7 +144,20 @@ def test_render_says_what_happens_per_topic_with_the_prefix() -> None:
     assert "~ p.invoicing.invoices.v1" in text
     assert "    retention.ms: 5 -> -1" in text
     assert "    REFUSED partitions 8 -> 6" in text
-    assert text.endswith("2 topic(s) declared: 1 to create, 1 to change, 0 in sync; 1 refused")
+    assert text.endswith(
+        "2 topic(s) declared: 1 to create, 1 to change, 0 with only refused changes, 0 in sync; 1 refused"
+    )
+
+
+def test_render_does_not_count_a_topic_whose_only_change_is_refused_as_in_sync() -> None:
+    plans = plan(
+        {NAME: DECL, "invoicing.runs.v1": TopicDecl("invoicing.runs.v1", 6, 3, DECL.configs)},
+        {NAME: actual(partitions=8), "invoicing.runs.v1": actual()},
+    )
+    text = "\n".join(render(plans))
+    assert text.endswith(
+        "2 topic(s) declared: 0 to create, 0 to change, 1 with only refused changes, 1 in sync; 1 refused"
+    )
 
 
 def test_verify_names_every_weakness_and_how_it_is_fixed() -> None:
@@ -141,9 +176,40 @@ def test_verify_names_every_weakness_and_how_it_is_fixed() -> None:
         (f"{NAME}: replication factor 1, declared 3", "reassign"),
         (f"{NAME}: min.insync.replicas 1, declared 2", "apply"),
         (f"{NAME}: unclean.leader.election.enable is true", "apply"),
+        (f"{NAME}: retention.ms (broker default), declared -1 (kept forever)", "apply"),
+    ]
+
+
+def test_verify_requires_a_declared_forever_retention_and_a_declared_compaction() -> None:
+    forever = TopicDecl(NAME, 6, 3, {**DECL.configs, "retention.bytes": "-1"})
+    profiles = "customers.billing-profiles.v1"
+    compact_configs = {k: v for k, v in DECL.configs.items() if k != "retention.ms"}
+    compacted = TopicDecl(profiles, 6, 3, {**compact_configs, "cleanup.policy": "compact"})
+    seven_days = actual(retention_ms="604800000", retention_bytes="1073741824")
+    assert verify({NAME: forever, profiles: compacted}, {NAME: seven_days, profiles: actual()}) == [
+        (f"{profiles}: cleanup.policy delete, declared compact", "apply"),
+        (f"{NAME}: retention.ms 604800000, declared -1 (kept forever)", "apply"),
+        (f"{NAME}: retention.bytes 1073741824, declared -1 (kept forever)", "apply"),
+    ]
+    both = actual(cleanup_policy="compact,delete")
+    good = actual(retention_bytes="-1")
+    assert verify({NAME: forever, profiles: compacted}, {NAME: good, profiles: both}) == []
+
+
+def test_verify_without_a_file_requires_what_the_registry_makes_load_bearing() -> None:
+    from shared.messaging.topic_declarations import registry_declaration
+
+    declared = registry_declaration(partitions=6, channel_partitions=12, replication_factor=3, min_insync_replicas=2)
+    declared = {n: declared[n] for n in (NAME, "customers.billing-profiles.v1")}
+    weak = {NAME: actual(retention_ms="604800000"), "customers.billing-profiles.v1": actual()}
+    assert [problem for problem, _fix in verify(declared, weak)] == [
+        "customers.billing-profiles.v1: cleanup.policy delete, declared compact",
+        f"{NAME}: retention.ms 604800000, declared -1 (kept forever)",
+        f"{NAME}: retention.bytes (broker default), declared -1 (kept forever)",
     ]
 
 
 def test_verify_accepts_at_least_the_declared_durability() -> None:
     stronger = actual(partitions=12, replication=5, min_insync_replicas="3", retention_ms="5")
-    assert verify({NAME: DECL}, {NAME: stronger}) == []  # more is fine, retention is apply's business
+    finite = TopicDecl(NAME, 6, 3, {**DECL.configs, "retention.ms": "604800000"})
+    assert verify({NAME: finite}, {NAME: stronger}) == []  # more is fine, a finite retention is apply's business

@@ -149,8 +149,9 @@ async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingU
             if stored.get(r.request_id) != r.content_hash:
                 raise EventRejected("request-id-reused", "request_id already used for a request with other content")
         out.repeated += len(existing)
-    out.stored += len(new)
-    out.stored_cancelled += sum(1 for r in rows if r.request_id in new and r.status == "cancelled")
+    fresh = new - set(invoiced)  # an already-invoiced one is counted there alone, not as stored too
+    out.stored += len(fresh)
+    out.stored_cancelled += sum(1 for r in rows if r.request_id in fresh and r.status == "cancelled")
 
 
 async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork, vat: VatTable) -> IntakeOutcome:

@@ -89,6 +89,12 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
         ),
         ("services.yaml", "value: '8'", "value: '80'", "exceeds the 477 PostgreSQL connections available"),
         (
+            "services.yaml",
+            "failureThreshold: 75",
+            "failureThreshold: 60",
+            "Deployment invoicing: startupProbe allows 120s (periodSeconds x failureThreshold), not more than",
+        ),
+        (
             "config.yaml",
             "  name: billing-kafka\n  namespace: billing\n  labels:\n    app.kubernetes.io/part-of: billing\n"
             "    app.kubernetes.io/component: config",
