@@ -109,6 +109,10 @@ def pod_standard(kind: str, name: str, doc: dict[str, Any]) -> list[str]:
             mode = [e.get("value") for e in c.get("env", []) if e["name"] == f"{prefix}MODE"]
             if mode != ["production"]:
                 problems.append(f"{where}: {prefix}MODE must be production")
+        for prefix in [*_prefixes(c), *(["CONSOLE_"] if c.get("command") == ["billing", "console", "serve"] else [])]:
+            log_format = [e.get("value") for e in c.get("env", []) if e["name"] == f"{prefix}LOG_FORMAT"]
+            if log_format != ["json"]:
+                problems.append(f"{where}: {prefix}LOG_FORMAT must be json (one object per line for the log collector)")
     return problems
 
 

@@ -67,6 +67,8 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
         ("config.yaml", "DISPATCH_SMTP_PORT:", "DISPATCH_SMTP_PORTT:", "DISPATCH_SMTP_PORTT is not a setting"),
         ("services.yaml", "- invoicing\n", "- invoice\n", "runs no service or channel worker"),
         ("services.yaml", "value: production", "value: development", "CUSTOMERS_MODE must be production"),
+        ("services.yaml", "value: json", "value: text", "CUSTOMERS_LOG_FORMAT must be json"),
+        ("console.yaml", "value: json", "value: text", "CONSOLE_LOG_FORMAT must be json"),
         ("services.yaml", "automountServiceAccountToken: false", "automountServiceAccountToken: true", "Token must"),
         ("services.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
         ("services.yaml", "          timeoutSeconds: 3\n", "", "has no explicit timeoutSeconds"),
