@@ -150,6 +150,13 @@ def fix_email(page: Page, labels: dict[str, str], customer: str, email: str) -> 
     page.get_by_role("link", name=labels["back"]).click()
 
 
+def htmx_settled(page: Page) -> None:
+    """No htmx request in flight (htmx marks the element that sent one ``.htmx-request``
+    until its answer is swapped in): a late answer would replace the list after the test
+    went on (it once unticked "select all" between two assertions)."""
+    page.wait_for_function("() => document.querySelector('.htmx-request') === null")
+
+
 def wait_until(page: Page, refresh: Any, condition: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -157,6 +164,7 @@ def wait_until(page: Page, refresh: Any, condition: Any, timeout: float = 60.0) 
             raise AssertionError(page.locator("main").inner_text())
         time.sleep(0.5)
         refresh()
+        htmx_settled(page)
 
 
 @pytest.mark.parametrize("lang", ["fi", "en"])
