@@ -64,8 +64,17 @@ def demo_ports(offset: int = 0) -> PortPolicy:
 
 
 def free_ports() -> PortPolicy:
-    """A free port for every instance (tests: any number of systems side by side)."""
-    return lambda proc, replica: free_port()
+    """A free port for every instance (tests: any number of systems side by side), never
+    one this policy gave before: an instance binds its port only once it has started, and
+    two instances given one port had one answer the other's readiness check."""
+    given: set[int] = set()
+
+    def pick(proc: Process, replica: int) -> int:
+        port = free_port(avoid=given)
+        given.add(port)
+        return port
+
+    return pick
 
 
 def inherited_environment(source: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,10 +31,27 @@ class PortInUse(RuntimeError):
     """Something already answers on a port an instance is to listen on."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+LISTEN_PORTS = (10000, 19999)
+"""Where :func:`free_port` looks: below Linux's ephemeral range (32768-60999), which the
+kernel hands to outgoing connections (a Kafka client's) and to ``bind(0)``, and below the
+containers' host ports (``billing_testkit.infrastructure.PORTS``, 20000-32767)."""
+
+
+def free_port(avoid: Iterable[int] = ()) -> int:
+    """A port of :data:`LISTEN_PORTS` nothing listens on now and not in ``avoid`` (the
+    ports already given to instances that may not listen yet)."""
+    taken = set(avoid)
+    for _ in range(500):
+        port = random.randint(*LISTEN_PORTS)
+        if port in taken:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS[0]}-{LISTEN_PORTS[1]}")
 
 
 @dataclass

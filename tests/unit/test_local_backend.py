@@ -193,3 +193,25 @@ def test_the_urls_the_cli_gets_follow_the_offset() -> None:
     out = cli("urls", "--port-offset", "100").stdout.splitlines()
     assert "export BILLING_CUSTOMERS_URL=http://127.0.0.1:8101" in out
     assert "export BILLING_CONSOLE_URL=http://127.0.0.1:8180" in out
+
+
+def test_free_ports_never_gives_one_port_to_two_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel may offer a port again until its first taker listens (a cluster run once
+    gave reminders and an e-mail worker one port; the worker answered reminders' readiness)."""
+    from billing_testkit import local, local_run
+
+    offered = iter([15001, 15001, 15001, 15002, 15001, 15003])
+    monkeypatch.setattr(local_run.random, "randint", lambda low, high: next(offered))
+    pick = local.free_ports()
+    row = processes.process("customers")
+    assert [pick(row, 1), pick(row, 2), pick(row, 3)] == [15001, 15002, 15003]
+
+
+def test_free_ports_stay_out_of_the_ephemeral_and_container_ranges() -> None:
+    from billing_testkit import infrastructure, local_run
+
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = {local_run.free_port() for _ in range(50)}
+    assert all(local_run.LISTEN_PORTS[0] <= p <= local_run.LISTEN_PORTS[1] for p in ports)
+    assert not any(low <= p <= high for p in ports)
+    assert not any(infrastructure.PORTS[0] <= p <= infrastructure.PORTS[1] for p in ports)
