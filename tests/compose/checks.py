@@ -242,6 +242,12 @@ def _committed(c: Compose) -> tuple[dict[tuple[str, str, str], int], list[dict[s
     return offsets, rows
 
 
+WRITTEN_AT_START = {"invoicing.numbering_log"}
+"""Tables a start writes by design: invoicing records the highest number of each series
+it found on invoicing.invoices.v1 (the restore guard), so a start after invoices were
+issued adds that series' row. Checked on its own: one row per series on the log."""
+
+
 def _row_counts(c: Compose) -> dict[str, int]:
     counts = {}
     for db in DATABASES:
@@ -313,8 +319,14 @@ def same(before: Snapshot, after: Snapshot) -> None:
     assert not back, f"committed offsets went back: {back}"
     equal = sum(after.offsets[k] == v for k, v in before.offsets.items())
     say(f"every committed offset kept: {equal} of {len(before.offsets)} the same, none behind")
-    assert after.rows == before.rows, _diff("rows", before.rows, after.rows)
-    say(f"every row kept: {sum(before.rows.values())} rows in {len(before.rows)} tables, the same counts")
+    kept = {k: v for k, v in before.rows.items() if k not in WRITTEN_AT_START}
+    assert {k: after.rows.get(k) for k in kept} == kept, _diff("rows", before.rows, after.rows)
+    assert set(after.rows) == set(before.rows), _diff("tables", set(before.rows), set(after.rows))
+    say(f"every row kept: {sum(kept.values())} rows in {len(kept)} tables, the same counts")
+    # the start's own record: the highest invoice number on the log, seen by this start
+    assert after.rows["invoicing.numbering_log"] == len({str(i["number"])[:1] for i in after.invoices}), _diff(
+        "the numbering log (one row per series on the invoice log)", before.rows, after.rows
+    )
     assert after.invoices == before.invoices, "the invoices changed over the restart"
     assert after.mails == before.mails, _diff("mails", set(before.mails), set(after.mails))
     assert after.files == before.files, _diff("files", set(before.files), set(after.files))
