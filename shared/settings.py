@@ -133,6 +133,12 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     api_token: SecretStr = SecretStr("")
     """Bearer token the HTTP API requires. Empty means every API call is refused."""
+    credentials_file: Path | None = None
+    """The callers' credentials (hashes only; see shared/auth/credentials.py and the
+    README's Security section). Without it every API call is refused."""
+    actor_assertion_public_keys_file: Path | None = None
+    """The console's Ed25519 public key(s), PEM, one after another (two during a key
+    rotation): verifies the clerk assertion the console sends with each call."""
 
     @model_validator(mode="before")
     @classmethod
