@@ -21,8 +21,8 @@ import unicodedata
 from typing import Any
 
 import httpx
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.starlette_client import OAuth, OAuthError
+from authlib.common.errors import AuthlibBaseError  # type: ignore[import-untyped]
+from authlib.integrations.starlette_client import OAuth, OAuthError  # type: ignore[import-untyped]
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
@@ -101,6 +101,83 @@ def groups_of(claims: dict[str, Any], claim: str) -> list[str]:
     return []
 
 
+class Provider:
+    """The provider as the console sees it: Authlib's client for it, and what the console
+    checks beyond the protocol."""
+
+    def __init__(self, settings: ConsoleSettings) -> None:
+        self.settings = settings
+        self.issuer = settings.oidc_issuer.rstrip("/")
+        secret = settings.oidc_client_secret.get_secret_value()
+        self.client: Any = OAuth().register(
+            name="console",
+            client_id=settings.oidc_client_id,
+            client_secret=secret or None,
+            server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": settings.oidc_scopes,
+                "code_challenge_method": "S256",
+                "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
+                "timeout": settings.oidc_timeout_s,
+            },
+        )
+
+    async def discover(self) -> dict[str, Any]:
+        try:
+            metadata: dict[str, Any] = await self.client.load_server_metadata()
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            raise SignInFailed(502, "oidc.unreachable", f"discovery failed: {type(exc).__name__}") from exc
+        if str(metadata.get("issuer", "")).rstrip("/") != self.issuer:
+            self.client.server_metadata.clear()  # read it again next time (the provider may be fixed)
+            raise SignInFailed(502, "oidc.unreachable", "the discovery document names another issuer")
+        return metadata
+
+    async def redirect(self, request: Request, redirect_uri: str) -> Response:
+        await self.discover()
+        response: Response = await self.client.authorize_redirect(request, redirect_uri)
+        return response
+
+    async def claims(self, request: Request) -> dict[str, Any]:
+        """The verified id token's claims (plus the userinfo endpoint's, when the id token
+        lacks the name or groups claim and the provider has that endpoint)."""
+        await self.discover()
+        try:
+            token = await self.client.authorize_access_token(request)
+        except OAuthError as exc:
+            if exc.error == "mismatching_state":
+                raise SignInFailed(400, "oidc.state", "state missing or not this browser's") from exc
+            if exc.error == "access_denied":
+                raise SignInFailed(403, "oidc.denied", "the provider answered access_denied") from exc
+            raise SignInFailed(502, "oidc.provider_error", f"provider error {exc.error}") from exc
+        except (JoseError, AuthlibBaseError) as exc:
+            raise SignInFailed(400, "oidc.invalid_token", f"id token refused: {type(exc).__name__}") from exc
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            raise SignInFailed(502, "oidc.unreachable", f"token exchange failed: {type(exc).__name__}") from exc
+        verified = token.get("userinfo")
+        if not verified or "id_token" not in token:
+            raise SignInFailed(400, "oidc.invalid_token", "the provider sent no id token")
+        found = dict(verified)
+        settings = self.settings
+        wanted = [settings.oidc_username_claim] + ([settings.oidc_groups_claim] if settings.oidc_required_group else [])
+        if any(c not in found for c in wanted) and self.client.server_metadata.get("userinfo_endpoint"):
+            try:
+                extra = dict(await self.client.userinfo(token=token))
+            except (AuthlibBaseError, httpx.HTTPError, OSError, ValueError) as exc:
+                raise SignInFailed(502, "oidc.unreachable", f"userinfo failed: {type(exc).__name__}") from exc
+            if extra.get("sub") != found.get("sub"):
+                raise SignInFailed(400, "oidc.invalid_token", "userinfo is about another subject")
+            found = {**extra, **found}
+        return found
+
+    def clerk(self, claims: dict[str, Any]) -> str:
+        """The clerk's name, if the allow rule lets this person in."""
+        settings = self.settings
+        name = username_of(claims, settings.oidc_username_claim)
+        if not settings.oidc_allows(name, groups_of(claims, settings.oidc_groups_claim)):
+            raise SignInFailed(403, "oidc.not_allowed", "signed in at the provider but not allowed here")
+        return name
+
+
 def router(settings: ConsoleSettings) -> APIRouter:
     """The OIDC routes for ``settings``; no routes when OIDC is off."""
     routes = APIRouter()
@@ -115,87 +192,27 @@ def router(settings: ConsoleSettings) -> APIRouter:
 
     if not settings.oidc_enabled:
         return routes
-
-    issuer = settings.oidc_issuer.rstrip("/")
-    secret = settings.oidc_client_secret.get_secret_value()
-    oauth = OAuth()
-    client: Any = oauth.register(
-        name="console",
-        client_id=settings.oidc_client_id,
-        client_secret=secret or None,
-        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
-        client_kwargs={
-            "scope": settings.oidc_scopes,
-            "code_challenge_method": "S256",
-            "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
-            "timeout": settings.oidc_timeout_s,
-        },
-    )
-
-    async def discover() -> dict[str, Any]:
-        try:
-            metadata: dict[str, Any] = await client.load_server_metadata()
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            raise SignInFailed(502, "oidc.unreachable", f"discovery failed: {type(exc).__name__}") from exc
-        if str(metadata.get("issuer", "")).rstrip("/") != issuer:
-            client.server_metadata.clear()  # read it again next time (the provider may be fixed)
-            raise SignInFailed(502, "oidc.unreachable", "the discovery document names another issuer")
-        return metadata
+    provider = Provider(settings)
 
     @routes.get("/login/oidc", include_in_schema=False)
     async def oidc_start(request: Request, next: str = "/billing") -> Response:
+        redirect_uri = settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
+        request.session[NEXT_KEY] = local_next(next)
         try:
-            await discover()
-            redirect_uri = settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
-            request.session[NEXT_KEY] = local_next(next)
-            response: Response = await client.authorize_redirect(request, redirect_uri)
+            return await provider.redirect(request, redirect_uri)
         except SignInFailed as exc:
             return _failed(request, exc)
-        return response
-
-    async def claims_of(request: Request) -> dict[str, Any]:
-        """The verified id token's claims (plus the userinfo endpoint's, when the id token
-        lacks the name or groups claim and the provider has that endpoint)."""
-        await discover()
-        try:
-            token = await client.authorize_access_token(request)
-        except OAuthError as exc:
-            if exc.error == "mismatching_state":
-                raise SignInFailed(400, "oidc.state", "state missing or not this browser's") from exc
-            if exc.error == "access_denied":
-                raise SignInFailed(403, "oidc.denied", "the provider answered access_denied") from exc
-            raise SignInFailed(502, "oidc.provider_error", f"provider error {exc.error}") from exc
-        except (JoseError, AuthlibBaseError) as exc:
-            raise SignInFailed(400, "oidc.invalid_token", f"id token refused: {type(exc).__name__}") from exc
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            raise SignInFailed(502, "oidc.unreachable", f"token exchange failed: {type(exc).__name__}") from exc
-        claims = token.get("userinfo")
-        if not claims or "id_token" not in token:
-            raise SignInFailed(400, "oidc.invalid_token", "the provider sent no id token")
-        found = dict(claims)
-        wanted = [settings.oidc_username_claim] + ([settings.oidc_groups_claim] if settings.oidc_required_group else [])
-        if any(c not in found for c in wanted) and client.server_metadata.get("userinfo_endpoint"):
-            try:
-                extra = dict(await client.userinfo(token=token))
-            except (AuthlibBaseError, httpx.HTTPError, OSError, ValueError) as exc:
-                raise SignInFailed(502, "oidc.unreachable", f"userinfo failed: {type(exc).__name__}") from exc
-            if extra.get("sub") != found.get("sub"):
-                raise SignInFailed(400, "oidc.invalid_token", "userinfo is about another subject")
-            found = {**extra, **found}
-        return found
 
     @routes.get(CALLBACK_PATH, name="oidc_callback", include_in_schema=False)
     async def oidc_callback(request: Request) -> Response:
         target = local_next(request.session.get(NEXT_KEY))
         try:
-            claims = await claims_of(request)
+            claims = await provider.claims(request)
         except SignInFailed as exc:
             # nothing verified: the session stays as it was (a forged link signs nobody out)
             return _failed(request, exc)
         try:
-            name = username_of(claims, settings.oidc_username_claim)
-            if not settings.oidc_allows(name, groups_of(claims, settings.oidc_groups_claim)):
-                raise SignInFailed(403, "oidc.not_allowed", "signed in at the provider but not allowed here")
+            name = provider.clerk(claims)
         except SignInFailed as exc:
             _end_attempt(request)  # someone else did sign in at the provider in this browser
             return _failed(request, exc)
