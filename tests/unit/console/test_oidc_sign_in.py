@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+import werkzeug.serving
 from pydantic import ValidationError
 
 from console.config import ConsoleSettings
@@ -215,6 +218,31 @@ def test_an_unreachable_provider_gives_a_page_not_a_trace(console: Callable[...,
     page = browser.get(f"{base}/login/oidc")
     assert page.status_code == 502
     assert "Tunnistuspalveluun ei saatu yhteyttä" in page.text
+
+
+def test_a_discovery_document_naming_another_issuer_is_not_trusted(
+    console: Callable[..., str], browser: httpx.Client
+) -> None:
+    def impostor(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = json.dumps(
+            {"issuer": "https://idp.evil.example", "authorization_endpoint": "https://idp.evil.example/a"}
+        )
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body.encode()]
+
+    server = werkzeug.serving.make_server("127.0.0.1", 0, impostor, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        base = console(**oidc_settings(f"http://localhost:{server.server_port}"))
+        page = browser.get(f"{base}/login/oidc")
+        assert page.status_code == 502
+        assert "idp.evil.example" not in page.headers.get("location", "")
+        assert "Tunnistuspalveluun ei saatu yhteyttä" in page.text
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
 
 
 def test_the_way_back_stays_on_this_console(
