@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from console import auth, csrf, i18n
+from console import auth, csrf, i18n, oidc
 from console.backend import Backends, ServiceError
 from console.config import ConsoleSettings
 from console.routes import billing, customers, dead_letters, invoices, jobs, sending
@@ -84,6 +84,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(oidc.router(settings))  # before auth: refuses a password when that is off
     app.include_router(auth.router)
     for module in (invoices, billing, sending, customers, dead_letters, jobs):
         app.include_router(module.router)

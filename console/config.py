@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
@@ -55,12 +56,70 @@ class ConsoleSettings(BaseSettings):
     ``login_lockout_s``."""
     login_lockout_s: float = Field(300.0, ge=0, le=86400)
 
+    password_login: bool = True
+    """Sign-in with a name and password from ``CONSOLE_USERS``. With OIDC on, turn it
+    off in production (``CONSOLE_PASSWORD_LOGIN=false``): the provider is then the only way in."""
+
+    # OIDC sign-in (console/oidc.py): on when ``oidc_issuer`` is set.
+    oidc_issuer: str = ""
+    """The provider's issuer URL (its discovery document is ``<issuer>/.well-known/openid-configuration``).
+    https; plain http only for a provider on this machine (127.0.0.1, ::1, localhost)."""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    """The console's client secret at the provider (empty: a public client, PKCE only)."""
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"
+    """The claim whose value is the clerk's name in the console (and in the audit trail)."""
+    oidc_allowed_users: list[str] = []
+    """Names (values of the username claim) let in (``'["anna","bertta"]'``)."""
+    oidc_required_group: str = ""
+    """A group whose members are let in (read from ``oidc_groups_claim``)."""
+    oidc_groups_claim: str = "groups"
+    oidc_provider_name: str = "OIDC"
+    """Shown on the sign-in button: "Sign in with <name>"."""
+    oidc_redirect_url: str = ""
+    """The callback's public URL as registered at the provider; empty: this console's own
+    address (as the request reached it) + ``/login/oidc/callback``. Set it behind a proxy."""
+    oidc_timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ConsoleSettings:
+        if not self.oidc_enabled:
+            if not self.password_login:
+                raise ValueError("CONSOLE_PASSWORD_LOGIN=false needs OIDC sign-in (CONSOLE_OIDC_ISSUER)")
+            return self
+        _check_url("CONSOLE_OIDC_ISSUER", self.oidc_issuer)
+        if self.oidc_redirect_url:
+            _check_url("CONSOLE_OIDC_REDIRECT_URL", self.oidc_redirect_url)
+        if not self.oidc_client_id:
+            raise ValueError("CONSOLE_OIDC_CLIENT_ID is required with CONSOLE_OIDC_ISSUER")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("CONSOLE_OIDC_SCOPES must include openid")
+        if not self.oidc_username_claim:
+            raise ValueError("CONSOLE_OIDC_USERNAME_CLAIM must name a claim")
+        if not self.oidc_allowed_users and not self.oidc_required_group:
+            # without a rule everyone the provider knows would get in
+            raise ValueError("OIDC sign-in needs CONSOLE_OIDC_ALLOWED_USERS and/or CONSOLE_OIDC_REQUIRED_GROUP")
+        if self.oidc_required_group and not self.oidc_groups_claim:
+            raise ValueError("CONSOLE_OIDC_GROUPS_CLAIM must name a claim")
+        return self
+
     @field_validator("session_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 32:
             raise ValueError("CONSOLE_SESSION_SECRET must be at least 32 characters")
         return value
+
+    def oidc_allows(self, name: str, groups: list[str]) -> bool:
+        """Whether the person ``name`` (in ``groups``) may use the console."""
+        if name in self.oidc_allowed_users:
+            return True
+        return bool(self.oidc_required_group) and self.oidc_required_group in groups
 
     def service_url(self, service: str) -> str:
         if service not in SERVICES:
@@ -83,3 +142,16 @@ class ConsoleSettings(BaseSettings):
                 raise ValueError("a console user must be written name:argon2-hash")
             found[name.strip()] = hashed.strip()
         return found
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _check_url(setting: str, url: str) -> None:
+    """https, or plain http to this machine only (a provider in development or tests)."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{setting} must be an absolute URL without query or fragment")
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        return
+    raise ValueError(f"{setting} must be an https URL (http only for 127.0.0.1 or localhost)")
