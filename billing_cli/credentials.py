@@ -120,6 +120,7 @@ def _state(key: Key, now: datetime) -> str:
 @app.command()
 def create(
     name: NameArg,
+    *,
     file: FileOpt,
     scopes: Annotated[str, typer.Option("--scopes", help="scope patterns, comma-separated: invoicing:bill,*:read")],
     kind: Annotated[str, typer.Option("--kind", help="system (another system) | person (an ops user)")] = "system",
@@ -141,7 +142,7 @@ def create(
     with _editing(file, create=True) as data:
         if data.find(name) is not None:
             _fail(f"a credential named {name!r} exists already (rotate or revoke it instead)")
-        cred = Credential(name=name, kind=kind, scopes=patterns, description=description)  # type: ignore[arg-type]
+        cred = Credential(name=name, kind=kind, scopes=patterns, description=description)
         token = add_key(cred, at=at, expires=at + lifetime if lifetime is not None else None)
         data.credentials.append(cred)
     typer.echo(token)
