@@ -37,6 +37,10 @@ _EC = ec.generate_private_key(ec.SECP256R1())
 _ED = ed25519.Ed25519PrivateKey.generate()
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def _jwk(kid: str, key: Any, alg: str) -> dict[str, Any]:
     public = key.public_key()
     if alg.startswith("RS"):
@@ -72,6 +76,8 @@ def provider() -> Iterator[Provider]:
     state.add("rsa-1", _RSA, "RS256")
     state.add("ec-1", _EC, "ES256")
     state.add("ed-1", _ED, "EdDSA")
+    # a (misconfigured) provider publishing a symmetric key: anyone could sign with it
+    state.keys["oct-1"] = {"kty": "oct", "k": _b64(b"published-secret"), "kid": "oct-1", "alg": "HS256"}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -103,7 +109,7 @@ def provider() -> Iterator[Provider]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -164,14 +170,10 @@ def test_a_persons_token_names_the_person_who_cannot_act_for_clerks(provider: Pr
 def _hs256_with_public_key_as_secret(claims: dict[str, Any]) -> str:
     """The classic key-confusion forgery: HMAC "signed" with the provider's public key."""
     secret = _RSA.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}).encode())
-    body = b64(json.dumps(claims).encode())
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}).encode())
+    body = _b64(json.dumps(claims).encode())
     mac = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64(mac)}"
+    return f"{head}.{body}.{_b64(mac)}"
 
 
 def test_every_wrong_token_is_refused(provider: Provider, caplog: pytest.LogCaptureFixture) -> None:
@@ -188,17 +190,12 @@ def test_every_wrong_token_is_refused(provider: Provider, caplog: pytest.LogCapt
         "no exp": _sign({k: v for k, v in good.items() if k != "exp"}),
         "alg none": jwt.encode(good, None, algorithm="none", headers={"kid": "rsa-1"}),
         "HS256 with the public key": _hs256_with_public_key_as_secret(good),
+        "HS256 with a published symmetric key": _sign(good, b"published-secret", "oct-1", "HS256"),
         "unknown kid": _sign(good, kid="rsa-9"),
         "another key under a known kid": _sign(good, _RSA_OTHER, "rsa-1"),
         "EC key named as RSA": _sign(good, _EC, "rsa-1", "ES256"),
         "tampered payload": ".".join(
-            [
-                _sign(good).split(".")[0],
-                base64.urlsafe_b64encode(json.dumps({**good, "scope": "invoicing:admin"}).encode())
-                .rstrip(b"=")
-                .decode(),
-                _sign(good).split(".")[2],
-            ]
+            [_sign(good).split(".")[0], _b64(json.dumps({**good, "scope": "invoicing:admin"}).encode()), "x"]
         ),
         "not a JWT": "bk_0123456789ab_" + "x" * 43,
     }
