@@ -30,6 +30,7 @@ from shared.auth.setup import build_authenticator
 from shared.settings import ServiceSettings
 
 AUDIENCE = "billing-api"
+PUBLISHED_SECRET = b"a-published-secret-32-bytes-long!"
 
 _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 _RSA_OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -77,7 +78,7 @@ def provider() -> Iterator[Provider]:
     state.add("ec-1", _EC, "ES256")
     state.add("ed-1", _ED, "EdDSA")
     # a (misconfigured) provider publishing a symmetric key: anyone could sign with it
-    state.keys["oct-1"] = {"kty": "oct", "k": _b64(b"published-secret"), "kid": "oct-1", "alg": "HS256"}
+    state.keys["oct-1"] = {"kty": "oct", "k": _b64(PUBLISHED_SECRET), "kid": "oct-1", "alg": "HS256"}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -190,7 +191,7 @@ def test_every_wrong_token_is_refused(provider: Provider, caplog: pytest.LogCapt
         "no exp": _sign({k: v for k, v in good.items() if k != "exp"}),
         "alg none": jwt.encode(good, None, algorithm="none", headers={"kid": "rsa-1"}),
         "HS256 with the public key": _hs256_with_public_key_as_secret(good),
-        "HS256 with a published symmetric key": _sign(good, b"published-secret", "oct-1", "HS256"),
+        "HS256 with a published symmetric key": _sign(good, PUBLISHED_SECRET, "oct-1", "HS256"),
         "unknown kid": _sign(good, kid="rsa-9"),
         "another key under a known kid": _sign(good, _RSA_OTHER, "rsa-1"),
         "EC key named as RSA": _sign(good, _EC, "rsa-1", "ES256"),
