@@ -167,7 +167,10 @@ def edit(path: Path, *, create: bool = False) -> Iterator[CredentialsFile]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         data = CredentialsFile() if create and not path.exists() else load(path)
         yield data
-        CredentialsFile.model_validate(data.model_dump())  # still one file a service can load
+        try:
+            CredentialsFile.model_validate(data.model_dump())  # still a file every service can load
+        except ValidationError as exc:
+            raise CredentialsError(f"credentials file {path}: not saved: {exc.errors()[0]['msg']}") from None
         try:
             save(path, data)
         except OSError as exc:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from billing_cli.main import app as cli
 from shared.auth import assertion
-from shared.auth.credentials import Credential, CredentialStore, edit, load, lock_path
+from shared.auth.credentials import Credential, CredentialsError, CredentialStore, edit, load, lock_path
 from shared.auth.scopes import ALL_SCOPES
 
 BILLING = Path(sys.executable).with_name("billing")
@@ -208,3 +208,12 @@ def test_an_edit_waits_for_the_lock_so_concurrent_edits_lose_nothing(tmp_path: P
     assert [c.name for c in data.credentials] == ["first", "held", "second"]
     found = store_at(file, datetime.now(UTC)).verify(out.strip())
     assert found is not None and found.subject == "second"
+
+
+def test_an_edit_that_would_break_the_file_is_not_saved(tmp_path: Path) -> None:
+    file = tmp_path / "credentials.json"
+    run("create", "crm", "--scopes", "customers:read", "--file", str(file))
+    before = file.read_bytes()
+    with pytest.raises(CredentialsError, match="two credentials have one name"), edit(file) as data:
+        data.credentials.append(Credential(name="crm", scopes=["metrics"]))
+    assert file.read_bytes() == before
