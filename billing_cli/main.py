@@ -11,6 +11,7 @@ import typer
 
 from billing_cli import dispatch, services
 from billing_cli.console import app as console_app
+from billing_cli.credentials import app as credentials_app
 from billing_cli.customers import app as customers_app
 from billing_cli.demo import app as demo_app
 from billing_cli.dlq import app as dlq_app
@@ -28,6 +29,7 @@ app.add_typer(reminders_app, name="reminders")
 app.add_typer(demo_app, name="demo")
 app.add_typer(console_app, name="console")
 app.add_typer(topics_app, name="topics")
+app.add_typer(credentials_app, name="credentials")
 dispatch.register(app)  # billing dispatch …, billing worker <channel>
 
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]

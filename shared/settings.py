@@ -229,3 +229,16 @@ class ServiceSettings(BaseSettings):
     ``jobs_schedule``). Off only where a test counts the jobs it started."""
     retention_purge_at: str = "03:30"
     """Local time (``jobs_timezone``) of the daily purge: a quiet hour."""
+
+    # --- OIDC access tokens (issue 19): see shared/auth/oidc.py and README "OIDC" -------
+    oidc_issuer: str | None = None
+    """The identity provider whose access tokens (JWT) the API accepts besides the
+    credentials file, e.g. ``https://login.example.fi/realms/billing``; unset: off.
+    Needs ``oidc_audience``."""
+    oidc_audience: str | None = None
+    """The ``aud`` the provider puts in this API's tokens (required with an issuer)."""
+    oidc_jwks_url: str | None = None
+    """Where the provider's signing keys are; unset: the ``jwks_uri`` of the issuer's
+    discovery document (``<issuer>/.well-known/openid-configuration``)."""
+    oidc_scope_claim: str = "scope"
+    """The claim holding the scopes (space-separated or a list); ``scp`` is read too."""

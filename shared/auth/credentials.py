@@ -14,6 +14,8 @@ file when it changes, so both take effect in running services without a restart.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -23,7 +25,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -143,6 +145,38 @@ def save(path: Path, data: CredentialsFile) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def lock_path(path: Path) -> Path:
+    """The sibling file an edit locks (``credentials.json.lock``); never removed, so two
+    editors always lock the same inode."""
+    return path.with_name(f"{path.name}.lock")
+
+
+@contextlib.contextmanager
+def edit(path: Path, *, create: bool = False) -> Iterator[CredentialsFile]:
+    """Read-modify-write under an exclusive lock (``fcntl.flock`` on :func:`lock_path`),
+    so two concurrent edits (two operators, a script) never lose each other's change.
+    The contents are saved atomically when the block ends without an exception.
+    ``create``: a missing file starts empty (it is written 0600)."""
+    try:
+        fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise CredentialsError(f"credentials file {path}: cannot lock it: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = CredentialsFile() if create and not path.exists() else load(path)
+        yield data
+        try:
+            CredentialsFile.model_validate(data.model_dump())  # still a file every service can load
+        except ValidationError as exc:
+            raise CredentialsError(f"credentials file {path}: not saved: {exc.errors()[0]['msg']}") from None
+        try:
+            save(path, data)
+        except OSError as exc:
+            raise CredentialsError(f"credentials file {path}: cannot write it: {exc.strerror}") from None
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class CredentialStore:

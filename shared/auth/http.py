@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
+import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import assertion
-from shared.auth.credentials import CredentialStore
+from shared.auth.credentials import TOKEN_PREFIX, CredentialStore
 from shared.auth.principal import Principal
 from shared.auth.scopes import ACT_FOR_CLERKS, ALL_SCOPES
 
@@ -44,12 +45,13 @@ class Authenticator:
     assertion_keys: list[Ed25519PublicKey] = field(default_factory=list)
     token_verifiers: list[TokenVerifier] = field(default_factory=list)
 
-    def principal(self, token: str) -> Principal | None:
+    async def principal(self, token: str) -> Principal | None:
         found = self.store.verify(token)
-        if found is not None:
+        if found is not None or token.startswith(f"{TOKEN_PREFIX}_"):
             return found
         for verifier in self.token_verifiers:
-            found = verifier.verify(token)
+            # in a worker thread: a JWKS fetch must not pause the event loop
+            found = await anyio.to_thread.run_sync(verifier.verify, token)
             if found is not None:
                 return found
         return None
@@ -81,7 +83,7 @@ async def authenticate(
     auth: Authenticator | None = getattr(request.app.state, "authenticator", None)
     if auth is None or credentials is None or not credentials.credentials:
         raise _unauthorized()
-    principal = auth.principal(credentials.credentials)
+    principal = await auth.principal(credentials.credentials)
     if principal is None:
         raise _unauthorized()
     signed = request.headers.get(assertion.HEADER)
