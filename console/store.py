@@ -58,9 +58,9 @@ class Store(Protocol):
         ...
 
     async def purge(self, now: float, idle_before: float, created_before: float, window_before: float) -> int:
-        """Delete sessions last seen before ``idle_before`` or created before
-        ``created_before``, and failure counts begun before ``window_before`` that lock
-        nothing any more; how many rows went."""
+        """Delete sessions last seen at or before ``idle_before`` or created at or
+        before ``created_before``, and failure counts begun before ``window_before``
+        that lock nothing any more; how many rows went."""
         ...
 
     # --- sign-in failures, by an opaque key (console.auth hashes name and address) ---
@@ -136,7 +136,7 @@ class MemoryStore:
         return len(keys)
 
     async def purge(self, now: float, idle_before: float, created_before: float, window_before: float) -> int:
-        ended = [k for k, r in self.sessions.items() if r.last_seen_at < idle_before or r.created_at < created_before]
+        ended = [k for k, r in self.sessions.items() if r.last_seen_at <= idle_before or r.created_at <= created_before]
         for k in ended:
             del self.sessions[k]
         old = [

@@ -154,7 +154,7 @@ class PostgresStore:
         async with self.engine.begin() as conn:
             ended = await conn.execute(
                 delete(sessions).where(
-                    or_(sessions.c.last_seen_at < _at(idle_before), sessions.c.created_at < _at(created_before))
+                    or_(sessions.c.last_seen_at <= _at(idle_before), sessions.c.created_at <= _at(created_before))
                 )
             )
             old = await conn.execute(

@@ -5,7 +5,7 @@ Fixtures for every tab's tests (reuse them, do not copy):
 
 - ``browser``: one Chromium for the session (``/usr/bin/chromium``, never a downloaded one).
 - ``console_only`` (factory): a console with no services behind it, for sign-in, session
-  and CSRF tests: ``console_only(session_max_age_s=2)`` -> its base URL.
+  and CSRF tests: ``console_only(session_idle_s=2)`` -> its base URL.
 - ``stack``: a fresh sandbox (database per service, topic prefix), the services named by
   the ``stack_services`` fixture (default: all four) with the overrides of
   ``stack_overrides`` (a test module overrides either fixture), and a console in front
