@@ -15,6 +15,9 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from billing_cli.main import app as cli
 
 from console.app import create_app
 from console.store_pg import MIGRATIONS
@@ -140,3 +143,23 @@ def test_production_refuses_an_unmigrated_database_and_starts_on_a_migrated_one(
     with TestClient(create_app(production), client=OFFICE) as client:
         assert sign_in(client) == 303
         assert client.get("/billing", follow_redirects=False).status_code == 200
+
+
+def test_billing_migrate_console_then_revoke_every_session_of_a_clerk(console_db: str) -> None:
+    runner = CliRunner()
+    env = {"CONSOLE_DATABASE_URL": console_db}
+    migrated = runner.invoke(cli, ["migrate", "console"], env=env)
+    assert migrated.exit_code == 0, migrated.output
+    assert migrated.stdout == "console: migrated an empty database to head 0001\n"
+    again = runner.invoke(cli, ["migrate", "console"], env=env)
+    assert again.stdout == "console: at head 0001, nothing to migrate\n"
+    clock = Clock()
+    # production: the console starts only on the migrated schema, which `billing migrate` made
+    with consoles(console_db, clock, OFFICE, OFFICE, ELSEWHERE, mode="production") as (desk, laptop, ben):
+        for client, user in ((desk, "anna"), (laptop, "anna"), (ben, "ben")):
+            assert sign_in(client, user) == 303
+        revoked = runner.invoke(cli, ["console", "sessions", "revoke", "--user", "anna"], env=env)
+        assert (revoked.exit_code, revoked.stdout) == (0, "anna: 2 sessions ended\n")
+        assert desk.get("/billing", follow_redirects=False).status_code == 303
+        assert laptop.get("/billing", follow_redirects=False).status_code == 303
+        assert ben.get("/billing", follow_redirects=False).status_code == 200
