@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from billing_cli.main import app as cli
-
 from console.app import create_app
 from console.store_pg import MIGRATIONS
 from shared.db.migrations import upgrade
