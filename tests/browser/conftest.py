@@ -60,7 +60,6 @@ ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 T = TypeVar("T")
 
 _HASH = hash_password(DEMO_PASSWORD)
-SESSION_SECRET = "browser-tests-" + "x" * 40  # a test's key: signs nothing real
 
 # The machines are small and shared: an assertion waits up to 20 s for the page to show
 # what it expects (Playwright's default is 5 s), never a fixed sleep.
@@ -107,7 +106,6 @@ class ConsoleServer:
 
 def console_settings(**overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {
-        "session_secret": SESSION_SECRET,
         "users": [f"{DEMO_USER}:{_HASH}"],
         "api_token": API_TOKEN,
         "login_delay_s": 0.0,
@@ -233,7 +231,6 @@ def stack(
         for name, values in stack_overrides.items():
             settings.setdefault(name, {}).update(values)
         settings["console"] = {
-            "session_secret": SESSION_SECRET,
             "users": json.dumps([f"{DEMO_USER}:{_HASH}"]),
             "login_delay_s": 0.0,
         }
