@@ -7,7 +7,8 @@ a plain dict, so the rest of the console does not know where it is kept.
 
 - The server decides when a session ends: ``session_idle_s`` after its last request
   (last-seen is written at most once a minute, or a tenth of the idle time when that is
-  shorter) and ``session_max_age_s`` after it began, however busy. An ended session,
+  shorter; 15 minutes at most before anyone signed in) and ``session_max_age_s`` after
+  it began, however busy. An ended session,
   a forged or a deleted id all give an empty session: sign in again.
 - :func:`begin_session` (sign-in) and :func:`end_session` (sign-out) throw the old id
   away: its row is deleted, and what the session still holds (the language) goes on under
@@ -38,7 +39,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.store import SessionRecord, Store
+from console.store import SessionEnds, SessionRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ Clock = Callable[[], float]
 STATE = "console.session"
 """The scope key of the request's :class:`_State`."""
 _ID = re.compile(r"[A-Za-z0-9_-]{32,64}")
+ANONYMOUS_IDLE_S = 900.0
+"""A session nobody signed in to (the sign-in page's CSRF token, a language) ends after
+15 idle minutes, so a script fetching the sign-in page fills no table for an hour."""
 
 
 def session_key(session_id: str) -> str:
@@ -69,8 +73,12 @@ class Sessions:
     def touch_every_s(self) -> float:
         return min(60.0, self.idle_s / 10)
 
+    def ends(self, now: float) -> SessionEnds:
+        anonymous = min(self.idle_s, ANONYMOUS_IDLE_S)
+        return SessionEnds(now - self.idle_s, now - anonymous, now - self.max_age_s)
+
     def alive(self, record: SessionRecord, now: float) -> bool:
-        return now - record.last_seen_at < self.idle_s and now - record.created_at < self.max_age_s
+        return not self.ends(now).ended(record)
 
     async def load(self, key: str) -> SessionRecord | None:
         """The live session under ``key``; an ended one is deleted and gives ``None``."""
@@ -90,7 +98,7 @@ class Sessions:
         """Delete ended sessions, and failure counts older than ``failure_window_s``
         that lock nothing any more; how many rows went."""
         now = self.clock()
-        return await self.store.purge(now, now - self.idle_s, now - self.max_age_s, now - self.failure_window_s)
+        return await self.store.purge(now, self.ends(now), now - self.failure_window_s)
 
 
 @dataclass

@@ -34,6 +34,21 @@ class SessionRecord:
         return user if isinstance(user, str) and user else None
 
 
+@dataclass(frozen=True)
+class SessionEnds:
+    """Which sessions have ended at one moment: last seen at or before ``idle_before``
+    (``anonymous_idle_before`` for one nobody signed in to), or created at or before
+    ``created_before``."""
+
+    idle_before: float
+    anonymous_idle_before: float
+    created_before: float
+
+    def ended(self, record: SessionRecord) -> bool:
+        idle_before = self.idle_before if record.user else self.anonymous_idle_before
+        return record.last_seen_at <= idle_before or record.created_at <= self.created_before
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect (and, when asked, migrate or check the schema)."""
@@ -57,10 +72,9 @@ class Store(Protocol):
         """End every session of ``user``; how many there were."""
         ...
 
-    async def purge(self, now: float, idle_before: float, created_before: float, window_before: float) -> int:
-        """Delete sessions last seen at or before ``idle_before`` or created at or
-        before ``created_before``, and failure counts begun before ``window_before``
-        that lock nothing any more; how many rows went."""
+    async def purge(self, now: float, ends: SessionEnds, window_before: float) -> int:
+        """Delete the sessions ``ends`` says have ended, and failure counts begun before
+        ``window_before`` that lock nothing any more; how many rows went."""
         ...
 
     # --- sign-in failures, by an opaque key (console.auth hashes name and address) ---
@@ -135,8 +149,8 @@ class MemoryStore:
             del self.sessions[k]
         return len(keys)
 
-    async def purge(self, now: float, idle_before: float, created_before: float, window_before: float) -> int:
-        ended = [k for k, r in self.sessions.items() if r.last_seen_at <= idle_before or r.created_at <= created_before]
+    async def purge(self, now: float, ends: SessionEnds, window_before: float) -> int:
+        ended = [k for k, r in self.sessions.items() if ends.ended(r)]
         for k in ended:
             del self.sessions[k]
         old = [

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    and_,
     case,
     delete,
     func,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from console.store import SessionRecord
+from console.store import SessionEnds, SessionRecord
 from shared.db import schema_check
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
@@ -150,11 +151,17 @@ class PostgresStore:
             result = await conn.execute(delete(sessions).where(sessions.c.user_name == user))
         return int(result.rowcount)
 
-    async def purge(self, now: float, idle_before: float, created_before: float, window_before: float) -> int:
+    async def purge(self, now: float, ends: SessionEnds, window_before: float) -> int:
         async with self.engine.begin() as conn:
             ended = await conn.execute(
                 delete(sessions).where(
-                    or_(sessions.c.last_seen_at <= _at(idle_before), sessions.c.created_at <= _at(created_before))
+                    or_(
+                        sessions.c.last_seen_at <= _at(ends.idle_before),
+                        and_(
+                            sessions.c.user_name.is_(None), sessions.c.last_seen_at <= _at(ends.anonymous_idle_before)
+                        ),
+                        sessions.c.created_at <= _at(ends.created_before),
+                    )
                 )
             )
             old = await conn.execute(

@@ -119,18 +119,21 @@ def test_failures_count_across_replicas_and_outlive_a_restart_by_name_and_addres
 
 def test_lifetimes_hold_on_the_server_and_purge_deletes_ended_rows(console_db: str) -> None:
     clock = Clock()
-    with consoles(console_db, clock, OFFICE, OFFICE, session_idle_s=600, session_max_age_s=3600) as (idle, busy):
+    lifetimes = {"session_idle_s": 600, "session_max_age_s": 3600}
+    with consoles(console_db, clock, OFFICE, OFFICE, OFFICE, **lifetimes) as (idle, busy, visitor):
         sign_in(idle)
         sign_in(busy)
+        visitor.get("/login")  # a session nobody signs in to
         for _ in range(7):  # busy clicks every 500 s for 3500 s; idle does nothing
             clock.advance(500)
             assert busy.get("/billing", follow_redirects=False).status_code == 200
         assert idle.get("/billing", follow_redirects=False).status_code == 303
         clock.advance(100)  # 3600 s after sign-in: the absolute limit ends the busy one too
         assert busy.portal is not None
-        assert busy.portal.call(busy.app.state.sessions.purge) == 1  # type: ignore[attr-defined]
+        # the busy one (absolute limit) and the visitor's (idle 15 min before anyone signed in)
+        assert busy.portal.call(busy.app.state.sessions.purge) == 2  # type: ignore[attr-defined]
         assert busy.get("/billing", follow_redirects=False).status_code == 303
-        assert not _run(_rows(console_db, "SELECT 1 FROM console_sessions WHERE user_name IS NOT NULL"))
+        assert not _run(_rows(console_db, "SELECT 1 FROM console_sessions"))
 
 
 def test_production_refuses_an_unmigrated_database_and_starts_on_a_migrated_one(console_db: str) -> None:

@@ -158,6 +158,29 @@ def test_purge_deletes_ended_sessions_only() -> None:
         assert fresh.get("/billing", follow_redirects=False).status_code == 200
 
 
+def test_a_session_nobody_signed_in_to_ends_after_15_idle_minutes() -> None:
+    clock = Clock()
+    store = MemoryStore()
+    application = app(clock, store, session_idle_s=3600)
+    with TestClient(application) as visitor, TestClient(application) as clerk:
+        visitor.get("/login")  # a row for the sign-in page's CSRF token
+        sign_in(clerk)
+        assert len(store.sessions) == 2
+        clock.advance(901)
+        assert clerk.portal is not None
+        assert clerk.portal.call(application.state.sessions.purge) == 1
+        assert [r.user for r in store.sessions.values()] == ["anna"]
+        assert clerk.get("/billing", follow_redirects=False).status_code == 200
+        # the sign-in form left open that long is no session any more: a fresh form, nothing done
+        r = visitor.post(
+            "/login",
+            data={"username": "anna", "password": "x", "csrf_token": "from-the-old-form"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert r.headers["location"].startswith("/login?next=")
+
+
 def test_a_forged_or_unknown_cookie_is_no_session_and_is_cleared() -> None:
     with TestClient(app(Clock())) as client:
         for value in ("x" * 43, "not an id; Path=/", "a.b.c"):
