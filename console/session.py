@@ -47,6 +47,7 @@ Clock = Callable[[], float]
 STATE = "console.session"
 """The scope key of the request's :class:`_State`."""
 _ID = re.compile(r"[A-Za-z0-9_-]{32,64}")
+NO_SESSION_PATHS = ("/static/", "/healthz")
 ANONYMOUS_IDLE_S = 900.0
 """A session nobody signed in to (the sign-in page's CSRF token, a language) ends after
 15 idle minutes, so a script fetching the sign-in page fills no table for an hour."""
@@ -163,6 +164,10 @@ class SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope.get("path", "").startswith(NO_SESSION_PATHS):
+            scope["session"] = {}  # a stylesheet or a health check: no look-up in the store
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)

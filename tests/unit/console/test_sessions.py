@@ -119,13 +119,14 @@ def test_the_row_is_written_only_when_the_session_changed_and_last_seen_at_most_
         for _ in range(3):
             clock.advance(10)
             assert client.get("/billing", follow_redirects=False).status_code == 200
-        assert store.calls == []  # nothing changed, last seen less than a minute ago
+        assert store.calls == ["get"] * 3  # read, never written: nothing changed, seen < a minute ago
         clock.advance(60)
-        client.get("/billing")
-        assert store.calls == ["touch"]
         store.calls.clear()
-        client.get("/lang/en?next=/billing")  # the language changes: the row is written
-        assert store.calls == ["update"]
+        client.get("/billing")
+        assert store.calls == ["get", "touch"]
+        store.calls.clear()
+        client.get("/lang/en?next=/billing", follow_redirects=False)  # the language changes: the row is written
+        assert store.calls == ["get", "update"]
 
 
 def test_revoking_a_user_ends_every_session_of_that_user_only() -> None:
@@ -181,6 +182,18 @@ def test_a_session_nobody_signed_in_to_ends_after_15_idle_minutes() -> None:
         assert r.headers["location"].startswith("/login?next=")
 
 
+def test_static_files_and_the_health_check_never_touch_the_store() -> None:
+    store = _Counting()
+    with TestClient(app(Clock(), store)) as client:
+        sign_in(client)
+        store.calls.clear()
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/static/console.css").status_code == 200
+        assert store.calls == []
+        assert client.get("/billing", follow_redirects=False).status_code == 200
+        assert store.calls == ["get", "update"]  # the first page after sign-in: its CSRF token
+
+
 def test_a_forged_or_unknown_cookie_is_no_session_and_is_cleared() -> None:
     with TestClient(app(Clock())) as client:
         for value in ("x" * 43, "not an id; Path=/", "a.b.c"):
@@ -196,6 +209,10 @@ class _Counting(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[str] = []
+
+    async def get(self, key: str) -> Any:
+        self.calls.append("get")
+        return await super().get(key)
 
     async def update(self, key: str, data: dict[str, Any], last_seen_at: float) -> bool:
         self.calls.append("update")
