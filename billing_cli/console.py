@@ -2,26 +2,29 @@
 
 ``serve`` takes what the local stack already has when a ``CONSOLE_`` variable is not
 set: the services' API token (``BILLING_API_TOKEN``, which ``bin/billing`` reads from
-``.local/secrets/api-token``), a session secret kept in ``.local/console/session-secret``
-(made on first start, mode 0600, never in the repository) and the users file
-``.local/console/users`` that ``add-user`` writes.
+``.local/secrets/api-token``) and the users file ``.local/console/users`` that
+``add-user`` writes. Sessions need no secret: the cookie is an opaque random id.
+
+``sessions revoke --user NAME`` ends every session of a clerk at once (on every replica:
+they share the console's database, ``CONSOLE_DATABASE_URL``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="The clerk's web console.")
+sessions_app = typer.Typer(no_args_is_help=True, help="The console's sessions (in its database).")
+app.add_typer(sessions_app, name="sessions")
 
 LOCAL = Path(os.environ.get("BILLING_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local") / "console"
 USERS_FILE = LOCAL / "users"
-SECRET_FILE = LOCAL / "session-secret"
 
 
 def _read_password(confirm: bool) -> str:
@@ -73,10 +76,6 @@ def serve() -> None:
     """Run the console (``CONSOLE_HTTP_PORT``, default 8080)."""
     if not os.environ.get("CONSOLE_API_TOKEN") and os.environ.get("BILLING_API_TOKEN"):
         os.environ["CONSOLE_API_TOKEN"] = os.environ["BILLING_API_TOKEN"]
-    if not os.environ.get("CONSOLE_SESSION_SECRET"):
-        if not SECRET_FILE.exists():
-            _private_file(SECRET_FILE, secrets.token_urlsafe(48))
-        os.environ["CONSOLE_SESSION_SECRET"] = SECRET_FILE.read_text(encoding="utf-8").strip()
     if not os.environ.get("CONSOLE_USERS") and not os.environ.get("CONSOLE_USERS_FILE"):
         if not USERS_FILE.exists():
             raise typer.BadParameter("no users yet: add one with `bin/billing console add-user NAME`")
@@ -84,3 +83,60 @@ def serve() -> None:
     from console.__main__ import main
 
     raise typer.Exit(main([]))
+
+
+def _console_settings() -> Any:
+    from pydantic import ValidationError
+
+    from console.config import ConsoleSettings
+
+    try:
+        return ConsoleSettings()
+    except ValidationError as exc:  # names only, never a value (hide_input_in_errors)
+        names = ", ".join("CONSOLE_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        typer.echo(f"billing console: settings missing or invalid: {names}", err=True)
+        raise typer.Exit(2) from None
+
+
+def migration_target(*, required: bool) -> tuple[Path, str] | None:
+    """The console's migrations and database URL for ``billing migrate``; None when it
+    has no database (``required``: that is an error, exit 1)."""
+    from console.store_pg import MIGRATIONS
+
+    settings = _console_settings()
+    url = settings.database_url.get_secret_value().strip() if settings.database_url is not None else ""
+    if url:
+        return MIGRATIONS, url
+    if required:
+        typer.echo("billing migrate: console: CONSOLE_DATABASE_URL is not set: nothing to migrate", err=True)
+        raise typer.Exit(1)
+    return None
+
+
+@sessions_app.command("revoke")
+def revoke_sessions(
+    user: Annotated[str, typer.Option("--user", help="the clerk's user name")],
+) -> None:
+    """End every session of a clerk now (a lost laptop, a clerk who left): her next
+    click on any replica gets the sign-in page."""
+    settings = _console_settings()
+    if settings.database_url is None or not settings.database_url.get_secret_value().strip():
+        typer.echo(
+            "billing console: CONSOLE_DATABASE_URL is not set: the sessions live inside the console's process "
+            "(development); restarting it ends them all",
+            err=True,
+        )
+        raise typer.Exit(1)
+    ended = asyncio.run(_revoke(settings.database_url.get_secret_value(), user))
+    typer.echo(f"{user}: {ended} session{'s' if ended != 1 else ''} ended")
+
+
+async def _revoke(url: str, user: str) -> int:
+    from console.store_pg import PostgresStore
+
+    store = PostgresStore(url, migrate=False, pool_size=1, max_overflow=0)
+    await store.open()
+    try:
+        return await store.delete_user(user)
+    finally:
+        await store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -50,47 +50,66 @@ def serve(service: ServiceArg) -> None:
 
 
 @app.command()
-def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")] = "all") -> None:
+def migrate(
+    service: Annotated[str, typer.Argument(help="a service, 'console', or 'all' (services and console)")] = "all",
+) -> None:
     """Apply the Alembic migrations of one service or all of them (the only migration
-    step in production: compose's migrate service, the k8s Job billing-migrate).
+    step in production: compose's migrate service, the k8s Job billing-migrate), and of
+    the console's own database (sessions, sign-in failures) when CONSOLE_DATABASE_URL is set.
 
     The migration connection has <PREFIX>MIGRATION_LOCK_TIMEOUT_MS and
     <PREFIX>MIGRATION_STATEMENT_TIMEOUT_MS; a lock timeout is retried
     <PREFIX>MIGRATION_LOCK_ATTEMPTS times with backoff, then the command fails (exit 1)
     saying what blocked it."""
-    from shared.db.migrations import MigrationError, MigrationTimeouts, upgrade
-    from shared.db.schema_check import SchemaState, verdict_for
+    from shared.db.migrations import MigrationTimeouts
 
-    names = services.SERVICES if service == "all" else (service,)
+    names = (*services.SERVICES, "console") if service == "all" else (service,)
     for name in names:
-        _check(name)
+        if name != "console":
+            _check(name)
     for name in names:
+        if name == "console":
+            from billing_cli.console import migration_target
+
+            target = migration_target(required=service == "console")
+            if target is None:
+                typer.echo("console: no CONSOLE_DATABASE_URL (sessions kept in the process): nothing to migrate")
+                continue
+            migrations_dir, url = target
+            _migrate_one(name, migrations_dir, url, MigrationTimeouts())
+            continue
         settings = services.settings(name)
         migrations_dir = services.load(name).SPEC.migrations_dir
         url = settings.database_url.get_secret_value()
-        timeouts = MigrationTimeouts.from_settings(settings)
-        try:
-            before = asyncio.run(verdict_for(url, migrations_dir, timeouts))
-        except Exception as failed:  # an unreachable database, a refused login, …
-            _migrate_failed(name, url, failed)
-        if before.state is SchemaState.AHEAD:  # a newer release's expand step: this code runs on it
-            typer.echo(
-                f"{name}: the database is at {before.database_text}, newer than this code's head {before.head}: "
-                "nothing to migrate (see the expand/contract rule)"
-            )
-            continue
-        try:
-            asyncio.run(upgrade(migrations_dir, url, timeouts=timeouts))
-        except MigrationError as failed:
-            typer.echo(f"billing migrate: {failed}", err=True)
-            raise typer.Exit(1) from None
-        except Exception as failed:
-            _migrate_failed(name, url, failed)
-        if before.state is SchemaState.CURRENT:
-            typer.echo(f"{name}: at head {before.head}, nothing to migrate")
-        else:
-            was = f"from {', '.join(before.database)}" if before.database else "an empty database"
-            typer.echo(f"{name}: migrated {was} to head {before.head}")
+        _migrate_one(name, migrations_dir, url, MigrationTimeouts.from_settings(settings))
+
+
+def _migrate_one(name: str, migrations_dir: Path, url: str, timeouts: Any) -> None:
+    from shared.db.migrations import MigrationError, upgrade
+    from shared.db.schema_check import SchemaState, verdict_for
+
+    try:
+        before = asyncio.run(verdict_for(url, migrations_dir, timeouts))
+    except Exception as failed:  # an unreachable database, a refused login, …
+        _migrate_failed(name, url, failed)
+    if before.state is SchemaState.AHEAD:  # a newer release's expand step: this code runs on it
+        typer.echo(
+            f"{name}: the database is at {before.database_text}, newer than this code's head {before.head}: "
+            "nothing to migrate (see the expand/contract rule)"
+        )
+        return
+    try:
+        asyncio.run(upgrade(migrations_dir, url, timeouts=timeouts))
+    except MigrationError as failed:
+        typer.echo(f"billing migrate: {failed}", err=True)
+        raise typer.Exit(1) from None
+    except Exception as failed:
+        _migrate_failed(name, url, failed)
+    if before.state is SchemaState.CURRENT:
+        typer.echo(f"{name}: at head {before.head}, nothing to migrate")
+    else:
+        was = f"from {', '.join(before.database)}" if before.database else "an empty database"
+        typer.echo(f"{name}: migrated {was} to head {before.head}")
 
 
 def _migrate_failed(service: str, url: str, failed: BaseException) -> NoReturn:

@@ -1,9 +1,11 @@
-"""The console's FastAPI app: session cookie, CSRF check on every unsafe request,
+"""The console's FastAPI app: server-side sessions, CSRF check on every unsafe request,
 sign-in redirect, translated error pages, the routers of each tab."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,26 +18,59 @@ from console import auth, csrf, i18n, oidc
 from console.backend import Backends, ServiceError
 from console.config import ConsoleSettings
 from console.routes import billing, customers, dead_letters, invoices, jobs, sending
-from console.session import SessionMiddleware
+from console.session import SessionMiddleware, Sessions, came_with_session, purge_periodically
+from console.store import MemoryStore, Store
 from console.web import render, safe_next
+
+
+def make_store(settings: ConsoleSettings) -> Store:
+    """PostgreSQL when ``database_url`` is set; otherwise the in-process store, which
+    the settings refuse in production mode."""
+    if settings.database_url is not None and settings.database_url.get_secret_value().strip():
+        from console.store_pg import PostgresStore
+
+        return PostgresStore(
+            settings.database_url.get_secret_value(),
+            migrate=settings.migrates_on_start,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+    return MemoryStore()
 
 
 def create_app(
     settings: ConsoleSettings | None = None,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+    store: Store | None = None,
 ) -> FastAPI:
-    """The app; ``transports`` lets a test route a service's calls in-process."""
-    # session_secret comes from the environment
+    """The app; ``transports`` lets a test route a service's calls in-process, ``clock``
+    (seconds since the epoch) lets it move time, ``store`` share a store between apps."""
     settings = settings or ConsoleSettings()
     settings.user_hashes()  # a malformed users list stops the start, not the first sign-in
+    store = store if store is not None else make_store(settings)
+    sessions = Sessions(
+        store,
+        idle_s=settings.session_idle_s,
+        max_age_s=settings.session_max_age_s,
+        failure_window_s=settings.login_lockout_s,
+        **({"clock": clock} if clock is not None else {}),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.open()
+        purging = asyncio.create_task(purge_periodically(sessions, settings.session_purge_interval_s))
         app.state.backends = Backends(settings, transports)
         try:
             yield
         finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await app.state.backends.aclose()
+            await store.close()
 
     app = FastAPI(
         title="Billing console",
@@ -46,10 +81,17 @@ def create_app(
         openapi_url=None,
     )
     app.state.settings = settings
-    app.state.lockout = auth.Lockout(settings.login_max_failures, settings.login_lockout_s)
+    app.state.sessions = sessions
+    app.state.lockout = auth.Lockout(
+        store,
+        max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
+        lockout_s=settings.login_lockout_s,
+        clock=sessions.clock,
+    )
     app.add_middleware(
         SessionMiddleware,
-        secret=settings.session_secret.get_secret_value(),
+        sessions=sessions,
         cookie_name=settings.cookie_name,
         max_age=settings.session_max_age_s,
         always_secure=settings.cookie_secure,
@@ -62,6 +104,9 @@ def create_app(
 
     @app.exception_handler(csrf.CsrfRefused)
     async def _csrf(request: Request, exc: csrf.CsrfRefused) -> Response:
+        if not came_with_session(request):
+            # no live session at all (ended, signed out, revoked): nothing done; to the sign-in page
+            return auth.sign_in_again(request)
         return render(request, "error.html", status_code=403, title_key="errors.csrf_title", message_key="errors.csrf")
 
     @app.exception_handler(ServiceError)

@@ -3,15 +3,23 @@
 Passwords are checked with argon2-cffi (the reference Argon2 binding, maintained by the
 PHC winner's ecosystem, constant-time verification inside ``verify``). A wrong password
 or unknown name gives the same message and the same work (an unknown name is verified
-against a dummy hash), plus a short pause; five failures in a row lock a name for a
-while. The counter is per process, in memory: enough against a guessing script, and
-nothing to store.
+against a dummy hash), plus a short pause.
+
+:class:`Lockout` counts wrong passwords in the console's store (console/store.py), so
+the count holds across restarts and replicas, keyed by (user name, client address) and
+by the client address alone, never by the name alone: repeated failures lock that name
+*from that address*, and an address failing with many names is locked whatever name it
+tries; a clerk at her own desk is never locked out by someone typing her name elsewhere.
+The client address is ``request.client.host`` (uvicorn decides whether a proxy's
+``X-Forwarded-For`` counts: ``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -21,6 +29,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.config import ConsoleSettings
+from console.session import begin_session, end_session
+from console.store import Store
 from console.web import render, safe_next
 
 _HASHER = PasswordHasher()
@@ -49,36 +59,51 @@ def verify_password(hashed: str | None, password: str) -> bool:
 
 
 class Lockout:
-    """Failures in a row per user name, and until when a name is locked."""
+    """Failures per (name, address) and per address, and the locks they lead to."""
 
-    def __init__(self, max_failures: int, lockout_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_failures: int,
+        max_failures_per_address: int,
+        lockout_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
         self.max_failures = max_failures
+        self.max_failures_per_address = max_failures_per_address
         self.lockout_s = lockout_s
-        self.failures: dict[str, int] = {}
-        self.locked_until: dict[str, float] = {}
+        self.clock = clock
 
-    def locked(self, name: str) -> bool:
-        return self.locked_until.get(name, 0.0) > time.monotonic()
+    @staticmethod
+    def keys(name: str, address: str) -> tuple[str, str]:
+        """The store keys of (name, address) and of the address: hashes, so the store
+        holds no user name or address."""
+        pair = hashlib.sha256(f"name-address\0{name}\0{address}".encode()).hexdigest()
+        alone = hashlib.sha256(f"address\0{address}".encode()).hexdigest()
+        return pair, alone
 
-    MAX_TRACKED = 10_000
-    """Names counted at once; beyond it the oldest counts are dropped, so a script
-    trying endless made-up names cannot grow the process's memory."""
+    async def locked(self, name: str, address: str) -> bool:
+        return await self.store.locked_until(self.keys(name, address), self.clock()) is not None
 
-    def failed(self, name: str) -> None:
-        if len(self.failures) >= self.MAX_TRACKED and name not in self.failures:
-            self.failures.pop(next(iter(self.failures)))
-        now = time.monotonic()
-        for locked in [n for n, until in self.locked_until.items() if until <= now]:
-            del self.locked_until[locked]
-        count = self.failures.get(name, 0) + 1
-        self.failures[name] = count
-        if count >= self.max_failures:
-            self.locked_until[name] = time.monotonic() + self.lockout_s
-            self.failures[name] = 0
+    async def failed(self, name: str, address: str) -> None:
+        now = self.clock()
+        pair, alone = self.keys(name, address)
+        for key, limit in ((pair, self.max_failures), (alone, self.max_failures_per_address)):
+            if await self.store.add_failure(key, now, self.lockout_s) >= limit:
+                await self.store.lock(key, now, now + self.lockout_s)
 
-    def succeeded(self, name: str) -> None:
-        self.failures.pop(name, None)
-        self.locked_until.pop(name, None)
+    async def succeeded(self, name: str, address: str) -> None:
+        """The name's count from this address starts again (the address's own count
+        does not: one good account must not reset a script trying other names)."""
+        await self.store.clear_failures(self.keys(name, address)[0])
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from, as uvicorn saw it (after its proxy-headers
+    handling, when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
 
 
 def current_user(request: Request) -> str | None:
@@ -86,21 +111,34 @@ def current_user(request: Request) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
+def _page_to_return_to(request: Request) -> str:
+    """The page to come back to after sign-in: this page; for an htmx request the page
+    the clerk was on (a partial's URL is no page); for a plain form post the Billing tab."""
+    if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
+        current = request.headers["HX-Current-URL"]
+        base = str(request.base_url).rstrip("/")
+        return safe_next(current[len(base) :] if current.startswith(base) else "/")
+    if request.method not in ("GET", "HEAD"):
+        return "/billing"
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return safe_next(path)
+
+
 def require_user(request: Request) -> str:
     """The signed-in clerk's name; otherwise :class:`NotSignedIn` (a redirect to
     ``/login?next=<this page>``; for htmx an ``HX-Redirect``)."""
     user = current_user(request)
     if user is None:
-        path = request.url.path
-        if request.url.query:
-            path += "?" + request.url.query
-        if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
-            # a partial's URL is no page to come back to; the page the clerk was on is
-            current = request.headers["HX-Current-URL"]
-            base = str(request.base_url).rstrip("/")
-            path = current[len(base) :] if current.startswith(base) else "/"
-        raise NotSignedIn(safe_next(path))
+        raise NotSignedIn(_page_to_return_to(request))
     return user
+
+
+def sign_in_again(request: Request) -> Response:
+    """The answer to an unsafe request that came with no live session at all (ended,
+    signed out, revoked, never begun): nothing was done; to the sign-in page."""
+    return redirect_to_login(request, NotSignedIn(_page_to_return_to(request)))
 
 
 User = Annotated[str, Depends(require_user)]
@@ -128,26 +166,20 @@ async def login(
     settings: ConsoleSettings = request.app.state.settings
     lockout: Lockout = request.app.state.lockout
     name = username.strip()
-    if lockout.locked(name):
+    address = client_address(request)
+    if await lockout.locked(name, address):
         return render(request, "login.html", status_code=429, next=safe_next(next), error="login.locked", username=name)
     hashed = settings.user_hashes().get(name)
     if not verify_password(hashed, password):
-        lockout.failed(name)
+        await lockout.failed(name, address)
         await asyncio.sleep(settings.login_delay_s)
         return render(request, "login.html", status_code=401, next=safe_next(next), error="login.wrong", username=name)
-    lockout.succeeded(name)
-    lang = request.session.get("lang")
-    request.session.clear()  # a fresh session (and CSRF token) on sign-in
-    request.session["user"] = name
-    if lang:
-        request.session["lang"] = lang
+    await lockout.succeeded(name, address)
+    begin_session(request, name)  # a fresh session id and CSRF token (no fixation)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    lang = request.session.get("lang")
-    request.session.clear()
-    if lang:
-        request.session["lang"] = lang
+    end_session(request)  # the session's row is deleted: its cookie and token are worthless now
     return RedirectResponse("/login", status_code=303)

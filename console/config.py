@@ -1,7 +1,7 @@
 """The console's settings (env prefix ``CONSOLE_``).
 
-The session secret has no default: a console started without one would sign cookies
-with a key anyone can read in the source. Users are ``name:argon2-hash`` pairs, from
+Sessions live on the server (console/session.py): in the console's own PostgreSQL
+database (``CONSOLE_DATABASE_URL``) or, in development only, in the process. Users are ``name:argon2-hash`` pairs, from
 ``CONSOLE_USERS`` (a JSON list) or a file (one pair a line), so no password is ever in
 the repository; ``python -m console hash-password`` prints a hash to paste.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
@@ -34,11 +34,27 @@ class ConsoleSettings(BaseSettings):
     """The Bearer token the services require (the same ``*_API_TOKEN`` they are given)."""
     service_timeout_s: float = Field(30.0, gt=0, le=600)
 
-    session_secret: SecretStr
-    """Key that signs the session cookie. Required: at least 32 characters."""
+    mode: Literal["development", "production"] = "development"
+    """``production``: sessions and sign-in failures must live in PostgreSQL
+    (``database_url``), and the console never migrates at start (``billing migrate
+    console`` is its own step; the schema is checked instead). ``development``: without a
+    database the console keeps them in the process (lost on restart, one replica only)."""
+    database_url: SecretStr | None = None
+    """The console's own PostgreSQL database (``postgresql+asyncpg://…``): sessions and
+    sign-in failures, shared by every replica and kept across restarts."""
+    database_pool_size: int = Field(5, ge=1, le=100)
+    database_max_overflow: int = Field(5, ge=0, le=100)
+    migrate_on_start: bool | None = None
+    """Migrate the console's database at start; unset: yes in development, no in
+    production (where setting it true is refused)."""
+
+    session_idle_s: int = Field(3600, ge=1, le=7 * 24 * 3600)
+    """A session not used for this long ends (1 h: a clerk back from lunch signs in
+    again). Counted on the server from the last request (kept to within a minute)."""
     session_max_age_s: int = Field(8 * 3600, ge=1, le=7 * 24 * 3600)
-    """Idle time after which a clerk must sign in again (the cookie is re-signed on
-    every request, so this counts from the last click)."""
+    """A session ends this long after sign-in however busy it is (a working day)."""
+    session_purge_interval_s: float = Field(300.0, gt=0, le=86400)
+    """How often ended sessions and old sign-in failures are deleted from the store."""
     cookie_secure: bool = False
     """Always mark the session cookie Secure. It is marked Secure anyway when the request
     came over https (directly or through a proxy setting ``X-Forwarded-Proto``)."""
@@ -52,8 +68,14 @@ class ConsoleSettings(BaseSettings):
     login_delay_s: float = Field(0.5, ge=0, le=10)
     """Pause after a wrong password (slows guessing)."""
     login_max_failures: int = Field(5, ge=1, le=1000)
-    """Wrong passwords in a row for one user name before it is locked for
-    ``login_lockout_s``."""
+    """Wrong passwords for one user name from one client address (within
+    ``login_lockout_s``) before that name is locked *from that address* for
+    ``login_lockout_s``. Never by name alone: a clerk at her own desk is not locked out
+    by someone typing her name elsewhere."""
+    login_max_failures_per_address: int = Field(30, ge=1, le=100000)
+    """Wrong passwords from one client address, whatever the names (within
+    ``login_lockout_s``), before that address may not sign in for ``login_lockout_s``
+    (throttles one address trying many names)."""
     login_lockout_s: float = Field(300.0, ge=0, le=86400)
 
     password_login: bool = True
@@ -108,12 +130,25 @@ class ConsoleSettings(BaseSettings):
             raise ValueError("CONSOLE_OIDC_GROUPS_CLAIM must name a claim")
         return self
 
-    @field_validator("session_secret")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 32:
-            raise ValueError("CONSOLE_SESSION_SECRET must be at least 32 characters")
-        return value
+    @model_validator(mode="after")
+    def _production_needs_a_database(self) -> ConsoleSettings:
+        if self.mode == "production":
+            if self.database_url is None or not self.database_url.get_secret_value().strip():
+                raise ValueError(
+                    "CONSOLE_DATABASE_URL is required in production mode: sessions and sign-in failures "
+                    "must outlive a restart and be shared by every replica (the in-process store is for "
+                    "development only)"
+                )
+            if self.migrate_on_start:
+                raise ValueError(
+                    "CONSOLE_MIGRATE_ON_START=true is refused in production mode: run `billing migrate console` "
+                    "as its own step"
+                )
+        return self
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.migrate_on_start if self.migrate_on_start is not None else self.mode == "development"
 
     def oidc_allows(self, name: str, groups: list[str]) -> bool:
         """Whether the person ``name`` (in ``groups``) may use the console."""

@@ -28,6 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 
 from console.config import ConsoleSettings
+from console.session import begin_session, end_session
 from console.web import render, safe_next
 
 log = logging.getLogger(__name__)
@@ -57,20 +58,14 @@ def local_next(target: str | None) -> str:
 
 
 def _start_session(request: Request, name: str) -> None:
-    """What a good password does: a fresh session (and CSRF token), the language kept."""
-    lang = request.session.get("lang")
-    request.session.clear()
-    request.session["user"] = name
-    if lang:
-        request.session["lang"] = lang
+    """What a good password does: a fresh session id and CSRF token, the language kept."""
+    begin_session(request, name)
 
 
 def _end_attempt(request: Request) -> None:
-    """A refused sign-in leaves nobody signed in in this browser."""
-    lang = request.session.get("lang")
-    request.session.clear()
-    if lang:
-        request.session["lang"] = lang
+    """A refused sign-in leaves nobody signed in in this browser (the old session's row
+    is deleted, as at sign-out)."""
+    end_session(request)
 
 
 def _failed(request: Request, exc: SignInFailed) -> Response:

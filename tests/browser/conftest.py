@@ -5,7 +5,7 @@ Fixtures for every tab's tests (reuse them, do not copy):
 
 - ``browser``: one Chromium for the session (``/usr/bin/chromium``, never a downloaded one).
 - ``console_only`` (factory): a console with no services behind it, for sign-in, session
-  and CSRF tests: ``console_only(session_max_age_s=2)`` -> its base URL.
+  and CSRF tests: ``console_only(session_idle_s=2)`` -> its base URL.
 - ``stack``: a fresh sandbox (database per service, topic prefix), the services named by
   the ``stack_services`` fixture (default: all four) with the overrides of
   ``stack_overrides`` (a test module overrides either fixture), and a console in front
@@ -60,7 +60,6 @@ ALL_SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 T = TypeVar("T")
 
 _HASH = hash_password(DEMO_PASSWORD)
-SESSION_SECRET = "browser-tests-" + "x" * 40  # a test's key: signs nothing real
 
 # The machines are small and shared: an assertion waits up to 20 s for the page to show
 # what it expects (Playwright's default is 5 s), never a fixed sleep.
@@ -107,7 +106,6 @@ class ConsoleServer:
 
 def console_settings(**overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {
-        "session_secret": SESSION_SECRET,
         "users": [f"{DEMO_USER}:{_HASH}"],
         "api_token": API_TOKEN,
         "login_delay_s": 0.0,
@@ -233,7 +231,6 @@ def stack(
         for name, values in stack_overrides.items():
             settings.setdefault(name, {}).update(values)
         settings["console"] = {
-            "session_secret": SESSION_SECRET,
             "users": json.dumps([f"{DEMO_USER}:{_HASH}"]),
             "login_delay_s": 0.0,
         }

@@ -88,7 +88,7 @@ def _reminders(request: httpx.Request) -> httpx.Response:
 def _tab(lang: str) -> str:
     """The tab as the clerk has it after fetching #1 and the collection list: the page
     with both lists in it (what htmx swaps in), the stylesheet inline."""
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     app = create_app(settings, transports={"reminders": httpx.MockTransport(_reminders)})
     with TestClient(app) as client:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)

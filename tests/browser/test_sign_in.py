@@ -41,6 +41,30 @@ def test_a_page_needs_sign_in_then_the_clerk_lands_where_she_was_going(
     expect(page).to_have_url(re.compile(r"/login"))
 
 
+def test_after_sign_out_a_kept_cookie_and_its_csrf_token_get_nothing(
+    console_only: Callable[..., str], new_page: Callable[[], Page]
+) -> None:
+    base = console_only()
+    page = new_page()
+    sign_in(page, base)
+    expect(page.locator("[data-user]")).to_have_text(DEMO_USER)
+    kept = [c for c in page.context.cookies() if c["name"] == "console_session"]
+    token = page.locator("form[action='/logout'] input[name=csrf_token]").get_attribute("value")
+    assert kept and token
+    page.click("text=Kirjaudu ulos")
+    expect(page.locator("h1")).to_have_text("Kirjaudu sisään")
+    # an attacker who copied the cookie before sign-out puts it back
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)  # type: ignore[arg-type]
+    page.goto(f"{base}/billing")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fbilling$"))
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)  # type: ignore[arg-type]
+    action = page.request.post(f"{base}/billing/runs", form={"kind": "notice", "csrf_token": token}, max_redirects=0)
+    assert action.status == 303
+    assert action.headers["location"].startswith("/login?next=")
+
+
 def test_a_wrong_password_is_refused_with_a_message(
     console_only: Callable[..., str], new_page: Callable[[], Page]
 ) -> None:
@@ -84,11 +108,11 @@ def test_repeated_wrong_passwords_lock_the_name_for_a_while(
 def test_an_idle_session_expires_and_sends_the_clerk_to_sign_in(
     console_only: Callable[..., str], new_page: Callable[[], Page]
 ) -> None:
-    base = console_only(session_max_age_s=2)
+    base = console_only(session_idle_s=2)
     page = new_page()
     sign_in(page, base)
     expect(page).to_have_url(f"{base}/billing")
-    # idle longer than the 2 s maximum (the browser keeps the cookie: we delete nothing)
+    # idle longer than the 2 s limit (the browser keeps the cookie: we delete nothing)
     time.sleep(3.5)
     page.goto(f"{base}/invoices")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Finvoices$"))
@@ -127,7 +151,7 @@ def test_the_language_switch_turns_every_label_english(
 def test_an_expired_session_during_an_htmx_click_goes_to_sign_in_and_back(
     console_only: Callable[..., str], new_page: Callable[[], Page]
 ) -> None:
-    base = console_only(session_max_age_s=2)
+    base = console_only(session_idle_s=2)
     page = new_page()
     sign_in(page, base)
     page.goto(f"{base}/billing?kind=notice")

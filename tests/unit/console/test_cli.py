@@ -23,7 +23,7 @@ def test_add_user_writes_a_private_users_file_the_console_reads(tmp_path: Path) 
     again = runner.invoke(app, ["console", "add-user", "anna", "--users-file", str(users)], input="uusi-salasana\n")
     assert "anna: password changed" in again.output
     assert stat.S_IMODE(users.stat().st_mode) == 0o600
-    hashes = ConsoleSettings(session_secret="s" * 40, users_file=users).user_hashes()
+    hashes = ConsoleSettings(users_file=users).user_hashes()
     assert sorted(hashes) == ["anna", "ben"]
     assert verify_password(hashes["anna"], "uusi-salasana")
     assert not verify_password(hashes["anna"], "ensimmäinen")

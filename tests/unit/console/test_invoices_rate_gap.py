@@ -41,7 +41,7 @@ def _console(missing: list[dict[str, Any]] | None) -> TestClient:
         assert request.url.path == "/reminders/reference-rates"
         return httpx.Response(200, json={"date": "2026-11-23", "covered_until": "2026-06-30", "missing": missing})
 
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     return TestClient(create_app(settings, transports={"reminders": httpx.MockTransport(reminders)}))
 
 

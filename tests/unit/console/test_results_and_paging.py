@@ -68,7 +68,7 @@ def services() -> Services:
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     app = create_app(settings, transports={s: services.transport(s) for s in SERVICES})
     with TestClient(app) as c:
         token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)

@@ -24,7 +24,7 @@ shows the sign-in page). The CSRF check still applies to both POSTs."""
 
 
 def _app() -> tuple[TestClient, list[tuple[str, str]]]:
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     app = create_app(settings)
     # every route of every router, as the app's OpenAPI document lists them (the app
     # serves no such document; it is only read here)

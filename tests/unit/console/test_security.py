@@ -1,9 +1,9 @@
-"""Password hashing, CSRF tokens, the signed session cookie and the sign-in redirect."""
+"""Password hashing, CSRF tokens, the session cookie and the sign-in redirect (sessions
+and the lockout in detail: test_sessions.py, test_lockout.py)."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from console import csrf
 from console.app import create_app
-from console.auth import Lockout, hash_password, verify_password
+from console.auth import hash_password, verify_password
 from console.config import ConsoleSettings
 from console.web import safe_next
 
@@ -27,17 +27,6 @@ def test_a_hash_verifies_its_password_and_nothing_else() -> None:
     assert not verify_password(None, PASSWORD)  # unknown user
     assert not verify_password("not-a-hash", PASSWORD)
     assert hash_password(PASSWORD) != hashed  # salted
-
-
-def test_lockout_after_max_failures_and_reset_on_success() -> None:
-    lock = Lockout(max_failures=2, lockout_s=60)
-    lock.failed("anna")
-    assert not lock.locked("anna")
-    lock.failed("anna")
-    assert lock.locked("anna")
-    assert not lock.locked("ben")
-    lock.succeeded("anna")
-    assert not lock.locked("anna")
 
 
 def test_csrf_token_is_stable_per_session_and_compared_exactly() -> None:
@@ -66,18 +55,21 @@ def test_after_sign_in_only_a_local_path(target: str, expected: str) -> None:
     assert safe_next(target) == expected
 
 
-def test_settings_refuse_a_short_session_secret_and_a_malformed_user() -> None:
-    with pytest.raises(ValueError, match="32 characters"):
-        ConsoleSettings(session_secret="short")
+def test_settings_refuse_production_without_a_database_and_a_malformed_user() -> None:
+    with pytest.raises(ValueError, match="CONSOLE_DATABASE_URL is required in production"):
+        ConsoleSettings(mode="production")
+    with pytest.raises(ValueError, match="refused in production"):
+        ConsoleSettings(mode="production", database_url="postgresql+asyncpg://u@h/console", migrate_on_start=True)
+    production = ConsoleSettings(mode="production", database_url="postgresql+asyncpg://u@h/console")
+    assert not production.migrates_on_start
+    assert ConsoleSettings().migrates_on_start
     with pytest.raises(ValueError, match="name:argon2-hash"):
-        ConsoleSettings(session_secret="s" * 40, users=["anna"]).user_hashes()
+        ConsoleSettings(users=["anna"]).user_hashes()
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    settings = ConsoleSettings(
-        session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0, session_max_age_s=1
-    )
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -114,22 +106,20 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(client: TestClient) -> N
     assert client.post("/logout", headers={"X-CSRF-Token": fresh}, follow_redirects=False).status_code == 303
 
 
-def test_a_tampered_or_expired_cookie_is_no_session(client: TestClient) -> None:
+def test_a_tampered_cookie_is_no_session(client: TestClient) -> None:
     token = _token(client.get("/login").text)
     client.post("/login", data={"username": "anna", "password": PASSWORD, "csrf_token": token})
     assert client.get("/billing", follow_redirects=False).status_code == 200
     cookie = client.cookies["console_session"]
-    payload, rest = cookie.split(".", 1)
-    client.cookies.set("console_session", payload[:-2] + "xx." + rest)
+    client.cookies.set("console_session", cookie[:-2] + ("xx" if not cookie.endswith("xx") else "yy"))
     assert client.get("/billing", follow_redirects=False).status_code == 303
     client.cookies.set("console_session", cookie)
-    time.sleep(2.1)  # idle longer than session_max_age_s=1 (itsdangerous counts whole seconds)
-    assert client.get("/billing", follow_redirects=False).status_code == 303
+    assert client.get("/billing", follow_redirects=False).status_code == 200
 
 
 def test_the_cookie_is_secure_on_https_and_when_forced() -> None:
     def cookie_flags(base_url: str, **overrides: object) -> str:
-        settings = ConsoleSettings(session_secret="s" * 40, **overrides)  # type: ignore[arg-type]
+        settings = ConsoleSettings(**overrides)  # type: ignore[arg-type]
         with TestClient(create_app(settings), base_url=base_url) as c:
             return c.get("/login").headers["set-cookie"]
 

@@ -1,0 +1,218 @@
+"""The console's PostgreSQL store (SQLAlchemy 2 async + asyncpg), in its own database
+(``CONSOLE_DATABASE_URL``), with its own Alembic migrations (``console/migrations``):
+``billing migrate console``, or at start in development.
+
+Two tables: ``console_sessions`` (one row per session, keyed by the SHA-256 of its id)
+and ``console_login_failures`` (failure counts and locks, keyed by a hash of the user
+name and client address, or of the address alone: no name or address is stored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from console.store import SessionEnds, SessionRecord
+from shared.db import schema_check
+from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+metadata = MetaData()
+
+sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=True),
+    Column("data", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Index("console_sessions_user_name", "user_name"),
+    Index("console_sessions_last_seen_at", "last_seen_at"),
+    Index("console_sessions_created_at", "created_at"),
+)
+
+login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Index("console_login_failures_window_start", "window_start"),
+)
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class PostgresStore:
+    def __init__(self, url: str, *, migrate: bool, pool_size: int = 5, max_overflow: int = 5) -> None:
+        self.url = url
+        self.migrate = migrate
+        self.pool_size = pool_size
+        self.max_overflow = max_overflow
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("the console's store is not open")
+        return self._engine
+
+    async def open(self) -> None:
+        """Migrate (development) or check that the schema is migrated (production:
+        :class:`~shared.db.schema_check.SchemaBehind` stops the start)."""
+        if self.migrate:
+            await upgrade(MIGRATIONS, self.url)
+        self._engine = make_engine(
+            self.url, pool_size=self.pool_size, max_overflow=self.max_overflow, application_name="billing-console"
+        )
+        if not self.migrate:
+            await schema_check.check(self._engine, MIGRATIONS, "console")
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    # --- sessions ---
+    async def get(self, key: str) -> SessionRecord | None:
+        query = select(sessions.c.data, sessions.c.created_at, sessions.c.last_seen_at).where(sessions.c.key == key)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        data: dict[str, Any] = row.data if isinstance(row.data, dict) else {}
+        return SessionRecord(data, row.created_at.timestamp(), row.last_seen_at.timestamp())
+
+    async def create(self, key: str, record: SessionRecord) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sessions.insert().values(
+                    key=key,
+                    user_name=record.user,
+                    data=record.data,
+                    created_at=_at(record.created_at),
+                    last_seen_at=_at(record.last_seen_at),
+                )
+            )
+
+    async def update(self, key: str, data: dict[str, Any], last_seen_at: float) -> bool:
+        user = data.get("user") if isinstance(data.get("user"), str) else None
+        statement = (
+            update(sessions)
+            .where(sessions.c.key == key)
+            .values(data=data, user_name=user or None, last_seen_at=_at(last_seen_at))
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement)
+        return bool(result.rowcount)
+
+    async def touch(self, key: str, last_seen_at: float) -> None:
+        statement = (
+            update(sessions)
+            .where(sessions.c.key == key, sessions.c.last_seen_at < _at(last_seen_at))
+            .values(last_seen_at=_at(last_seen_at))
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def delete(self, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.key == key))
+
+    async def delete_user(self, user: str) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(sessions).where(sessions.c.user_name == user))
+        return int(result.rowcount)
+
+    async def purge(self, now: float, ends: SessionEnds, window_before: float) -> int:
+        async with self.engine.begin() as conn:
+            ended = await conn.execute(
+                delete(sessions).where(
+                    or_(
+                        sessions.c.last_seen_at <= _at(ends.idle_before),
+                        and_(
+                            sessions.c.user_name.is_(None), sessions.c.last_seen_at <= _at(ends.anonymous_idle_before)
+                        ),
+                        sessions.c.created_at <= _at(ends.created_before),
+                    )
+                )
+            )
+            old = await conn.execute(
+                delete(login_failures).where(
+                    login_failures.c.window_start < _at(window_before),
+                    or_(login_failures.c.locked_until.is_(None), login_failures.c.locked_until <= _at(now)),
+                )
+            )
+        return int(ended.rowcount) + int(old.rowcount)
+
+    # --- sign-in failures ---
+    async def add_failure(self, key: str, now: float, window_s: float) -> int:
+        at = _at(now)
+        stale = login_failures.c.window_start <= at - timedelta(seconds=window_s)
+
+        statement = (
+            insert(login_failures)
+            .values(key=key, failures=1, window_start=at, locked_until=None)
+            .on_conflict_do_update(
+                index_elements=[login_failures.c.key],
+                set_={
+                    "failures": case((stale, 1), else_=login_failures.c.failures + 1),
+                    "window_start": case((stale, at), else_=login_failures.c.window_start),
+                },
+            )
+            .returning(login_failures.c.failures)
+        )
+        async with self.engine.begin() as conn:
+            count = (await conn.execute(statement)).scalar_one()
+        return int(count)
+
+    async def lock(self, key: str, now: float, until: float) -> None:
+        statement = (
+            insert(login_failures)
+            .values(key=key, failures=0, window_start=_at(now), locked_until=_at(until))
+            .on_conflict_do_update(
+                index_elements=[login_failures.c.key],
+                set_={"failures": 0, "window_start": _at(now), "locked_until": _at(until)},
+            )
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def locked_until(self, keys: Sequence[str], now: float) -> float | None:
+        query = select(func.max(login_failures.c.locked_until)).where(
+            login_failures.c.key.in_(list(keys)), login_failures.c.locked_until > _at(now)
+        )
+        async with self.engine.connect() as conn:
+            until = (await conn.execute(query)).scalar()
+        return until.timestamp() if until is not None else None
+
+    async def clear_failures(self, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(login_failures).where(login_failures.c.key == key))

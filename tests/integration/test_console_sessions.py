@@ -1,0 +1,167 @@
+"""The console's sessions and sign-in lockout in PostgreSQL (the console's own database):
+two console instances on one database behave as one (a session made on one works on the
+other, sign-out on one ends it on both, failures count across both and outlive a
+restart), the lifetimes hold on the server, and production refuses an unmigrated schema.
+Time is the test's clock: nothing sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Coroutine, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from billing_cli.main import app as cli
+from console.app import create_app
+from console.store_pg import MIGRATIONS
+from shared.db.migrations import upgrade
+from shared.db.schema_check import SchemaBehind
+from tests.support.isolation import create_sandbox, drop_sandbox
+from tests.support.servers import Servers
+from tests.unit.console.support import PASSWORD, Clock, csrf_token, settings, sign_in
+
+pytestmark = pytest.mark.integration
+
+COOKIE = "console_session"
+OFFICE = ("10.0.0.5", 50000)
+ELSEWHERE = ("203.0.113.9", 50000)
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def console_db(servers: Servers) -> Iterator[str]:
+    """The console's own database (the tests are sync: TestClient runs each app's loop)."""
+    sandbox = _run(create_sandbox(servers))
+    try:
+        yield _run(sandbox.own_database("console"))
+    finally:
+        _run(drop_sandbox(sandbox))
+
+
+async def _rows(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url.replace("+asyncpg", "", 1))
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def consoles(url: str, clock: Clock, *clients: tuple[str, int], **overrides: Any) -> Iterator[list[TestClient]]:
+    """One console instance (its own app, engine and pool) per client address given,
+    all on the database at ``url``: replicas behind a load balancer."""
+    with ExitStack() as stack:
+        started = []
+        for address in clients:
+            app = create_app(settings(database_url=url, **overrides), clock=clock)
+            started.append(stack.enter_context(TestClient(app, client=address)))
+        yield started
+
+
+def test_a_session_made_on_one_replica_works_on_the_other_and_sign_out_ends_it_on_both(console_db: str) -> None:
+    clock = Clock()
+    with consoles(console_db, clock, OFFICE, OFFICE) as (one, two):
+        assert sign_in(one) == 303
+        cookie = one.cookies[COOKIE]
+        two.cookies.set(COOKIE, cookie)
+        page = two.get("/billing", follow_redirects=False)
+        assert page.status_code == 200
+        token = csrf_token(page.text)
+        assert "anna" in page.text
+        # the cookie is only an id: the row is keyed by its SHA-256 and holds no copy of it
+        rows = _run(_rows(console_db, "SELECT key, user_name, data::text AS data FROM console_sessions"))
+        assert [(r["key"], r["user_name"]) for r in rows] == [(hashlib.sha256(cookie.encode()).hexdigest(), "anna")]
+        assert cookie not in rows[0]["data"]
+        # sign out on the second replica; the first (and the second) refuse the old cookie and token
+        assert two.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+        for replica in (one, two):
+            replica.cookies.clear()
+            replica.cookies.set(COOKIE, cookie)
+            assert replica.get("/billing", follow_redirects=False).status_code == 303
+            replica.cookies.set(COOKIE, cookie)
+            refused = replica.post(
+                "/billing/runs", data={"kind": "notice", "csrf_token": token}, follow_redirects=False
+            )
+            assert refused.status_code == 303
+            assert refused.headers["location"].startswith("/login?next=")
+        assert not _run(_rows(console_db, "SELECT 1 FROM console_sessions WHERE user_name = 'anna'"))
+
+
+def test_failures_count_across_replicas_and_outlive_a_restart_by_name_and_address(console_db: str) -> None:
+    clock = Clock()
+    limits = {"login_max_failures": 3, "login_lockout_s": 600}
+    with consoles(console_db, clock, ELSEWHERE, ELSEWHERE, **limits) as (one, two):
+        assert sign_in(one, "anna", "arvaus") == 401
+        assert sign_in(two, "anna", "arvaus") == 401
+        assert sign_in(one, "anna", "arvaus") == 401  # the third, across both replicas
+        assert sign_in(two, "anna", PASSWORD) == 429
+    # both stopped, a new one started on the same database: still locked from that address
+    with consoles(console_db, clock, ELSEWHERE, OFFICE, **limits) as (restarted, office):
+        assert sign_in(restarted, "anna", PASSWORD) == 429
+        assert sign_in(office, "anna", PASSWORD) == 303  # never by name alone
+        assert office.get("/billing", follow_redirects=False).status_code == 200
+        clock.advance(601)
+        assert sign_in(restarted, "anna", PASSWORD) == 303
+    # no name or address is stored: only hashes
+    keys = [r["key"] for r in _run(_rows(console_db, "SELECT key FROM console_login_failures"))]
+    assert keys and all(len(k) == 64 and "anna" not in k and "203.0.113.9" not in k for k in keys)
+
+
+def test_lifetimes_hold_on_the_server_and_purge_deletes_ended_rows(console_db: str) -> None:
+    clock = Clock()
+    lifetimes = {"session_idle_s": 600, "session_max_age_s": 3600}
+    with consoles(console_db, clock, OFFICE, OFFICE, OFFICE, **lifetimes) as (idle, busy, visitor):
+        sign_in(idle)
+        sign_in(busy)
+        visitor.get("/login")  # a session nobody signs in to
+        for _ in range(7):  # busy clicks every 500 s for 3500 s; idle does nothing
+            clock.advance(500)
+            assert busy.get("/billing", follow_redirects=False).status_code == 200
+        assert idle.get("/billing", follow_redirects=False).status_code == 303
+        clock.advance(100)  # 3600 s after sign-in: the absolute limit ends the busy one too
+        assert busy.portal is not None
+        # the busy one (absolute limit) and the visitor's (idle 15 min before anyone signed in)
+        assert busy.portal.call(busy.app.state.sessions.purge) == 2  # type: ignore[attr-defined]
+        assert busy.get("/billing", follow_redirects=False).status_code == 303
+        assert not _run(_rows(console_db, "SELECT 1 FROM console_sessions"))
+
+
+def test_production_refuses_an_unmigrated_database_and_starts_on_a_migrated_one(console_db: str) -> None:
+    production = settings(mode="production", database_url=console_db)
+    with pytest.raises(SchemaBehind, match="billing migrate console"), TestClient(create_app(production)):
+        pass
+    assert not _run(_rows(console_db, "SELECT 1 FROM pg_tables WHERE tablename = 'console_sessions'"))
+    _run(upgrade(MIGRATIONS, console_db))  # what `billing migrate console` runs
+    with TestClient(create_app(production), client=OFFICE) as client:
+        assert sign_in(client) == 303
+        assert client.get("/billing", follow_redirects=False).status_code == 200
+
+
+def test_billing_migrate_console_then_revoke_every_session_of_a_clerk(console_db: str) -> None:
+    runner = CliRunner()
+    env = {"CONSOLE_DATABASE_URL": console_db}
+    migrated = runner.invoke(cli, ["migrate", "console"], env=env)
+    assert migrated.exit_code == 0, migrated.output
+    assert migrated.stdout == "console: migrated an empty database to head 0001\n"
+    again = runner.invoke(cli, ["migrate", "console"], env=env)
+    assert again.stdout == "console: at head 0001, nothing to migrate\n"
+    clock = Clock()
+    # production: the console starts only on the migrated schema, which `billing migrate` made
+    with consoles(console_db, clock, OFFICE, OFFICE, ELSEWHERE, mode="production") as (desk, laptop, ben):
+        for client, user in ((desk, "anna"), (laptop, "anna"), (ben, "ben")):
+            assert sign_in(client, user) == 303
+        revoked = runner.invoke(cli, ["console", "sessions", "revoke", "--user", "anna"], env=env)
+        assert (revoked.exit_code, revoked.stdout) == (0, "anna: 2 sessions ended\n")
+        assert desk.get("/billing", follow_redirects=False).status_code == 303
+        assert laptop.get("/billing", follow_redirects=False).status_code == 303
+        assert ben.get("/billing", follow_redirects=False).status_code == 200
