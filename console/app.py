@@ -15,9 +15,11 @@ from fastapi.staticfiles import StaticFiles
 from console import auth, csrf, i18n
 from console.backend import Backends, ServiceError
 from console.config import ConsoleSettings
+from console.headers import ConsoleApp
 from console.routes import billing, customers, dead_letters, invoices, jobs, sending
 from console.session import SessionMiddleware
-from console.web import render, safe_next
+from console.urls import safe_url
+from console.web import render
 
 
 def create_app(
@@ -37,7 +39,7 @@ def create_app(
         finally:
             await app.state.backends.aclose()
 
-    app = FastAPI(
+    app = ConsoleApp(  # FastAPI with the security headers on every response
         title="Billing console",
         lifespan=lifespan,
         dependencies=[Depends(csrf.check)],
@@ -78,7 +80,7 @@ def create_app(
     @app.get("/lang/{code}", include_in_schema=False)
     async def switch_language(request: Request, code: str, next: str = "/billing") -> Response:
         request.session["lang"] = i18n.normalise(code)
-        return RedirectResponse(safe_next(next), status_code=303)
+        return RedirectResponse(safe_url(next), status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -21,7 +21,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.config import ConsoleSettings
-from console.web import render, safe_next
+from console.urls import safe_url, same_origin_path
+from console.web import render
 
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
@@ -96,10 +97,8 @@ def require_user(request: Request) -> str:
             path += "?" + request.url.query
         if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
             # a partial's URL is no page to come back to; the page the clerk was on is
-            current = request.headers["HX-Current-URL"]
-            base = str(request.base_url).rstrip("/")
-            path = current[len(base) :] if current.startswith(base) else "/"
-        raise NotSignedIn(safe_next(path))
+            path = same_origin_path(request.headers["HX-Current-URL"], str(request.base_url)) or "/billing"
+        raise NotSignedIn(safe_url(path))
     return user
 
 
@@ -115,7 +114,7 @@ def redirect_to_login(request: Request, exc: NotSignedIn) -> Response:
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/billing") -> Response:
-    return render(request, "login.html", next=safe_next(next), error=None, username="")
+    return render(request, "login.html", next=safe_url(next), error=None, username="")
 
 
 @router.post("/login")
@@ -129,19 +128,19 @@ async def login(
     lockout: Lockout = request.app.state.lockout
     name = username.strip()
     if lockout.locked(name):
-        return render(request, "login.html", status_code=429, next=safe_next(next), error="login.locked", username=name)
+        return render(request, "login.html", status_code=429, next=safe_url(next), error="login.locked", username=name)
     hashed = settings.user_hashes().get(name)
     if not verify_password(hashed, password):
         lockout.failed(name)
         await asyncio.sleep(settings.login_delay_s)
-        return render(request, "login.html", status_code=401, next=safe_next(next), error="login.wrong", username=name)
+        return render(request, "login.html", status_code=401, next=safe_url(next), error="login.wrong", username=name)
     lockout.succeeded(name)
     lang = request.session.get("lang")
     request.session.clear()  # a fresh session (and CSRF token) on sign-in
     request.session["user"] = name
     if lang:
         request.session["lang"] = lang
-    return RedirectResponse(safe_next(next), status_code=303)
+    return RedirectResponse(safe_url(next), status_code=303)
 
 
 @router.post("/logout")
