@@ -38,6 +38,8 @@ def is_safe(target: str) -> bool:
     """True when ``target`` is a path on this console (see the module's rule)."""
     if not target or len(target) > MAX_LENGTH or not _printable_ascii(target) or "\\" in target:
         return False
+    if not target.startswith("/") or target.startswith("//"):  # urlsplit reads ///x as the path /x
+        return False
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not _safe_path(parts.path):
         return False
