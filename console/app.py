@@ -17,10 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from console import auth, csrf, i18n, oidc
 from console.backend import Backends, ServiceError
 from console.config import ConsoleSettings
+from console.headers import ConsoleApp
 from console.routes import billing, customers, dead_letters, invoices, jobs, sending
 from console.session import SessionMiddleware, Sessions, came_with_session, purge_periodically
 from console.store import MemoryStore, Store
-from console.web import render, safe_next
+from console.urls import safe_url
+from console.web import render
 
 
 def make_store(settings: ConsoleSettings) -> Store:
@@ -72,7 +74,7 @@ def create_app(
             await app.state.backends.aclose()
             await store.close()
 
-    app = FastAPI(
+    app = ConsoleApp(  # FastAPI with the security headers on every response
         title="Billing console",
         lifespan=lifespan,
         dependencies=[Depends(csrf.check)],
@@ -123,7 +125,7 @@ def create_app(
     @app.get("/lang/{code}", include_in_schema=False)
     async def switch_language(request: Request, code: str, next: str = "/billing") -> Response:
         request.session["lang"] = i18n.normalise(code)
-        return RedirectResponse(safe_next(next), status_code=303)
+        return RedirectResponse(safe_url(next), status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

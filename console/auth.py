@@ -31,7 +31,8 @@ from fastapi.responses import RedirectResponse, Response
 from console.config import ConsoleSettings
 from console.session import begin_session, end_session
 from console.store import Store
-from console.web import render, safe_next
+from console.urls import safe_url, same_origin_path
+from console.web import render
 
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
@@ -115,15 +116,13 @@ def _page_to_return_to(request: Request) -> str:
     """The page to come back to after sign-in: this page; for an htmx request the page
     the clerk was on (a partial's URL is no page); for a plain form post the Billing tab."""
     if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
-        current = request.headers["HX-Current-URL"]
-        base = str(request.base_url).rstrip("/")
-        return safe_next(current[len(base) :] if current.startswith(base) else "/")
+        return safe_url(same_origin_path(request.headers["HX-Current-URL"], str(request.base_url)) or "/billing")
     if request.method not in ("GET", "HEAD"):
         return "/billing"
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
-    return safe_next(path)
+    return safe_url(path)
 
 
 def require_user(request: Request) -> str:
@@ -153,7 +152,7 @@ def redirect_to_login(request: Request, exc: NotSignedIn) -> Response:
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/billing") -> Response:
-    return render(request, "login.html", next=safe_next(next), error=None, username="")
+    return render(request, "login.html", next=safe_url(next), error=None, username="")
 
 
 @router.post("/login")
@@ -168,15 +167,15 @@ async def login(
     name = username.strip()
     address = client_address(request)
     if await lockout.locked(name, address):
-        return render(request, "login.html", status_code=429, next=safe_next(next), error="login.locked", username=name)
+        return render(request, "login.html", status_code=429, next=safe_url(next), error="login.locked", username=name)
     hashed = settings.user_hashes().get(name)
     if not verify_password(hashed, password):
         await lockout.failed(name, address)
         await asyncio.sleep(settings.login_delay_s)
-        return render(request, "login.html", status_code=401, next=safe_next(next), error="login.wrong", username=name)
+        return render(request, "login.html", status_code=401, next=safe_url(next), error="login.wrong", username=name)
     await lockout.succeeded(name, address)
     begin_session(request, name)  # a fresh session id and CSRF token (no fixation)
-    return RedirectResponse(safe_next(next), status_code=303)
+    return RedirectResponse(safe_url(next), status_code=303)
 
 
 @router.post("/logout")

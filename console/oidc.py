@@ -29,7 +29,8 @@ from joserfc.errors import JoseError
 
 from console.config import ConsoleSettings
 from console.session import begin_session, end_session
-from console.web import render, safe_next
+from console.urls import safe_url
+from console.web import render
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,8 @@ class SignInFailed(Exception):
 
 
 def local_next(target: str | None) -> str:
-    """A path on this console: one leading ``/``, no backslash, no control character."""
-    if target and ("\\" in target or any(unicodedata.category(c) == "Cc" for c in target)):
-        return "/billing"
-    return safe_next(target)
+    """A path on this console (:func:`console.urls.safe_url`, the one rule for every redirect)."""
+    return safe_url(target)
 
 
 def _start_session(request: Request, name: str) -> None:

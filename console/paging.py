@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
+from console.urls import safe_url
+
 MAX_PAGE = 100_000
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1 = the first page")]
 """A list's ``page`` in a query: a page number that is none is the clerk's 422, not page 1."""
@@ -39,7 +41,8 @@ def offset_of(page: int, limit: int) -> int:
 
 def _url(path: str, params: Mapping[str, object]) -> str:
     query = urlencode({k: v for k, v in params.items() if v is not None and v != ""}, doseq=True)
-    return f"{path}?{query}" if query else path
+    # the values came from the query: the link goes through the one safe-URL check
+    return safe_url(f"{path}?{query}" if query else path, path)
 
 
 def by_offset(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from console import csrf, i18n
+from console.urls import safe_url
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -20,14 +21,6 @@ TABS = (
     ("sending", "/sending", "tabs.sending"),
     ("dead_letters", "/dead-letters", "tabs.dead_letters"),
 )
-
-
-def safe_next(target: str | None) -> str:
-    """A local path to go to after sign-in; anything else (another host, ``//x``,
-    ``/\\x``) becomes the Billing tab, so the login page is no open redirect."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return "/billing"
-    return target
 
 
 def lang_of(request: Request) -> str:
@@ -62,7 +55,8 @@ def context(request: Request, **ctx: Any) -> dict[str, Any]:
         "tabs": TABS,
         "active_tab": ctx.pop("active_tab", None),
         "flashes": request.session.pop("flash", []) if not request.headers.get("HX-Request") else [],
-        "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
+        # where the language switch comes back to: this page, when it is a safe path
+        "here": safe_url(request.url.path + (("?" + request.url.query) if request.url.query else "")),
         **ctx,
     }
 

@@ -21,6 +21,7 @@ from console import paging
 from console.auth import User
 from console.backend import ServiceError, call
 from console.routes.jobs import progress_context
+from console.urls import safe_url, same_origin_path
 from console.web import flash, lang_of, render
 
 router = APIRouter()
@@ -52,12 +53,12 @@ def _query(kind: str, state: str | None, reason: str | None, page: int) -> dict[
 
 def list_url(kind: str, state: str | None = None, reason: str | None = None, page: int = 1) -> str:
     """The list as a page (after a card is saved, the clerk comes back here)."""
-    return f"/billing?{urlencode({**_query(kind, state, reason, page), 'fetch': 1})}"
+    return safe_url(f"/billing?{urlencode({**_query(kind, state, reason, page), 'fetch': 1})}")
 
 
 def partial_url(kind: str, state: str | None = None, reason: str | None = None, page: int = 1) -> str:
     """The same list as the htmx partial."""
-    return f"/billing/requests?{urlencode(_query(kind, state, reason, page))}"
+    return safe_url(f"/billing/requests?{urlencode(_query(kind, state, reason, page))}", "/billing/requests")
 
 
 async def fetch_requests(
@@ -337,7 +338,8 @@ async def confirm_draft(request: Request, user: User, invoice_id: InvoiceId) -> 
         return RedirectResponse(f"/billing/drafts/{invoice_id}", status_code=303)
     flash(request, "billing.draft_confirmed", number=out.get("number"))
     _flash_dropped(request, [out["dropped"]] if out.get("dropped") else [])
-    return RedirectResponse(f"/billing/drafts?kind={out.get('kind', 'subscription')}", status_code=303)
+    kind = quote(str(out.get("kind", "subscription")), safe="")
+    return RedirectResponse(safe_url(f"/billing/drafts?kind={kind}", "/billing/drafts"), status_code=303)
 
 
 @router.post("/billing/drafts/confirm")
@@ -391,7 +393,8 @@ async def corrective(
         )
     except ServiceError as exc:
         flash(request, "errors.service", "error", message=exc.message)
-        return RedirectResponse(request.headers.get("referer") or "/billing/drafts", status_code=303)
+        back = same_origin_path(request.headers.get("referer"), str(request.base_url))
+        return RedirectResponse(safe_url(back, "/billing/drafts"), status_code=303)
     flash(request, "billing.corrective_created", original=invoice_id)
     return RedirectResponse(f"/billing/drafts/{out['id']}", status_code=303)
 

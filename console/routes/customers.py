@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from console.auth import User
 from console.backend import ServiceError, call
 from console.i18n import translate
-from console.routes.jobs import local_url
+from console.urls import safe_url
 from console.web import flash, lang_of, render
 
 router = APIRouter()
@@ -106,7 +106,7 @@ def _change(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _back(back: str | None) -> str | None:
-    return local_url(back)
+    return safe_url(back, None)
 
 
 @router.get("/customers/{customer_number}")

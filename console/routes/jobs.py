@@ -19,16 +19,10 @@ from fastapi.responses import Response
 from console.auth import User
 from console.backend import call
 from console.config import SERVICES
+from console.urls import safe_url
 from console.web import render
 
 router = APIRouter()
-
-
-def local_url(target: str | None) -> str | None:
-    """``target`` when it is a path on this console (no other host), else None."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    return target
 
 
 def progress_context(service: str, job: dict[str, Any], then: str | None) -> dict[str, Any]:
@@ -41,7 +35,7 @@ def progress_context(service: str, job: dict[str, Any], then: str | None) -> dic
         "job": job,
         "percent": percent,
         "finished": job.get("state") in ("done", "failed"),
-        "then": local_url(then),
+        "then": safe_url(then, None),
     }
 
 

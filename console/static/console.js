@@ -10,7 +10,9 @@
      focused as soon as it appears, whether htmx swapped it in or a page load brought
      it, so the clerk (and a screen reader) is where the result is, not below the list.
    - The Sending tab's step 21 -> 23: "Lähetä laskut sähköpostilla" ([data-send-step])
-     opens the send step (the preview switch and "Lähetä laskut"), focused. */
+     opens the send step (the preview switch and "Lähetä laskut"), focused.
+   - A form with [data-ask] (deleting a draft) asks its question first and is sent only
+     when the clerk agrees (an attribute, not an inline onsubmit: the CSP forbids those). */
 (function () {
   "use strict";
 
@@ -53,6 +55,13 @@
     if (button) { selectAll(button); return; }
     var step = event.target.closest("[data-send-step]");
     if (step) { sendStep(step); }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-ask]") && !window.confirm(form.dataset.ask)) {
+      event.preventDefault();
+    }
   });
 
   document.addEventListener("change", function (event) {

@@ -12,7 +12,9 @@ Fixtures for every tab's tests (reuse them, do not copy):
   of them, all as processes (the registry's rows, run by the kit's local backend).
   ``stack.run(coro)`` runs async seeding code (``tests.support`` builders)
   from these sync tests; ``stack.inbound`` publishes as the outside systems do.
-- ``page``: a Chromium page signed in to ``stack``'s console as ``DEMO_USER`` (Finnish).
+- ``page``: a Chromium page signed in to ``stack``'s console as ``DEMO_USER`` (Finnish);
+  the test fails if the console's Content-Security-Policy refused anything on it
+  (``tests/browser/csp.py``).
 - ``sign_in(page, base_url, user, password)``; ``shot(page, name)`` for screenshots
   (``UPDATE_SCREENSHOTS=1`` writes them to ``docs/screenshots/``).
 
@@ -44,6 +46,7 @@ from billing_testkit.local import Instance, LocalSystem
 from console.app import create_app
 from console.auth import hash_password
 from console.config import ConsoleSettings
+from tests.browser.csp import CspWatch
 from tests.support import servers as servers_mod
 from tests.support.isolation import API_TOKEN, Sandbox, create_sandbox, drop_sandbox, free_port
 from tests.support.kafka import Publisher
@@ -274,10 +277,12 @@ def sign_in(page: Page, base_url: str, user: str = DEMO_USER, password: str = DE
 def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="fi-FI")
     context.set_default_timeout(30_000)
+    csp = CspWatch(context)  # every tab's test also fails on anything the CSP refused
     p = context.new_page()
     sign_in(p, stack.url)
     try:
         yield p
+        csp.assert_none()
     finally:
         context.close()
 

@@ -14,7 +14,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from shared.events.topics import CUSTOMER_UPSERTS
 from tests.browser.a11y import assert_accessible, assert_outcome_in_view
@@ -116,10 +116,26 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     assert_accessible(page, "billing: the drafts after a confirmation")
     number = re.findall(r"\d+", confirmed.inner_text())[0]
 
-    # delete the other draft (C-1's): its request is ready again
-    page.on("dialog", lambda d: d.accept())
+    # delete the other draft (C-1's): its request is ready again. The button asks first
+    # (console.js, [data-ask]: no inline handler under the CSP); "no" sends nothing
+    asked: list[str] = []
+
+    def answer(dialog: Dialog, yes: bool) -> None:
+        asked.append(dialog.message)
+        if yes:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
     page.locator("tr[data-draft]", has_text="C-1").get_by_role("link").click()
+    draft_of_c1 = page.url
+    page.once("dialog", lambda d: answer(d, yes=False))
     page.get_by_role("button", name="Poista luonnos").click()
+    assert asked == ["Poistetaanko luonnos?"]
+    expect(page).to_have_url(draft_of_c1)
+    page.on("dialog", lambda d: answer(d, yes=True))
+    page.get_by_role("button", name="Poista luonnos").click()
+    assert asked == ["Poistetaanko luonnos?"] * 2
     expect(page.locator(".notice.ok[role=status]")).to_have_text(
         re.compile(r"^Luonnos #\d+ poistettu; 1 laskutuspyyntöä palasi laskutettaviksi\.$")
     )

@@ -166,10 +166,12 @@ def test_console_js_focuses_the_outcome_and_every_page_loads_it() -> None:
 def test_the_progress_bar_has_a_name(services: Services, client: TestClient) -> None:
     services.answers["reminders", f"/jobs/{JOB}"] = lambda _: {"id": JOB, "state": "running", "done": 5, "total": 20}
     html = client.get(f"/jobs/reminders/{JOB}", headers={"HX-Request": "true"}).text
-    bar = re.search(r'<div class="progress" role="progressbar"[^>]*>', html)
+    # a native <progress> (role progressbar, its value from the attributes): no inline width
+    bar = re.search(r'<progress class="progress"[^>]*>', html)
     assert bar
     assert 'aria-label="Työn eteneminen"' in bar.group(0)
-    assert 'aria-valuenow="25"' in bar.group(0)
+    assert 'value="25"' in bar.group(0) and 'max="100"' in bar.group(0)
+    assert "style=" not in html
 
 
 def test_no_table_header_is_empty() -> None:

@@ -13,7 +13,7 @@ from console import csrf
 from console.app import create_app
 from console.auth import hash_password, verify_password
 from console.config import ConsoleSettings
-from console.web import safe_next
+from console.urls import safe_url
 
 PASSWORD = "oikea hevonen patteri niitti"
 
@@ -52,7 +52,7 @@ def test_csrf_token_is_stable_per_session_and_compared_exactly() -> None:
     ],
 )
 def test_after_sign_in_only_a_local_path(target: str, expected: str) -> None:
-    assert safe_next(target) == expected
+    assert safe_url(target) == expected
 
 
 def test_settings_refuse_production_without_a_database_and_a_malformed_user() -> None:
