@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from billing_cli.main import app as cli
 from billing_cli.services import SERVICES
 from shared.events.topics import CUSTOMER_UPSERTS
+from tests.support.credentials import credentials
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, wait_for
@@ -39,8 +40,10 @@ async def test_each_service_runs_as_its_own_process_and_reports_ready(sandbox: S
                 serving = (await client.get(f"{p.url}/readyz")).json()
                 assert serving["status"] == "ready" and "database" in serving["serving"], p.service
                 assert (await client.get(f"{p.url}/healthz")).status_code == 200
-                assert (await client.get(f"{p.url}/dead-letters")).status_code == 401  # token required
-                metrics = (await client.get(f"{p.url}/metrics")).text
+                assert (await client.get(f"{p.url}/dead-letters")).status_code == 401  # a credential required
+                assert (await client.get(f"{p.url}/metrics")).status_code == 401
+                scraper = {"Authorization": f"Bearer {credentials().only('metrics')}"}
+                metrics = (await client.get(f"{p.url}/metrics", headers=scraper)).text
                 assert f'billing_outbox_pending{{service="{p.service}"}} 0.0' in metrics
     finally:
         for p in processes:

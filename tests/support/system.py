@@ -5,7 +5,7 @@ chaos run can drive it through its APIs and SIGKILL any part of it.
     system = System(sandbox, out_dir, workers={"email": 2, "einvoice": 1, "print": 1},
                     overrides={"reminders": {"today": "2027-03-01"}})
     await system.start()                 # everything at once, then wait until each is ready
-    system.url("invoicing"); system.headers   # the API and its token (X-Actor: clerk-1)
+    system.url("invoicing"); system.headers   # the API and a credential holding every scope
     pid = system.kill("email-1")         # SIGKILL, no grace
     await system.restart("email-1")      # the same port, env and log file (appended)
     await system.stop_all()              # SIGTERM (graceful) everywhere, then the sink
@@ -53,13 +53,14 @@ def sandbox_system(
     outbox polls; ``settings`` per row on top (a worker takes ``dispatch``'s); the rest
     of :func:`billing_testkit.local.plan`'s arguments as they are."""
     common = {
-        k: v
-        for k, v in sandbox.settings_kwargs().items()
-        if k not in ("database_url", "kafka_bootstrap_servers", "api_token")
+        k: v for k, v in sandbox.settings_kwargs().items() if k not in ("database_url", "kafka_bootstrap_servers")
     }
     given = settings or {}
     per_row = {name: {**common, **given.get(name, {})} for name in SERVICES}
     per_row |= {name: dict(values) for name, values in given.items() if name not in SERVICES}
+    for values in per_row.values():
+        if "today" in values:  # the fixed clock is a test hook: refused unless turned on
+            values.setdefault("test_hooks", True)
     return plan(
         names,
         kafka_bootstrap=sandbox.bootstrap,
@@ -223,7 +224,9 @@ class System:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "clerk-1"}
+        """A system credential holding every scope (acts as ``tests``; a clerk's call:
+        :func:`tests.support.credentials.as_clerk`, valid 60 s)."""
+        return {"Authorization": f"Bearer {API_TOKEN}"}
 
     def dsn(self, service: str) -> str:
         """Plain asyncpg URL of ``service``'s database (dispatch: also its workers')."""
