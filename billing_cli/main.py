@@ -162,5 +162,45 @@ def asyncapi(
         raise typer.Exit(1)
 
 
+def openapi_documents() -> dict[str, str]:
+    """Each service's HTTP contract (its OpenAPI document as JSON text), from the app
+    itself: nothing is started, no server is reached."""
+    import importlib
+    import json
+
+    out = {}
+    for name in services.SERVICES:
+        config = importlib.import_module(f"services.{name}.config")
+        module = importlib.import_module(f"services.{name}.app")
+        settings = config.Settings(
+            kafka_bootstrap_servers="localhost:1", database_url="postgresql+asyncpg://contract@localhost:1/contract"
+        )
+        out[name] = json.dumps(module.create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+@app.command()
+def openapi(
+    check: Annotated[bool, typer.Option("--check", help="fail if a committed document is not current")] = False,
+) -> None:
+    """Write (or check) docs/openapi/<service>.json, the services' published HTTP contract
+    (production serves no /openapi.json: read it here)."""
+    repo = Path(__file__).resolve().parents[1]
+    out = repo / "docs" / "openapi"
+    stale = []
+    for name, text in openapi_documents().items():
+        path = out / f"{name}.json"
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path.relative_to(repo)))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            typer.echo(f"wrote {path}")
+    if stale:
+        typer.echo("not current (run `uv run billing openapi`): " + ", ".join(stale), err=True)
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

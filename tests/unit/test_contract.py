@@ -1,6 +1,7 @@
 """The event contract: topic names and event types agree, and the published AsyncAPI
 documents are current."""
 
+import json
 from pathlib import Path
 
 from billing_cli.services import SERVICES, load
@@ -24,6 +25,19 @@ def test_committed_asyncapi_documents_are_current() -> None:
         assert committed == document(name, group=name, produces=spec.produces, consumes=spec.consumes), (
             f"docs/asyncapi/{name}.yaml is stale: run `uv run billing asyncapi`"
         )
+
+
+def test_committed_openapi_documents_are_current_and_declare_the_bearer_scheme() -> None:
+    from billing_cli.main import openapi_documents
+
+    for name, text in openapi_documents().items():
+        assert (REPO / "docs" / "openapi" / f"{name}.json").read_text() == text, (
+            f"docs/openapi/{name}.json is stale: run `uv run billing openapi`"
+        )
+        document = json.loads(text)
+        assert "HTTPBearer" in document["components"]["securitySchemes"], name
+        writes = [op for path in document["paths"].values() for method, op in path.items() if method != "get"]
+        assert writes and all("403" in op["responses"] for op in writes), name
 
 
 def test_customers_contract_names_its_payloads() -> None:
