@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.scopes import expand
+
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 
 
@@ -29,8 +31,16 @@ class ConsoleSettings(BaseSettings):
     invoicing_url: str = "http://127.0.0.1:8002"
     reminders_url: str = "http://127.0.0.1:8003"
     dispatch_url: str = "http://127.0.0.1:8004"
-    api_token: SecretStr = SecretStr("")
-    """The Bearer token the services require (the same ``*_API_TOKEN`` they are given)."""
+    service_token: SecretStr = SecretStr("")
+    """The console's own credential (``CONSOLE_SERVICE_TOKEN``): the Bearer token it calls
+    the services with. Its scopes: ``act-for-clerks`` and the clerk's (README, Security)."""
+    actor_assertion_key_file: Path | None = None
+    """The Ed25519 private key (PEM) that signs each call's clerk assertion
+    (``X-Actor-Assertion``); the services hold its public key. Without it the console
+    cannot act for a signed-in clerk, and calls made for one are refused."""
+    clerk_scopes: list[str] = []
+    """Narrow what a clerk may do through the console (scope names); empty: the clerk's
+    scopes (every operation but ``admin``, ``shared.auth.scopes.CLERK_SCOPES``)."""
     service_timeout_s: float = Field(30.0, gt=0, le=600)
 
     session_secret: SecretStr
@@ -54,6 +64,12 @@ class ConsoleSettings(BaseSettings):
     """Wrong passwords in a row for one user name before it is locked for
     ``login_lockout_s``."""
     login_lockout_s: float = Field(300.0, ge=0, le=86400)
+
+    @field_validator("clerk_scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str]) -> list[str]:
+        expand(value)  # a typo stops the start (UnknownScope names it)
+        return value
 
     @field_validator("session_secret")
     @classmethod
