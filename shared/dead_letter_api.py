@@ -1,6 +1,7 @@
 """``/dead-letters``: what a service could not use, why, and replay once fixed (ops).
 
-Every service has these routes (token required). ``billing dlq list|show|replay``
+Every service has these routes: listing and showing need ``<service>:read``, replaying
+``<service>:replay`` (the replay records the caller's actor). ``billing dlq list|show|replay``
 calls them. See :mod:`shared.messaging.dead_letters` for what a replay does.
 """
 
@@ -10,10 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.api_models import StrictRequest
+from shared.auth.http import Caller, require
+from shared.auth.scopes import scope
 from shared.db.uow import UnitOfWork
 
 
@@ -68,10 +71,12 @@ class ReplayOut(BaseModel):
     message_en: str
 
 
-def dead_letter_router(uow_factory: Callable[[], UnitOfWork]) -> APIRouter:
+def dead_letter_router(uow_factory: Callable[[], UnitOfWork], service: str) -> APIRouter:
+    """``service``: whose scopes guard the routes (``customers`` -> ``customers:read`` …)."""
     router = APIRouter(prefix="/dead-letters", tags=["ops"])
+    read, replay = require(scope(service, "read")), require(scope(service, "replay"))
 
-    @router.get("", response_model=DeadLetterList)
+    @router.get("", response_model=DeadLetterList, dependencies=[read])
     async def list_dead_letters(
         topic: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
         error_code: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
@@ -86,7 +91,7 @@ def dead_letter_router(uow_factory: Callable[[], UnitOfWork]) -> APIRouter:
             )
         return DeadLetterList(total=total, items=[DeadLetterOut.model_validate(i) for i in items])
 
-    @router.get("/{dead_letter_id}", response_model=DeadLetterDetail)
+    @router.get("/{dead_letter_id}", response_model=DeadLetterDetail, dependencies=[read])
     async def show_dead_letter(dead_letter_id: Annotated[int, Path(ge=1, le=2**62)]) -> Any:
         """One dead letter: reason, key, headers and value."""
         async with uow_factory() as uow:
@@ -102,11 +107,8 @@ def dead_letter_router(uow_factory: Callable[[], UnitOfWork]) -> APIRouter:
             )
         return DeadLetterDetail.model_validate(found)
 
-    @router.post("/replay", response_model=ReplayOut)
-    async def replay_dead_letters(
-        choice: Annotated[ReplayIn, Body()],
-        x_actor: Annotated[str, Header(min_length=1, max_length=100, description="Who replays (recorded)")] = "api",
-    ) -> Any:
+    @router.post("/replay", response_model=ReplayOut, dependencies=[replay])
+    async def replay_dead_letters(choice: Annotated[ReplayIn, Body()], caller: Caller) -> Any:
         """Publish the chosen dead letters again to their topic, once the cause is fixed."""
         async with uow_factory() as uow:
             replayed, skipped = await uow.dead_letters.replay(
@@ -114,7 +116,7 @@ def dead_letter_router(uow_factory: Callable[[], UnitOfWork]) -> APIRouter:
                 topic=choice.topic,
                 error_code=choice.error_code,
                 include_replayed=choice.include_replayed,
-                actor=x_actor,
+                actor=caller.actor,
             )
             await uow.commit()
         return ReplayOut(

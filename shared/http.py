@@ -1,5 +1,5 @@
-"""HTTP pieces every service's API has: bearer-token auth, health and readiness, and
-one shape for errors.
+"""HTTP pieces every service's API has: health and readiness, and one shape for errors
+(who may call is :mod:`shared.auth`).
 
 Errors (install with :func:`install_error_handlers`):
 
@@ -9,8 +9,8 @@ Errors (install with :func:`install_error_handlers`):
   English ``msg`` is pydantic's). Input values are not echoed (they may be personal data).
   A route's own 422 (e.g. an empty patch) uses the same shape: raise
   :func:`unprocessable`.
-- 401, 404 and other errors a route raises: ``{"detail": {"code", "message_fi",
-  "message_en"}}`` (:class:`ErrorResponse`; declare it with ``responses=``).
+- 401 (no valid credential), 403 (a scope missing), 404 and other errors a route
+  raises: ``{"detail": {"code", "message_fi", "message_en"}}`` (:class:`ErrorResponse`; declare it with ``responses=``).
 - Text that cannot be stored or sent (NUL, which PostgreSQL refuses in text with
   SQLSTATE 22021; other C0 control characters but tab, LF and CR; lone surrogates,
   which cannot be encoded as UTF-8) answers 422 ``invalid_character`` for every
@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,8 +39,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.db.errors import sqlstate
 
 log = logging.getLogger(__name__)
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 class ErrorDetail(BaseModel):
@@ -57,9 +53,15 @@ class ErrorResponse(BaseModel):
     detail: ErrorDetail
 
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or wrong API token"}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing, unknown, expired or revoked credential"},
+    403: {
+        "model": ErrorResponse,
+        "description": "The credential lacks the route's scope (`forbidden`), or `X-Actor` names someone else",
+    },
 }
+"""What every guarded route may answer (see :mod:`shared.auth.http`)."""
+UNAUTHORIZED = AUTH_ERRORS
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "Not found"}}
 
 _INTERNAL = {
@@ -255,29 +257,6 @@ async def refuse_unstorable_text(request: Request) -> None:
 
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
-
-
-def require_token(expected: Callable[[Request], str]) -> Callable[..., Awaitable[None]]:
-    """Dependency refusing calls without the service's API token (401)."""
-
-    async def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
-        token = expected(request)
-        if (
-            not token
-            or credentials is None
-            or not secrets.compare_digest(credentials.credentials.encode(), token.encode())
-        ):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail={
-                    "code": "unauthorized",
-                    "message_fi": "Tunnus puuttuu tai on väärä.",
-                    "message_en": "Missing or wrong API token.",
-                },
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return check
 
 
 def health_router(checks: Mapping[str, ReadinessCheck], serving: Iterable[str] = ()) -> APIRouter:

@@ -22,13 +22,22 @@ from fastapi.responses import Response
 from faststream import FastStream
 from sqlalchemy import MetaData, text
 
+from shared.auth.http import authenticate, require
+from shared.auth.scopes import METRICS
+from shared.auth.setup import build_authenticator
 from shared.db import schema_check
 from shared.db.engine import DatabaseTimeouts, make_engine, make_session_factory
 from shared.db.migrations import MigrationTimeouts, upgrade
 from shared.db.uow import UnitOfWork
 from shared.dead_letter_api import dead_letter_router
 from shared.events.topics import TopicSpec
-from shared.http import ReadinessCheck, health_router, install_error_handlers, refuse_unstorable_text, require_token
+from shared.http import (
+    AUTH_ERRORS,
+    ReadinessCheck,
+    health_router,
+    install_error_handlers,
+    refuse_unstorable_text,
+)
 from shared.jobs.api import jobs_router
 from shared.jobs.runner import JobRunner
 from shared.logs import guard_payload_loggers
@@ -39,7 +48,7 @@ from shared.messaging.outbox import OutboxRelay
 from shared.messaging.tables import MessagingTables
 from shared.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shared.metrics import ServiceMetrics
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, StartRefused
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +267,12 @@ class Runtime(Generic[U]):
         return FastStream(self.broker)
 
     def http_app(self, routers: Sequence[APIRouter], *, title: str, **kwargs: Any) -> FastAPI:
+        """The HTTP API: health and readiness open, everything else behind a caller's
+        credential (``shared.auth``): each route declares its one scope, ``/metrics``
+        needs ``metrics``. ``/docs``, ``/redoc`` and ``/openapi.json`` are served only in
+        development (the contract is published in ``docs/``). Production without a
+        credentials file is refused (:class:`~shared.settings.StartRefused`)."""
+
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await self.start()
@@ -266,28 +281,44 @@ class Runtime(Generic[U]):
             finally:
                 await self.stop()
 
+        settings = self.settings
+        prefix = str(settings.model_config.get("env_prefix") or "")
+        if settings.credentials_file is None:
+            if settings.mode == "production":
+                raise StartRefused(
+                    f"{prefix}CREDENTIALS_FILE is not set: production refuses to start without the callers' "
+                    "credentials (create them with `bin/billing credentials create`)"
+                )
+            log.warning(
+                "%s: no credentials file is set (%sCREDENTIALS_FILE): every API call is refused with 401",
+                self.spec.name,
+                prefix,
+            )
+        if settings.mode == "production":
+            kwargs = {**kwargs, "docs_url": None, "redoc_url": None, "openapi_url": None}
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
         install_error_handlers(app)  # 422 in the declared shape; 500 without personal data
         app.state.runtime = self
+        app.state.service = self.spec.name
+        app.state.authenticator = build_authenticator(settings)
         app.include_router(
             health_router(
                 {name: check for name, (check, _) in self.readiness.items()},
                 serving=[name for name, (_, serving) in self.readiness.items() if serving],
             )
         )
-        token_getter: Callable[[Any], str] = lambda request: self.settings.api_token.get_secret_value()  # noqa: E731
-        auth = Depends(require_token(token_getter))
-        guarded = [auth, Depends(refuse_unstorable_text)]  # NUL & co. answer 422, never reach PostgreSQL
+        # every guarded route: a caller (401 without one), then its own scope (403)
+        guarded = [Depends(authenticate), Depends(refuse_unstorable_text)]  # NUL & co. answer 422
 
         metrics = APIRouter()
 
-        @metrics.get("/metrics", response_class=Response, tags=["ops"])
+        @metrics.get("/metrics", response_class=Response, tags=["ops"], dependencies=[require(METRICS)])
         async def metrics_endpoint() -> Response:
             return Response(await self.metrics_text(), media_type=METRICS_CONTENT_TYPE)
 
-        app.include_router(metrics)
-        app.include_router(dead_letter_router(self.uow), dependencies=guarded)
-        app.include_router(jobs_router(self.jobs), dependencies=guarded)
+        app.include_router(metrics, dependencies=[Depends(authenticate)], responses=AUTH_ERRORS)
+        app.include_router(dead_letter_router(self.uow, self.spec.name), dependencies=guarded, responses=AUTH_ERRORS)
+        app.include_router(jobs_router(self.jobs, self.spec.name), dependencies=guarded, responses=AUTH_ERRORS)
         for router in routers:
-            app.include_router(router, dependencies=guarded)
+            app.include_router(router, dependencies=guarded, responses=AUTH_ERRORS)
         return app

@@ -9,7 +9,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.logs import PAYLOAD_LOGGERS, LogFormat, configure_logging, guard_payload_loggers
-from shared.settings import ServiceSettings
+from shared.settings import MissingSettings, ServiceSettings, StartRefused
 
 __all__ = ["PAYLOAD_LOGGERS", "configure_logging", "guard_payload_loggers", "main", "run", "serve"]
 
@@ -24,9 +24,14 @@ def run(app: FastAPI, host: str, port: int, *, service: str = "billing", log_for
 
 def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
     """Serve a service's app made from ``settings`` on its ``http_host``/``http_port``,
-    logging as ``settings.service_name`` in ``settings.log_format``."""
+    logging as ``settings.service_name`` in ``settings.log_format``. A start refused by
+    the configuration exits with its one line (:class:`StartRefused`)."""
+    try:
+        app = create_app(settings)
+    except StartRefused as refused:
+        raise SystemExit(f"{settings.service_name}: {refused}") from None
     run(
-        create_app(settings),
+        app,
         settings.http_host,
         settings.http_port,
         service=settings.service_name,
@@ -36,4 +41,8 @@ def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
 
 def main(settings_class: Callable[[], S], create_app: Callable[[S], FastAPI]) -> None:
     """``python -m services.<name>``: the settings from the environment, then :func:`serve`."""
-    serve(settings_class(), create_app)
+    try:
+        settings = settings_class()
+    except (MissingSettings, StartRefused) as refused:
+        raise SystemExit(str(refused)) from None
+    serve(settings, create_app)

@@ -2,7 +2,7 @@
 own env prefix (``CUSTOMERS_``, ``INVOICING_``, ...), so one machine can run all four
 with different databases and credentials.
 
-Secrets (database URL with password, Kafka SASL password, API token) are ``SecretStr``
+Secrets (database URL with password, Kafka SASL password) are ``SecretStr``
 and are never logged or shown in ``repr``; errors never echo the values given
 (``hide_input_in_errors``).
 
@@ -14,17 +14,26 @@ the local stack ``eval "$(deploy/local/stack.sh env)"`` sets both for every serv
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+TEST_HOOKS_ENV = "BILLING_TEST_HOOKS"
+FAILPOINTS_ENV = "BILLING_FAILPOINTS"
+
 # Settings that say where the real servers are: no default, see MissingSettings.
 REQUIRED = {
     "database_url": "the service's PostgreSQL database, postgresql+asyncpg://user:password@host:5432/name",
     "kafka_bootstrap_servers": "the Kafka brokers, host:port[,host:port...]",
 }
+
+
+class StartRefused(Exception):
+    """The process must not start as configured (one line says why). Not a ``ValueError``:
+    pydantic passes it through unwrapped, and ``shared.serve`` prints just the line."""
 
 
 class MissingSettings(Exception):
@@ -131,14 +140,27 @@ class ServiceSettings(BaseSettings):
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    api_token: SecretStr = SecretStr("")
-    """Bearer token the HTTP API requires. Empty means every API call is refused."""
     credentials_file: Path | None = None
     """The callers' credentials (hashes only; see shared/auth/credentials.py and the
-    README's Security section). Without it every API call is refused."""
+    README's Security section). Without it every API call is refused (development; a
+    production service refuses to start)."""
     actor_assertion_public_keys_file: Path | None = None
     """The console's Ed25519 public key(s), PEM, one after another (two during a key
     rotation): verifies the clerk assertion the console sends with each call."""
+
+    # Test hooks (issue 19): crash points and a fixed clock exist for the tests only
+    test_hooks: bool = False
+    """Allow the test hooks (``BILLING_FAILPOINTS``, the reminders' fixed ``today``).
+    Off: a process given one refuses to start. On as well with ``BILLING_TEST_HOOKS=on``
+    (one variable for every process of a test system). Never in production."""
+
+    def test_hooks_on(self) -> bool:
+        return self.test_hooks or os.environ.get(TEST_HOOKS_ENV, "").strip().lower() == "on"
+
+    def refuse_test_hook(self, what: str) -> None:
+        """:class:`StartRefused` when ``what`` (a test hook in use) is not allowed here."""
+        if not self.test_hooks_on():
+            raise StartRefused(f"{what} is a test hook: refused unless {TEST_HOOKS_ENV}=on (a test system); unset it")
 
     @model_validator(mode="before")
     @classmethod
@@ -176,6 +198,12 @@ class ServiceSettings(BaseSettings):
                     f"and unset {prefix}RUN_MIGRATIONS_ON_START (or set it false)"
                 )
             object.__setattr__(self, "run_migrations_on_start", False)
+        return self
+
+    @model_validator(mode="after")
+    def _test_hooks_only_in_tests(self) -> ServiceSettings:
+        if os.environ.get(FAILPOINTS_ENV, "").strip():
+            self.refuse_test_hook(FAILPOINTS_ENV)
         return self
 
     def topic(self, name: str) -> str:

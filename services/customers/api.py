@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.customers import erasure, handlers
 from services.customers.tables import CustomersUnitOfWork, StoredCard
 from shared.api_models import StrictRequest
+from shared.auth.http import Caller, require
 from shared.events.customers import (
     CUSTOMER_NUMBER_PATTERN,
     BusinessId,
@@ -34,6 +35,9 @@ from shared.jobs.api import JobOut, accepted
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=UNAUTHORIZED)
+ADMIN = require("customers:admin")
+READ = require("customers:read")
+WRITE = require("customers:write")
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
 CustomerNumberPath = Annotated[
@@ -118,7 +122,7 @@ def _not_found(number: str) -> HTTPException:
     )
 
 
-@router.get("", response_model=list[CardOut])
+@router.get("", response_model=list[CardOut], dependencies=[READ])
 async def search(
     request: Request,
     q: str = Query(min_length=1, max_length=100, pattern=_PRINTABLE),
@@ -129,7 +133,7 @@ async def search(
         return [CardOut.of(s) for s in await uow.customers.search(q, limit)]
 
 
-@router.get("/invalid", response_model=InvalidList)
+@router.get("/invalid", response_model=InvalidList, dependencies=[READ])
 async def list_invalid(
     request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000)
 ) -> Any:
@@ -139,7 +143,7 @@ async def list_invalid(
     return InvalidList(total=total, items=[CardOut.of(s) for s in items])
 
 
-@router.get("/{customer_number}", response_model=CardOut, responses=NOT_FOUND)
+@router.get("/{customer_number}", response_model=CardOut, responses=NOT_FOUND, dependencies=[READ])
 async def get_card(request: Request, customer_number: CustomerNumberPath) -> Any:
     async with _uow(request) as uow:
         stored = await uow.customers.get(customer_number)
@@ -148,14 +152,12 @@ async def get_card(request: Request, customer_number: CustomerNumberPath) -> Any
     return CardOut.of(stored)
 
 
-@router.patch("/{customer_number}", response_model=CardOut, responses=NOT_FOUND)
+@router.patch("/{customer_number}", response_model=CardOut, responses=NOT_FOUND, dependencies=[WRITE])
 async def update_card(
     request: Request,
     customer_number: CustomerNumberPath,
     patch: CardPatch,
-    x_actor: str = Header(
-        "api", min_length=1, max_length=100, pattern=_PRINTABLE, description="Who makes the change (audit trail)"
-    ),
+    caller: Caller,
 ) -> Any:
     """Fix a card (seed step 10). Returns the card with the errors that remain.
 
@@ -165,7 +167,7 @@ async def update_card(
     if not fields:
         raise unprocessable(["body"], "No fields to change (Ei muutettavia kenttiä).", "empty_patch")
     try:
-        stored = await handlers.update_card(handlers.UpdateCard(customer_number, fields, x_actor), _uow(request))
+        stored = await handlers.update_card(handlers.UpdateCard(customer_number, fields, caller.actor), _uow(request))
     except handlers.CustomerNotFound:
         raise _not_found(customer_number) from None
     except erasure.CustomerErased:
@@ -203,13 +205,11 @@ class ErasureOut(BaseModel):
     """What is kept, where and why."""
 
 
-@router.post("/{customer_number}/erasure", response_model=ErasureOut, responses=NOT_FOUND)
+@router.post("/{customer_number}/erasure", response_model=ErasureOut, responses=NOT_FOUND, dependencies=[ADMIN])
 async def erase(
     request: Request,
     customer_number: CustomerNumberPath,
-    x_actor: str = Header(
-        "api", min_length=1, max_length=100, pattern=_PRINTABLE, description="Who makes the request (audit trail)"
-    ),
+    caller: Caller,
 ) -> Any:
     """Erase a customer's personal data (a data subject's request, GDPR art. 17).
 
@@ -222,7 +222,7 @@ async def erase(
     stay open. Idempotent: a second request answers ``already_erased``."""
     runtime: Runtime[CustomersUnitOfWork] = request.app.state.runtime
     done = await erasure.erase(
-        customer_number, x_actor, _uow(request), topic_prefix=runtime.settings.kafka_topic_prefix
+        customer_number, caller.actor, _uow(request), topic_prefix=runtime.settings.kafka_topic_prefix
     )
     if done is None:
         raise _not_found(customer_number)
@@ -239,7 +239,7 @@ async def erase(
     )
 
 
-@router.get("/{customer_number}/history", responses=NOT_FOUND)
+@router.get("/{customer_number}/history", responses=NOT_FOUND, dependencies=[READ])
 async def history(request: Request, customer_number: CustomerNumberPath) -> list[dict[str, Any]]:
     """The card's audit trail: who changed what, when, one row per version."""
     async with _uow(request) as uow:
@@ -248,13 +248,10 @@ async def history(request: Request, customer_number: CustomerNumberPath) -> list
         return await uow.customers.history(customer_number)
 
 
-@router.post("/republish-profiles", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
-async def republish(
-    request: Request,
-    x_actor: str = Header("api", max_length=100, description="Who starts the job (audit trail)"),
-) -> Any:
+@router.post("/republish-profiles", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, dependencies=[ADMIN])
+async def republish(request: Request, caller: Caller) -> Any:
     """Re-validate every card and publish every billing profile again, as a job: 202
     with the job's URL (``Location``); its result counts ``published`` and ``revalidated``."""
     runtime: Runtime[CustomersUnitOfWork] = request.app.state.runtime
-    job, _ = await runtime.jobs.start_job(handlers.REPUBLISH_PROFILES, actor=x_actor)
+    job, _ = await runtime.jobs.start_job(handlers.REPUBLISH_PROFILES, actor=caller.actor)
     return accepted(job)

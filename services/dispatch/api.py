@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -34,12 +34,15 @@ from services.dispatch.domain.selection import Filters, Selection
 from services.dispatch.repositories import DispatchUnitOfWork, DocumentRow
 from services.dispatch.runtime import DispatchRuntime
 from shared.api_models import IsoDate, StrictRequest
+from shared.auth.http import Caller, require
 from shared.events.customers import CUSTOMER_NUMBER_PATTERN, Channel
 from shared.events.dispatch import DocumentKind
 from shared.http import NOT_FOUND, UNAUTHORIZED, ErrorResponse, unprocessable
 from shared.jobs.api import JobOut, job_url
 
 router = APIRouter(tags=["sending"], responses=UNAUTHORIZED)
+READ = require("dispatch:read")
+SEND = require("dispatch:send")
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 DocumentIdPath = Annotated[str, Path(min_length=36, max_length=36, pattern=_UUID, description="Document id")]
@@ -47,9 +50,6 @@ ChannelPath = Annotated[Channel, Path(description="email | einvoice | print")]
 CustomerNumberText = Annotated[str, Field(min_length=1, max_length=32, pattern=CUSTOMER_NUMBER_PATTERN)]
 NumberText = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[0-9]+$")]
 DocumentIdText = Annotated[str, Field(min_length=36, max_length=36, pattern=_UUID)]
-Actor = Header(
-    "api", min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$", description="Who acts (audit trail)"
-)
 
 CHANNEL_NAMES = {
     "email": ("sähköpostilla", "by e-mail"),
@@ -198,7 +198,7 @@ def _not_found(what: str, fi: str, en: str) -> HTTPException:
     )
 
 
-@router.get("/sending", response_model=list[ChannelSummary])
+@router.get("/sending", response_model=list[ChannelSummary], dependencies=[READ])
 async def summary(request: Request) -> Any:
     """Per channel: waiting, on their way (queued, sending, staged, retry), delivered, failed."""
     async with _uow(request) as uow:
@@ -213,7 +213,7 @@ async def summary(request: Request) -> Any:
     return out
 
 
-@router.get("/sending/{channel}/documents", response_model=DocumentPage)
+@router.get("/sending/{channel}/documents", response_model=DocumentPage, dependencies=[READ])
 async def documents_of(
     request: Request,
     channel: ChannelPath,
@@ -265,8 +265,10 @@ async def start_send(runtime: DispatchRuntime, sel: Selection, *, preview: bool,
     )
 
 
-@router.post("/sending/{channel}/send", status_code=status.HTTP_202_ACCEPTED, response_model=SendAccepted)
-async def send(request: Request, channel: ChannelPath, body: SendRequest, x_actor: str = Actor) -> Any:
+@router.post(
+    "/sending/{channel}/send", status_code=status.HTTP_202_ACCEPTED, response_model=SendAccepted, dependencies=[SEND]
+)
+async def send(request: Request, channel: ChannelPath, body: SendRequest, caller: Caller) -> Any:
     """Send the channel's documents (seed steps 20–24), or preview them (step 22).
 
     Answers 202 with how many are selected and the job (``Location``) whose progress is
@@ -292,7 +294,7 @@ async def send(request: Request, channel: ChannelPath, body: SendRequest, x_acto
             date_to=body.date_to,
         ),
     )
-    return await start_send(_runtime(request), sel, preview=body.preview, actor=x_actor)
+    return await start_send(_runtime(request), sel, preview=body.preview, actor=caller.actor)
 
 
 async def _preview_job(request: Request, job_id: uuid.UUID) -> JobOut:
@@ -302,7 +304,7 @@ async def _preview_job(request: Request, job_id: uuid.UUID) -> JobOut:
     return JobOut.of(job)
 
 
-@router.get("/sending/previews/{job_id}", response_model=PreviewPage, responses=NOT_FOUND)
+@router.get("/sending/previews/{job_id}", response_model=PreviewPage, responses=NOT_FOUND, dependencies=[READ])
 async def preview(
     request: Request,
     job_id: uuid.UUID,
@@ -341,7 +343,9 @@ def _file(name: str, content_type: str, content: bytes) -> Response:
     return Response(content, media_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/sending/previews/{job_id}/{document_id}", response_class=Response, responses=_FILE_RESPONSES)
+@router.get(
+    "/sending/previews/{job_id}/{document_id}", response_class=Response, responses=_FILE_RESPONSES, dependencies=[READ]
+)
 async def preview_sample(request: Request, job_id: uuid.UUID, document_id: DocumentIdPath) -> Response:
     """A sample the preview kept: the PDF, the e-mail (.eml) or the Finvoice file."""
     await _preview_job(request, job_id)

@@ -27,7 +27,6 @@ from services.dispatch import moves
 from services.dispatch.api import (
     _FILE_RESPONSES,
     CONFLICT,
-    Actor,
     DocumentIdPath,
     DocumentOut,
     SendAccepted,
@@ -43,10 +42,13 @@ from services.dispatch.domain.documents import State, stored_document
 from services.dispatch.domain.reasons import localize
 from services.dispatch.domain.selection import Selection
 from shared.api_models import StrictRequest
+from shared.auth.http import Caller, require
 from shared.events.customers import Channel
 from shared.http import NOT_FOUND
 
 router = APIRouter(tags=["sending"])
+READ = require("dispatch:read")
+SEND = require("dispatch:send")
 
 
 class AttemptOut(BaseModel):
@@ -71,7 +73,7 @@ class AttemptOut(BaseModel):
     """Where this attempt went: the e-mail, the e-invoice address (operator), the postal
     address. Personal data: shown here, never logged."""
     actor: str | None
-    """Who sent or re-sent the document (the send's X-Actor; None: automatic sending)."""
+    """Who sent or re-sent the document (the send's authenticated actor; None: automatic sending)."""
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> AttemptOut:
@@ -123,7 +125,7 @@ def _refused(refusal: moves.Refusal) -> HTTPException:
     return HTTPException(refusal.status, detail=refusal.detail())
 
 
-@router.get("/documents/{document_id}", response_model=DocumentDetail, responses=NOT_FOUND)
+@router.get("/documents/{document_id}", response_model=DocumentDetail, responses=NOT_FOUND, dependencies=[READ])
 async def document(request: Request, document_id: DocumentIdPath) -> Any:
     """One document with every delivery attempt."""
     async with _uow(request) as uow:
@@ -139,7 +141,12 @@ async def document(request: Request, document_id: DocumentIdPath) -> Any:
     )
 
 
-@router.get("/documents/{document_id}/rendered", response_class=Response, responses={**_FILE_RESPONSES, **CONFLICT})
+@router.get(
+    "/documents/{document_id}/rendered",
+    response_class=Response,
+    responses={**_FILE_RESPONSES, **CONFLICT},
+    dependencies=[READ],
+)
 async def rendered(request: Request, document_id: DocumentIdPath) -> Response:
     """The document rendered now, exactly as its channel would send it; nothing is sent.
     409 with the reason when the channel would refuse it (no address, invalid Finvoice)."""
@@ -170,8 +177,9 @@ async def rendered(request: Request, document_id: DocumentIdPath) -> Response:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SendAccepted,
     responses={**NOT_FOUND, **CONFLICT},
+    dependencies=[SEND],
 )
-async def resend(request: Request, document_id: DocumentIdPath, x_actor: str = Actor) -> Any:
+async def resend(request: Request, document_id: DocumentIdPath, caller: Caller) -> Any:
     """Send a failed document again (after its cause is fixed): a send of this one, to
     the customer's current billing data. 409 when the card still has errors or its data
     lacks what the channel needs (the reason says which)."""
@@ -184,7 +192,7 @@ async def resend(request: Request, document_id: DocumentIdPath, x_actor: str = A
         raise _refused(refusal)
     assert row is not None
     sel = Selection(channel=row.channel, states=(State.FAILED,), ids=(document_id,))  # type: ignore[arg-type]
-    return await start_send(_runtime(request), sel, preview=False, actor=x_actor)
+    return await start_send(_runtime(request), sel, preview=False, actor=caller.actor)
 
 
 @router.post(
@@ -192,14 +200,15 @@ async def resend(request: Request, document_id: DocumentIdPath, x_actor: str = A
     status_code=status.HTTP_201_CREATED,
     response_model=MoveAccepted,
     responses={**NOT_FOUND, **CONFLICT},
+    dependencies=[SEND],
 )
-async def move(request: Request, document_id: DocumentIdPath, body: MoveRequest, x_actor: str = Actor) -> Any:
+async def move(request: Request, document_id: DocumentIdPath, body: MoveRequest, caller: Caller) -> Any:
     """Move a failed document to another channel (e-mail refused → print). It then waits
     on that channel, addressed to the customer's current billing data, and goes with the
     channel's next send. 409 when it is not failed, is on that channel already, or the
     customer's data lacks what the channel needs (the reason says which)."""
     async with _uow(request) as uow:
-        outcome = await moves.move(uow, document_id, body.channel, x_actor)
+        outcome = await moves.move(uow, document_id, body.channel, caller.actor)
         if isinstance(outcome, moves.Moved):
             await uow.commit()
             row = await uow.documents.get(outcome.new_id)

@@ -89,7 +89,7 @@ documents = Table(
     # re-send or a move); None: the snapshot in the payload, taken at issue
     Column("recipient_version", Integer, nullable=True),
     Column("queued_by", Text, nullable=True),
-    # who sent or re-sent it last (the X-Actor of the send); None: automatic sending
+    # who sent or re-sent it last (the authenticated actor of the send); None: automatic sending
     Column("traceparent", Text, nullable=True),
     Column("tracestate", Text, nullable=True),
     # the W3C trace context of the event the document came from (its SendDocument jobs

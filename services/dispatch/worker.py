@@ -12,7 +12,7 @@ from typing import cast
 from services.dispatch.app import WORKER_PORTS, build_worker, worker_app
 from services.dispatch.config import Settings
 from shared.events.customers import Channel
-from shared.settings import MissingSettings
+from shared.settings import MissingSettings, StartRefused
 
 
 def run(channel: str, port: int | None = None) -> None:
@@ -22,11 +22,15 @@ def run(channel: str, port: int | None = None) -> None:
         raise SystemExit(f"unknown channel {channel!r}; one of {', '.join(WORKER_PORTS)}")
     try:
         settings = Settings()
-    except MissingSettings as missing:
+    except (MissingSettings, StartRefused) as missing:
         raise SystemExit(f"dispatch worker: {missing}") from None
     runtime = build_worker(cast(Channel, channel), settings)
+    try:
+        app = worker_app(runtime, channel)
+    except StartRefused as refused:
+        raise SystemExit(f"dispatch worker {channel}: {refused}") from None
     serve(
-        worker_app(runtime, channel),
+        app,
         settings.http_host,
         port or settings.worker_http_port or WORKER_PORTS[channel],
         service=f"{settings.service_name}-worker-{channel}",

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.reminders import handlers
@@ -29,20 +29,20 @@ from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import StoredItem
 from shared.api_models import IsoDate, StrictRequest
+from shared.auth.http import Caller, require
 from shared.events.customers import Code
 from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
 from shared.jobs.api import JobOut, accepted
 from shared.money import format_fi
 
 router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
+READ = require("reminders:read")
+REMIND = require("reminders:remind")
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
 _ID = r"^[!-~]{1,40}$"
 Day = Annotated[IsoDate, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
 InvoiceId = Annotated[str, Field(min_length=1, max_length=40, pattern=_ID)]
-Actor = Annotated[
-    str, Header(min_length=1, max_length=100, pattern=_PRINTABLE, description="Who does it (audit trail)")
-]
 UNPROCESSABLE_DATE = "No reminder policy is valid on this date (Päivämäärälle ei ole voimassa olevaa käytäntöä)."
 
 
@@ -314,7 +314,7 @@ def _policy_error(exc: Exception, loc: list[str]) -> Exception:
 # --- reminders ---------------------------------------------------------------------------
 
 
-@router.get("/reminders/candidates", response_model=ListOut)
+@router.get("/reminders/candidates", response_model=ListOut, dependencies=[READ])
 async def candidates(
     request: Request,
     level: Annotated[int, Query(ge=1, le=9, description="1 = payment reminder #1, 2 = #2")],
@@ -339,8 +339,8 @@ async def candidates(
     return _list_out(listing, fi, en, runtime)
 
 
-@router.post("/reminders/create", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
-async def create(request: Request, body: CreateIn, x_actor: Actor = "api") -> Any:
+@router.post("/reminders/create", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, dependencies=[REMIND])
+async def create(request: Request, body: CreateIn, caller: Caller) -> Any:
     """Create reminder #``level`` for all candidates or the selected invoices, as a job:
     202 with the job's URL (``Location``); ``/reminders/jobs/{id}/summary`` then says
     how many were created and skipped, and why. Eligibility is checked again as each
@@ -352,11 +352,11 @@ async def create(request: Request, body: CreateIn, x_actor: Actor = "api") -> An
     except (PolicyMissing, handlers.LevelOutOfRange) as exc:
         raise _policy_error(exc, ["body", "date"]) from None
     params = handlers.create_params([body.level], day, body.invoice_ids)
-    job, _ = await runtime.jobs.start_job(handlers.JOB_CREATE, params, actor=x_actor)
+    job, _ = await runtime.jobs.start_job(handlers.JOB_CREATE, params, actor=caller.actor)
     return accepted(job)
 
 
-@router.get("/reminders/jobs/{job_id}/summary", response_model=SummaryOut, responses=NOT_FOUND)
+@router.get("/reminders/jobs/{job_id}/summary", response_model=SummaryOut, responses=NOT_FOUND, dependencies=[READ])
 async def job_summary(request: Request, job_id: uuid.UUID) -> Any:
     """What a create job did, as the clerk reads it: per level, created and skipped, why."""
     job = await _runtime(request).jobs.get(job_id)
@@ -375,7 +375,7 @@ async def job_summary(request: Request, job_id: uuid.UUID) -> Any:
 # --- invoices --------------------------------------------------------------------------
 
 
-@router.get("/invoices/{invoice_id}", response_model=ItemOut, responses=NOT_FOUND)
+@router.get("/invoices/{invoice_id}", response_model=ItemOut, responses=NOT_FOUND, dependencies=[READ])
 async def get_item(request: Request, invoice_id: Annotated[str, Path(max_length=40, pattern=_ID)]) -> Any:
     """An open item: what is open, its reminders, the dispute flag."""
     async with _uow(request) as uow:
@@ -406,17 +406,19 @@ async def get_item(request: Request, invoice_id: Annotated[str, Path(max_length=
     )
 
 
-@router.put("/invoices/{invoice_id}/dispute", response_model=ItemOut, responses=NOT_FOUND)
+@router.put("/invoices/{invoice_id}/dispute", response_model=ItemOut, responses=NOT_FOUND, dependencies=[REMIND])
 async def dispute(
     request: Request,
     invoice_id: Annotated[str, Path(max_length=40, pattern=_ID)],
     body: Annotated[DisputeIn, Body()],
-    x_actor: Actor = "api",
+    caller: Caller,
 ) -> Any:
     """Mark an invoice disputed (*riitautettu*) or clear it: a disputed invoice gets no
     reminder and is not handed over to collection."""
     async with _uow(request) as uow:
-        found = await handlers.set_dispute(uow, invoice_id, disputed=body.disputed, reason=body.reason, actor=x_actor)
+        found = await handlers.set_dispute(
+            uow, invoice_id, disputed=body.disputed, reason=body.reason, actor=caller.actor
+        )
         if not found:
             raise _not_found(invoice_id)
         await uow.commit()
@@ -426,7 +428,7 @@ async def dispute(
 # --- collection ---------------------------------------------------------------------------
 
 
-@router.get("/collection/candidates", response_model=ListOut)
+@router.get("/collection/candidates", response_model=ListOut, dependencies=[READ])
 async def collection_candidates(
     request: Request,
     on: Annotated[Day | None, Query(alias="date", description="Default: today")] = None,
@@ -449,8 +451,8 @@ async def collection_candidates(
     return _list_out(listing, fi, en, runtime)
 
 
-@router.post("/collection/handover", response_model=HandoverOut)
-async def handover(request: Request, body: HandoverIn, x_actor: Actor = "api") -> Any:
+@router.post("/collection/handover", response_model=HandoverOut, dependencies=[REMIND])
+async def handover(request: Request, body: HandoverIn, caller: Caller) -> Any:
     """Hand over to collection (all candidates, or the selected invoices): one
     ``HandedOverToCollection`` per invoice with the whole claim; an invoice is handed
     over once."""
@@ -460,7 +462,7 @@ async def handover(request: Request, body: HandoverIn, x_actor: Actor = "api") -
     try:
         async with runtime.uow() as uow:
             result = await handlers.hand_over(
-                runtime.rules, uow, on=day, invoice_ids=body.invoice_ids, agency=agency, actor=x_actor
+                runtime.rules, uow, on=day, invoice_ids=body.invoice_ids, agency=agency, actor=caller.actor
             )
             await uow.commit()
     except PolicyMissing as exc:

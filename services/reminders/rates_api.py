@@ -19,9 +19,11 @@ from pydantic import BaseModel, Field
 from services.reminders.domain.messages import half_year_name, missing_rate_row, missing_rate_text
 from services.reminders.domain.rates import DATA_FILE, SETTING, RateTable
 from services.reminders.runtime import RemindersRuntime
+from shared.auth.http import require
 from shared.http import UNAUTHORIZED
 
 router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
+READ = require("reminders:read")
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]
 
@@ -66,7 +68,7 @@ def missing_rates(rates: RateTable, on: date) -> list[MissingRateOut]:
     return out
 
 
-@router.get("/reminders/reference-rates", response_model=RatesOut)
+@router.get("/reminders/reference-rates", response_model=RatesOut, dependencies=[READ])
 async def reference_rates(
     request: Request, on: Annotated[Day | None, Query(alias="date", description="Default: today")] = None
 ) -> Any:

@@ -11,6 +11,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from shared.auth.http import require
+from shared.auth.scopes import scope
 from shared.jobs.model import Job, JobState
 from shared.jobs.runner import JobRunner
 
@@ -68,10 +70,13 @@ def accepted(job: Job) -> JSONResponse:
     )
 
 
-def jobs_router(runner: JobRunner[Any]) -> APIRouter:
+def jobs_router(runner: JobRunner[Any], service: str) -> APIRouter:
+    """``GET /jobs`` and ``GET /jobs/{id}``: ``<service>:read`` (a job is started by its
+    operation's own route, which needs that operation's scope)."""
     router = APIRouter(prefix="/jobs", tags=["jobs"])
+    read = require(scope(service, "read"))
 
-    @router.get("", response_model=list[JobOut])
+    @router.get("", response_model=list[JobOut], dependencies=[read])
     async def list_jobs(
         kind: str | None = Query(None, max_length=100),
         state: JobState | None = None,
@@ -80,7 +85,7 @@ def jobs_router(runner: JobRunner[Any]) -> APIRouter:
         """This service's jobs, newest first."""
         return [JobOut.of(j) for j in await runner.list_jobs(kind=kind, state=state, limit=limit)]
 
-    @router.get("/{job_id}", response_model=JobOut)
+    @router.get("/{job_id}", response_model=JobOut, dependencies=[read])
     async def get_job(job_id: uuid.UUID) -> JobOut:
         """A job's state and progress (done / total, failures so far)."""
         job = await runner.get(job_id)

@@ -1,10 +1,10 @@
-"""What the invoicing routes share: the unit of work, the actor header, refusals."""
+"""What the invoicing routes share: the unit of work, refusals."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from services.invoicing.config import Settings
 from services.invoicing.handlers.errors import Refused
@@ -13,9 +13,6 @@ from shared.http import ErrorResponse
 from shared.runtime import Runtime
 
 PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
-Actor = Annotated[
-    str, Header(min_length=1, max_length=100, pattern=PRINTABLE, description="Who does this (audit trail)")
-]
 KIND_PATTERN = "^(subscription|notice)$"
 
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse, "description": "Not allowed in this state"}}

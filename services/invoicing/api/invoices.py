@@ -10,16 +10,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing.api.common import CONFLICT, KIND_PATTERN, Actor, refused, settings, uow
+from services.invoicing.api.common import CONFLICT, KIND_PATTERN, refused, settings, uow
 from services.invoicing.domain.billing import Line
 from services.invoicing.handlers import corrections, drafts
 from services.invoicing.handlers.errors import Refused, invoice_not_found
 from services.invoicing.store.invoices import InvoiceFilter, StoredInvoice
 from shared.api_models import DecimalText, StrictRequest
+from shared.auth.http import Caller, require
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.references import format_national, format_rf
 
 router = APIRouter(prefix="/invoices", tags=["invoices"], responses=UNAUTHORIZED)
+BILL = require("invoicing:bill")
+READ = require("invoicing:read")
 
 InvoiceId = Annotated[int, Path(ge=1, le=2**62, description="The invoice's id")]
 
@@ -152,7 +155,7 @@ class InvoiceList(BaseModel):
     items: list[InvoiceOut]
 
 
-@router.get("", response_model=InvoiceList)
+@router.get("", response_model=InvoiceList, dependencies=[READ])
 async def search(  # noqa: PLR0917 (query parameters)
     request: Request,
     status_: Literal["draft", "confirmed"] | None = Query(None, alias="status"),
@@ -183,7 +186,7 @@ class InvoiceDetail(InvoiceOut):
     corrective_invoices: list[int]
 
 
-@router.get("/{invoice_id}", response_model=InvoiceDetail, responses=NOT_FOUND)
+@router.get("/{invoice_id}", response_model=InvoiceDetail, responses=NOT_FOUND, dependencies=[READ])
 async def get_invoice(request: Request, invoice_id: InvoiceId) -> Any:
     """One invoice: lines, VAT, references, payments, corrective invoices."""
     from services.invoicing.tables import invoices as t
@@ -230,6 +233,7 @@ def _refused(exc: Refused) -> Any:
     "/{invoice_id}/lines/{line_no}",
     response_model=InvoiceOut,
     responses={**NOT_FOUND, **CONFLICT},
+    dependencies=[BILL],
 )
 async def edit_line(
     request: Request,
@@ -252,6 +256,7 @@ async def edit_line(
     "/{invoice_id}/lines/{line_no}",
     response_model=InvoiceOut,
     responses={**NOT_FOUND, **CONFLICT},
+    dependencies=[BILL],
 )
 async def remove_line(request: Request, invoice_id: InvoiceId, line_no: int = Path(ge=1, le=100_000)) -> Any:
     """Remove a line that needs no correction from a corrective draft (seed 004); the
@@ -268,7 +273,7 @@ class Deleted(BaseModel):
     requests_released: int
 
 
-@router.delete("/{invoice_id}", response_model=Deleted, responses={**NOT_FOUND, **CONFLICT})
+@router.delete("/{invoice_id}", response_model=Deleted, responses={**NOT_FOUND, **CONFLICT}, dependencies=[BILL])
 async def delete_draft(request: Request, invoice_id: InvoiceId) -> Any:
     """Delete a draft; its requests return to ready."""
     try:
@@ -319,11 +324,15 @@ class ConfirmedOut(InvoiceOut):
     dropped: DroppedOut | None = None
 
 
-@router.post("/{invoice_id}/confirm", response_model=ConfirmedOut, responses={**NOT_FOUND, **CONFLICT})
-async def confirm_one(request: Request, invoice_id: InvoiceId, x_actor: Actor = "api") -> Any:
+@router.post(
+    "/{invoice_id}/confirm", response_model=ConfirmedOut, responses={**NOT_FOUND, **CONFLICT}, dependencies=[BILL]
+)
+async def confirm_one(request: Request, invoice_id: InvoiceId, caller: Caller) -> Any:
     """Confirm a draft (one-way): number, references, the invoice issued."""
     try:
-        out = await drafts.confirm(uow(request), [invoice_id], actor=x_actor, settings=settings(request), strict=True)
+        out = await drafts.confirm(
+            uow(request), [invoice_id], actor=caller.actor, settings=settings(request), strict=True
+        )
     except Refused as exc:
         raise refused(exc) from None
     if out.dropped and out.dropped[0].whole_draft:
@@ -349,8 +358,8 @@ class BulkConfirm(StrictRequest):
     """Every draft of this kind (instead of ``ids``)."""
 
 
-@router.post("/confirm", response_model=ConfirmOut, responses=CONFLICT)
-async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "api") -> Any:
+@router.post("/confirm", response_model=ConfirmOut, responses=CONFLICT, dependencies=[BILL])
+async def confirm_many(request: Request, body: BulkConfirm, caller: Caller) -> Any:
     """Confirm drafts in bulk: the selected ids, or every draft of a kind. Refusals are
     reported per invoice; the rest are confirmed."""
     if (body.ids is None) == (body.all_of_kind is None):
@@ -362,7 +371,7 @@ async def confirm_many(request: Request, body: BulkConfirm, x_actor: Actor = "ap
         async with uow(request) as u:
             ids = await u.invoices.drafts(body.all_of_kind)
     try:
-        out = await drafts.confirm(uow(request), ids, actor=x_actor, settings=settings(request), strict=False)
+        out = await drafts.confirm(uow(request), ids, actor=caller.actor, settings=settings(request), strict=False)
     except Refused as exc:  # the whole confirmation refused (numbering-behind-log)
         raise refused(exc) from None
     return ConfirmOut(
@@ -386,15 +395,16 @@ class CorrectiveIn(StrictRequest):
     status_code=status.HTTP_201_CREATED,
     response_model=InvoiceOut,
     responses={**NOT_FOUND, **CONFLICT},
+    dependencies=[BILL],
 )
-async def corrective(request: Request, invoice_id: InvoiceId, body: CorrectiveIn, x_actor: Actor = "api") -> Any:
+async def corrective(request: Request, invoice_id: InvoiceId, body: CorrectiveIn, caller: Caller) -> Any:
     """A corrective draft of a confirmed invoice (seed 004): every line of the invoice as
     it stands at quantity 0, with its ``original_quantity``, so the draft reverses the
     whole invoice. Set the new quantities (PATCH a line: less or more than the original;
     more bills the difference), remove the lines needing no correction (DELETE a line),
     then confirm it."""
     try:
-        draft = await corrections.create(uow(request), invoice_id, return_mode=body.return_mode, actor=x_actor)
+        draft = await corrections.create(uow(request), invoice_id, return_mode=body.return_mode, actor=caller.actor)
     except Refused as exc:
         raise refused(exc) from None
     return InvoiceOut.of(draft)

@@ -9,14 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing.api.common import CONFLICT, Actor, refused, uow
+from services.invoicing.api.common import CONFLICT, refused, uow
 from services.invoicing.handlers import payments
 from services.invoicing.handlers.errors import Refused
 from services.invoicing.store.payments import StoredPayment
 from shared.api_models import StrictRequest
+from shared.auth.http import Caller, require
 from shared.http import NOT_FOUND, UNAUTHORIZED
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=UNAUTHORIZED)
+BILL = require("invoicing:bill")
+READ = require("invoicing:read")
 
 
 class PaymentOut(BaseModel):
@@ -57,7 +60,7 @@ class PaymentList(BaseModel):
     items: list[PaymentOut]
 
 
-@router.get("", response_model=PaymentList)
+@router.get("", response_model=PaymentList, dependencies=[READ])
 async def list_payments(
     request: Request,
     status: Literal["matched", "unmatched", "allocated"] | None = Query(None),
@@ -79,11 +82,13 @@ class AllocateIn(StrictRequest):
 PaymentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 
 
-@router.post("/{payment_id:path}/allocate", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT})
-async def allocate(request: Request, payment_id: PaymentId, body: AllocateIn, x_actor: Actor = "api") -> Any:
+@router.post(
+    "/{payment_id:path}/allocate", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT}, dependencies=[BILL]
+)
+async def allocate(request: Request, payment_id: PaymentId, body: AllocateIn, caller: Caller) -> Any:
     """Allocate an unmatched payment to an invoice by hand."""
     try:
-        stored = await payments.allocate(uow(request), payment_id, body.invoice_number, actor=x_actor)
+        stored = await payments.allocate(uow(request), payment_id, body.invoice_number, actor=caller.actor)
     except Refused as exc:
         raise refused(exc) from None
     return PaymentOut.of(stored)

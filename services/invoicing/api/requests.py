@@ -18,11 +18,13 @@ from services.invoicing.domain import texts
 from services.invoicing.store.request_list import Counts, ListFilter
 from services.invoicing.store.request_list import RequestList as RequestListStore
 from services.invoicing.uow import InvoicingUnitOfWork
+from shared.auth.http import require
 from shared.events import topics
 from shared.events.sales import OrderCancelled
 from shared.http import NOT_FOUND, UNAUTHORIZED
 
 router = APIRouter(prefix="/billing-requests", tags=["billing requests"], responses=UNAUTHORIZED)
+READ = require("invoicing:read")
 
 State = Literal[
     "refused", "error", "cancelled", "cancelled-after-invoicing", "ready", "draft", "invoiced", "non-chargeable"
@@ -184,7 +186,7 @@ def _list(request: Request, u: InvoicingUnitOfWork) -> RequestListStore:
     return RequestListStore(u.session, topic=topic, cancel_type=OrderCancelled.EVENT_TYPE)
 
 
-@router.get("", response_model=RequestList)
+@router.get("", response_model=RequestList, dependencies=[READ])
 async def fetch(  # noqa: PLR0917 (query parameters)
     request: Request,
     kind: str = Query(pattern=KIND_PATTERN, description="subscription | notice"),
@@ -282,7 +284,7 @@ def _reason(state: str, code: str, count: int, fi: str | None, en: str | None) -
     )
 
 
-@router.get("/{request_id:path}", response_model=RequestOut, responses=NOT_FOUND)
+@router.get("/{request_id:path}", response_model=RequestOut, responses=NOT_FOUND, dependencies=[READ])
 async def get_request(
     request: Request,
     request_id: str = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),

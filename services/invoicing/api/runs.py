@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.invoicing.api.common import CONFLICT, KIND_PATTERN, Actor, refused, runtime, uow
+from services.invoicing.api.common import CONFLICT, KIND_PATTERN, refused, runtime, uow
 from services.invoicing.api.invoices import InvoiceOut
 from services.invoicing.domain.billing import Line, Period, Totals
 from services.invoicing.domain.numbering import series_for
@@ -23,12 +23,15 @@ from services.invoicing.handlers.runs import RUN, RunParams
 from services.invoicing.store.invoices import StoredInvoice, breakdown_of
 from services.invoicing.summary_pdf import SummaryRow, render_run_summary
 from shared.api_models import IsoDate, StrictRequest
+from shared.auth.http import Caller, require
 from shared.events.invoicing import BillingRunFinished
 from shared.http import NOT_FOUND, UNAUTHORIZED
 from shared.jobs.api import JobOut, accepted
 from shared.money import ZERO, plain
 
 router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=UNAUTHORIZED)
+BILL = require("invoicing:bill")
+READ = require("invoicing:read")
 
 RequestIdItem = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
@@ -100,8 +103,8 @@ def _not_found(run_id: uuid.UUID) -> HTTPException:
 RunId = Annotated[uuid.UUID, Path(description="The run's id (its job's id)")]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, responses=CONFLICT)
-async def start(request: Request, body: RunIn, x_actor: Actor = "api") -> Any:
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, responses=CONFLICT, dependencies=[BILL])
+async def start(request: Request, body: RunIn, caller: Caller) -> Any:
     """Start a billing run as a job: 202 with the job (``Location``); its id is the
     run's. Follow ``/jobs/{id}`` for progress, then read ``/billing-runs/{id}``."""
     params = RunParams(
@@ -113,11 +116,11 @@ async def start(request: Request, body: RunIn, x_actor: Actor = "api") -> Any:
                 await ensure_numbering(u, RUN_CONFIRM if body.mode == "confirm" else RUN_DRAFT)
         except Refused as exc:
             raise refused(exc) from None
-    job, _ = await runtime(request).jobs.start_job(RUN, params.as_params(), actor=x_actor)
+    job, _ = await runtime(request).jobs.start_job(RUN, params.as_params(), actor=caller.actor)
     return accepted(job)
 
 
-@router.get("", response_model=RunList)
+@router.get("", response_model=RunList, dependencies=[READ])
 async def list_runs(
     request: Request,
     kind: str | None = Query(None, pattern=KIND_PATTERN),
@@ -129,7 +132,7 @@ async def list_runs(
     return RunList(total=total, items=[_out(r) for r in rows])
 
 
-@router.get("/{run_id}", response_model=RunOut, responses=NOT_FOUND)
+@router.get("/{run_id}", response_model=RunOut, responses=NOT_FOUND, dependencies=[READ])
 async def get_run(request: Request, run_id: RunId) -> Any:
     async with uow(request) as u:
         row = await u.runs.get(run_id)
@@ -179,6 +182,7 @@ def _preview_row(p: dict[str, Any]) -> SummaryRow:
     "/{run_id}/summary.pdf",
     responses={**NOT_FOUND, 200: {"content": {"application/pdf": {}}, "description": "The summary as PDF"}},
     response_class=Response,
+    dependencies=[READ],
 )
 async def summary_pdf(
     request: Request, run_id: RunId, language: Literal["fi", "en"] = Query("fi", description="fi | en")
@@ -208,7 +212,7 @@ class PreviewPage(BaseModel):
     items: list[dict[str, Any]]
 
 
-@router.get("/{run_id}/invoices", response_model=PreviewPage, responses=NOT_FOUND)
+@router.get("/{run_id}/invoices", response_model=PreviewPage, responses=NOT_FOUND, dependencies=[READ])
 async def run_invoices(
     request: Request,
     run_id: RunId,
