@@ -8,9 +8,9 @@ test system (and the console's private key), and returns each caller's token onc
 
 The plan (:data:`PLAN`): the console (``act-for-clerks`` and the clerk's scopes, acting
 for the signed-in clerk), the kit's clerk (a person credential with the clerk's scopes:
-:class:`billing_testkit.clerk.Clerk` calls with it), an ops user (every operation of every service; not ``act-for-clerks``: ``*`` would
-grant that too), each
-outside system with only what it needs (the CRM reads customer cards, the order and
+:class:`billing_testkit.clerk.Clerk` calls with it), an ops user (every operation of
+every service; not ``act-for-clerks``, which ``*`` would grant too), each outside
+system with only what it needs (the CRM reads customer cards, the order and
 notice systems read their billing requests, the bank reads invoices), and Prometheus
 (``metrics``). An integrator's test calls our APIs as its own system with
 ``billing_system.token("crm")``.
@@ -105,7 +105,9 @@ def token_hash(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def credentials_document(plan: Iterable[Caller], *, at: datetime | None = None) -> tuple[dict[str, object], dict[str, str]]:
+def credentials_document(
+    plan: Iterable[Caller], *, at: datetime | None = None
+) -> tuple[dict[str, object], dict[str, str]]:
     """The credentials file's contents for ``plan`` and each caller's token."""
     created = (at or datetime.now(UTC)).isoformat()
     tokens: dict[str, str] = {}
@@ -165,7 +167,7 @@ def issue(folder: Path, plan: Iterable[Caller] = PLAN, *, mode: int = 0o600, kee
     return Issued(folder, tokens)
 
 
-TOKEN_FILE_PREFIX = "token-"
+TOKEN_FILE_PREFIX = "token-"  # noqa: S105 (a file name's prefix)
 
 
 def ensure(folder: Path, plan: Iterable[Caller] = PLAN) -> Issued:

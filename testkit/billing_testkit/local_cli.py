@@ -13,7 +13,8 @@ another shell.
 Where the servers are comes from the environment, as ``deploy/local/stack.sh env``
 prints it: ``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``; the callers'
 credentials from ``--credentials-dir`` (made there when missing: the credentials file,
-the console's key pair, one ``token-<caller>`` file a caller). The port offset defaults to ``BILLING_DEMO_PORT_OFFSET`` (0).
+the console's key pair, one ``token-<caller>`` file a caller). The port offset defaults
+to ``BILLING_DEMO_PORT_OFFSET`` (0).
 """
 
 from __future__ import annotations

@@ -75,7 +75,9 @@ async def test_the_console_sends_an_assertion_for_the_clerk_and_never_x_actor(tm
         await backend.call(_request(backends, "anna"), "invoicing", "POST", "/billing-runs")
         assert seen[-1]["x-actor-assertion"] != headers["x-actor-assertion"]
         # no clerk signed in: no assertion, the console acts as itself
-        assert (await backend.call(_request(backends, None), "customers", "GET", "/customers/C-1"))["actor"] == "console"
+        assert (await backend.call(_request(backends, None), "customers", "GET", "/customers/C-1"))[
+            "actor"
+        ] == "console"
     finally:
         await backends.aclose()
 
