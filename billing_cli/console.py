@@ -1,8 +1,8 @@
 """``billing console …``: run the clerk's web console and manage its users.
 
 ``serve`` takes what the local stack already has when a ``CONSOLE_`` variable is not
-set: the services' API token (``BILLING_API_TOKEN``, which ``bin/billing`` reads from
-``.local/secrets/api-token``), a session secret kept in ``.local/console/session-secret``
+set: the console's own credential and its assertion key (``.local/secrets/auth/token-console``
+and ``console-assertion-key.pem``, made when the demo's processes first start), a session secret kept in ``.local/console/session-secret``
 (made on first start, mode 0600, never in the repository) and the users file
 ``.local/console/users`` that ``add-user`` writes.
 """
@@ -19,7 +19,9 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, help="The clerk's web console.")
 
-LOCAL = Path(os.environ.get("BILLING_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local") / "console"
+LOCAL_DIR = Path(os.environ.get("BILLING_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local")
+LOCAL = LOCAL_DIR / "console"
+AUTH = LOCAL_DIR / "secrets" / "auth"
 USERS_FILE = LOCAL / "users"
 SECRET_FILE = LOCAL / "session-secret"
 
@@ -71,8 +73,10 @@ def add_user(
 @app.command()
 def serve() -> None:
     """Run the console (``CONSOLE_HTTP_PORT``, default 8080)."""
-    if not os.environ.get("CONSOLE_API_TOKEN") and os.environ.get("BILLING_API_TOKEN"):
-        os.environ["CONSOLE_API_TOKEN"] = os.environ["BILLING_API_TOKEN"]
+    if not os.environ.get("CONSOLE_SERVICE_TOKEN") and (AUTH / "token-console").is_file():
+        os.environ["CONSOLE_SERVICE_TOKEN"] = (AUTH / "token-console").read_text(encoding="ascii").strip()
+    if not os.environ.get("CONSOLE_ACTOR_ASSERTION_KEY_FILE") and (AUTH / "console-assertion-key.pem").is_file():
+        os.environ["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] = str(AUTH / "console-assertion-key.pem")
     if not os.environ.get("CONSOLE_SESSION_SECRET"):
         if not SECRET_FILE.exists():
             _private_file(SECRET_FILE, secrets.token_urlsafe(48))

@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from billing_testkit.credentials import ensure
+from billing_testkit.credentials import Issued, ensure
 from billing_testkit.local import NotReady, PortInUse, demo_ports, plan
 from billing_testkit.local_run import LocalSystem
 from billing_testkit.processes import PROCESSES, SERVICES
@@ -57,7 +57,7 @@ def _start(args: argparse.Namespace) -> int:
         names,
         kafka_bootstrap=kafka,
         database_urls={s: _required(f"{s.upper()}_DATABASE_URL") for s in SERVICES if s in planned},
-        credentials=ensure(args.credentials_dir) if any(p.env_prefix for p in rows) else None,
+        credentials=_credentials_of(args.credentials_dir) if any(p.env_prefix for p in rows) else None,
         out=args.out,
         log_dir=args.log_dir,
         ports=demo_ports(_offset(args.port_offset)),
@@ -120,6 +120,14 @@ def _urls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials_of(folder: Path | None) -> Issued:
+    if folder is None:
+        raise SystemExit(
+            "--credentials-dir is needed to start the services or the console (deploy/local/demo.sh gives it)"
+        )
+    return ensure(folder)
+
+
 def _credentials(args: argparse.Namespace) -> int:
     issued = ensure(args.dir)
     print(issued.folder)
@@ -138,7 +146,7 @@ def main(argv: list[str]) -> int:
     start.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting (repeatable)")
     start.add_argument("--timeout", type=float, default=420.0, help="seconds for all to be ready")
     start.add_argument(
-        "--credentials-dir", type=Path, required=True, help="the callers' credentials (made there when missing)"
+        "--credentials-dir", type=Path, default=None, help="the callers' credentials (made there when missing)"
     )
     for name, what in (("down", "stop what start left in the run dir"), ("status", "which of them run")):
         sub.add_parser(name, help=what).add_argument("--run-dir", type=Path, required=True)
