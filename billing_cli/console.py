@@ -1,8 +1,9 @@
 """``billing console …``: run the clerk's web console and manage its users.
 
 ``serve`` takes what the local stack already has when a ``CONSOLE_`` variable is not
-set: the console's own credential and its assertion key (``.local/secrets/auth/token-console``
-and ``console-assertion-key.pem``, made when the demo's processes first start), a session secret kept in ``.local/console/session-secret``
+set: the console's own credential and its assertion key
+(``.local/secrets/auth/token-console`` and ``console-assertion-key.pem``, made when the
+demo's processes first start), a session secret kept in ``.local/console/session-secret``
 (made on first start, mode 0600, never in the repository) and the users file
 ``.local/console/users`` that ``add-user`` writes.
 """

@@ -5,8 +5,8 @@ appended, a process that dies reported at once, and the detached CLI the demo ru
 
 from __future__ import annotations
 
-import smtplib
 import os
+import smtplib
 import subprocess
 import sys
 from email.message import EmailMessage
