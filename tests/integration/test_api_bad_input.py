@@ -88,8 +88,10 @@ async def test_malformed_requests_answer_422_with_the_field_path_and_change_noth
         assert_validation_error(await api.patch("/customers/C-1", json=body), loc, f"PATCH {body!r:.60}")
     for path, params, loc in QUERIES:
         assert_validation_error(await api.get(path, params=params), loc, f"GET {path} {params}")
-    bad_actor = await api.patch("/customers/C-1", json={"name": "X"}, headers={"X-Actor": "clerk\x01"})
-    assert_validation_error(bad_actor, ["header", "x-actor"], "X-Actor with a control character")
+    bad_header = await api.patch("/customers/C-1", json={"name": "X"}, headers={"X-Comment": "clerk\x01"})
+    assert_validation_error(bad_header, ["header", "x-comment"], "a header with a control character")
+    other_actor = await api.patch("/customers/C-1", json={"name": "X"}, headers={"X-Actor": "clerk-1"})
+    assert other_actor.status_code == 403 and other_actor.json()["detail"]["code"] == "actor-header-refused"
     not_json = await api.patch("/customers/C-1", content=b'{"name": "X"', headers={"Content-Type": "application/json"})
     assert_validation_error(not_json, ["body", 12], "truncated JSON")
 

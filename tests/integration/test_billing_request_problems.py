@@ -22,6 +22,7 @@ from shared.events import topics
 from shared.events.sales import OrderCancelled
 from tests.integration.conftest import API_TOKEN
 from tests.integration.test_invoicing_flow import listing, run
+from tests.support.credentials import as_clerk
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, wait_for
 from tests.support.sales import NOTICE_LINE, Inbound, profile, request
@@ -138,7 +139,7 @@ async def test_refused_requests_listed_per_kind_until_replayed_and_stored(
         replay = await api.post(
             "/dead-letters/replay",
             json={"ids": [subs["items"][0]["dead_letter_id"], subs["items"][1]["dead_letter_id"]]},
-            headers={"X-Actor": "clerk-1"},
+            headers=as_clerk("clerk-1"),
         )
         assert replay.json()["replayed"] == 2, replay.text
 

@@ -12,6 +12,7 @@ from services.customers.tables import CustomersUnitOfWork
 from shared.events.customers import BillingProfileChanged
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
 from shared.runtime import Runtime
+from tests.support.credentials import as_clerk
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, ce_headers, read_topic, wait_for
@@ -51,7 +52,7 @@ async def test_fixed_card_publishes_a_new_valid_profile(
     assert invalid["items"][0]["customer_number"] == "C-1"
 
     response = await customers_api.patch(
-        "/customers/C-1", json={"address": {"postal_code": "33100", "city": "Tampere"}}, headers={"X-Actor": "clerk-7"}
+        "/customers/C-1", json={"address": {"postal_code": "33100", "city": "Tampere"}}, headers=as_clerk("clerk-7")
     )
     assert response.status_code == 200
     assert response.json()["valid"] is True
@@ -176,7 +177,7 @@ async def test_republish_after_a_rule_change_gives_changed_cards_a_new_version(
     # what the stored verdict would be had C-10 been checked by an older, laxer rule set
     await sandbox.fetch("UPDATE customers SET valid = true, errors = '[]' WHERE customer_number = 'C-10'")
 
-    started = await customers_api.post("/customers/republish-profiles", headers={"X-Actor": "clerk-3"})
+    started = await customers_api.post("/customers/republish-profiles", headers=as_clerk("clerk-3"))
     job = await finished_job(customers_api, started)
 
     assert (job["state"], job["actor"]) == ("done", "clerk-3")

@@ -61,7 +61,7 @@ async def test_a_worker_killed_mid_batch_and_restarted_sends_every_mail_exactly_
         async with dispatch_stack(sandbox, tmp_path) as stack:
             env = worker_env(stack.settings, sink, worker_concurrency=json.dumps({"email": concurrency}))
             worker = WorkerProcess(sandbox, "email", log_dir, **env)
-            worker.start(extra_env={"BILLING_FAILPOINTS": failpoint})
+            worker.start(extra_env={"BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": failpoint})
             try:
                 await worker.wait_ready()
                 await publish(sandbox, mails(n))
@@ -101,7 +101,7 @@ async def test_killed_between_the_servers_ok_and_the_record_the_mail_goes_again_
         async with dispatch_stack(sandbox, tmp_path) as stack:
             env = worker_env(stack.settings, sink, worker_concurrency=json.dumps({"email": 1}))
             worker = WorkerProcess(sandbox, "email", log_dir, **env)
-            worker.start(extra_env={"BILLING_FAILPOINTS": "dispatch.after_send.10"})
+            worker.start(extra_env={"BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "dispatch.after_send.10"})
             try:
                 await worker.wait_ready()
                 await publish(sandbox, mails(n))

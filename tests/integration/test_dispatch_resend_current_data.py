@@ -18,6 +18,7 @@ import pytest
 
 from shared.events.customers import ProfileError
 from tests.support import documents as d
+from tests.support.credentials import as_clerk
 from tests.support.dispatch import Stack, dispatch_stack, publish, publish_profile, wait_profile
 from tests.support.isolation import Sandbox
 from tests.support.kafka import wait_for
@@ -58,7 +59,7 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(sand
                 [ProfileError(code="invalid", field="email", message_fi="Virheellinen.", message_en="Invalid.")],
             )
             await wait_profile(sandbox, "C-701", 2)
-            refused = await stack.api.post(f"/documents/{failed['id']}/resend", headers={"X-Actor": "clerk-2"})
+            refused = await stack.api.post(f"/documents/{failed['id']}/resend", headers=as_clerk("clerk-2"))
             assert refused.status_code == 409, refused.text
             assert refused.json()["detail"]["code"] == "customer-card-invalid"
             assert "email" in refused.json()["detail"]["message_fi"]
@@ -66,7 +67,7 @@ async def test_a_resend_after_the_card_is_fixed_goes_to_the_current_address(sand
             # fixed: the customers service publishes the card's next version
             await publish_profile(sandbox, "C-701", 3, issued.model_copy(update={"email": FIXED}))
             await wait_profile(sandbox, "C-701", 3)
-            response = await stack.api.post(f"/documents/{failed['id']}/resend", headers={"X-Actor": "clerk-2"})
+            response = await stack.api.post(f"/documents/{failed['id']}/resend", headers=as_clerk("clerk-2"))
             assert response.status_code == 202, response.text
             resent = await stack.job(response.json()["job"]["url"])
             assert resent["result"] == {"queued": 1, "delivered": 1, "failed": 0}
@@ -154,7 +155,7 @@ async def test_a_refused_mail_moved_to_print_goes_into_the_next_print_batch(sand
             move = f"/documents/{failed['id']}/move"
 
             # the card has no postal address: print cannot take it
-            lacking = await stack.api.post(move, json={"channel": "print"}, headers={"X-Actor": "clerk-3"})
+            lacking = await stack.api.post(move, json={"channel": "print"}, headers=as_clerk("clerk-3"))
             assert lacking.status_code == 409, lacking.text
             assert lacking.json()["detail"]["code"] == "no-postal-address"
             assert "postiosoite" in lacking.json()["detail"]["message_fi"]
@@ -164,7 +165,7 @@ async def test_a_refused_mail_moved_to_print_goes_into_the_next_print_batch(sand
             # the clerk adds the address on the card; the document moves to print
             await publish_profile(sandbox, "C-702", 2, d.PERSON.model_copy(update={"email": REFUSED}))
             await wait_profile(sandbox, "C-702", 2)
-            moved = await stack.api.post(move, json={"channel": "print"}, headers={"X-Actor": "clerk-3"})
+            moved = await stack.api.post(move, json={"channel": "print"}, headers=as_clerk("clerk-3"))
             assert moved.status_code == 201, moved.text
             new = moved.json()["document"]
             assert (new["channel"], new["state"], new["moved_from"]) == ("print", "waiting", failed["id"])

@@ -113,7 +113,7 @@ def client(runtime: Runtime[Any], app: Any, name: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url=f"http://{name}",
-        headers={"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "clerk-1"},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
     )
 
 

@@ -103,7 +103,7 @@ async def test_consumer_killed_after_db_commit_before_offset_commit_has_one_effe
     topic = sandbox.topic(CUSTOMER_UPSERTS.name)
     group = sandbox.group("customers")
     first = ServiceProcess(sandbox, "customers", log_dir)  # type: ignore[arg-type]
-    first.start(extra_env={"BILLING_FAILPOINTS": "consumer.after_commit"})
+    first.start(extra_env={"BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "consumer.after_commit"})
     await first.wait_ready()
     async with Publisher(sandbox.bootstrap) as pub:
         await pub.send(topic, upsert("C-400"), key="C-400", headers=ce_headers(UPSERT_TYPE))

@@ -17,6 +17,7 @@ from services.customers.tables import CustomersUnitOfWork
 from shared.events.customers import BillingProfileChanged, CustomerCorrected
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_CORRECTIONS, CUSTOMER_UPSERTS
 from shared.runtime import Runtime
+from tests.support.credentials import as_clerk
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
@@ -62,7 +63,7 @@ async def test_clerk_fix_survives_crm_upserts_that_leave_the_field_alone_and_crm
 ) -> None:
     await publish_at(sandbox, "2026-11-23T10:00:00+02:00", upsert("C-1", email=BAD_EMAIL))
     await wait_for(lambda: version_is(sandbox, "C-1", 1))
-    fixed = await api.patch("/customers/C-1", json={"email": "laskut@example.fi"}, headers={"X-Actor": "clerk-7"})
+    fixed = await api.patch("/customers/C-1", json={"email": "laskut@example.fi"}, headers=as_clerk("clerk-7"))
     assert fixed.status_code == 200
     assert fixed.json()["valid"] is True
 
@@ -102,7 +103,7 @@ async def test_clerk_correction_is_published_for_the_crm_keyed_by_customer_numbe
     response = await api.patch(
         "/customers/C-2",
         json={"email": "laskut@example.fi", "address": {"city": "Espoo"}},
-        headers={"X-Actor": "clerk-7"},
+        headers=as_clerk("clerk-7"),
     )
     assert response.status_code == 200
 

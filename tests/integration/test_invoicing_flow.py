@@ -29,6 +29,7 @@ from pypdf import PdfReader
 from shared.events import topics
 from shared.references import is_valid_rf
 from shared.runtime import Runtime
+from tests.support.credentials import as_clerk
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
 from tests.support.sales import SUBSCRIPTION_LINE, Inbound, profile, request
@@ -53,7 +54,7 @@ async def finished(api: httpx.AsyncClient, job_url: str) -> dict[str, Any]:
 
 
 async def run(api: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    started = await api.post("/billing-runs", json=body, headers={"X-Actor": "clerk-1"})
+    started = await api.post("/billing-runs", json=body, headers=as_clerk("clerk-1"))
     assert started.status_code == 202, started.text
     job = await finished(api, started.headers["Location"])
     got = (await api.get(f"/billing-runs/{job['id']}")).json()

@@ -28,6 +28,7 @@ import pytest
 from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import listing, run
+from tests.support.credentials import as_clerk
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, ce_headers, read_topic, wait_for
 from tests.support.sales import Inbound, payment, profile, request
@@ -79,7 +80,7 @@ async def test_drafts_edit_delete_confirm_then_read_only(
     assert deleted.json() == {"deleted": d2["id"], "requests_released": 1}
     assert (await listing(api))["ready"] == 1
 
-    confirmed = await api.post(f"/invoices/{d1['id']}/confirm", headers={"X-Actor": "clerk-2"})
+    confirmed = await api.post(f"/invoices/{d1['id']}/confirm", headers=as_clerk("clerk-2"))
     assert confirmed.status_code == 200, confirmed.text
     inv = confirmed.json()
     assert inv["number"] == 1000000001 and inv["confirmed_by"] == "clerk-2"
@@ -243,7 +244,7 @@ async def test_payments_by_reference_partial_full_over_and_by_hand(
         ("B5", "reference-invalid"),
     ]
     allocated = await api.post(
-        "/payments/2026/B4/allocate", json={"invoice_number": p3["number"]}, headers={"X-Actor": "clerk-3"}
+        "/payments/2026/B4/allocate", json={"invoice_number": p3["number"]}, headers=as_clerk("clerk-3")
     )
     assert allocated.status_code == 200, allocated.text
     assert (allocated.json()["status"], allocated.json()["allocated_by"]) == ("allocated", "clerk-3")

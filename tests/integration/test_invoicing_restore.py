@@ -40,6 +40,7 @@ from shared.db.migrations import upgrade
 from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
+from tests.support.credentials import as_clerk
 from tests.support.isolation import API_TOKEN, Sandbox
 from tests.support.kafka import read_topic, wait_for
 from tests.support.sales import seed_ready
@@ -149,7 +150,7 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
         await pg_tool("pg_dump", "-Fc", "-f", str(dump), "-d", sandbox.plain_db_url)
 
         await run(api, **confirm_of(4, 5))
-        confirmed = await api.post(f"/invoices/{draft_id}/confirm", headers={"X-Actor": "clerk-1"})
+        confirmed = await api.post(f"/invoices/{draft_id}/confirm", headers=as_clerk("clerk-1"))
         assert confirmed.status_code == 200, confirmed.text
         assert confirmed.json()["number"] == FIRST + 5
         second = (await api.get("/invoices", params={"number": FIRST + 1})).json()["items"][0]["id"]
@@ -163,13 +164,13 @@ async def test_restored_database_refuses_numbers_until_reconcile(sandbox: Sandbo
     assert await db_numbers(sandbox) == [FIRST, FIRST + 1, FIRST + 2]  # the backup's world
 
     async with service(sandbox) as (runtime, api):
-        refused = await api.post("/billing-runs", json=confirm_of(4, 5, 7), headers={"X-Actor": "clerk-1"})
+        refused = await api.post("/billing-runs", json=confirm_of(4, 5, 7), headers=as_clerk("clerk-1"))
         assert refused.status_code == 409, refused.text
         detail = refused.json()["detail"]
         assert detail["code"] == "numbering-behind-log"
         assert "Billing run (confirm)" in detail["message_en"] and "billing invoicing reconcile" in detail["message_en"]
         assert "Laskutusajo" in detail["message_fi"] and "billing invoicing reconcile" in detail["message_fi"]
-        assert (await api.post(f"/invoices/{draft_id}/confirm", headers={"X-Actor": "c"})).json()["detail"][
+        assert (await api.post(f"/invoices/{draft_id}/confirm", headers=as_clerk("c"))).json()["detail"][
             "code"
         ] == "numbering-behind-log"
         ready, everything = await api.get("/readyz"), await api.get("/readyz/all")

@@ -129,8 +129,8 @@ async def test_process_killed_mid_run_resumes_with_the_same_invoices_no_gap_no_d
     customers, chunk = 120, 10
     service = ServiceProcess(sandbox, "invoicing", log_dir, jobs_poll_interval_s=0.1, daily_run_enabled=False)
     env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)}
-    service.start(extra_env={**env, "BILLING_FAILPOINTS": "jobs.after_chunk.5"})
-    headers = {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "clerk-9"}
+    service.start(extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "jobs.after_chunk.5"})
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
     try:
         await service.wait_ready()
         await seed_ready(sandbox, customers)

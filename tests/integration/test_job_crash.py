@@ -52,7 +52,9 @@ async def test_killed_mid_republish_the_job_resumes_and_publishes_every_profile_
 ) -> None:
     service = ServiceProcess(sandbox, "customers", log_dir, jobs_poll_interval_s=0.2)
     env = {"CUSTOMERS_JOBS_CHUNK_SIZES": json.dumps({KIND: CHUNK})}
-    service.start(extra_env={**env, "BILLING_FAILPOINTS": f"jobs.after_chunk.{KILL_AFTER_CHUNK}"})
+    service.start(
+        extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": f"jobs.after_chunk.{KILL_AFTER_CHUNK}"}
+    )
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     seen: list[tuple[str, int, int | None]] = []
     try:

@@ -29,6 +29,7 @@ from shared.events.topics import CUSTOMER_UPSERTS
 from shared.messaging.inbox import prune
 from shared.rejections import EventRejected
 from shared.runtime import Runtime
+from tests.support.credentials import as_clerk
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox
 from tests.support.kafka import Publisher, ce_headers, wait_for
@@ -148,7 +149,7 @@ async def test_a_rejected_upsert_replayed_after_the_fix_has_its_effect_once(
     assert await sandbox.scalar("SELECT count(*) FROM inbox") == 1  # only C-OK: the rejected one is unclaimed
 
     rule.fixed()  # the cause is fixed
-    answer = await api.post("/dead-letters/replay", json={"ids": [dead["id"]]}, headers={"X-Actor": "ops-anna"})
+    answer = await api.post("/dead-letters/replay", json={"ids": [dead["id"]]}, headers=as_clerk("ops-anna"))
     assert answer.status_code == 200
     assert (answer.json()["replayed"], answer.json()["skipped"]) == (1, 0)
     await wait_for(lambda: stored(sandbox, "C-R1"), timeout=60)

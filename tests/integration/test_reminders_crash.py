@@ -38,9 +38,13 @@ TODAY = date(2026, 3, 31)  # due 16.3. + 15: reminder #1 for every consumer invo
 async def test_killed_mid_creation_each_invoice_gets_one_reminder(
     sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = ServiceProcess(sandbox, "reminders", log_dir, jobs_poll_interval_s=0.2, today=TODAY.isoformat())
+    service = ServiceProcess(
+        sandbox, "reminders", log_dir, jobs_poll_interval_s=0.2, today=TODAY.isoformat(), test_hooks=True
+    )
     env = {"REMINDERS_JOBS_CHUNK_SIZES": json.dumps({KIND: CHUNK})}
-    service.start(extra_env={**env, "BILLING_FAILPOINTS": f"jobs.after_chunk.{KILL_AFTER_CHUNK}"})
+    service.start(
+        extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": f"jobs.after_chunk.{KILL_AFTER_CHUNK}"}
+    )
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     seen: list[tuple[str, int, int | None]] = []
     try:
@@ -77,7 +81,9 @@ async def test_killed_mid_creation_each_invoice_gets_one_reminder(
         assert await sandbox.scalar("SELECT count(*) FROM reminders") == KILL_AFTER_CHUNK * CHUNK
 
         # second crash: inside the next chunk's transaction, after its reminders and outbox rows were written
-        service.start(extra_env={**env, "BILLING_FAILPOINTS": "reminders.create.before_commit"})
+        service.start(
+            extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "reminders.create.before_commit"}
+        )
         assert await service.wait_exit(timeout=60) == -signal.SIGKILL
         assert await sandbox.scalar("SELECT chunks FROM jobs") == KILL_AFTER_CHUNK  # that chunk never committed
         assert await sandbox.scalar("SELECT count(*) FROM reminders") == KILL_AFTER_CHUNK * CHUNK

@@ -25,7 +25,11 @@ DAY = date(2026, 3, 31)
 async def test_two_replicas_run_the_daily_reminders_once_per_date(sandbox: Sandbox) -> None:
     await upgrade(SPEC.migrations_dir, sandbox.db_url)
     await copy_open_items(sandbox.plain_db_url, open_item_rows(30, due=date(2026, 3, 16)))
-    settings = {"today": DAY, "daily_reminders": True}  # a fixed day: its run starts with the service
+    settings = {
+        "today": DAY,
+        "test_hooks": True,
+        "daily_reminders": True,
+    }  # a fixed day: its run starts with the service
     async with running(sandbox, **settings), running(sandbox, **settings):
         await wait_for(lambda: sandbox.has("SELECT count(*) FROM jobs WHERE state = 'done'", 1), timeout=60)
         await asyncio.sleep(1.0)  # both replicas have ticked by now

@@ -25,6 +25,7 @@ from shared.events.reminders import HandedOverToCollection, ReminderIssued
 from shared.events.topics import REMINDERS
 from tests.support import documents
 from tests.support import reminders_events as ev
+from tests.support.credentials import as_clerk
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
 from tests.support.reminders_runtime import api_client, finished_job, running
@@ -100,7 +101,7 @@ async def test_reminders_one_and_two_then_collection(
     await wait_for(lambda: sandbox.has("SELECT count(*) FROM customer_flags", 1))
     disputed = await api.put(
         f"/invoices/{three.invoice_id}/dispute", json={"disputed": True, "reason": "tilaus peruttu"},
-        headers={"X-Actor": "clerk-1"},
+        headers=as_clerk("clerk-1"),
     )  # fmt: skip
     assert disputed.status_code == 200 and disputed.json()["disputed"] is True
 
@@ -142,7 +143,7 @@ async def test_reminders_one_and_two_then_collection(
 
     # --- steps 3-5: select all, create #1, the answer ----------------------------------
     create = {"level": 1, "all": True, "date": DAY1.isoformat()}
-    summary = await finished_job(api, await api.post("/reminders/create", json=create, headers={"X-Actor": "clerk-1"}))
+    summary = await finished_job(api, await api.post("/reminders/create", json=create, headers=as_clerk("clerk-1")))
     (level1,) = summary["levels"]
     assert level1["created"] == 3
     assert {s["reason"]: s["count"] for s in level1["skipped"]} == {"disputed": 1, "no_reminders": 1}
@@ -216,7 +217,7 @@ async def test_reminders_one_and_two_then_collection(
     handed = await api.post(
         "/collection/handover",
         json={"invoice_ids": [two.invoice_id], "date": DAY3.isoformat(), "agency": "perintatoimisto-oy"},
-        headers={"X-Actor": "clerk-2"},
+        headers=as_clerk("clerk-2"),
     )
     assert handed.status_code == 200, handed.text
     assert (handed.json()["handed_over"], handed.json()["message_en"]) == (1, "1 invoice handed over to collection.")

@@ -18,6 +18,7 @@ from shared.db.schema_check import SchemaBehind
 from shared.events.customers import BillingProfileChanged
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
 from shared.messaging.topics_admin import prepare_topics
+from tests.support.credentials import as_clerk
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, read_topic
@@ -70,7 +71,7 @@ async def test_old_code_runs_on_the_schema_of_an_additive_change(
 
             # and an API write
             patched = await api.patch(
-                "/customers/C-9", json={"address": {"city": "Tampere"}}, headers={"X-Actor": "clerk-1"}
+                "/customers/C-9", json={"address": {"city": "Tampere"}}, headers=as_clerk("clerk-1")
             )
             assert patched.status_code == 200, patched.text
             records = await read_topic(sandbox.bootstrap, sandbox.topic(BILLING_PROFILES.name), expect=2)

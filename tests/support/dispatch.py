@@ -23,6 +23,7 @@ from shared.events import topics
 from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued
 from shared.events.reminders import ReminderDocument, ReminderIssued
+from tests.support.credentials import as_clerk
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, wait_for
 from tests.support.servers import REPO
@@ -127,7 +128,7 @@ class Stack:
         """POST a send (default: all waiting), then wait for its job to end; returns
         ``{"answer": ..., "job": ...}``."""
         body = {"all": True, **body} if "document_ids" not in body else body
-        response = await self.api.post(f"/sending/{channel}/send", json=body, headers={"X-Actor": "clerk-1"})
+        response = await self.api.post(f"/sending/{channel}/send", json=body, headers=as_clerk("clerk-1"))
         assert response.status_code == 202, response.text
         answer = response.json()
         assert response.headers["Location"] == answer["job"]["url"]

@@ -17,9 +17,12 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.support.credentials import SYSTEM, credentials
 from tests.support.servers import REPO, Servers
 
-API_TOKEN = "test-token"
+API_TOKEN = credentials().token(SYSTEM)
+"""A system credential holding every scope (``*``): a call with it acts as ``tests``.
+Narrower ones and a clerk's console call: :mod:`tests.support.credentials`."""
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Sandbox:
             "kafka_topic_prefix": self.prefix,
             "kafka_group_prefix": self.prefix,
             "kafka_partitions": 3,
-            "api_token": API_TOKEN,
+            **credentials().settings(),  # the callers' credentials and the console's assertion key
             "outbox_poll_interval_s": 0.05,
             "outbox_send_timeout_s": 5.0,
             "retention_purge_enabled": False,  # tests count the jobs they start

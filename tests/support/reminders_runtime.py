@@ -22,7 +22,8 @@ TODAY = date(2026, 12, 1)
 
 @contextlib.asynccontextmanager
 async def running(sandbox: Sandbox, **overrides: Any) -> AsyncIterator[RemindersRuntime]:
-    settings = {"today": TODAY, "jobs_poll_interval_s": 0.1, **overrides}
+    # the fixed clock is a test hook (refused unless test hooks are on)
+    settings = {"today": TODAY, "test_hooks": True, "jobs_poll_interval_s": 0.1, **overrides}
     runtime = build(Settings(**sandbox.settings_kwargs(**settings)))
     await runtime.start()
     try:

@@ -50,6 +50,11 @@ TEST_PLAN: tuple[Caller, ...] = (
 """The kit's callers and the test stacks' own: each its own credential."""
 
 
+OWN_CREDENTIALS = ("credentials_file", "actor_assertion_public_keys_file")
+"""The sandbox's in-process credentials (tests.support.credentials) are not the system's:
+a system of processes has its own (:func:`credentials_in`)."""
+
+
 def credentials_in(out: Path) -> Issued:
     """The callers' credentials of a test system writing to ``out`` (``out/auth``): made
     on first use, then the same ones (workers started later join the same system)."""
@@ -73,11 +78,14 @@ def sandbox_system(
     common = {
         k: v
         for k, v in sandbox.settings_kwargs().items()
-        if k not in ("database_url", "kafka_bootstrap_servers", "api_token", "credentials_file", "actor_assertion_public_keys_file")
+        if k not in ("database_url", "kafka_bootstrap_servers", *OWN_CREDENTIALS)
     }
     given = settings or {}
     per_row = {name: {**common, **given.get(name, {})} for name in SERVICES}
     per_row |= {name: dict(values) for name, values in given.items() if name not in SERVICES}
+    for values in per_row.values():
+        if "today" in values:  # the fixed clock is a test hook: refused unless turned on
+            values.setdefault("test_hooks", True)
     return plan(
         names,
         kafka_bootstrap=sandbox.bootstrap,

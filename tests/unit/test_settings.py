@@ -48,7 +48,7 @@ def test_servers_from_the_environment_are_used(monkeypatch: pytest.MonkeyPatch) 
 
 def test_an_invalid_setting_does_not_echo_the_values_given() -> None:
     with pytest.raises(ValidationError) as err:
-        ServiceSettings(**SERVERS, database_pool_size="many", api_token="s3cret-token")  # type: ignore[arg-type]
+        ServiceSettings(**SERVERS, database_pool_size="many", kafka_sasl_password="s3cret-token")  # type: ignore[arg-type]
     assert "s3cret-token" not in str(err.value)
     assert "u:p@" not in str(err.value)
 

@@ -27,9 +27,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.api_models import DecimalText, IsoDate, StrictRequest
+from tests.support.credentials import SYSTEM, credentials
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
-TOKEN = "unit-test-token"
+TOKEN = credentials().token(SYSTEM)
 
 
 def service_app(service: str) -> FastAPI:
@@ -38,7 +39,7 @@ def service_app(service: str) -> FastAPI:
     settings = config.Settings(
         kafka_bootstrap_servers="localhost:1",
         database_url="postgresql+asyncpg://nobody:nothing@localhost:1/none",
-        api_token=TOKEN,
+        **credentials().settings(),
     )
     built: FastAPI = app.create_app(settings)
     return built
@@ -99,7 +100,7 @@ def _filled(path: str) -> str:
 
 JSON_CONTENT = {"Content-Type": "application/json"}
 UNGUARDED = {"/healthz", "/readyz", "/readyz/all", "/metrics"}
-"""Routes without parameters or token (the probes and Prometheus)."""
+"""Routes without parameters (the probes, Prometheus')."""
 
 
 async def test_every_route_of_every_service_refuses_a_nul_before_its_own_code(apps: dict[str, FastAPI]) -> None:
