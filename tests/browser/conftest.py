@@ -40,12 +40,12 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from billing_testkit.credentials import Issued
 from billing_testkit.local import Instance, LocalSystem
 from console.app import create_app
 from console.auth import hash_password
 from console.config import ConsoleSettings
 from tests.support import servers as servers_mod
-from billing_testkit.credentials import Issued
 from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox, free_port
 from tests.support.kafka import Publisher
 from tests.support.sales import Inbound

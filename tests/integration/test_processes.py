@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from billing_cli.main import app as cli
 from billing_cli.services import SERVICES
 from shared.events.topics import CUSTOMER_UPSERTS
-from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.credentials import SYSTEM, credentials
+from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, wait_for
 
