@@ -256,6 +256,11 @@ class System:
         """clerk-1's own credential: the audit trails name clerk-1."""
         return {"Authorization": f"Bearer {self.credentials.token('clerk-1')}"}
 
+    @property
+    def scraper(self) -> dict[str, str]:
+        """Prometheus's credential (the ``metrics`` scope): ``/metrics`` needs it."""
+        return {"Authorization": f"Bearer {self.credentials.token('prometheus')}"}
+
     def dsn(self, service: str) -> str:
         """Plain asyncpg URL of ``service``'s database (dispatch: also its workers')."""
         return self.databases[service].replace("postgresql+asyncpg://", "postgresql://", 1)
