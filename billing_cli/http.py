@@ -87,13 +87,13 @@ def token_rejected(c: httpx.Client, lang: str) -> str:
         what = "Tunnus puuttuu" if missing else "Tunnus hylättiin (tuntematon, vanhentunut tai peruttu)"
         return (
             f"{what} ({service}, HTTP 401): aseta {TOKEN_ENV} omaksi tunnukseksesi"
-            " (ylläpito tekee sen: billing credentials create NIMI --kind person --scope …;"
+            " (ylläpito tekee sen: billing credentials create NIMI --kind person --scopes …;"
             f" paikallisesti bin/billing lukee sen tiedostosta {LOCAL_TOKEN_FILE})"
         )
     what = "Credential missing" if missing else "Credential rejected (unknown, expired or revoked)"
     return (
         f"{what} ({service}, HTTP 401): set {TOKEN_ENV} to your own credential's token"
-        " (an operator makes one: billing credentials create NAME --kind person --scope …;"
+        " (an operator makes one: billing credentials create NAME --kind person --scopes …;"
         f" locally, bin/billing reads it from {LOCAL_TOKEN_FILE})"
     )
 

@@ -50,7 +50,7 @@ class Backends:
     signs the clerk assertions (read once at start: a missing or wrong key stops it)."""
 
     def __init__(self, settings: ConsoleSettings, transports: dict[str, httpx.AsyncBaseTransport] | None = None):
-        token = settings.service_token.get_secret_value()
+        token = settings.token()
         self.assertion_key: Ed25519PrivateKey | None = None
         if settings.actor_assertion_key_file is not None:
             path = settings.actor_assertion_key_file

@@ -34,6 +34,9 @@ class ConsoleSettings(BaseSettings):
     service_token: SecretStr = SecretStr("")
     """The console's own credential (``CONSOLE_SERVICE_TOKEN``): the Bearer token it calls
     the services with. Its scopes: ``act-for-clerks`` and the clerk's (README, Security)."""
+    service_token_file: Path | None = None
+    """A file holding the console's token (a mounted Secret, compose's ``credentials``
+    volume), read at start when ``CONSOLE_SERVICE_TOKEN`` is not set."""
     actor_assertion_key_file: Path | None = None
     """The Ed25519 private key (PEM) that signs each call's clerk assertion
     (``X-Actor-Assertion``); the services hold its public key. Without it the console
@@ -77,6 +80,16 @@ class ConsoleSettings(BaseSettings):
         if len(value.get_secret_value()) < 32:
             raise ValueError("CONSOLE_SESSION_SECRET must be at least 32 characters")
         return value
+
+    def token(self) -> str:
+        """The console's own credential: ``service_token``, else ``service_token_file``'s."""
+        token = self.service_token.get_secret_value()
+        if not token and self.service_token_file is not None:
+            try:
+                token = self.service_token_file.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"CONSOLE_SERVICE_TOKEN_FILE {self.service_token_file}: {exc}") from None
+        return token
 
     def service_url(self, service: str) -> str:
         if service not in SERVICES:

@@ -58,13 +58,13 @@ def _refusing(request: httpx.Request) -> httpx.Response:
         (
             "en",
             "Credential rejected (unknown, expired or revoked) (reminders, HTTP 401): set BILLING_TOKEN to your own"
-            " credential's token (an operator makes one: billing credentials create NAME --kind person --scope …;"
+            " credential's token (an operator makes one: billing credentials create NAME --kind person --scopes …;"
             " locally, bin/billing reads it from .local/secrets/auth/token-ops)",
         ),
         (
             "fi",
             "Tunnus hylättiin (tuntematon, vanhentunut tai peruttu) (reminders, HTTP 401): aseta BILLING_TOKEN"
-            " omaksi tunnukseksesi (ylläpito tekee sen: billing credentials create NIMI --kind person --scope …;"
+            " omaksi tunnukseksesi (ylläpito tekee sen: billing credentials create NIMI --kind person --scopes …;"
             " paikallisesti bin/billing lukee sen tiedostosta .local/secrets/auth/token-ops)",
         ),
     ],

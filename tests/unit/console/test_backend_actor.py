@@ -121,3 +121,13 @@ def test_a_missing_or_wrong_key_stops_the_start(tmp_path: Path) -> None:
         backend.Backends(ConsoleSettings(session_secret="s" * 40, actor_assertion_key_file=tmp_path / "public.pem"))  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="invocing"):
         ConsoleSettings(session_secret="s" * 40, clerk_scopes=["invocing:read"])  # type: ignore[call-arg]
+
+
+def test_the_token_can_come_from_a_mounted_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("bk_0123456789ab_" + "x" * 43 + "\n")
+    settings = ConsoleSettings(session_secret="s" * 40, service_token_file=tmp_path / "token")  # type: ignore[call-arg]
+    assert settings.token() == "bk_0123456789ab_" + "x" * 43
+    given = ConsoleSettings(session_secret="s" * 40, service_token="own", service_token_file=tmp_path / "token")  # type: ignore[call-arg]
+    assert given.token() == "own"
+    with pytest.raises(ValueError, match="CONSOLE_SERVICE_TOKEN_FILE"):
+        ConsoleSettings(session_secret="s" * 40, service_token_file=tmp_path / "nope").token()  # type: ignore[call-arg]
