@@ -44,7 +44,7 @@ from billing_testkit.container_config import (
     kafka_environment,
     tuning,
 )
-from billing_testkit.credentials import CONSOLE, issue
+from billing_testkit.credentials import issue
 from billing_testkit.infrastructure import StartFailed
 from billing_testkit.processes import MAIL_PORT, PROCESSES, Process, environment, with_test_hooks
 
@@ -254,8 +254,7 @@ class ContainerSystem:
             raise StartFailed(f"creating the databases failed: {out.decode(errors='replace')[-2000:]}")
 
     def process_environment(self, proc: Process) -> dict[str, str]:
-        endpoints = container_endpoints(self._db_password, self.credentials.token(CONSOLE))
-        env = environment(proc, endpoints, proc.container_port)
+        env = environment(proc, container_endpoints(self._db_password), proc.container_port)
         env |= tuning(proc, auto_send=self.auto_send)
         if proc.role == "console":
             env["CONSOLE_SESSION_SECRET"] = secrets.token_urlsafe(32)

@@ -42,6 +42,7 @@ CLERK_SCOPES: tuple[str, ...] = tuple(f"{s}:{op}" for s in SERVICES for op in ("
 CREDENTIALS_FILE = "credentials.json"
 ASSERTION_PRIVATE_KEY = "console-assertion-key.pem"
 ASSERTION_PUBLIC_KEYS = "console-assertion-public.pem"
+TOKEN_FILE_PREFIX = "token-"  # noqa: S105 (a file name's prefix)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class Issued:
     @property
     def assertion_public_keys(self) -> Path:
         return self.folder / ASSERTION_PUBLIC_KEYS
+
+    def token_file(self, caller: str) -> Path:
+        """The file holding ``caller``'s token (``token-<caller>``): what a process given
+        ``<PREFIX>SERVICE_TOKEN_FILE`` reads."""
+        self.token(caller)
+        return self.folder / f"{TOKEN_FILE_PREFIX}{caller}"
 
     def token(self, caller: str) -> str:
         try:
@@ -149,25 +156,22 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def issue(folder: Path, plan: Iterable[Caller] = PLAN, *, mode: int = 0o600, keep_tokens: bool = False) -> Issued:
-    """Write the credentials file and the console's key pair into ``folder``; the tokens.
+def issue(folder: Path, plan: Iterable[Caller] = PLAN, *, mode: int = 0o600) -> Issued:
+    """Write the credentials file, the console's key pair and each caller's token
+    (``token-<caller>``: the console reads its own from there, a local stack's later
+    commands theirs, :func:`ensure`) into ``folder``; the tokens.
 
     ``mode``: the files' permissions (``0o644`` when a container's user must read them
-    from a folder only this test can reach). ``keep_tokens``: also write each token to
-    ``token-<caller>`` (mode 0600) for a local stack's later commands (:func:`ensure`)."""
+    from a folder only this test can reach)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o755 if mode & 0o044 else 0o700)
     document, tokens = credentials_document(plan)
     private, public = assertion_keypair()
-    if keep_tokens:
-        for name, token in tokens.items():
-            _write(folder / f"{TOKEN_FILE_PREFIX}{name}", (token + "\n").encode(), 0o600)
+    for name, token in tokens.items():
+        _write(folder / f"{TOKEN_FILE_PREFIX}{name}", (token + "\n").encode(), mode)
     _write(folder / ASSERTION_PRIVATE_KEY, private, mode)
     _write(folder / ASSERTION_PUBLIC_KEYS, public, 0o644)
     _write(folder / CREDENTIALS_FILE, (json.dumps(document, indent=2) + "\n").encode(), mode)
     return Issued(folder, tokens)
-
-
-TOKEN_FILE_PREFIX = "token-"  # noqa: S105 (a file name's prefix)
 
 
 def ensure(folder: Path, plan: Iterable[Caller] = PLAN) -> Issued:
@@ -179,4 +183,4 @@ def ensure(folder: Path, plan: Iterable[Caller] = PLAN) -> Issued:
     tokens = {n: folder / f"{TOKEN_FILE_PREFIX}{n}" for n in wanted}
     if all(f.is_file() for f in files) and all(t.is_file() for t in tokens.values()):
         return Issued(folder, {n: t.read_text(encoding="ascii").strip() for n, t in tokens.items()})
-    return issue(folder, plan, keep_tokens=True)
+    return issue(folder, plan)

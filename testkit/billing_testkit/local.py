@@ -190,7 +190,7 @@ def plan(
         database_urls=database_urls,
         credentials_file=str(credentials.credentials_file) if credentials else "",
         assertion_public_keys_file=str(credentials.assertion_public_keys) if credentials else "",
-        console_token=credentials.token(CONSOLE) if credentials else "",
+        console_token_file=str(credentials.token_file(CONSOLE)) if credentials else "",
         console_assertion_key_file=str(credentials.assertion_private_key) if credentials else "",
         service_urls=urls,
         smtp_host=(smtp or ("", 0))[0],

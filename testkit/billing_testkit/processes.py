@@ -151,8 +151,8 @@ class Endpoints:
     """The callers' credentials file (hashes only), as the process sees it."""
     assertion_public_keys_file: str
     """The console's Ed25519 public key(s): the services check its clerk assertions."""
-    console_token: str
-    """The console's own credential (``act-for-clerks`` and the clerk's scopes)."""
+    console_token_file: str
+    """The file with the console's own credential (``act-for-clerks`` and the clerk's scopes)."""
     console_assertion_key_file: str
     """The console's Ed25519 private key: it signs each call's clerk assertion."""
     service_urls: Mapping[str, str]
@@ -177,7 +177,7 @@ def environment(proc: Process, where: Endpoints, port: int) -> dict[str, str]:
     if proc.port_setting:
         env[proc.port_setting] = str(port)
     if proc.role == "console":
-        env[f"{p}SERVICE_TOKEN"] = where.console_token
+        env[f"{p}SERVICE_TOKEN_FILE"] = where.console_token_file
         env[f"{p}ACTOR_ASSERTION_KEY_FILE"] = where.console_assertion_key_file
         for service in SERVICES:
             env[f"{p}{service.upper()}_URL"] = where.service_urls[service]

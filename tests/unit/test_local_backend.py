@@ -28,12 +28,13 @@ def planned(tmp_path: Path, names: list[str] = ALL, **kwargs: object) -> LocalSy
     values: dict[str, object] = {
         "kafka_bootstrap": "kafka:1",
         "database_urls": DATABASES,
-        "credentials": issue(tmp_path / "auth"),
         "out": tmp_path,
         "ports": demo_ports(0),
         "inherited": {"PATH": "/usr/bin", "CUSTOMERS_DATABASE_URL": "postgresql://stale", "DISPATCH_X": "1"},
     }
     values.update(kwargs)
+    if "credentials" not in values:
+        values["credentials"] = issue(tmp_path / "auth")
     return plan(names, **values)  # type: ignore[arg-type]
 
 
@@ -217,7 +218,8 @@ def test_every_service_gets_the_credentials_file_and_the_console_its_own_token(t
             assert inst.env[f"{prefix}CREDENTIALS_FILE"] == str(issued.credentials_file), name
             assert inst.env[f"{prefix}ACTOR_ASSERTION_PUBLIC_KEYS_FILE"] == str(issued.assertion_public_keys)
     console = system.instances["console"].env
-    assert console["CONSOLE_SERVICE_TOKEN"] == issued.token("console")
+    assert console["CONSOLE_SERVICE_TOKEN_FILE"] == str(issued.token_file("console"))
+    assert issued.token_file("console").read_text().strip() == issued.token("console")
     assert console["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == str(issued.assertion_private_key)
     assert "BILLING_TEST_HOOKS" not in system.instances["reminders"].env
     hooked = planned(tmp_path, credentials=issued, settings={"reminders": {"today": "2026-03-01"}})

@@ -76,7 +76,8 @@ def test_the_console_gets_a_session_secret_and_the_services_urls(system: k.Conta
     env = system.process_environment(process("console"))
     assert len(env["CONSOLE_SESSION_SECRET"]) >= 32
     assert env["CONSOLE_INVOICING_URL"] == "http://invoicing:8000"
-    assert env["CONSOLE_SERVICE_TOKEN"] == system.token("console") != system.token("testkit-clerk")
+    assert env["CONSOLE_SERVICE_TOKEN_FILE"] == "/run/billing-auth/token-console"
+    assert (system.credentials.folder / "token-console").read_text().strip() == system.token("console")
     assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/console-assertion-key.pem"
     assert "CONSOLE_API_TOKEN" not in env
     # what the containers read is in the folder mounted there
