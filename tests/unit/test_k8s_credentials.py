@@ -52,3 +52,11 @@ def test_each_deployment_reads_its_own_credentials_from_mounted_secrets() -> Non
             secret, mount = _mounted(spec, env[f"{prefix}{setting}"])
             assert secret == "billing-credentials" and mount["readOnly"] and "subPath" not in mount, (name, setting)
         assert "billing-console-credentials" not in secrets, name  # the private key only in the console
+
+
+def test_prometheus_scrapes_with_a_credential_from_a_file() -> None:
+    config = yaml.safe_load((K8S.parent / "prometheus" / "scrape.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/etc/prometheus/billing/token"}
+    assert "billing credentials create prometheus" in (K8S.parent / "prometheus" / "scrape.yml").read_text()
+    assert "--scopes metrics" in (K8S.parent / "prometheus" / "scrape.yml").read_text()
