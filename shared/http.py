@@ -61,7 +61,6 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 """What every guarded route may answer (see :mod:`shared.auth.http`)."""
-UNAUTHORIZED = AUTH_ERRORS
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "Not found"}}
 
 _INTERNAL = {

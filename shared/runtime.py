@@ -299,7 +299,6 @@ class Runtime(Generic[U]):
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
         install_error_handlers(app)  # 422 in the declared shape; 500 without personal data
         app.state.runtime = self
-        app.state.service = self.spec.name
         app.state.authenticator = build_authenticator(settings)
         app.include_router(
             health_router(

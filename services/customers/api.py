@@ -30,11 +30,11 @@ from shared.events.customers import (
     ProfileError,
     StreetLine,
 )
-from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
+from shared.http import AUTH_ERRORS, NOT_FOUND, unprocessable
 from shared.jobs.api import JobOut, accepted
 from shared.runtime import Runtime
 
-router = APIRouter(prefix="/customers", tags=["customers"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/customers", tags=["customers"], responses=AUTH_ERRORS)
 ADMIN = require("customers:admin")
 READ = require("customers:read")
 WRITE = require("customers:write")

@@ -37,10 +37,10 @@ from shared.api_models import IsoDate, StrictRequest
 from shared.auth.http import Caller, require
 from shared.events.customers import CUSTOMER_NUMBER_PATTERN, Channel
 from shared.events.dispatch import DocumentKind
-from shared.http import NOT_FOUND, UNAUTHORIZED, ErrorResponse, unprocessable
+from shared.http import AUTH_ERRORS, NOT_FOUND, ErrorResponse, unprocessable
 from shared.jobs.api import JobOut, job_url
 
-router = APIRouter(tags=["sending"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["sending"], responses=AUTH_ERRORS)
 READ = require("dispatch:read")
 SEND = require("dispatch:send")
 

@@ -31,11 +31,11 @@ from services.reminders.tables import StoredItem
 from shared.api_models import IsoDate, StrictRequest
 from shared.auth.http import Caller, require
 from shared.events.customers import Code
-from shared.http import NOT_FOUND, UNAUTHORIZED, unprocessable
+from shared.http import AUTH_ERRORS, NOT_FOUND, unprocessable
 from shared.jobs.api import JobOut, accepted
 from shared.money import format_fi
 
-router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["reminders"], responses=AUTH_ERRORS)
 READ = require("reminders:read")
 REMIND = require("reminders:remind")
 

@@ -20,9 +20,9 @@ from services.reminders.domain.messages import half_year_name, missing_rate_row,
 from services.reminders.domain.rates import DATA_FILE, SETTING, RateTable
 from services.reminders.runtime import RemindersRuntime
 from shared.auth.http import require
-from shared.http import UNAUTHORIZED
+from shared.http import AUTH_ERRORS
 
-router = APIRouter(tags=["reminders"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["reminders"], responses=AUTH_ERRORS)
 READ = require("reminders:read")
 
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))]

@@ -159,6 +159,8 @@ class ServiceProcess:
     def __init__(self, sandbox: Sandbox, service: str, log_dir: Path, **overrides: Any) -> None:
         self.port = free_port()
         self.service = service
+        if "today" in overrides:  # the fixed clock is a test hook: refused unless turned on
+            overrides.setdefault("test_hooks", True)
         self.env = sandbox.env(service, http_port=self.port, **overrides)
         self.log_path = log_dir / f"{service}-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -17,10 +17,10 @@ from services.invoicing.handlers.errors import Refused, invoice_not_found
 from services.invoicing.store.invoices import InvoiceFilter, StoredInvoice
 from shared.api_models import DecimalText, StrictRequest
 from shared.auth.http import Caller, require
-from shared.http import NOT_FOUND, UNAUTHORIZED
+from shared.http import AUTH_ERRORS, NOT_FOUND
 from shared.references import format_national, format_rf
 
-router = APIRouter(prefix="/invoices", tags=["invoices"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/invoices", tags=["invoices"], responses=AUTH_ERRORS)
 BILL = require("invoicing:bill")
 READ = require("invoicing:read")
 

@@ -15,9 +15,9 @@ from services.invoicing.handlers.errors import Refused
 from services.invoicing.store.payments import StoredPayment
 from shared.api_models import StrictRequest
 from shared.auth.http import Caller, require
-from shared.http import NOT_FOUND, UNAUTHORIZED
+from shared.http import AUTH_ERRORS, NOT_FOUND
 
-router = APIRouter(prefix="/payments", tags=["payments"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/payments", tags=["payments"], responses=AUTH_ERRORS)
 BILL = require("invoicing:bill")
 READ = require("invoicing:read")
 

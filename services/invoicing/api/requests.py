@@ -21,9 +21,9 @@ from services.invoicing.uow import InvoicingUnitOfWork
 from shared.auth.http import require
 from shared.events import topics
 from shared.events.sales import OrderCancelled
-from shared.http import NOT_FOUND, UNAUTHORIZED
+from shared.http import AUTH_ERRORS, NOT_FOUND
 
-router = APIRouter(prefix="/billing-requests", tags=["billing requests"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/billing-requests", tags=["billing requests"], responses=AUTH_ERRORS)
 READ = require("invoicing:read")
 
 State = Literal[

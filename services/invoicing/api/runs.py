@@ -25,11 +25,11 @@ from services.invoicing.summary_pdf import SummaryRow, render_run_summary
 from shared.api_models import IsoDate, StrictRequest
 from shared.auth.http import Caller, require
 from shared.events.invoicing import BillingRunFinished
-from shared.http import NOT_FOUND, UNAUTHORIZED
+from shared.http import AUTH_ERRORS, NOT_FOUND
 from shared.jobs.api import JobOut, accepted
 from shared.money import ZERO, plain
 
-router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=AUTH_ERRORS)
 BILL = require("invoicing:bill")
 READ = require("invoicing:read")
 
