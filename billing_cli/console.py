@@ -2,7 +2,7 @@
 
 ``serve`` takes what the local stack already has when a ``CONSOLE_`` variable is not
 set: the console's own credential and its assertion key
-(``.local/secrets/auth/token-console`` and ``console-assertion-key.pem``, made when the
+(``.local/secrets/auth/token-console`` and ``actor-assertion-private.pem``, made when the
 demo's processes first start), a session secret kept in ``.local/console/session-secret``
 (made on first start, mode 0600, never in the repository) and the users file
 ``.local/console/users`` that ``add-user`` writes.
@@ -76,8 +76,8 @@ def serve() -> None:
     """Run the console (``CONSOLE_HTTP_PORT``, default 8080)."""
     if not os.environ.get("CONSOLE_SERVICE_TOKEN") and (AUTH / "token-console").is_file():
         os.environ["CONSOLE_SERVICE_TOKEN"] = (AUTH / "token-console").read_text(encoding="ascii").strip()
-    if not os.environ.get("CONSOLE_ACTOR_ASSERTION_KEY_FILE") and (AUTH / "console-assertion-key.pem").is_file():
-        os.environ["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] = str(AUTH / "console-assertion-key.pem")
+    if not os.environ.get("CONSOLE_ACTOR_ASSERTION_KEY_FILE") and (AUTH / "actor-assertion-private.pem").is_file():
+        os.environ["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] = str(AUTH / "actor-assertion-private.pem")
     if not os.environ.get("CONSOLE_SESSION_SECRET"):
         if not SECRET_FILE.exists():
             _private_file(SECRET_FILE, secrets.token_urlsafe(48))

@@ -40,8 +40,8 @@ CLERK_SCOPES: tuple[str, ...] = tuple(f"{s}:{op}" for s in SERVICES for op in ("
 """A billing clerk: read, do the service's work, replay dead letters; no ``admin``."""
 
 CREDENTIALS_FILE = "credentials.json"
-ASSERTION_PRIVATE_KEY = "console-assertion-key.pem"
-ASSERTION_PUBLIC_KEYS = "console-assertion-public.pem"
+ASSERTION_PRIVATE_KEY = "actor-assertion-private.pem"
+ASSERTION_PUBLIC_KEYS = "actor-assertion-public.pem"
 TOKEN_FILE_PREFIX = "token-"  # noqa: S105 (a file name's prefix)
 
 

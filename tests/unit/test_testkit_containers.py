@@ -45,7 +45,7 @@ def test_every_service_reads_its_container_settings(
     assert settings.kafka_bootstrap_servers == "kafka:9092"
     assert settings.database_url.get_secret_value().endswith(f"@postgres:5432/{service}")
     assert str(settings.credentials_file) == "/run/billing-auth/credentials.json"
-    assert str(settings.actor_assertion_public_keys_file) == "/run/billing-auth/console-assertion-public.pem"
+    assert str(settings.actor_assertion_public_keys_file) == "/run/billing-auth/actor-assertion-public.pem"
     assert "API_TOKEN" not in " ".join(env)
     assert settings.http_host == "0.0.0.0"
     if service == "dispatch":
@@ -78,10 +78,10 @@ def test_the_console_gets_a_session_secret_and_the_services_urls(system: k.Conta
     assert env["CONSOLE_INVOICING_URL"] == "http://invoicing:8000"
     assert env["CONSOLE_SERVICE_TOKEN_FILE"] == "/run/billing-auth/token-console"
     assert (system.credentials.folder / "token-console").read_text().strip() == system.token("console")
-    assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/console-assertion-key.pem"
+    assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/actor-assertion-private.pem"
     assert "CONSOLE_API_TOKEN" not in env
     # what the containers read is in the folder mounted there
-    assert (system.credentials.folder / "console-assertion-key.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    assert (system.credentials.folder / "actor-assertion-private.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
 
 
 def test_kafka_advertises_the_network_alias_inside_and_the_host_port_outside() -> None:
