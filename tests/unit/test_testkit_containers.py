@@ -81,7 +81,8 @@ def test_the_console_gets_a_session_secret_and_the_services_urls(system: k.Conta
     assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/actor-assertion-private.pem"
     assert "CONSOLE_API_TOKEN" not in env
     # what the containers read is in the folder mounted there
-    assert (system.credentials.folder / "actor-assertion-private.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    key = system.credentials.folder / "actor-assertion-private.pem"
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
 
 
 def test_kafka_advertises_the_network_alias_inside_and_the_host_port_outside() -> None:
