@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from faststream import FastStream
 from sqlalchemy import MetaData, text
 
+from shared.auth.credentials import CredentialsError
 from shared.auth.http import authenticate, require
 from shared.auth.scopes import METRICS
 from shared.auth.setup import build_authenticator
@@ -270,8 +271,8 @@ class Runtime(Generic[U]):
         """The HTTP API: health and readiness open, everything else behind a caller's
         credential (``shared.auth``): each route declares its one scope, ``/metrics``
         needs ``metrics``. ``/docs``, ``/redoc`` and ``/openapi.json`` are served only in
-        development (the contract is published in ``docs/``). Production without a
-        credentials file is refused (:class:`~shared.settings.StartRefused`)."""
+        development. Production without a credentials file, or a credentials or key file
+        that cannot be read, is refused (:class:`~shared.settings.StartRefused`)."""
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -299,7 +300,10 @@ class Runtime(Generic[U]):
         app = FastAPI(title=title, lifespan=lifespan, **kwargs)
         install_error_handlers(app)  # 422 in the declared shape; 500 without personal data
         app.state.runtime = self
-        app.state.authenticator = build_authenticator(settings)
+        try:
+            app.state.authenticator = build_authenticator(settings)
+        except (CredentialsError, OSError, ValueError) as exc:  # the message names the file, never a hash
+            raise StartRefused(str(exc)) from None
         app.include_router(
             health_router(
                 {name: check for name, (check, _) in self.readiness.items()},

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -82,6 +83,15 @@ async def test_production_serves_no_docs() -> None:
 def test_production_without_a_credentials_file_refuses_to_start() -> None:
     with pytest.raises(StartRefused, match="CUSTOMERS_CREDENTIALS_FILE is not set"):
         customers(mode="production")
+
+
+def test_a_credentials_file_that_cannot_be_read_refuses_the_start(tmp_path: Path) -> None:
+    broken = tmp_path / "credentials.json"
+    broken.write_text('{"credentials": [{"name": "x", "scopes": ["invocing:*"]}]}')
+    with pytest.raises(StartRefused, match=r"credentials\.json is not valid"):
+        customers(credentials_file=broken)
+    with pytest.raises(StartRefused, match=r"missing\.json"):
+        customers(credentials_file=tmp_path / "missing.json")
 
 
 async def test_development_without_a_credentials_file_refuses_every_call_and_says_so(
