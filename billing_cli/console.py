@@ -1,8 +1,9 @@
 """``billing console …``: run the clerk's web console and manage its users.
 
 ``serve`` takes what the local stack already has when a ``CONSOLE_`` variable is not
-set: the services' API token (``BILLING_API_TOKEN``, which ``bin/billing`` reads from
-``.local/secrets/api-token``) and the users file ``.local/console/users`` that
+set: the console's own credential and its assertion key
+(``.local/secrets/auth/token-console`` and ``actor-assertion-private.pem``, made when the
+demo's processes first start) and the users file ``.local/console/users`` that
 ``add-user`` writes. Sessions need no secret: the cookie is an opaque random id.
 
 ``sessions revoke --user NAME`` ends every session of a clerk at once (on every replica:
@@ -23,7 +24,9 @@ app = typer.Typer(no_args_is_help=True, help="The clerk's web console.")
 sessions_app = typer.Typer(no_args_is_help=True, help="The console's sessions (in its database).")
 app.add_typer(sessions_app, name="sessions")
 
-LOCAL = Path(os.environ.get("BILLING_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local") / "console"
+LOCAL_DIR = Path(os.environ.get("BILLING_LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local")
+LOCAL = LOCAL_DIR / "console"
+AUTH = LOCAL_DIR / "secrets" / "auth"
 USERS_FILE = LOCAL / "users"
 
 
@@ -74,8 +77,10 @@ def add_user(
 @app.command()
 def serve() -> None:
     """Run the console (``CONSOLE_HTTP_PORT``, default 8080)."""
-    if not os.environ.get("CONSOLE_API_TOKEN") and os.environ.get("BILLING_API_TOKEN"):
-        os.environ["CONSOLE_API_TOKEN"] = os.environ["BILLING_API_TOKEN"]
+    if not os.environ.get("CONSOLE_SERVICE_TOKEN") and (AUTH / "token-console").is_file():
+        os.environ["CONSOLE_SERVICE_TOKEN"] = (AUTH / "token-console").read_text(encoding="ascii").strip()
+    if not os.environ.get("CONSOLE_ACTOR_ASSERTION_KEY_FILE") and (AUTH / "actor-assertion-private.pem").is_file():
+        os.environ["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] = str(AUTH / "actor-assertion-private.pem")
     if not os.environ.get("CONSOLE_USERS") and not os.environ.get("CONSOLE_USERS_FILE"):
         if not USERS_FILE.exists():
             raise typer.BadParameter("no users yet: add one with `bin/billing console add-user NAME`")

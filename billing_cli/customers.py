@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billing_cli.http import call, client, dump
+from billing_cli.http import Actor, actor_header, call, client, dump
 from billing_cli.jobs import started
 
 app = typer.Typer(no_args_is_help=True, help="Customer cards and their billing-data errors.")
@@ -86,13 +86,13 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
 def update(
     number: str,
     sets: Annotated[list[str], typer.Option("--set", help="field=value; repeatable")],
-    actor: Annotated[str, typer.Option(help="who makes the change")] = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
     as_json: Json = False,
 ) -> None:
     """Fix a card: ``--set email=a@b.fi --set address.postal_code=00100``."""
     with client("customers", PORT) as c:
-        card = call(c, "PATCH", f"/customers/{number}", lang, json=_parse_sets(sets), headers={"X-Actor": actor})
+        card = call(c, "PATCH", f"/customers/{number}", lang, json=_parse_sets(sets), headers=actor_header(actor))
     dump(card) if as_json else typer.echo(_line(card, lang))
 
 
@@ -110,19 +110,19 @@ def history(number: str, lang: Lang = "fi") -> None:
 def republish(
     lang: Lang = "fi",
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the job until it ends")] = True,
-    actor: Annotated[str, typer.Option(help="who starts the job")] = "cli",
+    actor: Actor = None,
 ) -> None:
     """Re-validate every card and publish every billing profile again (a job: prints
     its URL and shows its progress until it is done)."""
     with client("customers", PORT) as c:
-        job = call(c, "POST", "/customers/republish-profiles", lang, headers={"X-Actor": actor})
+        job = call(c, "POST", "/customers/republish-profiles", lang, headers=actor_header(actor))
         started(c, job, lang, wait=wait)
 
 
 @app.command()
 def erase(
     number: str,
-    actor: Annotated[str, typer.Option(help="who makes the request (audit trail)")] = "cli",
+    actor: Actor = None,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
     lang: Lang = "fi",
     as_json: Json = False,
@@ -138,7 +138,7 @@ def erase(
             abort=True,
         )
     with client("customers", PORT) as c:
-        done = call(c, "POST", f"/customers/{number}/erasure", lang, headers={"X-Actor": actor})
+        done = call(c, "POST", f"/customers/{number}/erasure", lang, headers=actor_header(actor))
     if as_json:
         dump(done)
         return

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from billing_cli.http import call, client, dump
+from billing_cli.http import Actor, actor_header, call, client, dump
 from billing_cli.jobs import follow
 
 app = typer.Typer(no_args_is_help=True, help="Sending documents channel by channel (e-mail, e-invoice, print).")
@@ -143,7 +143,7 @@ def send(
     customer: Annotated[str | None, typer.Option(help="only this customer")] = None,
     out: Annotated[Path | None, typer.Option(help="--preview: save the samples here")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the job until it ends")] = True,
-    actor: Annotated[str, typer.Option(help="who sends")] = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
 ) -> None:
     """Send a channel's documents (seed steps 20–24), or preview them (step 22)."""
@@ -159,7 +159,7 @@ def send(
     if customer:
         body["customer_number"] = customer
     with client("dispatch", PORT) as c:
-        answer = call(c, "POST", f"/sending/{_channel(channel)}/send", lang, json=body, headers={"X-Actor": actor})
+        answer = call(c, "POST", f"/sending/{_channel(channel)}/send", lang, json=body, headers=actor_header(actor))
         typer.echo(answer[f"message_{lang}"] if f"message_{lang}" in answer else answer["message_en"])
         job = answer["job"]
         typer.echo(f"{c.base_url.join(job['url'])}")
@@ -202,13 +202,13 @@ def show(document_id: str, lang: Lang = "fi", as_json: Json = False) -> None:
 def resend(
     document_id: str,
     wait: Annotated[bool, typer.Option("--wait/--no-wait")] = True,
-    actor: Annotated[str, typer.Option(help="who sends")] = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
 ) -> None:
     """Send one failed document again (after its cause is fixed on the customer card): it
     goes to the customer's current billing data."""
     with client("dispatch", PORT) as c:
-        answer = call(c, "POST", f"/documents/{document_id}/resend", lang, headers={"X-Actor": actor})
+        answer = call(c, "POST", f"/documents/{document_id}/resend", lang, headers=actor_header(actor))
         typer.echo(answer[f"message_{lang}"])
         if wait:
             follow(c, answer["job"]["url"], lang)
@@ -218,7 +218,7 @@ def resend(
 def move(
     document_id: str,
     channel: ChannelOpt,
-    actor: Annotated[str, typer.Option(help="who moves it")] = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
     as_json: Json = False,
 ) -> None:
@@ -227,7 +227,7 @@ def move(
     target = _channel(channel)
     with client("dispatch", PORT) as c:
         answer = call(
-            c, "POST", f"/documents/{document_id}/move", lang, json={"channel": target}, headers={"X-Actor": actor}
+            c, "POST", f"/documents/{document_id}/move", lang, json={"channel": target}, headers=actor_header(actor)
         )
     if as_json:
         dump(answer)

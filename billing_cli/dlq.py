@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from billing_cli.http import call, dump
+from billing_cli.http import Actor, actor_header, call, dump
 from billing_cli.jobs import service_client
 
 app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay once the cause is fixed.")
 ServiceArg = Annotated[str, typer.Argument(help="customers | invoicing | reminders | dispatch")]
 Lang = Annotated[str, typer.Option("--lang", help="fi | en")]
 Json = Annotated[bool, typer.Option("--json", help="print the API's JSON")]
-Actor = Annotated[str, typer.Option("--actor", help="who replays (recorded with the dead letter)")]
 
 
 def _line(d: dict[str, Any]) -> str:
@@ -64,7 +63,7 @@ def replay(
     topic: Annotated[str | None, typer.Option("--topic", help="all of this topic")] = None,
     code: Annotated[str | None, typer.Option("--code", help="all with this error code")] = None,
     again: Annotated[bool, typer.Option("--again", help="also those replayed before")] = False,
-    actor: Actor = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
 ) -> None:
     """Publish dead letters again to their topic (once the cause is fixed)."""
@@ -76,5 +75,5 @@ def replay(
     if code is not None:
         body["error_code"] = code
     with service_client(service) as c:
-        answer = call(c, "POST", "/dead-letters/replay", lang, json=body, headers={"X-Actor": actor})
+        answer = call(c, "POST", "/dead-letters/replay", lang, json=body, headers=actor_header(actor))
     typer.echo(answer[f"message_{lang}"] if f"message_{lang}" in answer else answer["message_en"])

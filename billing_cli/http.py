@@ -1,10 +1,17 @@
-"""A small HTTP client for the services' APIs (base URL and token from the environment)."""
+"""A small HTTP client for the services' APIs (base URL and token from the environment).
+
+The token is the ops user's own credential, ``BILLING_TOKEN`` (``bin/billing`` reads the
+local stack's from ``.local/secrets/auth/token-ops``); the services record its name as
+who acted. ``BILLING_API_TOKEN``, the one shared token of before, is still read for one
+release when ``BILLING_TOKEN`` is not set, with a warning.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+import re
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -18,10 +25,47 @@ class ServiceClient(httpx.Client):
         self.service = service
 
 
+TOKEN_ENV = "BILLING_TOKEN"  # noqa: S105 (a variable's name)
+DEPRECATED_TOKEN_ENV = "BILLING_API_TOKEN"  # noqa: S105
+LOCAL_TOKEN_FILE = ".local/secrets/auth/token-ops"  # noqa: S105 (where bin/billing finds the local one)
+_warned: list[bool] = []
+
+
+def token() -> str:
+    """The caller's own credential: ``BILLING_TOKEN``, else (deprecated, warned once on
+    stderr) ``BILLING_API_TOKEN``; empty when neither is set."""
+    own = os.environ.get(TOKEN_ENV, "")
+    if own:
+        return own
+    old = os.environ.get(DEPRECATED_TOKEN_ENV, "")
+    if old and not _warned:
+        _warned.append(True)
+        typer.echo(
+            f"warning: {DEPRECATED_TOKEN_ENV} is deprecated and will be ignored in the next release;"
+            f" set {TOKEN_ENV} to your own credential's token",
+            err=True,
+        )
+    return old
+
+
 def client(service: str, default_port: int) -> httpx.Client:
     base = os.environ.get(f"BILLING_{service.upper()}_URL", f"http://127.0.0.1:{default_port}")
-    token = os.environ.get("BILLING_API_TOKEN", "")
-    return ServiceClient(service, base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+    return ServiceClient(service, base_url=base, headers={"Authorization": f"Bearer {token()}"}, timeout=60.0)
+
+
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        help="deprecated: the services record your credential's name as who acted; if given, it must be that name",
+    ),
+]
+
+
+def actor_header(actor: str | None) -> dict[str, str]:
+    """``X-Actor`` only when ``--actor`` was given: the services take who acted from the
+    credential and refuse (403) a header naming anyone else."""
+    return {"X-Actor": actor} if actor else {}
 
 
 def unreachable(c: httpx.Client, exc: Exception, lang: str) -> str:
@@ -36,20 +80,59 @@ def unreachable(c: httpx.Client, exc: Exception, lang: str) -> str:
 
 
 def token_rejected(c: httpx.Client, lang: str) -> str:
-    """A 401: the API token is missing or not the one the service was started with."""
+    """A 401: no token, or one the services do not know (unknown, expired, revoked)."""
     service = getattr(c, "service", None) or "the service"
-    missing = not os.environ.get("BILLING_API_TOKEN")
+    missing = not (os.environ.get(TOKEN_ENV) or os.environ.get(DEPRECATED_TOKEN_ENV))
     if lang == "fi":
-        what = "API-avain puuttuu" if missing else "API-avain hylättiin"
+        what = "Tunnus puuttuu" if missing else "Tunnus hylättiin (tuntematon, vanhentunut tai peruttu)"
         return (
-            f"{what} ({service}, HTTP 401): aseta BILLING_API_TOKEN palvelun avaimeksi"
-            " (paikallisesti bin/billing lukee sen tiedostosta .local/secrets/api-token)"
+            f"{what} ({service}, HTTP 401): aseta {TOKEN_ENV} omaksi tunnukseksesi"
+            " (ylläpito tekee sen: billing credentials create NIMI --kind person --scopes …;"
+            f" paikallisesti bin/billing lukee sen tiedostosta {LOCAL_TOKEN_FILE})"
         )
-    what = "API token missing" if missing else "API token rejected"
+    what = "Credential missing" if missing else "Credential rejected (unknown, expired or revoked)"
     return (
-        f"{what} ({service}, HTTP 401): set BILLING_API_TOKEN to the service's token"
-        " (locally, bin/billing reads it from .local/secrets/api-token)"
+        f"{what} ({service}, HTTP 401): set {TOKEN_ENV} to your own credential's token"
+        " (an operator makes one: billing credentials create NAME --kind person --scopes …;"
+        f" locally, bin/billing reads it from {LOCAL_TOKEN_FILE})"
     )
+
+
+_SCOPE = re.compile(r"\b((?:customers|invoicing|reminders|dispatch):[a-z]+|metrics|act-for-clerks)\b")
+
+
+def forbidden(response: httpx.Response, c: httpx.Client, lang: str) -> str | None:
+    """A 403 about the credential (a missing scope, an ``X-Actor`` naming someone else):
+    what is missing and what to do; None for any other 403 (the service's own message)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    code = detail.get("code") if isinstance(detail, dict) else None
+    service = getattr(c, "service", None) or "the service"
+    if code == "forbidden":
+        found = _SCOPE.search(str(detail.get("message_en") or ""))
+        scope = found.group(1) if found else "?"
+        if lang == "fi":
+            return (
+                f"Ei oikeutta ({service}, HTTP 403): tunnukseltasi puuttuu oikeus {scope}."
+                f" Pyydä ylläpitoa lisäämään se tunnukseesi tai käytä tunnusta, jolla se on."
+            )
+        return (
+            f"Not allowed ({service}, HTTP 403): your credential lacks the scope {scope}."
+            " Ask an operator to add it to your credential, or use one that has it."
+        )
+    if code == "actor-header-refused":
+        if lang == "fi":
+            return (
+                f"--actor hylättiin ({service}, HTTP 403): palvelut kirjaavat tekijäksi tunnuksesi nimen;"
+                " jätä --actor pois"
+            )
+        return (
+            f"--actor refused ({service}, HTTP 403): the services record your credential's name as"
+            " who acted; leave --actor out"
+        )
+    return None
 
 
 def call(c: httpx.Client, method: str, path: str, lang: str = "fi", **kwargs: Any) -> Any:
@@ -62,6 +145,9 @@ def call(c: httpx.Client, method: str, path: str, lang: str = "fi", **kwargs: An
         raise typer.Exit(2) from None
     if response.status_code == 401:
         typer.echo(token_rejected(c, lang), err=True)
+        raise typer.Exit(1)
+    if response.status_code == 403 and (message := forbidden(response, c, lang)) is not None:
+        typer.echo(message, err=True)
         raise typer.Exit(1)
     if response.status_code >= 400:
         typer.echo(describe_error(response, lang), err=True)

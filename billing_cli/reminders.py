@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billing_cli.http import call, client, dump
+from billing_cli.http import Actor, actor_header, call, client, dump
 from billing_cli.jobs import follow
 from shared.money import format_amount
 
@@ -27,7 +27,6 @@ Day = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: th
 Level = Annotated[int, typer.Option("--level", "-l", min=1, max=9, help="1 = reminder #1, 2 = #2")]
 Invoices = Annotated[list[str] | None, typer.Option("--invoice", "-i", help="an invoice id; repeatable")]
 All = Annotated[bool, typer.Option("--all", help="every candidate (select all)")]
-Actor = Annotated[str, typer.Option(help="who does it (audit trail)")]
 
 
 def _money(value: str | None, lang: str) -> str:
@@ -123,7 +122,7 @@ def create(
     invoices: Invoices = None,
     on: Day = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="follow the job until it ends")] = True,
-    actor: Actor = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
     as_json: Json = False,
 ) -> None:
@@ -139,7 +138,7 @@ def create(
     if on:
         body["date"] = on
     with client("reminders", PORT) as c:
-        job = call(c, "POST", "/reminders/create", lang, json=body, headers={"X-Actor": actor})
+        job = call(c, "POST", "/reminders/create", lang, json=body, headers=actor_header(actor))
         typer.echo(f"{c.base_url.join(job['url'])}")
         if not wait:
             return
@@ -190,13 +189,13 @@ def dispute(
     invoice_id: str,
     reason: Annotated[str | None, typer.Option(help="why (shown to other clerks)")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="the dispute is over")] = False,
-    actor: Actor = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
 ) -> None:
     """Mark an invoice disputed (no reminders, no hand-over) or clear it."""
     body = {"disputed": not clear, "reason": None if clear else reason}
     with client("reminders", PORT) as c:
-        item = call(c, "PUT", f"/invoices/{invoice_id}/dispute", lang, json=body, headers={"X-Actor": actor})
+        item = call(c, "PUT", f"/invoices/{invoice_id}/dispute", lang, json=body, headers=actor_header(actor))
     state = (
         ("riitautettu" if item["disputed"] else "ei riitaa")
         if lang == "fi"
@@ -229,7 +228,7 @@ def handover(
     invoices: Invoices = None,
     on: Day = None,
     agency: Annotated[str | None, typer.Option(help="collection agency code")] = None,
-    actor: Actor = "cli",
+    actor: Actor = None,
     lang: Lang = "fi",
     as_json: Json = False,
 ) -> None:
@@ -242,5 +241,5 @@ def handover(
     if agency:
         body["agency"] = agency
     with client("reminders", PORT) as c:
-        result = call(c, "POST", "/collection/handover", lang, json=body, headers={"X-Actor": actor})
+        result = call(c, "POST", "/collection/handover", lang, json=body, headers=actor_header(actor))
     dump(result) if as_json else typer.echo(result[f"message_{lang}"])

@@ -1,5 +1,8 @@
-"""Calls to the four services: one async httpx client each, the service token, and
-``X-Actor: <signed-in clerk>`` on every call, so audit trails name a person.
+"""Calls to the four services: one async httpx client each, with the console's own
+credential (``CONSOLE_SERVICE_TOKEN``), and on every call made for a signed-in clerk a
+short-lived assertion naming that clerk (``X-Actor-Assertion``, signed with the key in
+``CONSOLE_ACTOR_ASSERTION_KEY_FILE``), so the services' audit trails name the person.
+``X-Actor`` is never sent: the services take the actor only from what they verify.
 
 A service's refusal becomes :class:`ServiceError` with the message in the clerk's
 language (the services answer ``{"detail": {code, message_fi, message_en}}``, or a 422
@@ -11,14 +14,20 @@ name so a form can show each beside its field. A service that cannot be reached 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Request
 
 from console import i18n
 from console.config import SERVICES, ConsoleSettings
+from shared.auth import assertion
+from shared.auth.scopes import CLERK_SCOPES, expand
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,10 +46,24 @@ class ServiceError(Exception):
 
 
 class Backends:
-    """The clients, made when the app starts and closed when it stops."""
+    """The clients, made when the app starts and closed when it stops, and the key that
+    signs the clerk assertions (read once at start: a missing or wrong key stops it)."""
 
     def __init__(self, settings: ConsoleSettings, transports: dict[str, httpx.AsyncBaseTransport] | None = None):
-        token = settings.api_token.get_secret_value()
+        token = settings.token()
+        self.assertion_key: Ed25519PrivateKey | None = None
+        if settings.actor_assertion_key_file is not None:
+            path = settings.actor_assertion_key_file
+            try:
+                self.assertion_key = assertion.load_private_key(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"CONSOLE_ACTOR_ASSERTION_KEY_FILE {path}: {exc}") from None
+        else:
+            log.warning(
+                "CONSOLE_ACTOR_ASSERTION_KEY_FILE is not set: calls carry no clerk assertion, "
+                "so the services record the console, not the clerk, as who acted"
+            )
+        self.clerk_scopes = sorted(expand(settings.clerk_scopes) if settings.clerk_scopes else CLERK_SCOPES)
         self.clients = {
             name: httpx.AsyncClient(
                 base_url=settings.service_url(name),
@@ -54,6 +77,13 @@ class Backends:
     async def aclose(self) -> None:
         for c in self.clients.values():
             await c.aclose()
+
+    def acting_for(self, clerk: str) -> dict[str, str]:
+        """The headers of a call made for ``clerk``: a fresh signed assertion (valid
+        :data:`shared.auth.assertion.LIFETIME_S`) with the clerk's scopes."""
+        if self.assertion_key is None:
+            return {}
+        return {assertion.HEADER: assertion.sign(self.assertion_key, clerk, self.clerk_scopes)}
 
 
 def describe(service: str, response: httpx.Response, lang: str) -> ServiceError:
@@ -100,7 +130,7 @@ async def call(
     headers = dict(kwargs.pop("headers", None) or {})
     user = request.session.get("user")
     if isinstance(user, str) and user:
-        headers["X-Actor"] = user
+        headers |= backends.acting_for(user)
     try:
         response = await backends.clients[service].request(method, path, headers=headers, **kwargs)
     except httpx.HTTPError:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth.scopes import expand
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
 
@@ -30,8 +32,19 @@ class ConsoleSettings(BaseSettings):
     invoicing_url: str = "http://127.0.0.1:8002"
     reminders_url: str = "http://127.0.0.1:8003"
     dispatch_url: str = "http://127.0.0.1:8004"
-    api_token: SecretStr = SecretStr("")
-    """The Bearer token the services require (the same ``*_API_TOKEN`` they are given)."""
+    service_token: SecretStr = SecretStr("")
+    """The console's own credential (``CONSOLE_SERVICE_TOKEN``): the Bearer token it calls
+    the services with. Its scopes: ``act-for-clerks`` and the clerk's (README, Security)."""
+    service_token_file: Path | None = None
+    """A file holding the console's token (a mounted Secret, compose's ``credentials``
+    volume), read at start when ``CONSOLE_SERVICE_TOKEN`` is not set."""
+    actor_assertion_key_file: Path | None = None
+    """The Ed25519 private key (PEM) that signs each call's clerk assertion
+    (``X-Actor-Assertion``); the services hold its public key. Without it the console
+    cannot act for a signed-in clerk, and calls made for one are refused."""
+    clerk_scopes: list[str] = []
+    """Narrow what a clerk may do through the console (scope names); empty: the clerk's
+    scopes (every operation but ``admin``, ``shared.auth.scopes.CLERK_SCOPES``)."""
     service_timeout_s: float = Field(30.0, gt=0, le=600)
 
     mode: Literal["development", "production"] = "development"
@@ -155,6 +168,22 @@ class ConsoleSettings(BaseSettings):
         if name in self.oidc_allowed_users:
             return True
         return bool(self.oidc_required_group) and self.oidc_required_group in groups
+
+    @field_validator("clerk_scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str]) -> list[str]:
+        expand(value)  # a typo stops the start (UnknownScope names it)
+        return value
+
+    def token(self) -> str:
+        """The console's own credential: ``service_token``, else ``service_token_file``'s."""
+        token = self.service_token.get_secret_value()
+        if not token and self.service_token_file is not None:
+            try:
+                token = self.service_token_file.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"CONSOLE_SERVICE_TOKEN_FILE {self.service_token_file}: {exc}") from None
+        return token
 
     def service_url(self, service: str) -> str:
         if service not in SERVICES:

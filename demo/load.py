@@ -59,7 +59,7 @@ def api(service: str) -> httpx.Client:
 
 
 def request(c: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    response = c.request(method, path, headers={"X-Actor": "demo"}, **kwargs)
+    response = c.request(method, path, **kwargs)  # who acted: the credential (BILLING_TOKEN)
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {c.base_url}{path}: HTTP {response.status_code} {response.text[:500]}")
     return response.json()

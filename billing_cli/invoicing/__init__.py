@@ -15,8 +15,8 @@ The clerk's day, as commands:
 - ``reconcile`` (operators, after a restore): rebuild from the invoice log what the
   database lacks (talks to the database and Kafka directly, not the API).
 
-Every write sends ``X-Actor`` (``--actor``, by default the OS user name) for the audit
-trail. A refusal (4xx) prints the service's fi/en message and exits 1; a service that
+The services record who acted from the credential (``BILLING_TOKEN``: your own);
+``--actor`` is deprecated. A refusal (4xx) prints the service's fi/en message and exits 1; a service that
 cannot be reached exits 2 (:func:`billing_cli.http.call`).
 """
 

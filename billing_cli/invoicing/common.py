@@ -1,9 +1,9 @@
 """What the ``billing invoicing`` commands share: the sub-app, the options every command
-takes the same way, the ``X-Actor`` header and the client of the invoicing service."""
+takes the same way (``--actor`` is :data:`billing_cli.http.Actor`) and the client of the
+invoicing service."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,7 +25,6 @@ MAX_SELECTION = 100_000
 
 Lang = Annotated[Literal["fi", "en"], typer.Option("--lang", help="fi | en")]
 Json = Annotated[bool, typer.Option("--json", help="print the API's JSON")]
-Actor = Annotated[str | None, typer.Option("--actor", help="who does this (audit trail); default: your OS user name")]
 Kind = Annotated[Literal["subscription", "notice"], typer.Option("--kind", help="subscription | notice")]
 OptionalKind = Annotated[
     Literal["subscription", "notice"] | None,
@@ -33,17 +32,6 @@ OptionalKind = Annotated[
 ]
 InvoiceId = Annotated[int, typer.Argument(min=1, help="the invoice's id (the first column of `invoices`)")]
 Pdf = Annotated[Path | None, typer.Option("--pdf", help="save the summary as a PDF here", dir_okay=False)]
-
-
-def actor_header(actor: str | None) -> dict[str, str]:
-    """The ``X-Actor`` header: the given name, else the OS user (``cli`` when the
-    system has no name for the user, e.g. a container without a passwd entry)."""
-    if actor is None:
-        try:
-            actor = getpass.getuser()
-        except (KeyError, OSError):
-            actor = "cli"
-    return {"X-Actor": actor}
 
 
 def say(lang: str, fi: str, en: str) -> None:

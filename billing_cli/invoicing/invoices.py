@@ -7,15 +7,13 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from billing_cli.http import call, dump
+from billing_cli.http import Actor, actor_header, call, dump
 from billing_cli.invoicing import text
 from billing_cli.invoicing.common import (
-    Actor,
     InvoiceId,
     Json,
     Lang,
     OptionalKind,
-    actor_header,
     app,
     echo_lines,
     invoicing_client,

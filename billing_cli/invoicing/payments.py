@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from billing_cli.http import call, dump
+from billing_cli.http import Actor, actor_header, call, dump
 from billing_cli.invoicing import text
-from billing_cli.invoicing.common import Actor, Json, Lang, actor_header, app, echo_lines, invoicing_client, say
+from billing_cli.invoicing.common import Json, Lang, app, echo_lines, invoicing_client, say
 
 
 @app.command()

@@ -10,17 +10,15 @@ from typing import Annotated, Any, Literal
 import httpx
 import typer
 
-from billing_cli.http import call, describe_error, dump
+from billing_cli.http import Actor, actor_header, call, describe_error, dump
 from billing_cli.invoicing import text
 from billing_cli.invoicing.common import (
     MAX_SELECTION,
-    Actor,
     Json,
     Kind,
     Lang,
     OptionalKind,
     Pdf,
-    actor_header,
     app,
     echo_lines,
     invoicing_client,

@@ -10,7 +10,9 @@
 #
 # Where things go: $BILLING_DEMO_DIR (default <local dir>/demo): run/ (pid files),
 # logs/ (one log per process), out/ (mail/*.eml, einvoice/*.xml, print/, pdf/).
-# The stack's endpoints and the API token come from $BILLING_LOCAL_DIR (default .local);
+# The stack's endpoints and the callers' credentials come from $BILLING_LOCAL_DIR
+# (default .local; credentials in secrets/auth/: the credentials file, the console's
+# assertion key pair, a token-<caller> file per caller, made on the first start);
 # the stack's own folder may be another ($BILLING_STACK_DIR, default the same).
 # Environment: DEMO_CUSTOMERS (3000), DEMO_SEED (2026), DEMO_START_TIMEOUT (420 s for all to be ready),
 # BILLING_DEMO_PORT_OFFSET (0; added to every port of the demo's processes).
@@ -41,11 +43,9 @@ stack_env() { # the stack's endpoints ($BILLING_STACK_DIR: a stack set up elsewh
   eval "$(BILLING_LOCAL_DIR=${BILLING_STACK_DIR:-$LOCAL_DIR} bash "$here/stack.sh" env)"
 }
 
-token() { # BILLING_API_TOKEN if set, else the local stack's (made once)
-  [[ -n ${BILLING_API_TOKEN:-} ]] && { echo "$BILLING_API_TOKEN"; return; }
-  local f=$LOCAL_DIR/secrets/api-token
-  [[ -s $f ]] || { mkdir -p "$(dirname "$f")"; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f"; chmod 600 "$f"; }
-  cat "$f"
+CREDENTIALS_DIR=$LOCAL_DIR/secrets/auth
+credentials() { # every caller its own credential (made once; billing_testkit/credentials.py)
+  backend credentials --dir "$CREDENTIALS_DIR" >/dev/null
 }
 
 demo_password() { # the console's demo user: made once, password kept beside the stack's secrets (mode 0600)
@@ -71,13 +71,12 @@ start() {
   cd "$repo"
   stack_env
   mkdir -p "$RUN" "$LOGS" "$OUT/mail" "$OUT/einvoice" "$OUT/print" "$OUT/pdf"
-  BILLING_API_TOKEN=$(token)
-  export BILLING_API_TOKEN
+  credentials
   demo_password >/dev/null  # the console needs a user before it starts
   # One deadline for all: on a busy two-core machine eight Python processes importing and
   # migrating at once can take minutes, but a process that died is reported at once.
   backend start --run-dir "$RUN" --log-dir "$LOGS" --out "$OUT" --port-offset "$PORT_OFFSET" \
-    --timeout "${DEMO_START_TIMEOUT:-420}" \
+    --timeout "${DEMO_START_TIMEOUT:-420}" --credentials-dir "$CREDENTIALS_DIR" \
     --env DISPATCH_MAIL_FROM=laskutus@kustannus-demo.fi --env DISPATCH_MAIL_SENDER_NAME=Laskutus
 }
 
@@ -98,6 +97,9 @@ up() {
   start
   local started_s=$((SECONDS - t0))
   echo
+  # the demo's CLI steps act as the local ops user (its credential's name is what the
+  # audit trails record), unless the caller set BILLING_TOKEN
+  [[ -n ${BILLING_TOKEN:-} ]] || { BILLING_TOKEN=$(<"$CREDENTIALS_DIR/token-ops"); export BILLING_TOKEN; }
   cli demo load --out "$OUT" --customers "${DEMO_CUSTOMERS:-3000}" --seed "${DEMO_SEED:-2026}"
   echo
   cli demo day --out "$OUT" --started-s "$started_s"

@@ -1,6 +1,6 @@
 """The clerk's steps through our HTTP APIs, as ``billing`` (the CLI) makes them: the
-bearer token, ``X-Actor`` on writes, long work followed as a job (202 + ``Location``)
-to its end."""
+clerk's own bearer token (a person credential: the services record its name as who
+acted), long work followed as a job (202 + ``Location``) to its end."""
 
 from __future__ import annotations
 
@@ -22,16 +22,18 @@ class Clerk:
         self._urls = urls
         self._token = token
         self.actor = actor
+        """The credential's name: what the services' audit trails record (they take the
+        actor from the token, never from a header)."""
         self.timeout_s = timeout_s
         self._clients: dict[str, httpx.Client] = {}
 
     def api(self, service: str) -> httpx.Client:
         """An HTTP client for ``service`` (``customers``, ``invoicing``, ``reminders``,
-        ``dispatch``) with the token and the actor header."""
+        ``dispatch``) with the clerk's token."""
         if service not in self._clients:
             self._clients[service] = httpx.Client(
                 base_url=self._urls(service),
-                headers={"Authorization": f"Bearer {self._token}", "X-Actor": self.actor},
+                headers={"Authorization": f"Bearer {self._token}"},
                 timeout=self.timeout_s,
             )
         return self._clients[service]

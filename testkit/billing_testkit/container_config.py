@@ -7,6 +7,13 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from billing_testkit.credentials import (
+    ASSERTION_PRIVATE_KEY,
+    ASSERTION_PUBLIC_KEYS,
+    CONSOLE,
+    CREDENTIALS_FILE,
+    TOKEN_FILE_PREFIX,
+)
 from billing_testkit.infrastructure import LOCAL_KAFKA, LOCAL_POSTGRES, kafka_env
 from billing_testkit.processes import MAIL_PORT, SERVICES, Endpoints, Process
 
@@ -61,12 +68,20 @@ def database_sql(password: str) -> list[str]:
     return out
 
 
-def container_endpoints(db_password: str, api_token: str) -> Endpoints:
+AUTH_DIR = "/run/billing-auth"
+"""Where every process container sees the kit's credentials folder (read-only):
+:func:`billing_testkit.credentials.issue`'s files."""
+
+
+def container_endpoints(db_password: str) -> Endpoints:
     """Where a process finds the others inside the network (aliases = process names)."""
     return Endpoints(
         kafka_bootstrap="kafka:9092",
         database_urls={s: f"postgresql+asyncpg://{s}:{db_password}@postgres:5432/{s}" for s in SERVICES},
-        api_token=api_token,
+        credentials_file=f"{AUTH_DIR}/{CREDENTIALS_FILE}",
+        assertion_public_keys_file=f"{AUTH_DIR}/{ASSERTION_PUBLIC_KEYS}",
+        console_token_file=f"{AUTH_DIR}/{TOKEN_FILE_PREFIX}{CONSOLE}",
+        console_assertion_key_file=f"{AUTH_DIR}/{ASSERTION_PRIVATE_KEY}",
         service_urls={s: f"http://{s}:8000" for s in SERVICES},
         smtp_host="mailcatcher",
         smtp_port=MAIL_PORT,

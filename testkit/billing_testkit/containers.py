@@ -37,14 +37,16 @@ from testcontainers.core.network import Network
 
 from billing_testkit import infrastructure as infra
 from billing_testkit.container_config import (
+    AUTH_DIR,
     Images,
     container_endpoints,
     database_sql,
     kafka_environment,
     tuning,
 )
+from billing_testkit.credentials import issue
 from billing_testkit.infrastructure import StartFailed
-from billing_testkit.processes import MAIL_PORT, PROCESSES, Process, environment
+from billing_testkit.processes import MAIL_PORT, PROCESSES, Process, environment, with_test_hooks
 
 __all__ = [
     "ContainerSystem",
@@ -94,7 +96,6 @@ class ContainerSystem:
         self.auto_send = tuple(auto_send)
         self.start_timeout_s = start_timeout_s
         self.session = uuid.uuid4().hex[:12]
-        self.api_token = secrets.token_urlsafe(24)
         self._db_password = secrets.token_hex(12)
         self.console_user = ("clerk", secrets.token_urlsafe(12))
         """The console's one user (name, password): sign in at ``url("console")``."""
@@ -105,6 +106,8 @@ class ContainerSystem:
         self.einvoice_folder = _writable_dir(self.folder / "data" / "einvoice")
         self.print_folder = _writable_dir(self.folder / "data" / "print")
         _writable_dir(self.folder / "data")
+        self.credentials = issue(self.folder / "auth", mode=0o644)  # read by the image's user; the folder is ours
+        """Every caller's credential (:data:`billing_testkit.credentials.PLAN`)."""
         self.kafka_port = 0
         self.host = "127.0.0.1"
         self._network: Network | None = None
@@ -115,6 +118,11 @@ class ContainerSystem:
     @property
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    def token(self, caller: str) -> str:
+        """The token of a caller in :data:`billing_testkit.credentials.PLAN` (``crm``,
+        ``order-system``, ``testkit-clerk``, ``ops`` …)."""
+        return self.credentials.token(caller)
 
     def url(self, name: str) -> str:
         """The host URL of a process's HTTP port (``customers``, ``console`` …)."""
@@ -246,13 +254,13 @@ class ContainerSystem:
             raise StartFailed(f"creating the databases failed: {out.decode(errors='replace')[-2000:]}")
 
     def process_environment(self, proc: Process) -> dict[str, str]:
-        env = environment(proc, container_endpoints(self._db_password, self.api_token), proc.container_port)
+        env = environment(proc, container_endpoints(self._db_password), proc.container_port)
         env |= tuning(proc, auto_send=self.auto_send)
         if proc.role == "console":
             env["CONSOLE_SESSION_SECRET"] = secrets.token_urlsafe(32)
             env["CONSOLE_USERS"] = json.dumps([f"{self.console_user[0]}:{self._console_hash()}"])
         env |= {k: v for k, v in self.settings.items() if proc.env_prefix and k.startswith(proc.env_prefix)}
-        return env
+        return with_test_hooks(env)
 
     def _console_hash(self) -> str:
         from argon2 import PasswordHasher
@@ -269,6 +277,7 @@ class ContainerSystem:
             c = self._container(proc.name, self.images.billing)
             c.with_command(list(proc.command)).with_envs(**self.process_environment(proc))
             c.with_exposed_ports(proc.container_port)
+            c.with_volume_mapping(str(self.credentials.folder), AUTH_DIR, mode="ro")
             if proc.name.startswith("dispatch"):
                 c.with_volume_mapping(str(self.folder / "data"), "/data", mode="rw")
             started.append(proc)

@@ -2,7 +2,7 @@
 as OS processes from a Python environment (a checkout's virtual environment).
 
     system = plan(["customers", "dispatch", "dispatch-email"], kafka_bootstrap=...,
-                  database_urls={...}, api_token=..., out=folder, ports=free_ports(),
+                  database_urls={...}, credentials=issue(folder / "auth"), out=folder, ports=free_ports(),
                   smtp=("127.0.0.1", 2525), replicas={"dispatch-email": 2},
                   settings={"dispatch": {"jobs_poll_interval_s": 0.2}})
     with system:                 # start all at once, then wait until each is ready
@@ -29,8 +29,17 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from billing_testkit.credentials import CONSOLE, Issued
 from billing_testkit.local_run import Instance, LocalSystem, NotReady, PortInUse, free_port
-from billing_testkit.processes import PROCESSES, SERVICES, Endpoints, Process, environment, process
+from billing_testkit.processes import (
+    PROCESSES,
+    SERVICES,
+    Endpoints,
+    Process,
+    environment,
+    process,
+    with_test_hooks,
+)
 
 __all__ = [
     "Instance",
@@ -118,7 +127,7 @@ def plan(
     *,
     kafka_bootstrap: str,
     database_urls: Mapping[str, str],
-    api_token: str,
+    credentials: Issued | None,
     out: Path,
     ports: PortPolicy,
     log_dir: Path | None = None,
@@ -137,6 +146,10 @@ def plan(
 ) -> LocalSystem:
     """The instances of registry rows ``names`` (in the registry's order), not started.
 
+    - ``credentials``: the callers' credentials file and the console's key pair
+      (:func:`billing_testkit.credentials.issue`); the services check every call against
+      it, the console calls with its own token. None only for a plan without services
+      and console.
     - ``out``: ``mail/`` (the sink's .eml files, unless ``keep_mail`` is false),
       ``einvoice/``, ``print/`` and (default ``log_dir``) ``logs/``.
     - ``smtp``: where the e-mail workers send when the plan has no ``mailcatcher``;
@@ -170,10 +183,15 @@ def plan(
         smtp = ("127.0.0.1", chosen[("mailcatcher", 1)])
     if smtp is None and any(p.env_prefix == "DISPATCH_" for p in rows):
         raise ValueError("dispatch needs an SMTP server: plan the mailcatcher or give smtp=(host, port)")
+    if credentials is None and any(p.role in ("service", "worker", "console") for p in rows):
+        raise ValueError("the services and the console need credentials (billing_testkit.credentials.issue)")
     where = Endpoints(
         kafka_bootstrap=kafka_bootstrap,
         database_urls=database_urls,
-        api_token=api_token,
+        credentials_file=str(credentials.credentials_file) if credentials else "",
+        assertion_public_keys_file=str(credentials.assertion_public_keys) if credentials else "",
+        console_token_file=str(credentials.token_file(CONSOLE)) if credentials else "",
+        console_assertion_key_file=str(credentials.assertion_private_key) if credentials else "",
         service_urls=urls,
         smtp_host=(smtp or ("", 0))[0],
         smtp_port=(smtp or ("", 0))[1],
@@ -191,6 +209,7 @@ def plan(
             port = chosen[(p.name, r)]
             env = {**base, **extra, **environment(p, where, port)}
             env |= {f"{p.env_prefix}{k.upper()}": _text(v) for k, v in own.items()}
+            env = with_test_hooks(env)
             argv = command_argv(p, python)
             if p.role == "mail":
                 mail = {"--port": str(port), "--folder": str(out / "mail") if keep_mail else None}

@@ -7,10 +7,14 @@ another shell.
     down    --run-dir R         stop what ``start`` left in R (reverse order)
     status  --run-dir R         which run (exit 1 when one does not)
     urls    [--port-offset N]   ``export BILLING_<SERVICE>_URL=…`` (and the console's) for the CLI
+    credentials --dir D         make the callers' credentials in D unless they are there
+                                (billing_testkit.credentials.ensure); print D
 
 Where the servers are comes from the environment, as ``deploy/local/stack.sh env``
-prints it: ``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``; the services' token
-from ``BILLING_API_TOKEN``. The port offset defaults to ``BILLING_DEMO_PORT_OFFSET`` (0).
+prints it: ``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``; the callers'
+credentials from ``--credentials-dir`` (made there when missing: the credentials file,
+the console's key pair, one ``token-<caller>`` file a caller). The port offset defaults
+to ``BILLING_DEMO_PORT_OFFSET`` (0).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import sys
 from pathlib import Path
 
+from billing_testkit.credentials import Issued, ensure
 from billing_testkit.local import NotReady, PortInUse, demo_ports, plan
 from billing_testkit.local_run import LocalSystem
 from billing_testkit.processes import PROCESSES, SERVICES
@@ -52,7 +57,7 @@ def _start(args: argparse.Namespace) -> int:
         names,
         kafka_bootstrap=kafka,
         database_urls={s: _required(f"{s.upper()}_DATABASE_URL") for s in SERVICES if s in planned},
-        api_token=_required("BILLING_API_TOKEN") if any(p.env_prefix for p in rows) else "",
+        credentials=_credentials_of(args.credentials_dir) if any(p.env_prefix for p in rows) else None,
         out=args.out,
         log_dir=args.log_dir,
         ports=demo_ports(_offset(args.port_offset)),
@@ -115,6 +120,20 @@ def _urls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credentials_of(folder: Path | None) -> Issued:
+    if folder is None:
+        raise SystemExit(
+            "--credentials-dir is needed to start the services or the console (deploy/local/demo.sh gives it)"
+        )
+    return ensure(folder)
+
+
+def _credentials(args: argparse.Namespace) -> int:
+    issued = ensure(args.dir)
+    print(issued.folder)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m billing_testkit.local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,12 +145,19 @@ def main(argv: list[str]) -> int:
     start.add_argument("--only", default="", help="comma-separated process names (default: all)")
     start.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting (repeatable)")
     start.add_argument("--timeout", type=float, default=420.0, help="seconds for all to be ready")
+    start.add_argument(
+        "--credentials-dir", type=Path, default=None, help="the callers' credentials (made there when missing)"
+    )
     for name, what in (("down", "stop what start left in the run dir"), ("status", "which of them run")):
         sub.add_parser(name, help=what).add_argument("--run-dir", type=Path, required=True)
     urls = sub.add_parser("urls", help="the services' and the console's URLs as shell exports")
     urls.add_argument("--port-offset", default=None)
+    creds = sub.add_parser("credentials", help="make the callers' credentials unless they are there")
+    creds.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
     if any("=" not in item for item in getattr(args, "env", [])):
         parser.error("--env takes NAME=VALUE")
-    handler = {"start": _start, "down": _down, "status": _status, "urls": _urls}[args.command]
+    handler = {"start": _start, "down": _down, "status": _status, "urls": _urls, "credentials": _credentials}[
+        args.command
+    ]
     return handler(args)

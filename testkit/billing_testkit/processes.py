@@ -147,7 +147,14 @@ class Endpoints:
     kafka_bootstrap: str
     database_urls: Mapping[str, str]
     """Service name -> SQLAlchemy URL (``postgresql+asyncpg://…``) of its own database."""
-    api_token: str
+    credentials_file: str
+    """The callers' credentials file (hashes only), as the process sees it."""
+    assertion_public_keys_file: str
+    """The console's Ed25519 public key(s): the services check its clerk assertions."""
+    console_token_file: str
+    """The file with the console's own credential (``act-for-clerks`` and the clerk's scopes)."""
+    console_assertion_key_file: str
+    """The console's Ed25519 private key: it signs each call's clerk assertion."""
     service_urls: Mapping[str, str]
     """Service name -> its HTTP base URL (what the console calls)."""
     smtp_host: str
@@ -170,7 +177,8 @@ def environment(proc: Process, where: Endpoints, port: int) -> dict[str, str]:
     if proc.port_setting:
         env[proc.port_setting] = str(port)
     if proc.role == "console":
-        env[f"{p}API_TOKEN"] = where.api_token
+        env[f"{p}SERVICE_TOKEN_FILE"] = where.console_token_file
+        env[f"{p}ACTOR_ASSERTION_KEY_FILE"] = where.console_assertion_key_file
         for service in SERVICES:
             env[f"{p}{service.upper()}_URL"] = where.service_urls[service]
         return env
@@ -178,7 +186,8 @@ def environment(proc: Process, where: Endpoints, port: int) -> dict[str, str]:
     env |= {
         f"{p}KAFKA_BOOTSTRAP_SERVERS": where.kafka_bootstrap,
         f"{p}DATABASE_URL": where.database_urls[proc.database],
-        f"{p}API_TOKEN": where.api_token,
+        f"{p}CREDENTIALS_FILE": where.credentials_file,
+        f"{p}ACTOR_ASSERTION_PUBLIC_KEYS_FILE": where.assertion_public_keys_file,
     }
     if p == "DISPATCH_":
         env |= {
@@ -189,3 +198,16 @@ def environment(proc: Process, where: Endpoints, port: int) -> dict[str, str]:
             f"{p}MAIL_FROM": where.mail_from,
         }
     return env
+
+
+TEST_HOOKS = ("BILLING_FAILPOINTS", "REMINDERS_TODAY")
+"""Settings that exist only for tests; a process refuses them unless ``BILLING_TEST_HOOKS=on``."""
+
+
+def with_test_hooks(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` plus ``BILLING_TEST_HOOKS=on`` when it sets a test hook (a test system's
+    clock or failpoints), so the process accepts it."""
+    out = dict(env)
+    if any(out.get(name) for name in TEST_HOOKS):
+        out["BILLING_TEST_HOOKS"] = "on"
+    return out

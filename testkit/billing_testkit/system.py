@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from billing_testkit import contract as c
 from billing_testkit.clerk import Clerk
 from billing_testkit.containers import ContainerSystem, Images
+from billing_testkit.credentials import CLERK
 from billing_testkit.kafka import OutboundLog, Received, publish
 
 T = TypeVar("T")
@@ -95,7 +96,7 @@ class BillingSystem:
 
     def __init__(self, backend: ContainerSystem) -> None:
         self.backend = backend
-        self.clerk = Clerk(backend.url, backend.api_token)
+        self.clerk = Clerk(backend.url, backend.token(CLERK), actor=CLERK)
         outbound = {
             t.topic for t in c.contract().types.values() if not t.inbound and not t.topic.startswith("dispatch.jobs.")
         }
@@ -142,9 +143,11 @@ class BillingSystem:
         """Kafka from the host (for your own producers and consumers)."""
         return self.backend.kafka_bootstrap
 
-    @property
-    def api_token(self) -> str:
-        return self.backend.api_token
+    def token(self, caller: str) -> str:
+        """A caller's own token (:data:`billing_testkit.credentials.PLAN`): call our APIs
+        as your system with ``Authorization: Bearer <token("crm")>``; ``testkit-clerk``
+        (the clerk's scopes), ``ops`` (every operation), ``prometheus`` (``metrics``)."""
+        return self.backend.token(caller)
 
     def url(self, process: str) -> str:
         """A process's HTTP base URL from the host (``invoicing``, ``console`` …)."""

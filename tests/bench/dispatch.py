@@ -54,6 +54,7 @@ from shared.events.reminders import ReminderDocument
 from shared.messaging.topics_admin import prepare_topics
 from tests.support import documents as d
 from tests.support import servers as servers_mod
+from tests.support.credentials import credentials
 from tests.support.dispatch import WorkerProcess
 from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox
 from tests.support.kafka import Publisher
@@ -134,7 +135,8 @@ async def publish(sandbox: Sandbox, items: list[Job]) -> None:
 
 async def assigned(url: str, topic: str) -> set[str]:
     """The partitions of ``topic`` a worker consumes now (from its lag series)."""
-    async with httpx.AsyncClient() as client:
+    scraper = {"Authorization": f"Bearer {credentials().only('metrics')}"}  # /metrics needs the metrics scope
+    async with httpx.AsyncClient(headers=scraper) as client:
         text = (await client.get(f"{url}/metrics")).text
     return {
         ln.split('partition="', 1)[1].split('"', 1)[0]

@@ -179,7 +179,7 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
             )
             ingest_s = ingest_until - ready
 
-            headers = {"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "bench"}
+            headers = {"Authorization": f"Bearer {API_TOKEN}"}  # who acted: the credential (tests)
             async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as api:
                 started = await api.post("/billing-runs", json={"kind": "subscription", "mode": "confirm"})
                 started.raise_for_status()

@@ -42,16 +42,17 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from billing_testkit.credentials import Issued
 from billing_testkit.local import Instance, LocalSystem
 from console.app import create_app
 from console.auth import hash_password
 from console.config import ConsoleSettings
 from tests.browser.csp import CspWatch
 from tests.support import servers as servers_mod
-from tests.support.isolation import API_TOKEN, Sandbox, create_sandbox, drop_sandbox, free_port
+from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox, free_port
 from tests.support.kafka import Publisher
 from tests.support.sales import Inbound
-from tests.support.system import sandbox_system
+from tests.support.system import credentials_in, sandbox_system
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_USER = "anna"
@@ -110,7 +111,6 @@ class ConsoleServer:
 def console_settings(**overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {
         "users": [f"{DEMO_USER}:{_HASH}"],
-        "api_token": API_TOKEN,
         "login_delay_s": 0.0,
     }
     values.update(overrides)
@@ -163,6 +163,12 @@ class Stack:
     @property
     def url(self) -> str:
         return self.local.url("console")
+
+    @property
+    def credentials(self) -> Issued:
+        """Every caller's credential (``tests.support.system.TEST_PLAN``): the console
+        calls with its own and a clerk assertion; a test's setup calls as ``seed``."""
+        return credentials_in(self.log_dir.parent)
 
     @property
     def processes(self) -> dict[str, Instance]:

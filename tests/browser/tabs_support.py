@@ -15,7 +15,6 @@ import httpx
 
 from billing_testkit.local import LocalSystem
 from tests.browser.conftest import Stack
-from tests.support.isolation import API_TOKEN
 from tests.support.system import sandbox_system
 
 
@@ -56,10 +55,10 @@ def workers(stack: Stack, overrides: dict[str, Any], *channels: str) -> Iterator
 
 
 def api(stack: Stack, service: str) -> httpx.Client:
-    """A client of one service's API with the token, acting as "seed" (setup, not the clerk)."""
+    """A client of one service's API with the "seed" credential (setup, not the clerk)."""
     return httpx.Client(
         base_url=stack.service_url(service),
-        headers={"Authorization": f"Bearer {API_TOKEN}", "X-Actor": "seed"},
+        headers={"Authorization": f"Bearer {stack.credentials.token('seed')}"},
         timeout=30,
     )
 

@@ -146,7 +146,7 @@ def fix_email(page: Page, labels: dict[str, str], customer: str, email: str) -> 
     expect(page.locator(".notice.ok[role=status]")).to_have_text(labels["saved"])
     expect(page.locator("[data-card-valid]")).to_be_visible()
     assert_accessible(page, "the customer card")
-    # the customers service's audit trail names the clerk (the console sent X-Actor)
+    # the customers service's audit trail names the clerk (the console signed an assertion for her)
     expect(page.locator("table.history tbody tr").first.locator("[data-actor]")).to_have_text(DEMO_USER)
     page.get_by_role("link", name=labels["back"]).click()
 

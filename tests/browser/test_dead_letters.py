@@ -51,7 +51,7 @@ def test_a_dead_letter_is_listed_with_its_reason_and_replayed_by_the_clerk(page:
     expect(replayed).to_have_text("1 viestiä lähetetty uudelleen, 0 ohitettu.")
     assert_outcome_in_view(page, replayed)
     assert_accessible(page, "dead letters: replayed")
-    # the replay is on record under the clerk's name (the console sent X-Actor)
+    # the replay is on record under the clerk's name (the console signed an assertion for her)
     page.get_by_role("link", name="Näytä uudelleen lähetetyt").click()
     expect(page.locator("tr[data-dead-letter]").first).to_contain_text(re.compile(rf"1 \({DEMO_USER}\)"))
 

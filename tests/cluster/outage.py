@@ -59,7 +59,7 @@ async def probe(client: httpx.AsyncClient, system: System, name: str) -> Probe:
     try:
         ready = await client.get(system.url(name) + "/readyz")
         body = ready.json()
-        metrics = parse_metrics((await client.get(system.url(name) + "/metrics")).text)
+        metrics = parse_metrics((await client.get(system.url(name) + "/metrics", headers=system.scraper)).text)
     except (httpx.HTTPError, ValueError):
         return Probe(name, at, None, None, (), {})
     failing = tuple(sorted(k for k, v in body.get("checks", {}).items() if v != "ok"))

@@ -196,9 +196,13 @@ async def shared_partitions(c: Compose, group: str, replicas: int, partitions: i
     say(f"{replicas} members share all {partitions} partitions of the channel")
 
 
-def delivered_by_replica(c: Compose, service: str, replicas: int) -> list[int]:
-    """Each replica's ``billing_dispatch_delivered_total`` (its /metrics, inside the network)."""
-    fetch = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/metrics', timeout=10).read().decode())"
+def delivered_by_replica(c: Compose, service: str, replicas: int, token: str) -> list[int]:
+    """Each replica's ``billing_dispatch_delivered_total`` (its /metrics, inside the
+    network, with ``token``: a credential holding the ``metrics`` scope)."""
+    fetch = (
+        "import urllib.request as u; r = u.Request('http://127.0.0.1:8000/metrics',"
+        f" headers={{'Authorization': 'Bearer {token}'}}); print(u.urlopen(r, timeout=10).read().decode())"
+    )
     counts = []
     for index in range(1, replicas + 1):
         text = c.exec(service, "python", "-c", fetch, index=index)

@@ -20,7 +20,6 @@ from billing_testkit import contract, kafka
 UPSERTED = "fi.billing.crm.customer-upserted.v1"
 REQUEST_SUBMITTED = "fi.billing.sales.billing-request-submitted.v1"
 CHANNELS = ("email", "einvoice", "print")
-CLERK = {"X-Actor": "compose-test"}
 
 T = TypeVar("T")
 
@@ -131,7 +130,8 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 class Clerk:
-    """The clerk's calls (the CLI's): the services' APIs with the Bearer token."""
+    """The clerk's calls (the CLI's): the services' APIs with the clerk's own credential
+    (made by :meth:`tests.compose.stack.Compose.create_credential`, as the README says)."""
 
     def __init__(self, urls: dict[str, str], token: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
@@ -169,9 +169,7 @@ class Clerk:
     async def billing_run(self, mode: str) -> dict[str, Any]:
         """Select all ready subscription requests and run (preview or confirm): the run's summary."""
         api = self.api["invoicing"]
-        job = await self.job(
-            "invoicing", await api.post("/billing-runs", json={"kind": "subscription", "mode": mode}, headers=CLERK)
-        )
+        job = await self.job("invoicing", await api.post("/billing-runs", json={"kind": "subscription", "mode": mode}))
         run: dict[str, Any] = ok(await api.get(f"/billing-runs/{job['id']}"))
         return run
 
@@ -188,7 +186,7 @@ class Clerk:
     async def send(self, channel: str) -> dict[str, Any]:
         """Select all waiting documents of the channel and send them; the finished job."""
         api = self.api["dispatch"]
-        started = await api.post(f"/sending/{channel}/send", json={"all": True}, headers=CLERK)
+        started = await api.post(f"/sending/{channel}/send", json={"all": True})
         return await self.job("dispatch", started)
 
 

@@ -77,7 +77,9 @@ async def scenario(c: Compose, s: Steps) -> None:
         c.wait_healthy()
     with s.step("the topics as deploy/topics/development.toml declares them"):
         checks.topics_as_declared(c)
-    clerk = Clerk({name: c.url(name) for name in (*SERVICES, "console")}, c.token)
+    with s.step("a credential of the clerk's own (docker compose run --rm credentials billing credentials create)"):
+        token = c.create_credential("compose-test", "person", "*:read,customers:write,invoicing:bill,dispatch:send")
+    clerk = Clerk({name: c.url(name) for name in (*SERVICES, "console")}, token)
     try:
         await _day(c, s, clerk)
         await _scale(c, s, clerk)
@@ -129,7 +131,8 @@ async def _scale(c: Compose, s: Steps, clerk: Clerk) -> None:
         await checks.send_all(clerk, {"email": len(emails)})
         await checks.mails(c, numbers, count=2 * len(emails))
         # the first replica has run since the start: between them they delivered every mail, once
-        by_replica = checks.delivered_by_replica(c, "dispatch-email", EMAIL_REPLICAS)
+        scraper = c.create_credential("compose-prometheus", "system", "metrics")
+        by_replica = checks.delivered_by_replica(c, "dispatch-email", EMAIL_REPLICAS, scraper)
         assert sum(by_replica) == 2 * len(emails), f"delivered per replica {by_replica}"
         print(f"   delivered per e-mail worker (their metrics): {by_replica}", flush=True)
 

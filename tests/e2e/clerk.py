@@ -1,5 +1,6 @@
 """The clerk's calls, as the CLI makes them (``billing_cli``): the same endpoints, the
-token, the ``X-Actor`` header; jobs followed to their end as the progress bar does."""
+clerk's own token (clerk-1's credential: the audit trails name clerk-1); jobs followed
+to their end as the progress bar does."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from tests.e2e.system import System
 from tests.support.kafka import wait_for
 
 D = Decimal
-CLERK = {"X-Actor": "clerk-1"}
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -45,7 +45,7 @@ async def requests_page(system: System, kind: str, **params: Any) -> dict[str, A
 async def billing_run(system: System, kind: str, mode: str, **body: Any) -> dict[str, Any]:
     """Run a billing run (steps 14-16), as ``billing invoicing run``: the job, then the run."""
     api = system.api("invoicing")
-    job = await job_done(api, await api.post("/billing-runs", json={"kind": kind, "mode": mode, **body}, headers=CLERK))
+    job = await job_done(api, await api.post("/billing-runs", json={"kind": kind, "mode": mode, **body}))
     run: dict[str, Any] = await ok(await api.get(f"/billing-runs/{job['id']}"))
     assert run["summary"] is not None
     return run
@@ -80,7 +80,7 @@ async def candidates(system: System, level: int, **params: Any) -> dict[str, Any
 async def create_reminders(system: System, level: int, **body: Any) -> dict[str, Any]:
     """Select all + create reminder #level (steps 3-5), as ``billing reminders create --all``."""
     api = system.api("reminders")
-    started = await api.post("/reminders/create", json={"level": level, "all": True, **body}, headers=CLERK)
+    started = await api.post("/reminders/create", json={"level": level, "all": True, **body})
     await job_done(api, started)
     summary: dict[str, Any] = await ok(await api.get(f"/reminders{started.headers['Location']}/summary"))
     return summary

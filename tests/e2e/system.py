@@ -22,9 +22,9 @@ import asyncpg
 import httpx
 
 from billing_testkit.local import LocalSystem
-from tests.support.isolation import API_TOKEN, Sandbox
+from tests.support.isolation import Sandbox
 from tests.support.smtp_sink import SmtpSink
-from tests.support.system import CHANNELS, SERVICES, sandbox_system
+from tests.support.system import CHANNELS, SERVICES, credentials_in, sandbox_system
 
 __all__ = ["CHANNELS", "SERVICES", "System", "running_system"]
 
@@ -118,7 +118,9 @@ async def running_system(sandbox: Sandbox, folder: Path, **per_service: dict[str
             await asyncio.to_thread(local.wait_ready, 240)
             for name in SERVICES:
                 system.clients[name] = httpx.AsyncClient(
-                    base_url=local.url(name), headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=60.0
+                    base_url=local.url(name),
+                    headers={"Authorization": f"Bearer {credentials_in(folder).token('clerk-1')}"},
+                    timeout=60.0,
                 )
             yield system
         finally:

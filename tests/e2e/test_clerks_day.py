@@ -30,7 +30,6 @@ from tests.e2e.checks import (
     check_totals_agree,
 )
 from tests.e2e.clerk import (
-    CLERK,
     D,
     amount_fi,
     billing_run,
@@ -259,7 +258,7 @@ async def billing_subscriptions(system: System) -> None:
     for customer, row in errors.items():
         card = await ok(await customers.get(row["customer_url"]))
         assert card["valid"] is False
-        patched = await ok(await customers.patch(row["customer_url"], json=ds.FIXES[customer], headers=CLERK))
+        patched = await ok(await customers.patch(row["customer_url"], json=ds.FIXES[customer]))
         assert (patched["valid"], patched["errors"]) == (True, [])
     assert (await ok(await customers.get("/customers/invalid")))["items"] == []
 
@@ -364,7 +363,7 @@ async def send_every_channel(system: System) -> None:
     assert {ch: counts[ch]["waiting"] for ch in CHANNELS} == ds.WAITING
     dispatch = system.api("dispatch")
     # step 22: with preview on, the e-mails are rendered and nothing is sent
-    started = await dispatch.post("/sending/email/send", json={"all": True, "preview": True}, headers=CLERK)
+    started = await dispatch.post("/sending/email/send", json={"all": True, "preview": True})
     answer = await ok(started, 202)
     assert answer["message_fi"] == "Esikatselu: 22 asiakirjaa muodostetaan sähköpostilla; mitään ei lähetetä."
     job = await job_done(dispatch, started, timeout=180)
@@ -373,7 +372,7 @@ async def send_every_channel(system: System) -> None:
     assert (await sending(system))["email"]["waiting"] == ds.WAITING["email"]
     sent_words = {"email": "sähköpostilla", "einvoice": "verkkolaskuna", "print": "tulostettuna"}
     for channel in CHANNELS:  # steps 20-25: one channel at a time, select all, preview off, send
-        started = await dispatch.post(f"/sending/{channel}/send", json={"all": True}, headers=CLERK)
+        started = await dispatch.post(f"/sending/{channel}/send", json={"all": True})
         answer = await ok(started, 202)
         assert answer["selected"] == ds.WAITING[channel]
         # step 24: the confirmation, e.g. "22 asiakirjaa lähetetään sähköpostilla."

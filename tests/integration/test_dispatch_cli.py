@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from billing_cli.main import app as cli
 from tests.support import documents as d
+from tests.support.credentials import SYSTEM
 from tests.support.dispatch import WorkerProcess, dispatch_settings, publish
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import wait_for
@@ -51,7 +52,7 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
             await service.wait_ready()
             await worker.wait_ready()
             monkeypatch.setenv("BILLING_DISPATCH_URL", service.url)
-            monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+            monkeypatch.setenv("BILLING_TOKEN", API_TOKEN)
             await publish(sandbox, [*docs, refused])
             await wait_for(lambda: sandbox.has("SELECT count(*) FROM documents", 4))
 
@@ -82,12 +83,12 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
             failed = await billing("dispatch", "failed", "--channel", "email")
             assert "[address-refused] Postipalvelin hylkäsi" in failed and "SMTP 550" in failed
             document_id = failed.splitlines()[1].split()[0]
-            moved = await billing("dispatch", "move", document_id, "--channel", "print", "--actor", "clerk-9")
+            moved = await billing("dispatch", "move", document_id, "--channel", "print")
             assert "siirrettiin kanavaan Tulostus" in moved
             (line,) = [ln for ln in moved.splitlines() if "1000000004" in ln]
             assert line.endswith("odottaa")
             shown = await billing("dispatch", "show", document_id, "--lang", "en")
-            assert "failed -> ei@example.com (cli)" in shown
+            assert f"failed -> ei@example.com ({SYSTEM})" in shown  # who sent: the credential's name
 
             summary = await billing("dispatch", "summary", "--lang", "en")
             (email_line,) = [ln for ln in summary.splitlines() if ln.startswith("email")]

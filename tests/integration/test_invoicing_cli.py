@@ -31,7 +31,6 @@ half away from zero):
 from __future__ import annotations
 
 import asyncio
-import getpass
 import io
 import json
 import re
@@ -45,6 +44,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from billing_cli.main import app as cli
+from tests.support.credentials import SYSTEM
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, wait_for
 from tests.support.sales import SUBSCRIPTION_LINE, Inbound, payment, profile, request
@@ -62,7 +62,7 @@ async def service(sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPat
     try:
         await proc.wait_ready()
         monkeypatch.setenv("BILLING_INVOICING_URL", proc.url)
-        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        monkeypatch.setenv("BILLING_TOKEN", API_TOKEN)
         yield proc
     finally:
         proc.stop()
@@ -178,8 +178,6 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
             "--all",
             "--pdf",
             str(preview_pdf),
-            "--actor",
-            "clerk-7",
         )
         got = lines(out)
         assert re.search(r"invoicing\.billing-run\s+valmis\s+\d+/\d+\s+virheitä 0", out), out
@@ -187,7 +185,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         assert summary[0] == (
             "Laskutusajon kooste – Tilauslaskut – ESIKATSELU (mitään ei tallennettu, laskunumeroita ei varattu)"
         )
-        assert summary[1].startswith("Ajo ") and ", käynnistäjä clerk-7, valmistui " in summary[1]
+        assert summary[1].startswith("Ajo ") and f", käynnistäjä {SYSTEM}, valmistui " in summary[1]
         assert summary[2:11] == [
             "Laskuja 4, laskutuspyyntöjä 5",
             "Esikatselu: mitään ei laskutettu eikä tallennettu, eikä laskunumeroita varattu."
@@ -212,7 +210,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         assert "Laskutusajon kooste – Tilauslaskut – VAHVISTETTU (laskut numeroitu)" in got
         assert "Laskuja 4, laskutuspyyntöjä 5" in got and "Yhteensä 174,20 21,17 195,37" in got
         confirm_run = re.findall(r"^Ajo ([0-9a-f-]{36}),", out, re.M)[0]
-        assert f"Ajo {confirm_run}, käynnistäjä {getpass.getuser()}, " in out  # no --actor: the OS user
+        assert f"Ajo {confirm_run}, käynnistäjä {SYSTEM}, " in out  # who started it: the credential's name
         en_pdf = tmp_path / "summary.pdf"
         en = lines(await billing("summary", confirm_run, "--lang", "en", "--pdf", str(en_pdf)))
         assert en[0] == "Billing run summary – Subscription invoices – CONFIRMED (invoices numbered)"
@@ -327,7 +325,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
         # seed 004: a corrective invoice: every line at 0 beside its original quantity (the
         # whole invoice reversed: 10 %: -60.00, VAT -6.00; 25.5 %: -24.20, VAT -6.17);
         # the papers need no correction (removed), KUVA 2 -> 1, the taken-off one back to ready
-        out = await billing("corrective", str(ids["C-1"]), "--return", "ready", "--actor", "clerk-7")
+        out = await billing("corrective", str(ids["C-1"]), "--return", "ready")
         draft = int(re.findall(r"^Lasku – \(id (\d+)\)", out, re.M)[0])
         assert f"sitten: bin/billing invoicing confirm {draft}" in out
         got = lines(out)
@@ -410,7 +408,7 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
     got = lines(await billing("payments", "--unmatched"))
     assert got[0] == "1 maksua"
     assert got[2] == "B2 1.12.2026 10,00 12345672 kohdistamaton – Maksaja Viitteellä ei löydy laskua."
-    got = lines(await billing("allocate", "B2", "--invoice", "1000000003", "--actor", "clerk-7"))
+    got = lines(await billing("allocate", "B2", "--invoice", "1000000003"))
     assert got == [f"Maksu B2 (10,00) kohdistettu laskulle 1000000003 (id {ids['C-3']})."]
     assert lines(await billing("payments", "--unmatched")) == ["0 maksua"]
     got = lines(await billing("show", str(ids["C-3"])))
@@ -420,5 +418,6 @@ async def test_billing_tab_and_invoice_life_cycle_through_the_cli(
     assert "Maksettu 33,00, hyvitetty 0,00, avoinna 0,00 (maksettu)" in got
 
     # a wrong token: the service's refusal named, with where the token comes from; exit 1
-    out = await billing("invoices", code=1, env={"BILLING_API_TOKEN": "wrong"})
-    assert out.strip().startswith("API-avain hylättiin (invoicing, HTTP 401): aseta BILLING_API_TOKEN")
+    out = await billing("invoices", code=1, env={"BILLING_TOKEN": "wrong"})
+    assert out.strip().startswith("Tunnus hylättiin (tuntematon, vanhentunut tai peruttu) (invoicing, HTTP 401)")
+    assert "aseta BILLING_TOKEN omaksi tunnukseksesi" in out

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from billing_cli.main import app as cli
 from billing_cli.services import SERVICES
 from shared.events.topics import CUSTOMER_UPSERTS
-from tests.support.credentials import credentials
+from tests.support.credentials import SYSTEM, credentials
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, wait_for
@@ -61,7 +61,7 @@ async def test_clerk_fixes_a_card_from_the_command_line(
             await pub.send(sandbox.topic(CUSTOMER_UPSERTS.name), body, key="C-77", headers=ce_headers(UPSERT_TYPE))
         await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM customers"))
         monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
-        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        monkeypatch.setenv("BILLING_TOKEN", API_TOKEN)
         runner = CliRunner()
 
         listed = await asyncio.to_thread(runner.invoke, cli, ["customers", "invalid"])
@@ -70,7 +70,7 @@ async def test_clerk_fixes_a_card_from_the_command_line(
         assert "Sähköpostiosoite on virheellinen." in listed.output
 
         fixed = await asyncio.to_thread(
-            runner.invoke, cli, ["customers", "update", "C-77", "--set", "email=matti@example.fi", "--actor", "clerk-1"]
+            runner.invoke, cli, ["customers", "update", "C-77", "--set", "email=matti@example.fi"]
         )
         assert fixed.exit_code == 0, fixed.output
         assert " ok " in fixed.output
@@ -99,7 +99,7 @@ async def test_ops_list_show_and_replay_dead_letters_from_the_command_line(
             await pub.send(topic, b'{"customer_number": "C-88"', key="C-88", headers=ce_headers(UPSERT_TYPE))
         await wait_for(lambda: sandbox.scalar("SELECT count(*) FROM dead_letters"))
         monkeypatch.setenv("BILLING_CUSTOMERS_URL", service.url)
-        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        monkeypatch.setenv("BILLING_TOKEN", API_TOKEN)
         runner = CliRunner()
 
         listed = await asyncio.to_thread(runner.invoke, cli, ["dlq", "list", "customers", "--lang", "en"])
@@ -112,15 +112,20 @@ async def test_ops_list_show_and_replay_dead_letters_from_the_command_line(
         shown = await asyncio.to_thread(runner.invoke, cli, ["dlq", "show", "customers", str(dead_id)])
         assert json.loads(shown.output)["value"] == '{"customer_number": "C-88"'  # the record as received
 
-        replayed = await asyncio.to_thread(
+        # who replays is the credential's name: --actor naming someone else is refused, nothing replayed
+        posing = await asyncio.to_thread(
             runner.invoke, cli, ["dlq", "replay", "customers", str(dead_id), "--actor", "ops-1", "--lang", "en"]
+        )
+        assert posing.exit_code == 1 and "--actor refused (customers, HTTP 403)" in posing.output
+        replayed = await asyncio.to_thread(
+            runner.invoke, cli, ["dlq", "replay", "customers", str(dead_id), "--lang", "en"]
         )
         assert replayed.exit_code == 0, replayed.output
         assert "1 record(s) replayed, 0 skipped" in replayed.output
         # still not JSON: the replayed copy comes back as a new dead letter, nothing is lost
         await wait_for(lambda: sandbox.has("SELECT count(*) FROM dead_letters", 2), timeout=60)
         again = await asyncio.to_thread(runner.invoke, cli, ["dlq", "list", "customers", "--replayed", "--json"])
-        assert '"replayed_by": "ops-1"' in again.output
+        assert f'"replayed_by": "{SYSTEM}"' in again.output
         none = await asyncio.to_thread(runner.invoke, cli, ["dlq", "replay", "customers"])
         assert none.exit_code != 0  # nothing chosen: refused, nothing replayed
     finally:

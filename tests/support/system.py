@@ -5,7 +5,7 @@ chaos run can drive it through its APIs and SIGKILL any part of it.
     system = System(sandbox, out_dir, workers={"email": 2, "einvoice": 1, "print": 1},
                     overrides={"reminders": {"today": "2027-03-01"}})
     await system.start()                 # everything at once, then wait until each is ready
-    system.url("invoicing"); system.headers   # the API and a credential holding every scope
+    system.url("invoicing"); system.headers   # the API and clerk-1's own token
     pid = system.kill("email-1")         # SIGKILL, no grace
     await system.restart("email-1")      # the same port, env and log file (appended)
     await system.stop_all()              # SIGTERM (graceful) everywhere, then the sink
@@ -16,7 +16,9 @@ every test stack (this one, the end-to-end test's, the browser tests'). Each ser
 owns its own database (as in production, §2 of the architecture); the dispatch service
 and its workers share dispatch's (one outbox, one relay leader among them). Outputs:
 ``out_dir/mail`` (.eml from the sink, when ``keep_mail``), ``out_dir/einvoice``,
-``out_dir/print``, ``out_dir/sink.json`` (the sink's counts), ``out_dir/logs/<process>.log``.
+``out_dir/print``, ``out_dir/sink.json`` (the sink's counts), ``out_dir/logs/<process>.log``,
+``out_dir/auth`` (the callers' credentials, :data:`TEST_PLAN`: the kit's plus the test
+stacks' own callers; every caller its own token).
 """
 
 from __future__ import annotations
@@ -31,12 +33,32 @@ from typing import Any
 
 import asyncpg
 
+from billing_testkit.credentials import CLERK_SCOPES, PLAN, Caller, Issued, ensure
 from billing_testkit.local import LocalSystem, NotReady, free_ports, plan
 from billing_testkit.processes import CHANNELS, SERVICES
-from tests.support.isolation import API_TOKEN, Sandbox
+from tests.support.isolation import Sandbox
 from tests.support.servers import REPO
 
-__all__ = ["CHANNELS", "SERVICES", "Kill", "System", "sandbox_system"]
+__all__ = ["CHANNELS", "SERVICES", "TEST_PLAN", "Kill", "System", "credentials_in", "sandbox_system"]
+
+_OPERATOR = (*(f"{s}:*" for s in SERVICES), "metrics")
+TEST_PLAN: tuple[Caller, ...] = (
+    *PLAN,
+    Caller("clerk-1", "person", CLERK_SCOPES, "the end-to-end test's, the bench's and the chaos run's clerk"),
+    Caller("seed", "system", _OPERATOR, "a test's setup data (not the clerk)"),
+)
+"""The kit's callers and the test stacks' own: each its own credential."""
+
+
+OWN_CREDENTIALS = ("credentials_file", "actor_assertion_public_keys_file")
+"""The sandbox's in-process credentials (tests.support.credentials) are not the system's:
+a system of processes has its own (:func:`credentials_in`)."""
+
+
+def credentials_in(out: Path) -> Issued:
+    """The callers' credentials of a test system writing to ``out`` (``out/auth``): made
+    on first use, then the same ones (workers started later join the same system)."""
+    return ensure(out / "auth", TEST_PLAN)
 
 
 def sandbox_system(
@@ -51,9 +73,12 @@ def sandbox_system(
     """Registry rows ``names`` planned in ``sandbox`` (not started): its Kafka, its topic
     and group prefix, each service on its database in ``databases``, free ports, quick
     outbox polls; ``settings`` per row on top (a worker takes ``dispatch``'s); the rest
-    of :func:`billing_testkit.local.plan`'s arguments as they are."""
+    of :func:`billing_testkit.local.plan`'s arguments as they are; the credentials are
+    :func:`credentials_in` ``out`` unless ``credentials=`` gives others."""
     common = {
-        k: v for k, v in sandbox.settings_kwargs().items() if k not in ("database_url", "kafka_bootstrap_servers")
+        k: v
+        for k, v in sandbox.settings_kwargs().items()
+        if k not in ("database_url", "kafka_bootstrap_servers", *OWN_CREDENTIALS)
     }
     given = settings or {}
     per_row = {name: {**common, **given.get(name, {})} for name in SERVICES}
@@ -65,7 +90,7 @@ def sandbox_system(
         names,
         kafka_bootstrap=sandbox.bootstrap,
         database_urls=databases,
-        api_token=API_TOKEN,
+        credentials=kwargs.pop("credentials", None) or credentials_in(out),
         out=out,
         ports=free_ports(),
         settings=per_row,
@@ -223,10 +248,18 @@ class System:
         return self.processes[name].url
 
     @property
+    def credentials(self) -> Issued:
+        return credentials_in(self.out_dir)
+
+    @property
     def headers(self) -> dict[str, str]:
-        """A system credential holding every scope (acts as ``tests``; a clerk's call:
-        :func:`tests.support.credentials.as_clerk`, valid 60 s)."""
-        return {"Authorization": f"Bearer {API_TOKEN}"}
+        """clerk-1's own credential: the audit trails name clerk-1."""
+        return {"Authorization": f"Bearer {self.credentials.token('clerk-1')}"}
+
+    @property
+    def scraper(self) -> dict[str, str]:
+        """Prometheus's credential (the ``metrics`` scope): ``/metrics`` needs it."""
+        return {"Authorization": f"Bearer {self.credentials.token('prometheus')}"}
 
     def dsn(self, service: str) -> str:
         """Plain asyncpg URL of ``service``'s database (dispatch: also its workers')."""

@@ -35,7 +35,7 @@ def nowhere(monkeypatch: pytest.MonkeyPatch) -> str:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
     monkeypatch.setenv("BILLING_INVOICING_URL", url)
-    monkeypatch.setenv("BILLING_API_TOKEN", "t")
+    monkeypatch.setenv("BILLING_TOKEN", "t")
     return url
 
 

@@ -171,7 +171,6 @@ def test_every_required_variable_is_in_env_example_and_none_is_a_local_setting()
     assert required == {
         "POSTGRES_PASSWORD",
         "BILLING_DB_PASSWORD",
-        "BILLING_API_TOKEN",
         "CONSOLE_SESSION_SECRET",
         "CONSOLE_USERS",
     }
@@ -181,6 +180,31 @@ def test_every_required_variable_is_in_env_example_and_none_is_a_local_setting()
     assert not any(re.search(rf"^{name}=", local, re.M) for name in required)  # no secrets committed
     for name in re.findall(r"^([A-Z_]+)=", local, re.M):
         assert f"${{{name}:-" in text, name  # every local setting is a variable of the compose file
+
+
+def test_every_caller_has_its_own_credential_made_in_a_volume_and_no_shared_token() -> None:
+    services = compose()["services"]
+    text = (REPO / "docker-compose.yml").read_text()
+    assert "API_TOKEN" not in text and "API_TOKEN" not in (REPO / ".env.example").read_text()
+    made = services["credentials"]
+    assert made["restart"] == "no" and "billing credentials create console" in made["command"][-1]
+    assert "act-for-clerks" in made["command"][-1] and "admin" not in made["command"][-1]
+    for name, entry in services.items():
+        env = entry.get("environment") or {}
+        mounts = [str(v) for v in entry.get("volumes") or []]
+        prefix = name.split("-")[0].upper()
+        if entry.get("command", [""])[0] != "billing" or name == "console":
+            continue
+        # every service and worker: the credentials file and the console's public key, read-only
+        assert env[f"{prefix}_CREDENTIALS_FILE"] == "/run/billing/auth/credentials.json", name
+        assert env[f"{prefix}_ACTOR_ASSERTION_PUBLIC_KEYS_FILE"].startswith("/run/billing/auth/"), name
+        assert "auth:/run/billing/auth:ro" in mounts, name
+        assert not any(m.startswith("console-secrets:") for m in mounts), name  # never the console's key
+        assert entry["depends_on"]["credentials"] == {"condition": "service_completed_successfully"}, name
+    console = services["console"]
+    assert console["volumes"] == ["console-secrets:/run/billing/console:ro"]
+    assert console["environment"]["CONSOLE_SERVICE_TOKEN_FILE"].startswith("/run/billing/console/")
+    assert console["environment"]["CONSOLE_ACTOR_ASSERTION_KEY_FILE"].startswith("/run/billing/console/")
 
 
 def test_no_secret_values_are_written_in_compose() -> None:

@@ -5,6 +5,7 @@ appended, a process that dies reported at once, and the detached CLI the demo ru
 
 from __future__ import annotations
 
+import os
 import smtplib
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from billing_testkit import processes
+from billing_testkit.credentials import issue
 from billing_testkit.local import NotReady, demo_ports, free_port, free_ports, plan
 from billing_testkit.local_run import LocalSystem
 
@@ -26,12 +28,13 @@ def planned(tmp_path: Path, names: list[str] = ALL, **kwargs: object) -> LocalSy
     values: dict[str, object] = {
         "kafka_bootstrap": "kafka:1",
         "database_urls": DATABASES,
-        "api_token": "tok",
         "out": tmp_path,
         "ports": demo_ports(0),
         "inherited": {"PATH": "/usr/bin", "CUSTOMERS_DATABASE_URL": "postgresql://stale", "DISPATCH_X": "1"},
     }
     values.update(kwargs)
+    if "credentials" not in values:
+        values["credentials"] = issue(tmp_path / "auth")
     return plan(names, **values)  # type: ignore[arg-type]
 
 
@@ -187,6 +190,41 @@ def test_the_demos_detached_start_status_and_down(tmp_path: Path) -> None:
     assert down.stdout.strip() == "stopped mailcatcher"
     assert not alive(pid)
     assert cli("status", "--run-dir", str(run)).returncode == 1
+
+
+def test_the_local_stacks_credentials_are_made_once_and_required_for_the_services(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets" / "auth"
+    made = cli("credentials", "--dir", str(folder))
+    assert made.returncode == 0 and made.stdout.strip() == str(folder)
+    ops = (folder / "token-ops").read_text()
+    assert cli("credentials", "--dir", str(folder)).returncode == 0
+    assert (folder / "token-ops").read_text() == ops  # kept, not made again
+    servers = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "kafka:1", "CUSTOMERS_DATABASE_URL": DATABASES["customers"]}
+    refused = cli(
+        "start", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path), "--only", "customers", env=servers
+    )
+    assert refused.returncode != 0 and "--credentials-dir" in refused.stderr
+    with pytest.raises(ValueError, match="credentials"):
+        planned(tmp_path, credentials=None)
+
+
+def test_every_service_gets_the_credentials_file_and_the_console_its_own_token(tmp_path: Path) -> None:
+    issued = issue(tmp_path / "auth")
+    system = planned(tmp_path, credentials=issued)
+    for name, inst in system.instances.items():
+        prefix = inst.process.env_prefix
+        assert not any(k.endswith("API_TOKEN") for k in inst.env), name
+        if inst.process.role in ("service", "worker"):
+            assert inst.env[f"{prefix}CREDENTIALS_FILE"] == str(issued.credentials_file), name
+            assert inst.env[f"{prefix}ACTOR_ASSERTION_PUBLIC_KEYS_FILE"] == str(issued.assertion_public_keys)
+    console = system.instances["console"].env
+    assert console["CONSOLE_SERVICE_TOKEN_FILE"] == str(issued.token_file("console"))
+    assert issued.token_file("console").read_text().strip() == issued.token("console")
+    assert console["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == str(issued.assertion_private_key)
+    assert "BILLING_TEST_HOOKS" not in system.instances["reminders"].env
+    hooked = planned(tmp_path, credentials=issued, settings={"reminders": {"today": "2026-03-01"}})
+    assert hooked.instances["reminders"].env["BILLING_TEST_HOOKS"] == "on"  # the clock is a test hook
+    assert "BILLING_TEST_HOOKS" not in hooked.instances["invoicing"].env
 
 
 def test_the_urls_the_cli_gets_follow_the_offset() -> None:

@@ -126,7 +126,8 @@ def test_bin_billing_finds_uv_in_local_bin_and_passes_the_stacks_endpoints_and_t
     (local / "secrets").mkdir(parents=True)
     for name in ("pg-postgres", "pg-customers", "pg-invoicing", "pg-reminders", "pg-dispatch"):
         (local / "secrets" / name).write_text(f"{name}-secret\n")
-    (local / "secrets/api-token").write_text("demo-token\n")
+    (local / "secrets/auth").mkdir()
+    (local / "secrets/auth/token-ops").write_text("ops-token\n")
     env = {
         k: v
         for k, v in os.environ.items()
@@ -154,7 +155,8 @@ def test_bin_billing_finds_uv_in_local_bin_and_passes_the_stacks_endpoints_and_t
     assert seen["CUSTOMERS_DATABASE_URL"].startswith("postgresql+asyncpg://customers:pg-customers-secret@127.0.0.1:")
     assert seen["CUSTOMERS_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
     assert seen["INVOICING_DATABASE_URL"] == "postgresql+asyncpg://mine"  # what the user set wins
-    assert seen["BILLING_API_TOKEN"] == "demo-token"
+    assert seen["BILLING_TOKEN"] == "ops-token"  # the local stack's ops credential
+    assert "BILLING_API_TOKEN" not in seen
 
 
 def test_bin_billing_without_uv_or_environment_says_what_to_run(tmp_path: Path) -> None:

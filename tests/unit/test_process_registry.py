@@ -19,16 +19,20 @@ from billing_testkit.processes import INFRASTRUCTURE, PROCESSES, SERVICES, Endpo
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
-COMPOSE_HELPERS = {"migrate", "dispatch-folders"}
+COMPOSE_HELPERS = {"migrate", "dispatch-folders", "credentials"}
 """One-shot services of compose that are neither infrastructure nor registry processes:
-the migrations the others wait for, the drop folders' owner on a new volume."""
+the migrations the others wait for, the drop folders' owner on a new volume, the
+callers' credentials made on a new volume."""
 IN_K8S = [p for p in PROCESSES if p.role != "mail"]
 """Kubernetes sends mail through a real relay (dispatch-config): no mail catcher there."""
 
 WHERE = Endpoints(
     kafka_bootstrap="kafka:9092",
     database_urls={s: f"postgresql+asyncpg://{s}@postgres/{s}" for s in SERVICES},
-    api_token="x",
+    credentials_file="/run/billing/auth/credentials.json",
+    assertion_public_keys_file="/run/billing/auth/actor-assertion-public.pem",
+    console_token_file="/run/billing/console/service-token",
+    console_assertion_key_file="/run/billing/console/actor-assertion-private.pem",
     service_urls={s: f"http://{s}:8000" for s in SERVICES},
     smtp_host="mailcatcher",
     smtp_port=1025,
@@ -193,7 +197,10 @@ def current_compose() -> dict[str, dict[str, Any]]:
     [
         (lambda s: s.pop("reminders"), "reminders: no compose service"),
         (lambda s: s["dispatch-print"].update(command=["billing", "worker", "paper"]), "dispatch-print: command"),
-        (lambda s: s["customers"]["environment"].pop("CUSTOMERS_API_TOKEN"), "customers: not set: CUSTOMERS_API_TOKEN"),
+        (
+            lambda s: s["customers"]["environment"].pop("CUSTOMERS_CREDENTIALS_FILE"),
+            "customers: not set: CUSTOMERS_CREDENTIALS_FILE",
+        ),
         (lambda s: s["invoicing"]["environment"].update(INVOICING_HTTP_PORT="8001"), "INVOICING_HTTP_PORT is '8001'"),
         (lambda s: s["dispatch-email"].update(ports=["8011:8000"]), "dispatch-email: scales"),
         (lambda s: s.update(billing={"command": ["billing"]}), "billing: in compose, not in the registry"),

@@ -44,7 +44,9 @@ def test_every_service_reads_its_container_settings(
     settings = SETTINGS[service]()  # type: ignore[call-arg]
     assert settings.kafka_bootstrap_servers == "kafka:9092"
     assert settings.database_url.get_secret_value().endswith(f"@postgres:5432/{service}")
-    assert settings.api_token.get_secret_value() == system.api_token
+    assert str(settings.credentials_file) == "/run/billing-auth/credentials.json"
+    assert str(settings.actor_assertion_public_keys_file) == "/run/billing-auth/actor-assertion-public.pem"
+    assert "API_TOKEN" not in " ".join(env)
     assert settings.http_host == "0.0.0.0"
     if service == "dispatch":
         assert isinstance(settings, DispatchSettings)
@@ -58,8 +60,11 @@ def test_every_service_reads_its_container_settings(
 
 def test_user_settings_reach_only_their_prefix(tmp_path: object) -> None:
     system = k.ContainerSystem(settings={"REMINDERS_TODAY": "2026-03-01"}, folder=tmp_path)  # type: ignore[arg-type]
-    assert system.process_environment(process("reminders"))["REMINDERS_TODAY"] == "2026-03-01"
-    assert "REMINDERS_TODAY" not in system.process_environment(process("invoicing"))
+    reminders = system.process_environment(process("reminders"))
+    assert reminders["REMINDERS_TODAY"] == "2026-03-01"
+    assert reminders["BILLING_TEST_HOOKS"] == "on"  # the clock is a test hook: refused without it
+    invoicing = system.process_environment(process("invoicing"))
+    assert "REMINDERS_TODAY" not in invoicing and "BILLING_TEST_HOOKS" not in invoicing
 
 
 def test_auto_send_can_be_left_to_the_clerk(tmp_path: object) -> None:
@@ -71,6 +76,13 @@ def test_the_console_gets_a_session_secret_and_the_services_urls(system: k.Conta
     env = system.process_environment(process("console"))
     assert len(env["CONSOLE_SESSION_SECRET"]) >= 32
     assert env["CONSOLE_INVOICING_URL"] == "http://invoicing:8000"
+    assert env["CONSOLE_SERVICE_TOKEN_FILE"] == "/run/billing-auth/token-console"
+    assert (system.credentials.folder / "token-console").read_text().strip() == system.token("console")
+    assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/actor-assertion-private.pem"
+    assert "CONSOLE_API_TOKEN" not in env
+    # what the containers read is in the folder mounted there
+    key = system.credentials.folder / "actor-assertion-private.pem"
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
 
 
 def test_kafka_advertises_the_network_alias_inside_and_the_host_port_outside() -> None:

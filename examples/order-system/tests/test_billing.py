@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+import httpx
 import pypdf
 from billing_testkit.contract import address, contract
 from billing_testkit.system import BillingSystem, attachments
@@ -156,3 +157,21 @@ def test_a_cancelled_order_is_not_billed(
         for x in e.data["invoice"]["lines"]
     }
     assert cancelled_id not in billed
+
+
+def test_the_order_system_reads_its_requests_with_its_own_credential_and_no_more(
+    billing_system: BillingSystem, publisher: billing.BillingPublisher, unique: Callable[[str], str]
+) -> None:
+    """Every caller has its own credential: the order system's (``token("order-system")``)
+    reads its billing requests; a billing run is the clerk's, so it is refused, naming
+    the scope it lacks. The actor of what it does is ``order-system``, never a header."""
+    request_id = publisher.order_placed(subscription(unique("O"), unique("C")))
+    billing_system.wait_request(request_id, "error", "ready")
+    own = {"Authorization": f"Bearer {billing_system.token('order-system')}"}
+    with httpx.Client(base_url=billing_system.url("invoicing"), headers=own, timeout=30) as api:
+        assert api.get(f"/billing-requests/{request_id}").json()["request_id"] == request_id
+        refused = api.post("/billing-runs", json={"kind": "subscription", "mode": "preview"})
+        assert refused.status_code == 403 and "invoicing:bill" in refused.json()["detail"]["message_en"]
+        posing = api.get("/billing-requests", headers={"X-Actor": "anna"})  # no one else's name
+        assert posing.status_code == 403
+    assert httpx.get(billing_system.url("invoicing") + "/billing-requests").status_code == 401
