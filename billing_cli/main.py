@@ -168,7 +168,10 @@ def openapi_documents() -> dict[str, str]:
     import importlib
     import json
 
+    import logging
+
     out = {}
+    logging.disable(logging.WARNING)  # "no credentials file": true, and beside the point here
     for name in services.SERVICES:
         config = importlib.import_module(f"services.{name}.config")
         module = importlib.import_module(f"services.{name}.app")
@@ -176,6 +179,7 @@ def openapi_documents() -> dict[str, str]:
             kafka_bootstrap_servers="localhost:1", database_url="postgresql+asyncpg://contract@localhost:1/contract"
         )
         out[name] = json.dumps(module.create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    logging.disable(logging.NOTSET)
     return out
 
 

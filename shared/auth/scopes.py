@@ -2,8 +2,10 @@
 any service's ``/metrics``) and ``act-for-clerks`` (only the console: it may carry a
 signed clerk assertion, :mod:`shared.auth.assertion`).
 
-A credential lists patterns: ``*`` (every scope), ``invoicing:*`` (every operation of one
-service), ``*:read`` (one operation of every service that has it), or one scope.
+A credential lists patterns: ``*`` (every scope but ``act-for-clerks``, which is only ever
+granted by name: a credential that may name someone else as the actor says so),
+``invoicing:*`` (every operation of one service), ``*:read`` (one operation of every
+service that has it), or one scope.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def expand(patterns: Iterable[str]) -> frozenset[str]:
     for raw in patterns:
         pattern = raw.strip()
         if pattern == "*":
-            matched = set(ALL_SCOPES)
+            matched = set(ALL_SCOPES - {ACT_FOR_CLERKS})
         elif pattern.endswith(":*"):
             service = pattern[:-2]
             matched = {f"{service}:{op}" for op in OPERATIONS.get(service, ())}
