@@ -212,6 +212,12 @@ def rotate_(
     at = now_utc()
     with _editing(file) as data:
         cred = _find(data, name)
+        if cred.keys and all(k.revoked is not None for k in cred.keys):
+            _fail(f"{name} is revoked (every key): rotate does not bring it back; create a new credential on purpose")
+        if lifetime is None:
+            newest = max(cred.keys, key=lambda k: k.created, default=None)
+            if newest is not None and newest.expires is not None:
+                lifetime = newest.expires - newest.created  # the policy the last key was given
         ending = [k.id for k in cred.keys if k.valid_at(at)]
         token = rotate(cred, at=at, overlap=window)
         if lifetime is not None:
@@ -227,7 +233,7 @@ def revoke_(
     file: FileOpt,
     key: Annotated[str | None, typer.Option("--key", help="only this key id (default: every key)")] = None,
 ) -> None:
-    """Revoke every key of a credential, or one (``--key``); services refuse it within a second."""
+    """Revoke every key of a credential, or one (``--key``); services refuse it within a second of their file changing."""
     at = now_utc()
     with _editing(file) as data:
         cred = _find(data, name)
@@ -246,7 +252,9 @@ def scopes() -> None:
             typer.echo(f"{service + ':' + op:<18} {MEANING[op].format(service=service)}")
     typer.echo(f"{METRICS:<18} scrape /metrics of any service")
     typer.echo(f"{ACT_FOR_CLERKS:<18} only the console: carry a signed clerk assertion (the clerk becomes the actor)")
-    _note("patterns: * (every scope), invoicing:* (every operation of one service), *:read (one operation everywhere)")
+    _note(
+        "patterns: * (every scope but act-for-clerks, granted only by name), invoicing:* (every operation of one service), *:read (one operation everywhere)"
+    )
 
 
 PRIVATE_NAME = "actor-assertion-private.pem"

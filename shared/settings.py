@@ -161,6 +161,8 @@ class ServiceSettings(BaseSettings):
         """:class:`StartRefused` when ``what`` (a test hook in use) is not allowed here."""
         if not self.test_hooks_on():
             raise StartRefused(f"{what} is a test hook: refused unless {TEST_HOOKS_ENV}=on (a test system); unset it")
+        if self.mode == "production":
+            raise StartRefused(f"{what} is a test hook: refused in production mode, whatever {TEST_HOOKS_ENV} says")
 
     @model_validator(mode="before")
     @classmethod
@@ -202,6 +204,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _test_hooks_only_in_tests(self) -> ServiceSettings:
+        if self.mode == "production" and self.test_hooks_on():
+            raise StartRefused(f"test hooks ({TEST_HOOKS_ENV} / test_hooks) are refused in production mode: unset them")
         if os.environ.get(FAILPOINTS_ENV, "").strip():
             self.refuse_test_hook(FAILPOINTS_ENV)
         return self

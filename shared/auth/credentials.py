@@ -203,8 +203,8 @@ class CredentialStore:
         if data is not None:
             self._index(data)
         elif path is not None:
+            self._stamp = self._file_stamp()  # before reading: an edit in between is read at the next check
             self._index(load(path))  # a broken file stops the start
-            self._stamp = self._file_stamp()
 
     def _index(self, data: CredentialsFile) -> None:
         self._by_key = {key.id: (cred, key) for cred in data.credentials for key in cred.keys}

@@ -115,6 +115,22 @@ def test_rotation_keeps_the_old_key_for_the_overlap_and_revocation_ends_keys(tmp
     assert code == 2 and "has no key '0123456789ab'" in err
     code, _, err = run("rotate", "nobody", "--file", str(file))
     assert code == 2 and "no credential named 'nobody'" in err
+    # every key revoked: rotate does not quietly bring the credential back
+    code, out, err = run("rotate", "crm", "--file", str(file))
+    assert code == 2 and out == "" and "is revoked" in err
+    assert all(k.revoked is not None for k in load(file).credentials[0].keys)
+
+
+def test_rotation_keeps_the_lifetime_policy_of_the_last_key(tmp_path: Path) -> None:
+    file = tmp_path / "credentials.json"
+    run("create", "bank", "--scopes", "invoicing:bill", "--expires-in", "90d", "--file", str(file))
+    code, _, _ = run("rotate", "bank", "--overlap", "1d", "--file", str(file))
+    old, new = load(file).credentials[0].keys
+    assert code == 0 and new.expires is not None
+    assert new.expires - new.created == timedelta(days=90)
+    code, _, _ = run("rotate", "bank", "--overlap", "1d", "--expires-in", "30d", "--file", str(file))
+    newest = load(file).credentials[0].keys[-1]
+    assert newest.expires is not None and newest.expires - newest.created == timedelta(days=30)
 
 
 def test_list_shows_keys_and_validity_but_never_a_token_or_hash(tmp_path: Path) -> None:

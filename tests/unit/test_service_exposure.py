@@ -131,6 +131,17 @@ def test_a_fixed_reminders_clock_is_refused_unless_test_hooks_are_on(monkeypatch
     assert RemindersSettings(**SERVERS, today=date(2026, 12, 1)).today == date(2026, 12, 1)
 
 
+def test_test_hooks_are_refused_in_production_even_when_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BILLING_FAILPOINTS", raising=False)
+    monkeypatch.setenv("BILLING_TEST_HOOKS", "on")
+    with pytest.raises(StartRefused, match="refused in production mode"):
+        CustomersSettings(**SERVERS, mode="production")
+    monkeypatch.delenv("BILLING_TEST_HOOKS")
+    with pytest.raises(StartRefused, match="refused in production mode"):
+        RemindersSettings(**SERVERS, mode="production", test_hooks=True, today=date(2026, 12, 1))
+    assert CustomersSettings(**SERVERS, mode="production").mode == "production"  # no hook, no refusal
+
+
 def _start(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", f"{service.upper()}_"))}
     prefix = service.upper()
