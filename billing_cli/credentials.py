@@ -233,7 +233,8 @@ def revoke_(
     file: FileOpt,
     key: Annotated[str | None, typer.Option("--key", help="only this key id (default: every key)")] = None,
 ) -> None:
-    """Revoke every key of a credential, or one (``--key``); services refuse it within a second of their file changing."""
+    """Revoke every key of a credential, or one (``--key``); services refuse it within a
+    second of their file changing."""
     at = now_utc()
     with _editing(file) as data:
         cred = _find(data, name)

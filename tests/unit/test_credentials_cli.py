@@ -125,7 +125,7 @@ def test_rotation_keeps_the_lifetime_policy_of_the_last_key(tmp_path: Path) -> N
     file = tmp_path / "credentials.json"
     run("create", "bank", "--scopes", "invoicing:bill", "--expires-in", "90d", "--file", str(file))
     code, _, _ = run("rotate", "bank", "--overlap", "1d", "--file", str(file))
-    old, new = load(file).credentials[0].keys
+    _old, new = load(file).credentials[0].keys
     assert code == 0 and new.expires is not None
     assert new.expires - new.created == timedelta(days=90)
     code, _, _ = run("rotate", "bank", "--overlap", "1d", "--expires-in", "30d", "--file", str(file))
