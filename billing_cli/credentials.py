@@ -253,9 +253,8 @@ def scopes() -> None:
             typer.echo(f"{service + ':' + op:<18} {MEANING[op].format(service=service)}")
     typer.echo(f"{METRICS:<18} scrape /metrics of any service")
     typer.echo(f"{ACT_FOR_CLERKS:<18} only the console: carry a signed clerk assertion (the clerk becomes the actor)")
-    _note(
-        "patterns: * (every scope but act-for-clerks, granted only by name), invoicing:* (every operation of one service), *:read (one operation everywhere)"
-    )
+    star = "* (every scope but act-for-clerks, granted only by name)"
+    _note(f"patterns: {star}, invoicing:* (every operation of one service), *:read (one operation everywhere)")
 
 
 PRIVATE_NAME = "actor-assertion-private.pem"
