@@ -167,7 +167,6 @@ def openapi_documents() -> dict[str, str]:
     itself: nothing is started, no server is reached."""
     import importlib
     import json
-
     import logging
 
     out = {}

@@ -173,8 +173,10 @@ async def console(c: Compose, numbers: dict[str, int]) -> None:
         assert signed_out.status_code == 303, f"sign-out: {signed_out.status_code}"
         after = c.psql("console", f"SELECT count(*) FROM console_sessions WHERE user_name = '{c.user}'")
         assert int(after) == int(rows) - 1, f"sign-out left the session row ({rows} -> {after})"
-    say(f"signed in as {c.user}; the Invoices tab lists all {len(numbers)} invoices; the session row in the "
-        "console's database, gone after sign-out")
+    say(
+        f"signed in as {c.user}; the Invoices tab lists all {len(numbers)} invoices; the session row in the "
+        "console's database, gone after sign-out"
+    )
 
 
 # --------------------------------------------------------------------- scaling

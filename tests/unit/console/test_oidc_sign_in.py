@@ -22,6 +22,7 @@ from console.oidc import local_next
 from tests.support.isolation import free_port
 from tests.support.oidc import ANNA, BERTTA, OLLI, ConsoleServer, Provider, oidc_provider, oidc_settings
 
+
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
     with oidc_provider() as p:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from billing_testkit.credentials import assertion_keypair
 from console.app import create_app
 from console.config import ConsoleSettings
 from shared.auth import assertion
-from billing_testkit.credentials import assertion_keypair
 
 REPO = Path(__file__).resolve().parents[3]
 DATABASE = "postgresql+asyncpg://console:pw@127.0.0.1:1/console"  # never reached: the app is not started
@@ -54,7 +54,7 @@ def test_production_with_an_empty_token_file_is_refused(key_file: Path, tmp_path
 
 
 def test_production_with_a_missing_token_file_is_refused_naming_it(key_file: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="CONSOLE_SERVICE_TOKEN_FILE .*nope"):
+    with pytest.raises(ValueError, match=r"CONSOLE_SERVICE_TOKEN_FILE .*nope"):
         create_app(production(service_token_file=tmp_path / "nope", actor_assertion_key_file=key_file))
 
 
