@@ -38,9 +38,12 @@ def main(argv: list[str]) -> int:
     from shared.logs import configure_logging
 
     configure_logging("console", settings.log_format)
-    uvicorn.run(
-        create_app(settings), host=settings.http_host, port=settings.http_port, proxy_headers=True, log_config=None
-    )
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a refused start (production without its token or key, a bad users list)
+        print(f"console: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, proxy_headers=True, log_config=None)
     return 0
 
 

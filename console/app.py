@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from console import auth, csrf, i18n, oidc
-from console.backend import Backends, ServiceError
+from console.backend import Backends, ServiceError, require_own_credential
 from console.config import ConsoleSettings
 from console.headers import ConsoleApp
 from console.routes import billing, customers, dead_letters, invoices, jobs, sending
@@ -51,6 +51,7 @@ def create_app(
     (seconds since the epoch) lets it move time, ``store`` share a store between apps."""
     settings = settings or ConsoleSettings()
     settings.user_hashes()  # a malformed users list stops the start, not the first sign-in
+    require_own_credential(settings)  # production: no start without its token and assertion key
     store = store if store is not None else make_store(settings)
     sessions = Sessions(
         store,

@@ -45,6 +45,24 @@ class ServiceError(Exception):
         return self.message
 
 
+def require_own_credential(settings: ConsoleSettings) -> None:
+    """Production mode: refuse to start (``ValueError``) without the console's own token
+    or without the key that signs the clerk assertions. Development only warns (the
+    console then acts as itself, and the services record it, not the clerk)."""
+    if settings.mode != "production":
+        return
+    if not settings.token():  # the file is read here: a missing or empty one stops the start
+        raise ValueError(
+            "CONSOLE_SERVICE_TOKEN or CONSOLE_SERVICE_TOKEN_FILE is required in production mode: "
+            "the console calls the services with its own credential"
+        )
+    if settings.actor_assertion_key_file is None:
+        raise ValueError(
+            "CONSOLE_ACTOR_ASSERTION_KEY_FILE is required in production mode: without it the console "
+            "cannot act for the signed-in clerk, and the services would record the console as who acted"
+        )
+
+
 class Backends:
     """The clients, made when the app starts and closed when it stops, and the key that
     signs the clerk assertions (read once at start: a missing or wrong key stops it)."""

@@ -12,7 +12,9 @@ connections are part of that cap and what is left of it serves everything else.
 A Deployment's pods at most: a scaled one's ``maxReplicaCount`` (its ScaledObject), else
 ``replicas``, plus the rolling update's ``maxSurge``. The pre-deploy Jobs run before
 the Deployments roll (one connection: ``billing migrate all`` migrates one database at a
-time); the console and ``billing topics`` use none.
+time, the console's too); ``billing topics`` uses none. The console's pool
+(``CONSOLE_DATABASE_POOL_SIZE`` + ``CONSOLE_DATABASE_MAX_OVERFLOW``, its own database:
+sessions and sign-in failures) holds no dedicated connection.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ JOB_CONNECTIONS = {"billing-migrate": 1, "billing-topics": 0}
 @dataclass(frozen=True)
 class Row:
     deployment: str
-    role: str  # service | worker
+    role: str  # service | worker | console
     pods: int  # at most, in a rollout at the largest scale
     pool_size: int
     max_overflow: int
@@ -53,6 +55,10 @@ class Row:
 
 
 def _settings_class(service: str) -> type[BaseSettings]:
+    if service == "console":
+        from console.config import ConsoleSettings
+
+        return ConsoleSettings
     cls: type[BaseSettings] = importlib.import_module(f"services.{service}.config").Settings
     return cls
 
@@ -79,9 +85,11 @@ def rows(docs: list[dict[str, Any]]) -> list[Row]:
             service, role = command[2], "service"
         elif command[:2] == ["billing", "worker"]:
             service, role = "dispatch", "worker"
+        elif command == ["billing", "console", "serve"]:
+            service, role = "console", "console"
         else:
-            continue  # the console: no database
-        if service not in SERVICES:
+            continue  # no such command: rules.deployments says so
+        if service not in (*SERVICES, "console"):
             continue  # no such service: rules.deployments says so
         name = doc["metadata"]["name"]
         fields = _settings_class(service).model_fields
@@ -92,7 +100,7 @@ def rows(docs: list[dict[str, Any]]) -> list[Row]:
         ) -> int:
             return _env(container, f"{prefix}{field.upper()}", int(fields[field].default))
 
-        jobs = setting("jobs_max_concurrent")
+        jobs = setting("jobs_max_concurrent") if role != "console" else 0
         surge = doc["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
         if not isinstance(surge, int):
             raise ValueError(f"Deployment {name}: maxSurge must be a number for the budget, not {surge!r}")
@@ -104,7 +112,8 @@ def rows(docs: list[dict[str, Any]]) -> list[Row]:
                 pods=pods,
                 pool_size=setting("database_pool_size"),
                 max_overflow=setting("database_max_overflow"),
-                dedicated=1 + 2 * jobs + (1 if role == "worker" else 0),
+                # the relay's lock, each job's lock and chunk, a worker's lease; the console none
+                dedicated=0 if role == "console" else 1 + 2 * jobs + (1 if role == "worker" else 0),
             )
         )
     return out

@@ -204,6 +204,11 @@ def deployments(by_kind: Kinds) -> tuple[list[str], dict[str, str]]:
             problems += startup_budget(name, service, container)
             if service != "console" and f"{service.upper()}_MODE" not in {e["name"] for e in container["env"]}:
                 problems.append(f"Deployment {name}: {service.upper()}_MODE must be production")
+            if service == "console" and [e.get("value") for e in container["env"] if e["name"] == "CONSOLE_MODE"] != [
+                "production"
+            ]:
+                # sessions in its database, never in a process; no start without its token and key
+                problems.append(f"Deployment {name}: CONSOLE_MODE must be production")
             fields = settings_fields(service)
             problems += _env_problems(f"Deployment {name}", container, fields, config_maps)
         for volume in pod(dep).get("volumes", []):
@@ -249,7 +254,7 @@ def jobs(by_kind: Kinds, folder: Path) -> list[str]:
             problems.append(f"no Job {name}")
         elif containers(found[name])[0].get("command") != command:
             problems.append(f"Job {name}: command must be {' '.join(command)}")
-    fields = set().union(*(settings_fields(s) for s in SERVICES))
+    fields = set().union(*(settings_fields(s) for s in (*SERVICES, "console")))  # `migrate all`: the console too
     for name, job in found.items():
         problems += pod_standard("Job", name, job)
         for field in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"):

@@ -13,6 +13,7 @@ from billing_testkit.credentials import (
     CONSOLE,
     CREDENTIALS_FILE,
     TOKEN_FILE_PREFIX,
+    Issued,
 )
 from billing_testkit.infrastructure import LOCAL_KAFKA, LOCAL_POSTGRES, kafka_env
 from billing_testkit.processes import MAIL_PORT, SERVICES, Endpoints, Process
@@ -60,24 +61,51 @@ def kafka_environment(host_port: int) -> dict[str, str]:
     return kafka_env(host_port)
 
 
+DATABASES: tuple[str, ...] = (*SERVICES, "console")
+"""One database per service, and the console's own (its sessions and sign-in failures)."""
+
+
 def database_sql(password: str) -> list[str]:
-    """One role and one database per service (as deploy/docker/postgres-init.sh)."""
+    """One role and one database per service and the console's (as deploy/docker/postgres-init.sh)."""
     out: list[str] = []
-    for s in SERVICES:
+    for s in DATABASES:
         out += [f"CREATE ROLE {s} LOGIN PASSWORD '{password}'", f"CREATE DATABASE {s} OWNER {s}"]
     return out
 
 
 AUTH_DIR = "/run/billing-auth"
-"""Where every process container sees the kit's credentials folder (read-only):
-:func:`billing_testkit.credentials.issue`'s files."""
+"""Where a process container sees the credentials files it needs (read-only), each
+mounted on its own: :func:`auth_mounts`."""
+
+
+def auth_mounts(proc: Process, issued: Issued) -> dict[str, str]:
+    """The files of :func:`billing_testkit.credentials.issue` that ``proc`` needs, host path
+    -> path in its container (read-only), and no other: a service or worker the
+    credentials file (hashes only) and the console's public key; the console its own token
+    and its private key. No container sees another caller's token.
+
+    Each file is bind-mounted on its own, so it is the file as it was when the container
+    started (a file replaced by rename afterwards is not seen; the kit writes them once)."""
+    if proc.role == "console":
+        files = {
+            issued.token_file(CONSOLE): f"{AUTH_DIR}/{TOKEN_FILE_PREFIX}{CONSOLE}",
+            issued.assertion_private_key: f"{AUTH_DIR}/{ASSERTION_PRIVATE_KEY}",
+        }
+    elif proc.role in ("service", "worker"):
+        files = {
+            issued.credentials_file: f"{AUTH_DIR}/{CREDENTIALS_FILE}",
+            issued.assertion_public_keys: f"{AUTH_DIR}/{ASSERTION_PUBLIC_KEYS}",
+        }
+    else:
+        files = {}
+    return {str(host): inside for host, inside in files.items()}
 
 
 def container_endpoints(db_password: str) -> Endpoints:
     """Where a process finds the others inside the network (aliases = process names)."""
     return Endpoints(
         kafka_bootstrap="kafka:9092",
-        database_urls={s: f"postgresql+asyncpg://{s}:{db_password}@postgres:5432/{s}" for s in SERVICES},
+        database_urls={s: f"postgresql+asyncpg://{s}:{db_password}@postgres:5432/{s}" for s in DATABASES},
         credentials_file=f"{AUTH_DIR}/{CREDENTIALS_FILE}",
         assertion_public_keys_file=f"{AUTH_DIR}/{ASSERTION_PUBLIC_KEYS}",
         console_token_file=f"{AUTH_DIR}/{TOKEN_FILE_PREFIX}{CONSOLE}",

@@ -3,10 +3,14 @@
 One private network; from :mod:`billing_testkit.infrastructure` Kafka (KRaft, two
 listeners: ``kafka:9092`` inside the network, and a host listener on a fixed free port
 advertised as ``127.0.0.1:<port>``) and PostgreSQL (on a fixed free port too) with
-one role and database per service, the SMTP sink writing each mail into a host folder,
-then every process of :mod:`billing_testkit.processes` from the project image, with the
-settings :func:`~billing_testkit.processes.environment` makes for container endpoints.
-Services migrate their databases at start (an advisory lock makes parallel starts safe).
+one role and database per service and one for the console, the SMTP sink writing each
+mail into a host folder, then every process of :mod:`billing_testkit.processes` from the
+project image, with the settings :func:`~billing_testkit.processes.environment` makes for
+container endpoints, each with only the credentials files it needs
+(:func:`~billing_testkit.container_config.auth_mounts`). Services migrate their databases
+at start (an advisory lock makes parallel starts safe); the console runs as in a real
+deployment (``CONSOLE_MODE=production``: sessions in its database, migrated first by a
+one-shot ``billing migrate console`` container while the services start).
 
 Every container and the network carry the labels :data:`LABEL` and :data:`SESSION_LABEL`
 (plus testcontainers' own); :meth:`ContainerSystem.close` removes them all, also after a
@@ -37,8 +41,8 @@ from testcontainers.core.network import Network
 
 from billing_testkit import infrastructure as infra
 from billing_testkit.container_config import (
-    AUTH_DIR,
     Images,
+    auth_mounts,
     container_endpoints,
     database_sql,
     kafka_environment,
@@ -257,7 +261,7 @@ class ContainerSystem:
         env = environment(proc, container_endpoints(self._db_password), proc.container_port)
         env |= tuning(proc, auto_send=self.auto_send)
         if proc.role == "console":
-            env["CONSOLE_SESSION_SECRET"] = secrets.token_urlsafe(32)
+            env["CONSOLE_MODE"] = "production"  # as deployed: sessions in its database, its token and key required
             env["CONSOLE_USERS"] = json.dumps([f"{self.console_user[0]}:{self._console_hash()}"])
         env |= {k: v for k, v in self.settings.items() if proc.env_prefix and k.startswith(proc.env_prefix)}
         return with_test_hooks(env)
@@ -269,6 +273,25 @@ class ContainerSystem:
             self._console_hash_value = PasswordHasher().hash(self.console_user[1])
         return self._console_hash_value
 
+    def mounts(self, proc: Process) -> dict[str, tuple[str, str]]:
+        """Host path -> (path in ``proc``'s container, mode): the credentials files it needs
+        (read-only), and the drop folders for dispatch and its workers."""
+        out = {host: (inside, "ro") for host, inside in auth_mounts(proc, self.credentials).items()}
+        if proc.name.startswith("dispatch"):
+            out[str(self.folder / "data")] = ("/data", "rw")
+        return out
+
+    def _migrate_console(self) -> None:
+        """``billing migrate console`` in a one-shot container (the console in production
+        mode checks its schema and never migrates at start), as compose's ``migrate`` does."""
+        url = self.process_environment(next(p for p in self.processes if p.role == "console"))["CONSOLE_DATABASE_URL"]
+        c = self._container("console-migrate", self.images.billing)
+        c.with_command(["billing", "migrate", "console"]).with_env("CONSOLE_DATABASE_URL", url)
+        c.start()
+        done = c.get_wrapped_container().wait(timeout=self.start_timeout_s)
+        if done.get("StatusCode") != 0:
+            raise StartFailed(f"migrating the console's database failed; its log ends:\n{self.logs('console-migrate')}")
+
     def _start_processes(self) -> None:
         started: list[Process] = []
         for proc in self.processes:
@@ -277,12 +300,16 @@ class ContainerSystem:
             c = self._container(proc.name, self.images.billing)
             c.with_command(list(proc.command)).with_envs(**self.process_environment(proc))
             c.with_exposed_ports(proc.container_port)
-            c.with_volume_mapping(str(self.credentials.folder), AUTH_DIR, mode="ro")
-            if proc.name.startswith("dispatch"):
-                c.with_volume_mapping(str(self.folder / "data"), "/data", mode="rw")
+            for host, (inside, mode) in self.mounts(proc).items():
+                c.with_volume_mapping(host, inside, mode=mode)
             started.append(proc)
+        consoles = [p for p in started if p.role == "console"]
         with ThreadPoolExecutor(max_workers=4) as pool:  # a create + start is ~1 s of the engine's time
-            list(pool.map(lambda p: self._containers[p.name].start(), started))
+            migrating = pool.submit(self._migrate_console) if consoles else None
+            list(pool.map(lambda p: self._containers[p.name].start(), [p for p in started if p.role != "console"]))
+            if migrating is not None:
+                migrating.result()  # the console's schema first: production checks it at start
+            list(pool.map(lambda p: self._containers[p.name].start(), consoles))
         deadline = time.monotonic() + self.start_timeout_s
         for proc in started:
             c = self._containers[proc.name]

@@ -146,6 +146,9 @@ def plan(
 ) -> LocalSystem:
     """The instances of registry rows ``names`` (in the registry's order), not started.
 
+    - ``database_urls``: each service's database, and ``console``'s when it has one
+      (its sessions and sign-in failures; without it the console keeps them in its
+      process, development only).
     - ``credentials``: the callers' credentials file and the console's key pair
       (:func:`billing_testkit.credentials.issue`); the services check every call against
       it, the console calls with its own token. None only for a plan without services

@@ -11,7 +11,8 @@ another shell.
                                 (billing_testkit.credentials.ensure); print D
 
 Where the servers are comes from the environment, as ``deploy/local/stack.sh env``
-prints it: ``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``; the callers'
+prints it: ``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL`` (and, when set,
+``CONSOLE_DATABASE_URL``: the console's sessions in that database); the callers'
 credentials from ``--credentials-dir`` (made there when missing: the credentials file,
 the console's key pair, one ``token-<caller>`` file a caller). The port offset defaults
 to ``BILLING_DEMO_PORT_OFFSET`` (0).
@@ -53,10 +54,13 @@ def _start(args: argparse.Namespace) -> int:
         kafka = _required("CUSTOMERS_KAFKA_BOOTSTRAP_SERVERS")
     planned = {p.database for p in rows if p.database}
     env = dict(item.split("=", 1) for item in args.env)
+    databases = {s: _required(f"{s.upper()}_DATABASE_URL") for s in SERVICES if s in planned}
+    if os.environ.get("CONSOLE_DATABASE_URL") and any(p.role == "console" for p in rows):
+        databases["console"] = os.environ["CONSOLE_DATABASE_URL"]  # else its sessions stay in its process
     system = plan(
         names,
         kafka_bootstrap=kafka,
-        database_urls={s: _required(f"{s.upper()}_DATABASE_URL") for s in SERVICES if s in planned},
+        database_urls=databases,
         credentials=_credentials_of(args.credentials_dir) if any(p.env_prefix for p in rows) else None,
         out=args.out,
         log_dir=args.log_dir,

@@ -146,7 +146,9 @@ class Endpoints:
 
     kafka_bootstrap: str
     database_urls: Mapping[str, str]
-    """Service name -> SQLAlchemy URL (``postgresql+asyncpg://…``) of its own database."""
+    """Service name -> SQLAlchemy URL (``postgresql+asyncpg://…``) of its own database;
+    ``console`` -> the console's (its sessions and sign-in failures), when it has one
+    (without it the console keeps them in its process: development only)."""
     credentials_file: str
     """The callers' credentials file (hashes only), as the process sees it."""
     assertion_public_keys_file: str
@@ -179,6 +181,8 @@ def environment(proc: Process, where: Endpoints, port: int) -> dict[str, str]:
     if proc.role == "console":
         env[f"{p}SERVICE_TOKEN_FILE"] = where.console_token_file
         env[f"{p}ACTOR_ASSERTION_KEY_FILE"] = where.console_assertion_key_file
+        if where.database_urls.get("console"):
+            env[f"{p}DATABASE_URL"] = where.database_urls["console"]
         for service in SERVICES:
             env[f"{p}{service.upper()}_URL"] = where.service_urls[service]
         return env

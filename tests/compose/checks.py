@@ -164,7 +164,19 @@ async def console(c: Compose, numbers: dict[str, int]) -> None:
         assert tab.status_code == 200, f"/invoices: {tab.status_code}"
         missing = [n for n in numbers.values() if f">{n}</a>" not in tab.text]
         assert not missing, f"the Invoices tab does not list {missing}"
-    say(f"signed in as {c.user}; the Invoices tab lists all {len(numbers)} invoices")
+        # production mode: the session is a row in the console's own database, not in the process
+        rows = c.psql("console", f"SELECT count(*) FROM console_sessions WHERE user_name = '{c.user}'")
+        assert int(rows) >= 1, f"no session of {c.user} in the console's database"
+        fresh = re.search(r'name="csrf_token" value="([^"]+)"', tab.text)  # the signed-in session's own
+        assert fresh, "no CSRF token in the signed-in page"
+        signed_out = await web.post("/logout", data={"csrf_token": fresh.group(1)})
+        assert signed_out.status_code == 303, f"sign-out: {signed_out.status_code}"
+        after = c.psql("console", f"SELECT count(*) FROM console_sessions WHERE user_name = '{c.user}'")
+        assert int(after) == int(rows) - 1, f"sign-out left the session row ({rows} -> {after})"
+    say(
+        f"signed in as {c.user}; the Invoices tab lists all {len(numbers)} invoices; the session row in the "
+        "console's database, gone after sign-out"
+    )
 
 
 # --------------------------------------------------------------------- scaling

@@ -87,7 +87,6 @@ class Compose:
         self.values = {
             "POSTGRES_PASSWORD": secrets.token_hex(16),
             "BILLING_DB_PASSWORD": secrets.token_hex(16),
-            "CONSOLE_SESSION_SECRET": secrets.token_hex(32),
             **{k: str(v) for k, v in self.ports.items()},
         }
         users = json.dumps([f"{self.user}:{console_hash(self.password)}"])

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from billing_cli.services import SERVICES
+from console.config import ConsoleSettings
 from services.customers.config import Settings as CustomersSettings
 from services.dispatch.config import Settings as DispatchSettings
 from shared.events.topics import CHANNEL_JOBS
@@ -171,9 +172,9 @@ def test_every_required_variable_is_in_env_example_and_none_is_a_local_setting()
     assert required == {
         "POSTGRES_PASSWORD",
         "BILLING_DB_PASSWORD",
-        "CONSOLE_SESSION_SECRET",
         "CONSOLE_USERS",
     }
+    assert "SESSION_SECRET" not in text and "SESSION_SECRET" not in (REPO / ".env.example").read_text()
     example = (REPO / ".env.example").read_text()
     assert all(re.search(rf"^{name}=", example, re.M) for name in required)
     local = (REPO / "compose.local.env").read_text()
@@ -212,3 +213,25 @@ def test_no_secret_values_are_written_in_compose() -> None:
     for line in text.splitlines():
         if re.search(r"(PASSWORD|TOKEN)\s*:", line):
             assert "${" in line, line
+
+
+def test_the_console_runs_as_in_production_on_its_own_database_migrated_by_the_one_shot() -> None:
+    """CONSOLE_MODE=production: sessions and sign-in failures in the console's own
+    database (made on PostgreSQL's first start like the services', migrated by the
+    one-shot before the console starts), never in the process."""
+    services = compose()["services"]
+    console = services["console"]["environment"]
+    fields = {f"CONSOLE_{f.upper()}" for f in ConsoleSettings.model_fields}
+    assert set(console) <= fields
+    assert console["CONSOLE_MODE"] == "production"
+    url = console["CONSOLE_DATABASE_URL"]
+    assert url.startswith("postgresql+asyncpg://console:${BILLING_DB_PASSWORD}@postgres:5432/console")
+    assert "CONSOLE_MIGRATE_ON_START" not in console  # production never migrates at start
+    migrate = services["migrate"]
+    assert migrate["environment"]["CONSOLE_DATABASE_URL"] == url  # `billing migrate all` takes the console too
+    assert services["console"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    init = (REPO / "deploy/docker/postgres-init.sh").read_text()
+    loop = re.search(r"^for s in (.*); do$", init, re.M)
+    assert loop is not None and loop.group(1).split() == [*SERVICES, "console"]
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in services["postgres"]["volumes"]}
+    assert mounted["./deploy/docker/postgres-init.sh"].startswith("/docker-entrypoint-initdb.d/")

@@ -55,18 +55,16 @@ def test_the_budget_counts_every_deployment_at_its_largest(docs: list[dict]) -> 
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         pool = [int(v) for k, v in env.items() if k.endswith("_DATABASE_POOL_SIZE")]
         overflow = [int(v) for k, v in env.items() if k.endswith("_DATABASE_MAX_OVERFLOW")]
-        if container["command"][:2] == ["billing", "console"]:
-            assert pool == overflow == []  # the console has no database
-            continue
         assert len(pool) == len(overflow) == 1, dep["metadata"]["name"]  # set explicitly for every database user
         name = dep["metadata"]["name"]
         pods = scaled.get(name, dep["spec"].get("replicas")) + dep["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
         total += pods * (pool[0] + overflow[0])
     rows = budget.rows(docs)
     assert sum(r.total for r in rows) == total
-    assert {r.deployment for r in rows} == {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"} - {
-        "console"
-    }
+    # every Deployment uses a database: the console its own (sessions, sign-in failures)
+    assert {r.deployment for r in rows} == {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    (console,) = [r for r in rows if r.deployment == "console"]
+    assert (console.role, console.dedicated) == ("console", 0)
     assert total + budget.jobs_total(docs) <= budget.MAX_CONNECTIONS - budget.SUPERUSER_RESERVED
 
 

@@ -253,3 +253,14 @@ def test_free_ports_stay_out_of_the_ephemeral_and_container_ranges() -> None:
     assert all(local_run.LISTEN_PORTS[0] <= p <= local_run.LISTEN_PORTS[1] for p in ports)
     assert not any(low <= p <= high for p in ports)
     assert not any(infrastructure.PORTS[0] <= p <= infrastructure.PORTS[1] for p in ports)
+
+
+def test_the_console_gets_its_own_database_when_given_one(tmp_path: Path) -> None:
+    """Local mode: ``database_urls["console"]`` is the console's (sessions, sign-in
+    failures); without it the console keeps them in its process (development)."""
+    console_db = "postgresql+asyncpg://console:p@db:5432/console"
+    given = planned(tmp_path, database_urls={**DATABASES, "console": console_db}).instances
+    assert given["console"].env["CONSOLE_DATABASE_URL"] == console_db
+    assert given["customers"].env["CUSTOMERS_DATABASE_URL"] == DATABASES["customers"]
+    assert not any(k.startswith("CONSOLE_") for k in given["customers"].env)
+    assert "CONSOLE_DATABASE_URL" not in planned(tmp_path).instances["console"].env

@@ -28,7 +28,7 @@ IN_K8S = [p for p in PROCESSES if p.role != "mail"]
 
 WHERE = Endpoints(
     kafka_bootstrap="kafka:9092",
-    database_urls={s: f"postgresql+asyncpg://{s}@postgres/{s}" for s in SERVICES},
+    database_urls={s: f"postgresql+asyncpg://{s}@postgres/{s}" for s in (*SERVICES, "console")},
     credentials_file="/run/billing/auth/credentials.json",
     assertion_public_keys_file="/run/billing/auth/actor-assertion-public.pem",
     console_token_file="/run/billing/console/service-token",

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from billing_testkit import containers as k
 from billing_testkit.processes import PROCESSES, process
+from console.config import ConsoleSettings
 from services.customers.config import Settings as CustomersSettings
 from services.dispatch.config import Settings as DispatchSettings
 from services.invoicing.config import Settings as InvoicingSettings
@@ -72,17 +74,62 @@ def test_auto_send_can_be_left_to_the_clerk(tmp_path: object) -> None:
     assert json.loads(system.process_environment(process("dispatch"))["DISPATCH_AUTO_SEND"]) == []
 
 
-def test_the_console_gets_a_session_secret_and_the_services_urls(system: k.ContainerSystem) -> None:
+def test_the_console_runs_as_deployed_on_its_own_database(
+    system: k.ContainerSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = system.process_environment(process("console"))
-    assert len(env["CONSOLE_SESSION_SECRET"]) >= 32
+    assert env["CONSOLE_MODE"] == "production"
+    assert env["CONSOLE_DATABASE_URL"].startswith("postgresql+asyncpg://console:")
+    assert env["CONSOLE_DATABASE_URL"].endswith("@postgres:5432/console")
+    assert not any("SESSION_SECRET" in name for name in env)
     assert env["CONSOLE_INVOICING_URL"] == "http://invoicing:8000"
     assert env["CONSOLE_SERVICE_TOKEN_FILE"] == "/run/billing-auth/token-console"
-    assert (system.credentials.folder / "token-console").read_text().strip() == system.token("console")
     assert env["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] == "/run/billing-auth/actor-assertion-private.pem"
     assert "CONSOLE_API_TOKEN" not in env
-    # what the containers read is in the folder mounted there
-    key = system.credentials.folder / "actor-assertion-private.pem"
+    for key in list(os.environ):
+        if key.startswith("CONSOLE_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = ConsoleSettings()  # production's own checks pass: a database, no migration at start
+    assert settings.mode == "production" and not settings.migrates_on_start
+    assert settings.database_url is not None
+
+
+def test_each_container_gets_only_the_credentials_files_it_needs(system: k.ContainerSystem) -> None:
+    auth = system.credentials.folder
+    services = {
+        str(auth / "credentials.json"): ("/run/billing-auth/credentials.json", "ro"),
+        str(auth / "actor-assertion-public.pem"): ("/run/billing-auth/actor-assertion-public.pem", "ro"),
+    }
+    for name in ("customers", "invoicing", "reminders"):
+        assert system.mounts(process(name)) == services, name
+    data = {str(system.folder / "data"): ("/data", "rw")}
+    for name in ("dispatch", "dispatch-email", "dispatch-einvoice", "dispatch-print"):
+        assert system.mounts(process(name)) == services | data, name
+    console = system.mounts(process("console"))
+    assert console == {
+        str(auth / "token-console"): ("/run/billing-auth/token-console", "ro"),
+        str(auth / "actor-assertion-private.pem"): ("/run/billing-auth/actor-assertion-private.pem", "ro"),
+    }
+    assert system.mounts(process("mailcatcher")) == {}
+    # no container sees the folder, another caller's token, or (but the console) the private key
+    everything = [host for proc in PROCESSES for host in system.mounts(proc)]
+    assert str(auth) not in everything
+    assert not any(h.startswith(str(auth / "token-")) and h != str(auth / "token-console") for h in everything)
+    assert [h for h in everything if h.endswith("private.pem")] == [str(auth / "actor-assertion-private.pem")]
+    # each mounted file is there, and is where the process's settings say
+    for proc in PROCESSES:
+        env = system.process_environment(proc)
+        inside = {path for path, _ in system.mounts(proc).values()}
+        for host in system.mounts(proc):
+            assert Path(host).exists(), host
+        for key, value in env.items():
+            if value.startswith("/run/billing-auth/"):
+                assert value in inside, (proc.name, key)
+    key = auth / "actor-assertion-private.pem"
     assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    assert (auth / "token-console").read_text().strip() == system.token("console")
 
 
 def test_kafka_advertises_the_network_alias_inside_and_the_host_port_outside() -> None:
@@ -93,10 +140,12 @@ def test_kafka_advertises_the_network_alias_inside_and_the_host_port_outside() -
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # the services create their topics
 
 
-def test_one_role_and_database_per_service() -> None:
+def test_one_role_and_database_per_service_and_the_consoles() -> None:
     sql = k.database_sql("pw")
     assert sql.count("CREATE DATABASE dispatch OWNER dispatch") == 1
-    assert len(sql) == 8
+    assert sql.count("CREATE ROLE console LOGIN PASSWORD 'pw'") == 1
+    assert sql.count("CREATE DATABASE console OWNER console") == 1
+    assert len(sql) == 10
 
 
 def test_unknown_processes_are_refused_with_the_known_names() -> None:

@@ -49,7 +49,7 @@ def _service(public_pem: bytes) -> tuple[FastAPI, dict[str, str], list[dict[str,
 
 
 def _console(tmp_path: Path, token: str, service: FastAPI, **extra: Any) -> backend.Backends:
-    settings = ConsoleSettings(session_secret="s" * 40, service_token=token, **extra)  # type: ignore[arg-type]
+    settings = ConsoleSettings(service_token=token, **extra)
     return backend.Backends(settings, {name: httpx.ASGITransport(app=service) for name in ("customers", "invoicing")})
 
 
@@ -115,19 +115,19 @@ async def test_an_outside_systems_credential_cannot_act_as_a_clerk(tmp_path: Pat
 
 def test_a_missing_or_wrong_key_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="CONSOLE_ACTOR_ASSERTION_KEY_FILE"):
-        backend.Backends(ConsoleSettings(session_secret="s" * 40, actor_assertion_key_file=tmp_path / "nope.pem"))  # type: ignore[call-arg]
+        backend.Backends(ConsoleSettings(actor_assertion_key_file=tmp_path / "nope.pem"))
     (tmp_path / "public.pem").write_bytes(assertion.new_keypair()[1])
     with pytest.raises(ValueError, match="CONSOLE_ACTOR_ASSERTION_KEY_FILE"):
-        backend.Backends(ConsoleSettings(session_secret="s" * 40, actor_assertion_key_file=tmp_path / "public.pem"))  # type: ignore[call-arg]
+        backend.Backends(ConsoleSettings(actor_assertion_key_file=tmp_path / "public.pem"))
     with pytest.raises(ValueError, match="invocing"):
-        ConsoleSettings(session_secret="s" * 40, clerk_scopes=["invocing:read"])  # type: ignore[call-arg]
+        ConsoleSettings(clerk_scopes=["invocing:read"])
 
 
 def test_the_token_can_come_from_a_mounted_file(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("bk_0123456789ab_" + "x" * 43 + "\n")
-    settings = ConsoleSettings(session_secret="s" * 40, service_token_file=tmp_path / "token")  # type: ignore[call-arg]
+    settings = ConsoleSettings(service_token_file=tmp_path / "token")
     assert settings.token() == "bk_0123456789ab_" + "x" * 43
-    given = ConsoleSettings(session_secret="s" * 40, service_token="own", service_token_file=tmp_path / "token")  # type: ignore[call-arg]
+    given = ConsoleSettings(service_token="own", service_token_file=tmp_path / "token")
     assert given.token() == "own"
     with pytest.raises(ValueError, match="CONSOLE_SERVICE_TOKEN_FILE"):
-        ConsoleSettings(session_secret="s" * 40, service_token_file=tmp_path / "nope").token()  # type: ignore[call-arg]
+        ConsoleSettings(service_token_file=tmp_path / "nope").token()

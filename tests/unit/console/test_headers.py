@@ -35,7 +35,7 @@ def _broken(request: httpx.Request) -> httpx.Response:
 
 
 def _app(base_url: str = "http://testserver") -> TestClient:
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     transports: dict[str, httpx.AsyncBaseTransport] = {s: httpx.MockTransport(_broken) for s in SERVICES}
     return TestClient(create_app(settings, transports), base_url=base_url, raise_server_exceptions=False)
 

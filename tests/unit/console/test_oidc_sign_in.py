@@ -22,8 +22,6 @@ from console.oidc import local_next
 from tests.support.isolation import free_port
 from tests.support.oidc import ANNA, BERTTA, OLLI, ConsoleServer, Provider, oidc_provider, oidc_settings
 
-SECRET = "oidc-tests-" + "x" * 40
-
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
@@ -38,7 +36,7 @@ def console() -> Iterator[Callable[..., str]]:
     def start(**overrides: Any) -> str:
         nowhere = f"http://127.0.0.1:{free_port()}"
         values: dict[str, Any] = {f"{s}_url": nowhere for s in ("customers", "invoicing", "reminders", "dispatch")}
-        values.update(session_secret=SECRET, login_delay_s=0.0, **overrides)
+        values.update(login_delay_s=0.0, **overrides)
         server = ConsoleServer(ConsoleSettings(**values)).start()
         started.append(server)
         return server.url
@@ -301,10 +299,10 @@ def test_with_password_sign_in_off_only_the_provider_lets_anyone_in(
 )
 def test_an_incomplete_or_unsafe_oidc_setting_stops_the_start(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        ConsoleSettings(session_secret=SECRET, **oidc_settings("https://idp.example", **overrides))
+        ConsoleSettings(**oidc_settings("https://idp.example", **overrides))
 
 
 def test_password_sign_in_cannot_be_off_without_oidc() -> None:
     with pytest.raises(ValidationError, match="CONSOLE_PASSWORD_LOGIN"):
-        ConsoleSettings(session_secret=SECRET, password_login=False)
-    assert ConsoleSettings(session_secret=SECRET, **oidc_settings("http://localhost:9")).oidc_enabled
+        ConsoleSettings(password_login=False)
+    assert ConsoleSettings(**oidc_settings("http://localhost:9")).oidc_enabled

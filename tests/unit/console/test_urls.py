@@ -150,7 +150,7 @@ def _nowhere(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    settings = ConsoleSettings(session_secret="s" * 40, users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
+    settings = ConsoleSettings(users=[f"anna:{hash_password(PASSWORD)}"], login_delay_s=0)
     transports: dict[str, httpx.AsyncBaseTransport] = {s: httpx.MockTransport(_nowhere) for s in SERVICES}
     transports["customers"] = httpx.MockTransport(_customers)
     transports["invoicing"] = httpx.MockTransport(_invoicing)

@@ -69,6 +69,7 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
         ("services.yaml", "value: production", "value: development", "CUSTOMERS_MODE must be production"),
         ("services.yaml", "value: json", "value: text", "CUSTOMERS_LOG_FORMAT must be json"),
         ("console.yaml", "value: json", "value: text", "CONSOLE_LOG_FORMAT must be json"),
+        ("console.yaml", "value: production", "value: development", "CONSOLE_MODE must be production"),
         ("services.yaml", "automountServiceAccountToken: false", "automountServiceAccountToken: true", "Token must"),
         ("services.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
         ("services.yaml", "          timeoutSeconds: 3\n", "", "has no explicit timeoutSeconds"),
