@@ -43,7 +43,14 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:  # a refused start (production without its token or key, a bad users list)
         print(f"console: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, proxy_headers=True, log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=None,
+    )
     return 0
 
 

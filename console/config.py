@@ -25,6 +25,12 @@ class ConsoleSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    forwarded_allow_ips: str = "127.0.0.1"
+    """The proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed
+    (uvicorn's ``forwarded_allow_ips``: addresses or CIDRs, comma-separated; ``*`` any).
+    Behind an ingress this must name it: otherwise every clerk has the ingress' address
+    (the sign-in lockout would count them all as one) and https is not seen (no Secure
+    cookie without ``cookie_secure``, no HSTS)."""
     log_format: Literal["text", "json"] = "text"
     """``json``: one JSON object a line (see shared/logs.py), ``text``: plain lines."""
 

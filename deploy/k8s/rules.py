@@ -209,6 +209,13 @@ def deployments(by_kind: Kinds) -> tuple[list[str], dict[str, str]]:
             ]:
                 # sessions in its database, never in a process; no start without its token and key
                 problems.append(f"Deployment {name}: CONSOLE_MODE must be production")
+            if service == "console":
+                env = {e["name"]: e.get("value") for e in container["env"]}
+                if env.get("CONSOLE_COOKIE_SECURE") != "true":
+                    problems.append(f"Deployment {name}: CONSOLE_COOKIE_SECURE must be true (TLS ends at the ingress)")
+                if not env.get("CONSOLE_FORWARDED_ALLOW_IPS"):
+                    # else every clerk has the ingress' address: the lockout would lock them all
+                    problems.append(f"Deployment {name}: CONSOLE_FORWARDED_ALLOW_IPS must name the ingress")
             fields = settings_fields(service)
             problems += _env_problems(f"Deployment {name}", container, fields, config_maps)
         for volume in pod(dep).get("volumes", []):

@@ -70,6 +70,18 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
         ("services.yaml", "value: json", "value: text", "CUSTOMERS_LOG_FORMAT must be json"),
         ("console.yaml", "value: json", "value: text", "CONSOLE_LOG_FORMAT must be json"),
         ("console.yaml", "value: production", "value: development", "CONSOLE_MODE must be production"),
+        (
+            "console.yaml",
+            "CONSOLE_COOKIE_SECURE\n          value: 'true'",
+            "CONSOLE_COOKIE_SECURE\n          value: 'false'",
+            "CONSOLE_COOKIE_SECURE must be true",
+        ),  # fmt: skip
+        (
+            "console.yaml",
+            "        - name: CONSOLE_FORWARDED_ALLOW_IPS\n          value: '*'\n",
+            "",
+            "CONSOLE_FORWARDED_ALLOW_IPS must name the ingress",
+        ),  # fmt: skip
         ("services.yaml", "automountServiceAccountToken: false", "automountServiceAccountToken: true", "Token must"),
         ("services.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
         ("services.yaml", "          timeoutSeconds: 3\n", "", "has no explicit timeoutSeconds"),
