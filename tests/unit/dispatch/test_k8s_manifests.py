@@ -75,13 +75,13 @@ def test_the_manifests_pass(validator: ModuleType) -> None:
             "CONSOLE_COOKIE_SECURE\n          value: 'true'",
             "CONSOLE_COOKIE_SECURE\n          value: 'false'",
             "CONSOLE_COOKIE_SECURE must be true",
-        ),  # fmt: skip
+        ),
         (
             "console.yaml",
             "        - name: CONSOLE_FORWARDED_ALLOW_IPS\n          value: '*'\n",
             "",
             "CONSOLE_FORWARDED_ALLOW_IPS must name the ingress",
-        ),  # fmt: skip
+        ),
         ("services.yaml", "automountServiceAccountToken: false", "automountServiceAccountToken: true", "Token must"),
         ("services.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "readOnlyRootFilesystem"),
         ("services.yaml", "          timeoutSeconds: 3\n", "", "has no explicit timeoutSeconds"),
