@@ -169,4 +169,7 @@ def test_the_consoles_credential_without_a_clerk_assertion_is_refused() -> None:
         "assertion-required"
     )
     signed = assertion.sign(assertion.load_private_key(private), "anna")
-    assert client.post("/runs", headers={**bare, assertion.HEADER: signed}).json() == {"actor": "anna", "kind": "person"}
+    assert client.post("/runs", headers={**bare, assertion.HEADER: signed}).json() == {
+        "actor": "anna",
+        "kind": "person",
+    }
