@@ -56,6 +56,8 @@ LEEWAY_S = 30
 """Clock difference tolerated between the provider and a service (exp, nbf, iat)."""
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 OIDC_SUBJECT_PREFIX = "oidc:"
+SUBJECT_MAX = 100 - len(OIDC_SUBJECT_PREFIX)
+"""The longest subject taken: with its prefix, what an event's ``actor`` holds (100)."""
 """Before every OIDC subject, so audit trails tell it from a built-in credential's name."""
 
 
@@ -211,7 +213,7 @@ class OidcTokenVerifier:
         else:
             subject = claims.get("client_id") or claims.get("azp") or claims.get("sub")
             kind = "system"
-        if not isinstance(subject, str) or not subject or len(subject) > 100 or not subject.isprintable():
+        if not isinstance(subject, str) or not subject or len(subject) > SUBJECT_MAX or not subject.isprintable():
             log.warning("OIDC access token refused: no usable subject (client_id, azp, sub, preferred_username)")
             return None
         # ``oidc:<client or user>``: a provider's name (a user-editable username, a client

@@ -172,6 +172,10 @@ def test_a_persons_token_names_the_person_who_cannot_act_for_clerks(provider: Pr
     # a person's token naming a built-in credential (a user-editable username) is still not it
     console = _verifier(provider).verify(_sign(_claims(provider, preferred_username="console")))
     assert console is not None and console.actor == "oidc:console"
+    # with its prefix a subject still fits an event's actor (100 characters)
+    longest = _verifier(provider).verify(_sign(_claims(provider, client_id="c" * 95)))
+    assert longest is not None and len(longest.actor) == 100
+    assert _verifier(provider).verify(_sign(_claims(provider, client_id="c" * 96))) is None
 
 
 def _hs256_with_public_key_as_secret(claims: dict[str, Any]) -> str:
