@@ -5,24 +5,30 @@ PHC winner's ecosystem, constant-time verification inside ``verify``). A wrong p
 or unknown name gives the same message and the same work (an unknown name is verified
 against a dummy hash), plus a short pause.
 
-:class:`Lockout` counts wrong passwords in the console's store (console/store.py), so
+:class:`Lockout` counts sign-in attempts in the console's store (console/store.py), so
 the count holds across restarts and replicas, keyed by (user name, client address) and
 by the client address alone, never by the name alone: repeated failures lock that name
 *from that address*, and an address failing with many names is locked whatever name it
 tries; a clerk at her own desk is never locked out by someone typing her name elsewhere.
-The client address is ``request.client.host`` (uvicorn decides whether a proxy's
-``X-Forwarded-For`` counts: ``--forwarded-allow-ips``).
+Each attempt is counted *before* its password is checked, in one atomic store step, so
+parallel guesses cannot all slip past the check: over the limit an attempt is refused
+(429) unchecked. An IPv6 client counts by its /64. The client address is
+``request.client.host`` (uvicorn decides whether a proxy's ``X-Forwarded-For`` counts:
+``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import APIRouter, Depends, Form, Request
@@ -59,8 +65,23 @@ def verify_password(hashed: str | None, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One sign-in attempt that was counted and may have its password checked."""
+
+    pair: str
+    alone: str
+    pair_count: int
+    alone_count: int
+
+
 class Lockout:
-    """Failures per (name, address) and per address, and the locks they lead to."""
+    """Attempts per (name, address) and per address, and the locks they lead to.
+
+    An attempt is *counted before* its password is checked (one atomic step in the
+    store), so parallel guesses each see their own count: past the limit an attempt is
+    refused without a check, however many arrive at once. A success takes its own count
+    back (the name's count from that address starts again)."""
 
     def __init__(
         self,
@@ -80,25 +101,57 @@ class Lockout:
     @staticmethod
     def keys(name: str, address: str) -> tuple[str, str]:
         """The store keys of (name, address) and of the address: hashes, so the store
-        holds no user name or address."""
-        pair = hashlib.sha256(f"name-address\0{name}\0{address}".encode()).hexdigest()
-        alone = hashlib.sha256(f"address\0{address}".encode()).hexdigest()
+        holds no user name or address. An IPv6 address counts by its /64 (one
+        subscriber's network: it holds more addresses than anyone could try)."""
+        where = address_group(address)
+        pair = hashlib.sha256(f"name-address\0{name}\0{where}".encode()).hexdigest()
+        alone = hashlib.sha256(f"address\0{where}".encode()).hexdigest()
         return pair, alone
 
-    async def locked(self, name: str, address: str) -> bool:
-        return await self.store.locked_until(self.keys(name, address), self.clock()) is not None
-
-    async def failed(self, name: str, address: str) -> None:
+    async def attempt(self, name: str, address: str) -> Attempt | None:
+        """Count this attempt; None when the name from this address, or the address,
+        is over its limit or locked (refuse it, check no password)."""
         now = self.clock()
         pair, alone = self.keys(name, address)
-        for key, limit in ((pair, self.max_failures), (alone, self.max_failures_per_address)):
-            if await self.store.add_failure(key, now, self.lockout_s) >= limit:
+        alone_count, alone_lock = await self.store.attempt(alone, now, self.lockout_s)
+        if alone_lock is not None or alone_count > self.max_failures_per_address:
+            return None
+        pair_count, pair_lock = await self.store.attempt(pair, now, self.lockout_s)
+        if pair_lock is not None or pair_count > self.max_failures:
+            await self.store.forget_attempt(alone)  # never checked: the address's count keeps to checks
+            return None
+        return Attempt(pair, alone, pair_count, alone_count)
+
+    async def failed(self, attempt: Attempt) -> None:
+        """A wrong password: at its limit a key is locked for ``lockout_s`` from now."""
+        now = self.clock()
+        for key, count, limit in (
+            (attempt.pair, attempt.pair_count, self.max_failures),
+            (attempt.alone, attempt.alone_count, self.max_failures_per_address),
+        ):
+            if count >= limit:
                 await self.store.lock(key, now, now + self.lockout_s)
 
-    async def succeeded(self, name: str, address: str) -> None:
-        """The name's count from this address starts again (the address's own count
-        does not: one good account must not reset a script trying other names)."""
-        await self.store.clear_failures(self.keys(name, address)[0])
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The name's count from this address starts again; the address's own count
+        only loses this attempt (one good account must not reset a script trying
+        other names)."""
+        await self.store.clear_failures(attempt.pair)
+        await self.store.forget_attempt(attempt.alone)
+
+
+def address_group(address: str) -> str:
+    """What the lockout counts a client by: an IPv4 address itself, an IPv6 address by
+    its /64 (an IPv4-mapped one as the IPv4 address); anything else as given."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def client_address(request: Request) -> str:
@@ -166,14 +219,16 @@ async def login(
     lockout: Lockout = request.app.state.lockout
     name = username.strip()
     address = client_address(request)
-    if await lockout.locked(name, address):
+    attempt = await lockout.attempt(name, address)  # counted before the check: parallel guesses too
+    if attempt is None:
         return render(request, "login.html", status_code=429, next=safe_url(next), error="login.locked", username=name)
     hashed = settings.user_hashes().get(name)
-    if not verify_password(hashed, password):
-        await lockout.failed(name, address)
+    # argon2 takes tens of milliseconds of CPU: in a worker thread, so other requests go on
+    if not await anyio.to_thread.run_sync(verify_password, hashed, password):
+        await lockout.failed(attempt)
         await asyncio.sleep(settings.login_delay_s)
         return render(request, "login.html", status_code=401, next=safe_url(next), error="login.wrong", username=name)
-    await lockout.succeeded(name, address)
+    await lockout.succeeded(attempt)
     begin_session(request, name)  # a fresh session id and CSRF token (no fixation)
     return RedirectResponse(safe_url(next), status_code=303)
 

@@ -79,7 +79,7 @@ class Backends:
         else:
             log.warning(
                 "CONSOLE_ACTOR_ASSERTION_KEY_FILE is not set: calls carry no clerk assertion, "
-                "so the services record the console, not the clerk, as who acted"
+                "and the services refuse the console's credential without one (assertion-required)"
             )
         self.clerk_scopes = sorted(expand(settings.clerk_scopes) if settings.clerk_scopes else CLERK_SCOPES)
         self.clients = {

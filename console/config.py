@@ -110,9 +110,16 @@ class ConsoleSettings(BaseSettings):
     """The console's client secret at the provider (empty: a public client, PKCE only)."""
     oidc_scopes: str = "openid profile email"
     oidc_username_claim: str = "preferred_username"
-    """The claim whose value is the clerk's name in the console (and in the audit trail)."""
+    """The claim whose value is the clerk's name in the console (and in the audit trail).
+    It must be one only an administrator can set at the provider (OIDC Core §5.7: a
+    ``preferred_username`` may be user-editable and is not unique). ``email`` is taken
+    only with ``email_verified`` true."""
+    oidc_allowed_subjects: list[str] = []
+    """Subjects (the ``sub`` claim: stable and unique per issuer) let in
+    (``'["f3b2…","9a1c…"]'``): the safe list, as no one can pick another's ``sub``."""
     oidc_allowed_users: list[str] = []
-    """Names (values of the username claim) let in (``'["anna","bertta"]'``)."""
+    """Names (values of the username claim) let in (``'["anna","bertta"]'``): only as
+    safe as the username claim (see above); prefer the group or the subjects."""
     oidc_required_group: str = ""
     """A group whose members are let in (read from ``oidc_groups_claim``)."""
     oidc_groups_claim: str = "groups"
@@ -142,9 +149,12 @@ class ConsoleSettings(BaseSettings):
             raise ValueError("CONSOLE_OIDC_SCOPES must include openid")
         if not self.oidc_username_claim:
             raise ValueError("CONSOLE_OIDC_USERNAME_CLAIM must name a claim")
-        if not self.oidc_allowed_users and not self.oidc_required_group:
+        if not self.oidc_allowed_users and not self.oidc_required_group and not self.oidc_allowed_subjects:
             # without a rule everyone the provider knows would get in
-            raise ValueError("OIDC sign-in needs CONSOLE_OIDC_ALLOWED_USERS and/or CONSOLE_OIDC_REQUIRED_GROUP")
+            raise ValueError(
+                "OIDC sign-in needs CONSOLE_OIDC_REQUIRED_GROUP, CONSOLE_OIDC_ALLOWED_SUBJECTS "
+                "and/or CONSOLE_OIDC_ALLOWED_USERS"
+            )
         if self.oidc_required_group and not self.oidc_groups_claim:
             raise ValueError("CONSOLE_OIDC_GROUPS_CLAIM must name a claim")
         return self
@@ -169,8 +179,11 @@ class ConsoleSettings(BaseSettings):
     def migrates_on_start(self) -> bool:
         return self.migrate_on_start if self.migrate_on_start is not None else self.mode == "development"
 
-    def oidc_allows(self, name: str, groups: list[str]) -> bool:
-        """Whether the person ``name`` (in ``groups``) may use the console."""
+    def oidc_allows(self, name: str, groups: list[str], subject: str | None = None) -> bool:
+        """Whether the person ``subject`` (her ``sub``), named ``name``, in ``groups``,
+        may use the console."""
+        if subject is not None and subject in self.oidc_allowed_subjects:
+            return True
         if name in self.oidc_allowed_users:
             return True
         return bool(self.oidc_required_group) and self.oidc_required_group in groups

@@ -4,9 +4,10 @@ Authlib's Starlette client does the protocol: the provider's discovery document,
 authorization code flow with PKCE (S256), ``state`` (kept in the session, so the callback
 must come back to the browser that started it) and ``nonce`` (checked on the id token,
 with the token's signature against the provider's JWKS, ``iss``, ``aud``, ``exp`` and
-``at_hash``). This module adds what is the console's: the clerk's name from one claim,
-the allow rule (named users and/or one group), a safe local ``next``, and a translated
-page for every way it can go wrong, never a trace.
+``at_hash``). This module adds what is the console's: the clerk's name from one claim
+(a plain name: printable, at most 100 characters, no colon; an ``email`` only when
+``email_verified``), the allow rule (subjects, named users and/or one group), a safe
+local ``next``, and a translated page for every way it can go wrong, never a trace.
 
 Routes (only when ``CONSOLE_OIDC_ISSUER`` is set): ``GET /login/oidc`` sends the browser
 to the provider, ``GET /login/oidc/callback`` comes back with a code. With
@@ -81,8 +82,13 @@ def username_of(claims: dict[str, Any], claim: str) -> str:
     name = value.strip()
     if not name or len(name) > NAME_MAX or name != value:
         raise SignInFailed(403, "oidc.no_name", f"the {claim} claim is empty, too long or padded")
-    if any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in name):
-        raise SignInFailed(403, "oidc.no_name", f"the {claim} claim holds control or separator characters")
+    if not name.isprintable() or any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in name):
+        raise SignInFailed(403, "oidc.bad_name", f"the {claim} claim holds control or separator characters")
+    if ":" in name:  # no clerk name has one (a password user's cannot): "oidc:…" is a system's
+        raise SignInFailed(403, "oidc.bad_name", f"the {claim} claim holds a colon")
+    if claim == "email" and claims.get("email_verified") is not True:
+        # an address the provider has not verified may be anyone's (OIDC Core §5.7)
+        raise SignInFailed(403, "oidc.email_unverified", "the email claim is not verified (email_verified)")
     return name
 
 
@@ -167,7 +173,10 @@ class Provider:
         """The clerk's name, if the allow rule lets this person in."""
         settings = self.settings
         name = username_of(claims, settings.oidc_username_claim)
-        if not settings.oidc_allows(name, groups_of(claims, settings.oidc_groups_claim)):
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise SignInFailed(400, "oidc.invalid_token", "the id token has no sub")
+        if not settings.oidc_allows(name, groups_of(claims, settings.oidc_groups_claim), subject):
             raise SignInFailed(403, "oidc.not_allowed", "signed in at the provider but not allowed here")
         return name
 

@@ -19,7 +19,9 @@ a plain dict, so the rest of the console does not know where it is kept.
 - Cookie flags as before: HttpOnly (scripts cannot read it), SameSite=Lax (not sent on a
   cross-site POST; the token in :mod:`console.csrf` is the second line), Secure when
   ``cookie_secure`` is on or the request came over https (``X-Forwarded-Proto`` counts
-  when uvicorn trusts the proxy). Max-Age: the absolute lifetime.
+  when uvicorn trusts the proxy). Max-Age: the absolute lifetime. A Secure cookie is
+  named ``__Host-console_session`` (only this host can set it: no session planted from
+  a sibling subdomain); over plain http (development) ``console_session``.
 """
 
 from __future__ import annotations
@@ -146,6 +148,9 @@ def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
+_HOST_PREFIX = "__Host-"
+
+
 class SessionMiddleware:
     def __init__(
         self, app: ASGIApp, *, sessions: Sessions, cookie_name: str, max_age: int, always_secure: bool
@@ -155,6 +160,13 @@ class SessionMiddleware:
         self.cookie_name = cookie_name
         self.max_age = max_age
         self.always_secure = always_secure
+
+    def name(self, secure: bool) -> str:
+        """The cookie's name: ``__Host-<name>`` when it is Secure (a browser then takes it
+        only from this very host, Secure, ``Path=/``, without ``Domain``, so a sibling
+        subdomain cannot plant one); the plain name over http (development)."""
+        plain = self.cookie_name.removeprefix(_HOST_PREFIX)
+        return _HOST_PREFIX + plain if secure else plain
 
     async def _load(self, raw: str | None) -> tuple[str | None, SessionRecord | None]:
         if not raw or not _ID.fullmatch(raw):
@@ -171,8 +183,10 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
-        had_cookie = self.cookie_name in connection.cookies
-        key, record = await self._load(connection.cookies.get(self.cookie_name))
+        secure = self.always_secure or scope.get("scheme") == "https"
+        name = self.name(secure)
+        had_cookie = name in connection.cookies
+        key, record = await self._load(connection.cookies.get(name))
         data = record.data if record is not None else {}
         state = _State(
             key if record is not None else None,
@@ -182,7 +196,6 @@ class SessionMiddleware:
         )
         scope["session"] = data
         scope[STATE] = state
-        secure = self.always_secure or scope.get("scheme") == "https"
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -191,9 +204,9 @@ class SessionMiddleware:
                     headers = MutableHeaders(scope=message)
                     flags = f"Path=/; HttpOnly; SameSite=Lax{'; Secure' if secure else ''}"
                     if cookie:
-                        headers.append("Set-Cookie", f"{self.cookie_name}={cookie}; Max-Age={self.max_age}; {flags}")
+                        headers.append("Set-Cookie", f"{name}={cookie}; Max-Age={self.max_age}; {flags}")
                     else:
-                        headers.append("Set-Cookie", f"{self.cookie_name}=; Max-Age=0; {flags}")
+                        headers.append("Set-Cookie", f"{name}=; Max-Age=0; {flags}")
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

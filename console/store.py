@@ -17,7 +17,7 @@ still running when the session is ended (sign-out, revocation) cannot bring it b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,21 +77,27 @@ class Store(Protocol):
         ``window_before`` that lock nothing any more; how many rows went."""
         ...
 
-    # --- sign-in failures, by an opaque key (console.auth hashes name and address) ---
-    async def add_failure(self, key: str, now: float, window_s: float) -> int:
-        """Count one failure; the failures within ``window_s`` of the first one counted
-        (an older count starts again at 1)."""
+    # --- sign-in attempts, by an opaque key (console.auth hashes name and address) ---
+    async def attempt(self, key: str, now: float, window_s: float) -> tuple[int, float | None]:
+        """Count one sign-in attempt, in one atomic step (parallel attempts each see their
+        own count): the attempts within ``window_s`` of the first one counted (an older
+        count with no lock running starts again at 1), and the lock still running on
+        ``key`` (None: none)."""
+        ...
+
+    async def forget_attempt(self, key: str) -> None:
+        """Take back one counted attempt (it was refused for another key, or succeeded)."""
         ...
 
     async def lock(self, key: str, now: float, until: float) -> None:
-        """Lock ``key`` until ``until`` and start its count again."""
-        ...
-
-    async def locked_until(self, keys: Sequence[str], now: float) -> float | None:
-        """The latest lock still running on any of ``keys``."""
+        """Lock ``key`` until ``until`` (a later lock already running stays)."""
         ...
 
     async def clear_failures(self, key: str) -> None: ...
+
+
+MAX_COUNT = 1_000_000
+"""A count stops growing here (a script hammering a locked key)."""
 
 
 @dataclass
@@ -110,6 +116,7 @@ class MemoryStore:
     endless names cannot grow the process's memory."""
     sessions: dict[str, SessionRecord] = field(default_factory=dict)
     failures: dict[str, _Failures] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     async def open(self) -> None:
         return None
@@ -162,28 +169,39 @@ class MemoryStore:
             del self.failures[k]
         return len(ended) + len(old)
 
-    async def add_failure(self, key: str, now: float, window_s: float) -> int:
+    def _counted(self, key: str, now: float) -> _Failures:
         found = self.failures.get(key)
         if found is None:
             if len(self.failures) >= self.max_tracked:
                 self.failures.pop(next(iter(self.failures)))
             found = self.failures[key] = _Failures(0, now)
-        if found.window_start <= now - window_s:
-            found.count, found.window_start = 0, now
-        found.count += 1
-        return found.count
+        return found
+
+    async def attempt(self, key: str, now: float, window_s: float) -> tuple[int, float | None]:
+        with self._guard:  # no await inside: one step, like the database's UPSERT
+            found = self._counted(key, now)
+            locked = found.locked_until if found.locked_until is not None and found.locked_until > now else None
+            if found.window_start <= now - window_s and locked is None:
+                found.count, found.window_start, found.locked_until = 0, now, None
+            found.count = min(found.count + 1, MAX_COUNT)
+            return found.count, locked
+
+    async def forget_attempt(self, key: str) -> None:
+        with self._guard:
+            if (found := self.failures.get(key)) is not None:
+                if found.count <= 1 and found.locked_until is None:
+                    del self.failures[key]  # a success leaves no trace
+                else:
+                    found.count = max(found.count - 1, 0)
 
     async def lock(self, key: str, now: float, until: float) -> None:
-        found = self.failures.setdefault(key, _Failures(0, now))
-        found.count, found.window_start, found.locked_until = 0, now, until
-
-    async def locked_until(self, keys: Sequence[str], now: float) -> float | None:
-        found = [self.failures[k].locked_until for k in keys if k in self.failures]
-        until = [u for u in found if u is not None and u > now]
-        return max(until) if until else None
+        with self._guard:
+            found = self._counted(key, now)
+            found.locked_until = max(until, found.locked_until or until)
 
     async def clear_failures(self, key: str) -> None:
-        self.failures.pop(key, None)
+        with self._guard:
+            self.failures.pop(key, None)
 
 
 def _copy(data: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ name and client address, or of the address alone: no name or address is stored).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from console.store import SessionEnds, SessionRecord
+from console.store import MAX_COUNT, SessionEnds, SessionRecord
 from shared.db import schema_check
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
@@ -172,46 +171,56 @@ class PostgresStore:
             )
         return int(ended.rowcount) + int(old.rowcount)
 
-    # --- sign-in failures ---
-    async def add_failure(self, key: str, now: float, window_s: float) -> int:
+    # --- sign-in attempts ---
+    async def attempt(self, key: str, now: float, window_s: float) -> tuple[int, float | None]:
+        """One UPSERT … RETURNING: PostgreSQL serialises parallel attempts on one key, so
+        each sees its own count."""
         at = _at(now)
-        stale = login_failures.c.window_start <= at - timedelta(seconds=window_s)
-
+        table = login_failures
+        not_locked = or_(table.c.locked_until.is_(None), table.c.locked_until <= at)
+        stale = and_(table.c.window_start <= at - timedelta(seconds=window_s), not_locked)
         statement = (
-            insert(login_failures)
+            insert(table)
             .values(key=key, failures=1, window_start=at, locked_until=None)
             .on_conflict_do_update(
-                index_elements=[login_failures.c.key],
+                index_elements=[table.c.key],
                 set_={
-                    "failures": case((stale, 1), else_=login_failures.c.failures + 1),
-                    "window_start": case((stale, at), else_=login_failures.c.window_start),
+                    "failures": case((stale, 1), else_=func.least(table.c.failures + 1, MAX_COUNT)),
+                    "window_start": case((stale, at), else_=table.c.window_start),
+                    "locked_until": case((stale, None), else_=table.c.locked_until),
                 },
             )
-            .returning(login_failures.c.failures)
+            .returning(table.c.failures, table.c.locked_until)
         )
         async with self.engine.begin() as conn:
-            count = (await conn.execute(statement)).scalar_one()
-        return int(count)
+            row = (await conn.execute(statement)).one()
+        locked = row.locked_until.timestamp() if row.locked_until is not None else None
+        return int(row.failures), locked if locked is not None and locked > now else None
+
+    async def forget_attempt(self, key: str) -> None:
+        table = login_failures
+        async with self.engine.begin() as conn:
+            # the only attempt counted, and no lock: no row left (a success leaves no trace)
+            gone = await conn.execute(
+                delete(table).where(table.c.key == key, table.c.failures <= 1, table.c.locked_until.is_(None))
+            )
+            if not gone.rowcount:
+                await conn.execute(
+                    update(table).where(table.c.key == key).values(failures=func.greatest(table.c.failures - 1, 0))
+                )
 
     async def lock(self, key: str, now: float, until: float) -> None:
+        table = login_failures
         statement = (
-            insert(login_failures)
+            insert(table)
             .values(key=key, failures=0, window_start=_at(now), locked_until=_at(until))
             .on_conflict_do_update(
-                index_elements=[login_failures.c.key],
-                set_={"failures": 0, "window_start": _at(now), "locked_until": _at(until)},
+                index_elements=[table.c.key],
+                set_={"locked_until": func.greatest(table.c.locked_until, _at(until))},
             )
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)
-
-    async def locked_until(self, keys: Sequence[str], now: float) -> float | None:
-        query = select(func.max(login_failures.c.locked_until)).where(
-            login_failures.c.key.in_(list(keys)), login_failures.c.locked_until > _at(now)
-        )
-        async with self.engine.connect() as conn:
-            until = (await conn.execute(query)).scalar()
-        return until.timestamp() if until is not None else None
 
     async def clear_failures(self, key: str) -> None:
         async with self.engine.begin() as conn:

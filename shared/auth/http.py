@@ -6,7 +6,9 @@
   (:class:`TokenVerifier`). Missing, unknown, expired or revoked: 401 ``unauthorized``.
 - ``X-Actor-Assertion``: the console's signed clerk assertion
   (:mod:`shared.auth.assertion`), accepted only with a credential holding
-  ``act-for-clerks``; the call then acts as that clerk with the scopes both have.
+  ``act-for-clerks``; the call then acts as that clerk with the scopes both have. A
+  credential holding ``act-for-clerks`` that sends none is refused (403
+  ``assertion-required``): the console's token alone acts for nobody.
 - ``X-Actor`` is not an input: a value other than the authenticated actor is refused
   (403 ``actor-header-refused``), so no caller can write someone else into an audit trail.
 - A route declares its scope with ``dependencies=[require("invoicing:bill")]``; without
@@ -106,6 +108,15 @@ async def authenticate(
             scopes=scopes - {ACT_FOR_CLERKS},
             credential_id=principal.credential_id,
             on_behalf_of=clerk.name,
+        )
+    elif principal.allows(ACT_FOR_CLERKS):
+        # the console's credential acts only for a signed-in clerk: its token alone (read
+        # from a Secret, a log, a process list) is worth nothing without the private key
+        raise _refuse(
+            status.HTTP_403_FORBIDDEN,
+            "assertion-required",
+            "Tämä tunnus toimii vain virkailijan puolesta: kutsusta puuttuu virkailijan allekirjoitettu vakuutus.",
+            "This credential acts only for a clerk: the call carries no signed clerk assertion (X-Actor-Assertion).",
         )
     claimed = request.headers.get("X-Actor")
     if claimed is not None and claimed != principal.actor:

@@ -18,10 +18,14 @@ patterns: an access token grants exact scope names only.
 
 Who the caller is:
 - a token issued to a person (it has ``preferred_username``: a clerk or an ops user who
-  signed in): kind ``person``, subject the user name, so the audit trail names the
+  signed in): kind ``person``, subject the user name (below), so the audit trail names the
   person; ``act-for-clerks`` is dropped (a person acts as herself, never for another);
 - otherwise (the client-credentials grant of another system): kind ``system``, subject
   ``client_id``, else ``azp``, else ``sub``.
+Either way the subject is recorded as ``oidc:<user or client>``: a name the provider
+gives (a user may be able to edit ``preferred_username``; a client id is anyone's choice)
+can never equal a built-in credential's name (``console``, ``order-system``) in an audit
+trail.
 
 Whatever goes wrong is a 401 for the caller (``verify`` returns None) with one log line
 saying why; the token itself is never logged. A provider whose keys cannot be fetched is
@@ -51,6 +55,10 @@ ALGORITHMS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES3
 LEEWAY_S = 30
 """Clock difference tolerated between the provider and a service (exp, nbf, iat)."""
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+OIDC_SUBJECT_PREFIX = "oidc:"
+SUBJECT_MAX = 100 - len(OIDC_SUBJECT_PREFIX)
+"""The longest subject taken: with its prefix, what an event's ``actor`` holds (100)."""
+"""Before every OIDC subject, so audit trails tell it from a built-in credential's name."""
 
 
 class OidcSettingsError(ValueError):
@@ -205,10 +213,14 @@ class OidcTokenVerifier:
         else:
             subject = claims.get("client_id") or claims.get("azp") or claims.get("sub")
             kind = "system"
-        if not isinstance(subject, str) or not subject or len(subject) > 100 or not subject.isprintable():
+        if not isinstance(subject, str) or not subject or len(subject) > SUBJECT_MAX or not subject.isprintable():
             log.warning("OIDC access token refused: no usable subject (client_id, azp, sub, preferred_username)")
             return None
-        return Principal(subject=subject, kind=kind, scopes=scopes, credential_id=f"oidc:{self.issuer}")
+        # ``oidc:<client or user>``: a provider's name (a user-editable username, a client
+        # id) can never read as a built-in credential's (``console``, ``order-system``)
+        return Principal(
+            subject=f"{OIDC_SUBJECT_PREFIX}{subject}", kind=kind, scopes=scopes, credential_id=f"oidc:{self.issuer}"
+        )
 
 
 def _names(value: Any) -> list[str]:

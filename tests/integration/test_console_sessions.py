@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Coroutine, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from typing import Any, TypeVar
 
 import asyncpg
@@ -25,6 +25,7 @@ from shared.db.schema_check import SchemaBehind
 from tests.support.isolation import create_sandbox, drop_sandbox
 from tests.support.servers import Servers
 from tests.unit.console.support import PASSWORD, Clock, csrf_token, settings, sign_in
+from tests.unit.console.test_lockout_burst import counting_checks, guesses
 
 pytestmark = pytest.mark.integration
 
@@ -110,11 +111,41 @@ def test_failures_count_across_replicas_and_outlive_a_restart_by_name_and_addres
         assert sign_in(restarted, "anna", PASSWORD) == 429
         assert sign_in(office, "anna", PASSWORD) == 303  # never by name alone
         assert office.get("/billing", follow_redirects=False).status_code == 200
+        # no name or address is stored: only hashes
+        keys = [r["key"] for r in _run(_rows(console_db, "SELECT key FROM console_login_failures"))]
+        assert keys and all(len(k) == 64 and "anna" not in k and "203.0.113.9" not in k for k in keys)
         clock.advance(601)
         assert sign_in(restarted, "anna", PASSWORD) == 303
-    # no name or address is stored: only hashes
-    keys = [r["key"] for r in _run(_rows(console_db, "SELECT key FROM console_login_failures"))]
-    assert keys and all(len(k) == 64 and "anna" not in k and "203.0.113.9" not in k for k in keys)
+    # the lock over and a success: nothing is left of that address's attempts
+    assert not _run(_rows(console_db, "SELECT key FROM console_login_failures"))
+
+
+def test_a_burst_of_parallel_wrong_passwords_on_two_replicas_gets_at_most_max_failures_checks(
+    console_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attempt is counted in PostgreSQL (one UPSERT … RETURNING) before its password
+    is checked: 40 guesses sent at once, half to each replica, are checked at most 3 times."""
+    checked = counting_checks(monkeypatch)
+    clock = Clock()
+    limits = {"login_max_failures": 3, "login_lockout_s": 600}
+    replicas = [create_app(settings(database_url=console_db, **limits), clock=clock) for _ in range(2)]
+
+    async def both() -> list[int]:
+        async with AsyncExitStack() as stack:
+            for replica in replicas:  # started one after the other (each migrates at start)
+                await stack.enter_async_context(replica.router.lifespan_context(replica))
+            halves = await asyncio.gather(
+                *(guesses(replica, ELSEWHERE, [f"arvaus {i}" for i in range(20)]) for replica in replicas)
+            )
+        return halves[0] + halves[1]
+
+    statuses = _run(both())
+    assert 1 <= len(checked) <= 3
+    assert statuses.count(401) == len(checked)
+    assert statuses.count(429) == 40 - len(checked)
+    with consoles(console_db, clock, ELSEWHERE, OFFICE, **limits) as (attacker, office):
+        assert sign_in(attacker, "anna", PASSWORD) == 429  # locked from that address
+        assert sign_in(office, "anna", PASSWORD) == 303
 
 
 def test_lifetimes_hold_on_the_server_and_purge_deletes_ended_rows(console_db: str) -> None:

@@ -38,7 +38,14 @@ ANNA = oidc_provider_mock.User(
 )
 BERTTA = oidc_provider_mock.User(sub="sub-bertta", claims={"preferred_username": "bertta", "groups": []})
 OLLI = oidc_provider_mock.User(sub="sub-olli", claims={"preferred_username": "olli", "groups": ["sales"]})
-USERS = (ANNA, BERTTA, OLLI)
+MALLORY = oidc_provider_mock.User(sub="sub-mallory", claims={"preferred_username": "bertta", "groups": []})
+"""Someone who set her (user-editable) username to Bertta's at the provider."""
+VEERA = oidc_provider_mock.User(sub="sub-veera", claims={"email": "veera@example.org", "email_verified": True})
+UNVERIFIED = oidc_provider_mock.User(
+    sub="sub-unverified", claims={"email": "veera.v@example.org", "email_verified": False}
+)
+COLON = oidc_provider_mock.User(sub="sub-colon", claims={"preferred_username": "oidc:order-system", "groups": [GROUP]})
+USERS = (ANNA, BERTTA, OLLI, MALLORY, VEERA, UNVERIFIED, COLON)
 
 
 @dataclass

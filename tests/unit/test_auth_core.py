@@ -153,3 +153,23 @@ def test_the_actor_is_the_authenticated_caller_never_a_header() -> None:
     # the clerk's own scopes narrow the console's
     narrowed = {**as_anna, assertion.HEADER: assertion.sign(key, "anna", ["invoicing:read"])}
     assert client.post("/runs", headers=narrowed).status_code == 403
+
+
+def test_the_consoles_credential_without_a_clerk_assertion_is_refused() -> None:
+    """Whoever reads the console's token but lacks its private key gets nothing with it:
+    a credential holding act-for-clerks acts only for a clerk whose assertion it carries."""
+    client, tokens, private = _app({"console": ["*:read", "invoicing:bill", "act-for-clerks"]})
+    bare = {"Authorization": f"Bearer {tokens['console']}"}
+    refused = client.post("/runs", headers=bare)
+    assert refused.status_code == 403
+    assert refused.json()["detail"]["code"] == "assertion-required"
+    assert refused.json()["detail"]["message_fi"]
+    # an empty assertion header is no assertion either
+    assert client.post("/runs", headers={**bare, assertion.HEADER: ""}).json()["detail"]["code"] == (
+        "assertion-required"
+    )
+    signed = assertion.sign(assertion.load_private_key(private), "anna")
+    assert client.post("/runs", headers={**bare, assertion.HEADER: signed}).json() == {
+        "actor": "anna",
+        "kind": "person",
+    }

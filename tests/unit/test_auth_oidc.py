@@ -144,7 +144,9 @@ def _verifier(provider: Provider, **options: Any) -> OidcTokenVerifier:
 def test_a_valid_token_found_by_discovery_gives_its_client_and_the_catalogue_scopes(provider: Provider) -> None:
     principal = _verifier(provider).verify(_sign(_claims(provider)))
     assert principal is not None
-    assert principal.subject == "order-system" and principal.kind == "system" and principal.actor == "order-system"
+    # recorded as oidc:<client>: never equal to a built-in credential's name (order-system) in an audit trail
+    assert principal.subject == "oidc:order-system" and principal.kind == "system"
+    assert principal.actor == "oidc:order-system"
     # openid/profile are the provider's, and a pattern is not a scope name: both ignored
     assert principal.scopes == {"invoicing:bill", "dispatch:read"}
     assert principal.credential_id == f"oidc:{provider.issuer}"
@@ -154,10 +156,10 @@ def test_ec_and_eddsa_keys_the_scp_list_and_the_subject_fallbacks(provider: Prov
     verifier = _verifier(provider)
     es = _sign(_claims(provider, client_id=None, azp="crm", scope=None, scp=["customers:read"]), _EC, "ec-1", "ES256")
     p = verifier.verify(es)
-    assert p is not None and p.subject == "crm" and p.scopes == {"customers:read"}
+    assert p is not None and p.subject == "oidc:crm" and p.scopes == {"customers:read"}
     ed = _sign(_claims(provider, client_id=None, scope="reminders:remind"), _ED, "ed-1", "EdDSA")
     p = verifier.verify(ed)
-    assert p is not None and p.subject == "5f0c1e2a-service-account" and p.scopes == {"reminders:remind"}
+    assert p is not None and p.subject == "oidc:5f0c1e2a-service-account" and p.scopes == {"reminders:remind"}
     custom = _verifier(provider, scope_claim="roles")
     p = custom.verify(_sign(_claims(provider, scope=None, roles=["invoicing:read", "admin"])))
     assert p is not None and p.scopes == {"invoicing:read"}
@@ -166,7 +168,14 @@ def test_ec_and_eddsa_keys_the_scp_list_and_the_subject_fallbacks(provider: Prov
 def test_a_persons_token_names_the_person_who_cannot_act_for_clerks(provider: Provider) -> None:
     token = _sign(_claims(provider, preferred_username="ops-anna", scope="invoicing:admin act-for-clerks"))
     p = _verifier(provider).verify(token)
-    assert p is not None and p.kind == "person" and p.actor == "ops-anna" and p.scopes == {"invoicing:admin"}
+    assert p is not None and p.kind == "person" and p.actor == "oidc:ops-anna" and p.scopes == {"invoicing:admin"}
+    # a person's token naming a built-in credential (a user-editable username) is still not it
+    console = _verifier(provider).verify(_sign(_claims(provider, preferred_username="console")))
+    assert console is not None and console.actor == "oidc:console"
+    # with its prefix a subject still fits an event's actor (100 characters)
+    longest = _verifier(provider).verify(_sign(_claims(provider, client_id="c" * 95)))
+    assert longest is not None and len(longest.actor) == 100
+    assert _verifier(provider).verify(_sign(_claims(provider, client_id="c" * 96))) is None
 
 
 def _hs256_with_public_key_as_secret(claims: dict[str, Any]) -> str:
@@ -220,7 +229,7 @@ def test_a_made_up_kid_never_hammers_the_provider_but_a_new_key_is_fetched(provi
     before = provider.jwks_requests
     provider.add("rsa-2", _RSA_OTHER, "RS256")  # the provider rotates its signing key
     p = fresh.verify(_sign(_claims(provider), _RSA_OTHER, "rsa-2"))
-    assert p is not None and p.subject == "order-system"
+    assert p is not None and p.subject == "oidc:order-system"
     assert provider.jwks_requests == before + 1  # refreshed once for the unknown kid
 
 
@@ -273,7 +282,7 @@ def test_through_a_route_401_403_200_and_a_provider_outage_is_a_401(provider: Pr
     assert answer.status_code == 403 and "invoicing:bill" in answer.json()["detail"]["message_en"]
     biller = _sign(_claims(provider))
     answer = client.post("/runs", headers={"Authorization": f"Bearer {biller}"})
-    assert answer.status_code == 200 and answer.json() == {"actor": "order-system", "kind": "system"}
+    assert answer.status_code == 200 and answer.json() == {"actor": "oidc:order-system", "kind": "system"}
     expired = _sign(_claims(provider, iat=int(time.time()) - 900, exp=int(time.time()) - 600))
     answer = client.post("/runs", headers={"Authorization": f"Bearer {expired}"})
     assert answer.status_code == 401 and answer.json()["detail"]["code"] == "unauthorized"
@@ -303,7 +312,7 @@ def test_settings_off_by_default_and_an_issuer_needs_an_audience(provider: Provi
 
     auth = build_authenticator(_settings(oidc_issuer=provider.issuer, oidc_audience=AUDIENCE))
     p = asyncio.run(auth.principal(_sign(_claims(provider))))
-    assert p is not None and p.subject == "order-system"
+    assert p is not None and p.subject == "oidc:order-system"
     jwks = build_authenticator(
         _settings(
             oidc_issuer=provider.issuer,

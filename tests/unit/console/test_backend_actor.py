@@ -74,10 +74,10 @@ async def test_the_console_sends_an_assertion_for_the_clerk_and_never_x_actor(tm
         # each call a fresh assertion (its own jti), so none outlives its minute
         await backend.call(_request(backends, "anna"), "invoicing", "POST", "/billing-runs")
         assert seen[-1]["x-actor-assertion"] != headers["x-actor-assertion"]
-        # no clerk signed in: no assertion, the console acts as itself
-        assert (await backend.call(_request(backends, None), "customers", "GET", "/customers/C-1"))[
-            "actor"
-        ] == "console"
+        # no clerk signed in: no assertion, and the console's credential alone acts for nobody
+        with pytest.raises(backend.ServiceError) as alone:
+            await backend.call(_request(backends, None), "customers", "GET", "/customers/C-1")
+        assert (alone.value.status, alone.value.code) == (403, "assertion-required")
     finally:
         await backends.aclose()
 

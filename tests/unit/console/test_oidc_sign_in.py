@@ -20,7 +20,19 @@ from pydantic import ValidationError
 from console.config import ConsoleSettings
 from console.oidc import local_next
 from tests.support.isolation import free_port
-from tests.support.oidc import ANNA, BERTTA, OLLI, ConsoleServer, Provider, oidc_provider, oidc_settings
+from tests.support.oidc import (
+    ANNA,
+    BERTTA,
+    COLON,
+    MALLORY,
+    OLLI,
+    UNVERIFIED,
+    VEERA,
+    ConsoleServer,
+    Provider,
+    oidc_provider,
+    oidc_settings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +173,48 @@ def test_a_person_without_the_name_claim_is_refused(
 def test_the_username_claim_can_be_another_claim(
     provider: Provider, console: Callable[..., str], browser: httpx.Client
 ) -> None:
-    base = console(**oidc_settings(provider.issuer, oidc_username_claim="email", oidc_allowed_users=["x@example.org"]))
-    browser.get(authorize(browser, to_provider(browser, base), "x@example.org"))
-    assert signed_in_as(browser, base) == "x@example.org"
+    base = console(**oidc_settings(provider.issuer, oidc_username_claim="email", oidc_allowed_subjects=[VEERA.sub]))
+    browser.get(authorize(browser, to_provider(browser, base), VEERA.sub))
+    assert signed_in_as(browser, base) == "veera@example.org"
+
+
+def test_an_email_as_the_name_must_be_verified_by_the_provider(
+    provider: Provider, console: Callable[..., str], browser: httpx.Client
+) -> None:
+    allowed = ["veera.v@example.org", "x@example.org"]
+    base = console(**oidc_settings(provider.issuer, oidc_username_claim="email", oidc_allowed_users=allowed))
+    for sub in (UNVERIFIED.sub, "x@example.org"):  # email_verified false; no email_verified at all
+        refused = browser.get(authorize(browser, to_provider(browser, base), sub))
+        assert refused.status_code == 403
+        assert "ei ole vahvistanut" in refused.text
+        assert signed_in_as(browser, base) is None
+
+
+def test_allowed_subjects_let_in_by_sub_not_by_a_look_alike_username(
+    provider: Provider, console: Callable[..., str], browser: httpx.Client
+) -> None:
+    # only Bertta's subject (stable per issuer) is allowed: Mallory, who set her username
+    # to "bertta" at the provider, is refused; Bertta herself gets in
+    base = console(
+        **oidc_settings(
+            provider.issuer, oidc_allowed_users=[], oidc_required_group="", oidc_allowed_subjects=[BERTTA.sub]
+        )
+    )
+    refused = browser.get(authorize(browser, to_provider(browser, base), MALLORY.sub))
+    assert refused.status_code == 403
+    assert signed_in_as(browser, base) is None
+    browser.get(authorize(browser, to_provider(browser, base), BERTTA.sub))
+    assert signed_in_as(browser, base) == "bertta"
+
+
+def test_a_name_that_is_not_a_plain_clerk_name_is_refused(
+    provider: Provider, console: Callable[..., str], browser: httpx.Client
+) -> None:
+    # in the group, so allowed, but "oidc:order-system" could pass for a system in an audit trail
+    base = console(**oidc_settings(provider.issuer))
+    refused = browser.get(authorize(browser, to_provider(browser, base), COLON.sub))
+    assert refused.status_code == 403
+    assert signed_in_as(browser, base) is None
 
 
 def test_a_callback_with_a_state_this_browser_did_not_start_is_refused(
