@@ -29,7 +29,7 @@ from shared.events.topics import CUSTOMER_UPSERTS
 from shared.messaging.inbox import prune
 from shared.rejections import EventRejected
 from shared.runtime import Runtime
-from tests.support.credentials import as_clerk
+from tests.support.credentials import SYSTEM, as_clerk
 from tests.support.customers import UPSERT_TYPE, upsert
 from tests.support.isolation import API_TOKEN, Sandbox
 from tests.support.kafka import Publisher, ce_headers, wait_for
@@ -161,7 +161,7 @@ async def test_a_rejected_upsert_replayed_after_the_fix_has_its_effect_once(
     assert await sandbox.scalar("SELECT version FROM customers WHERE customer_number = 'C-R1'") == 1
     assert await sandbox.scalar("SELECT count(*) FROM customer_changes WHERE customer_number = 'C-R1'") == 1
     row = (await api.get(f"/dead-letters/{dead['id']}")).json()
-    assert (row["replays"], row["replayed_by"]) == (2, "api")
+    assert (row["replays"], row["replayed_by"]) == (2, SYSTEM)  # the last replay: the system credential itself
 
 
 async def test_an_old_upsert_replayed_after_a_newer_one_changes_nothing_and_says_so(

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from billing_cli.main import app as cli
 from shared.events.reminders import ReminderIssued
 from shared.events.topics import REMINDERS
+from tests.support.credentials import SYSTEM
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import read_topic, wait_for
 from tests.support.reminders_load import copy_open_items, open_item_rows
@@ -51,7 +52,7 @@ async def test_killed_mid_creation_each_invoice_gets_one_reminder(
         await service.wait_ready()
         await copy_open_items(sandbox.plain_db_url, open_item_rows(INVOICES, due=date(2026, 3, 16)))
         monkeypatch.setenv("BILLING_REMINDERS_URL", service.url)
-        monkeypatch.setenv("BILLING_API_TOKEN", API_TOKEN)
+        monkeypatch.setenv("BILLING_TOKEN", API_TOKEN)  # the ops user's own credential
         listed = await asyncio.to_thread(
             CliRunner().invoke, cli, ["reminders", "candidates", "--level", "1", "--limit", "2", "--lang", "en"]
         )
@@ -59,7 +60,7 @@ async def test_killed_mid_creation_each_invoice_gets_one_reminder(
         # 63.37 + 5.00 + 15 days at 9.5 % (0.25) = 68.62 each; 2,000 x 68.62 = 137,240.00
         assert "Candidates for reminder #1: 2000, 137240.00 € in all. Left out: 0." in listed.output
         started = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["reminders", "create", "--level", "1", "--all", "--no-wait", "--actor", "clerk-7"]
+            CliRunner().invoke, cli, ["reminders", "create", "--level", "1", "--all", "--no-wait"]
         )
         assert started.exit_code == 0, started.output
         (url,) = re.findall(r"/jobs/[0-9a-f-]{36}$", started.output.strip())
@@ -109,7 +110,7 @@ async def test_killed_mid_creation_each_invoice_gets_one_reminder(
     assert "Maksumuistutuksia #1 luotiin 2000 kpl." in answer.output
     assert (job["state"], job["done"], job["total"], job["failures"]) == ("done", INVOICES, INVOICES, 0)
     assert job["result"] == {"created:1": INVOICES}  # the same as a run without the crashes
-    assert job["actor"] == "clerk-7"
+    assert job["actor"] == SYSTEM  # who acted: the credential the CLI called with
     assert (await sandbox.scalar("SELECT started_at FROM jobs")) == crashed["started_at"]  # resumed, not restarted
     counts = await sandbox.fetch("SELECT count(*) AS n, count(DISTINCT invoice_id) AS invoices FROM reminders")
     assert (counts[0]["n"], counts[0]["invoices"]) == (INVOICES, INVOICES)
