@@ -133,7 +133,9 @@ def load(path: Path) -> CredentialsFile:
     except OSError as exc:
         raise CredentialsError(f"credentials file {path}: {exc.strerror}") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
+        )
         raise CredentialsError(f"credentials file {path} is not valid: {problems}") from None
 
 

@@ -21,7 +21,12 @@ def build_authenticator(settings: ServiceSettings) -> Authenticator:
     store = CredentialStore(settings.credentials_file)
     keys = []
     if settings.actor_assertion_public_keys_file is not None:
-        text = settings.actor_assertion_public_keys_file.read_text(encoding="ascii")
+        where = settings.actor_assertion_public_keys_file
+        try:
+            text = where.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not a PEM text file"
+            raise ValueError(f"ACTOR_ASSERTION_PUBLIC_KEYS_FILE {where}: {reason}") from None
         keys = load_public_keys(_PEM.findall(text))
         if not keys:
             raise ValueError(f"{settings.actor_assertion_public_keys_file} holds no PEM public key")

@@ -84,7 +84,7 @@ def test_the_store_rereads_a_changed_file_and_keeps_the_last_good_one(tmp_path: 
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
     assert store.verify(token) is None  # revoked without a restart
     path.write_text("{not json")
-    assert store.verify(token) is None and store.last_error and "not valid" in store.last_error
+    assert store.verify(token) is None and store.last_error and "is not valid: Invalid JSON" in store.last_error
     with pytest.raises(CredentialsError):
         CredentialStore(path)  # at start a broken file stops the process
 

@@ -92,6 +92,8 @@ def test_a_credentials_file_that_cannot_be_read_refuses_the_start(tmp_path: Path
         customers(credentials_file=broken)
     with pytest.raises(StartRefused, match=r"missing\.json"):
         customers(credentials_file=tmp_path / "missing.json")
+    with pytest.raises(StartRefused, match=r"^ACTOR_ASSERTION_PUBLIC_KEYS_FILE .*nope\.pem: No such file"):
+        customers(actor_assertion_public_keys_file=tmp_path / "nope.pem")
 
 
 async def test_development_without_a_credentials_file_refuses_every_call_and_says_so(
@@ -142,7 +144,7 @@ def test_test_hooks_are_refused_in_production_even_when_switched_on(monkeypatch:
     assert CustomersSettings(**SERVERS, mode="production").mode == "production"  # no hook, no refusal
 
 
-def _start(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _start(service: str, env: dict[str, str], argv: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", f"{service.upper()}_"))}
     prefix = service.upper()
     base |= {
@@ -151,7 +153,7 @@ def _start(service: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
         "PYTHONPATH": str(REPO),
     }
     return subprocess.run(
-        [sys.executable, "-m", f"services.{service}"],
+        argv or [sys.executable, "-m", f"services.{service}"],
         env={**base, **env},
         cwd=REPO,
         capture_output=True,
@@ -174,3 +176,13 @@ def test_the_process_does_not_start_and_says_why_in_one_line(service: str, env: 
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert line in done.stderr and "Traceback" not in done.stderr
+
+
+def test_billing_serve_refuses_a_test_hook_in_one_line_too() -> None:
+    billing = str(Path(sys.executable).with_name("billing"))
+    done = _start("customers", {"BILLING_FAILPOINTS": "consumer.after_commit"}, [billing, "serve", "customers"])
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "billing: customers: BILLING_FAILPOINTS is a test hook: refused unless BILLING_TEST_HOOKS=on (a test system); "
+        "unset it"
+    ), done.stderr
