@@ -34,6 +34,13 @@ class Clock:
 
 def settings(**overrides: Any) -> ConsoleSettings:
     values: dict[str, Any] = {"users": [f"anna:{HASH}", f"ben:{HASH}"], "login_delay_s": 0}
+    if overrides.get("mode") == "production":  # production starts only with its own token and key
+        from tests.support.credentials import CONSOLE, credentials
+
+        values |= {
+            "service_token": credentials().token(CONSOLE),
+            "actor_assertion_key_file": credentials().private_key_file,
+        }
     values.update(overrides)
     return ConsoleSettings(**values)
 
