@@ -134,6 +134,26 @@ def _migrate_failed(service: str, url: str, failed: BaseException) -> NoReturn:
 _PASSWORD_IN_URL = re.compile(r"(\w[\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _publish(documents: dict[Path, str], *, check: bool, command: str) -> None:
+    """Write each document (path -> text), or with ``check`` exit 1 naming those whose
+    committed file is missing or differs."""
+    stale = []
+    for path, text in documents.items():
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path.relative_to(REPO)))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            typer.echo(f"wrote {path}")
+    if stale:
+        typer.echo(f"not current (run `bin/billing {command}`): " + ", ".join(stale), err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def asyncapi(
     check: Annotated[bool, typer.Option("--check", help="fail if a committed document is not current")] = False,
@@ -142,24 +162,13 @@ def asyncapi(
     the test kit's copy of it (testkit/billing_testkit/asyncapi/, shipped in its wheel)."""
     from shared.events.asyncapi import document
 
-    repo = Path(__file__).resolve().parents[1]
-    outs = (repo / "docs" / "asyncapi", repo / "testkit" / "billing_testkit" / "asyncapi")
-    stale = []
+    outs = (REPO / "docs" / "asyncapi", REPO / "testkit" / "billing_testkit" / "asyncapi")
+    documents: dict[Path, str] = {}
     for name in services.SERVICES:
         spec = services.load(name).SPEC
         text = document(name, group=name, produces=spec.produces, consumes=spec.consumes)
-        for out in outs:
-            path = out / f"{name}.yaml"
-            if check:
-                if not path.exists() or path.read_text() != text:
-                    stale.append(str(path.relative_to(repo)))
-            else:
-                out.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-                typer.echo(f"wrote {path}")
-    if stale:
-        typer.echo("not current (run `uv run billing asyncapi`): " + ", ".join(stale), err=True)
-        raise typer.Exit(1)
+        documents |= {out / f"{name}.yaml": text for out in outs}
+    _publish(documents, check=check, command="asyncapi")
 
 
 def openapi_documents() -> dict[str, str]:
@@ -171,14 +180,16 @@ def openapi_documents() -> dict[str, str]:
 
     out = {}
     logging.disable(logging.WARNING)  # "no credentials file": true, and beside the point here
-    for name in services.SERVICES:
-        config = importlib.import_module(f"services.{name}.config")
-        module = importlib.import_module(f"services.{name}.app")
-        settings = config.Settings(
-            kafka_bootstrap_servers="localhost:1", database_url="postgresql+asyncpg://contract@localhost:1/contract"
-        )
-        out[name] = json.dumps(module.create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
-    logging.disable(logging.NOTSET)
+    try:
+        for name in services.SERVICES:
+            config = importlib.import_module(f"services.{name}.config")
+            module = importlib.import_module(f"services.{name}.app")
+            settings = config.Settings(
+                kafka_bootstrap_servers="localhost:1", database_url="postgresql+asyncpg://contract@localhost:1/contract"
+            )
+            out[name] = json.dumps(module.create_app(settings).openapi(), indent=2, ensure_ascii=False) + "\n"
+    finally:
+        logging.disable(logging.NOTSET)
     return out
 
 
@@ -188,21 +199,8 @@ def openapi(
 ) -> None:
     """Write (or check) docs/openapi/<service>.json, the services' published HTTP contract
     (production serves no /openapi.json: read it here)."""
-    repo = Path(__file__).resolve().parents[1]
-    out = repo / "docs" / "openapi"
-    stale = []
-    for name, text in openapi_documents().items():
-        path = out / f"{name}.json"
-        if check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(path.relative_to(repo)))
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            typer.echo(f"wrote {path}")
-    if stale:
-        typer.echo("not current (run `uv run billing openapi`): " + ", ".join(stale), err=True)
-        raise typer.Exit(1)
+    documents = {REPO / "docs" / "openapi" / f"{name}.json": text for name, text in openapi_documents().items()}
+    _publish(documents, check=check, command="openapi")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import concurrent.futures
 import json
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,16 +38,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from billing_testkit.credentials import Issued
 from billing_testkit.local import Instance, LocalSystem
-from console.app import create_app
 from console.auth import hash_password
 from console.config import ConsoleSettings
 from tests.browser.csp import CspWatch
 from tests.support import servers as servers_mod
+from tests.support.console_server import ConsoleServer
 from tests.support.isolation import Sandbox, create_sandbox, drop_sandbox, free_port
 from tests.support.kafka import Publisher
 from tests.support.sales import Inbound
@@ -78,34 +76,6 @@ def run_async(coro: Awaitable[T]) -> T:
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, wrapper()).result()
-
-
-class ConsoleServer:
-    """The console app served by uvicorn in a background thread on a free port."""
-
-    def __init__(self, settings: ConsoleSettings) -> None:
-        self.settings = settings
-        self.port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ConsoleServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise AssertionError("the console did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 def console_settings(**overrides: Any) -> ConsoleSettings:

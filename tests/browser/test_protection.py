@@ -17,20 +17,10 @@ from playwright.sync_api import Page, Response, expect
 
 from tests.browser.conftest import DEMO_PASSWORD, DEMO_USER, sign_in
 from tests.browser.csp import is_refusal
+from tests.support.console_headers import PROTECTIVE
 from tests.support.isolation import free_port
 
 pytestmark = pytest.mark.integration
-
-PROTECTIVE = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "cross-origin-opener-policy": "same-origin",
-}
 
 
 class ForeignSite:

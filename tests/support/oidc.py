@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,12 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import oidc_provider_mock
-import uvicorn
 import werkzeug.serving
-
-from console.app import create_app
-from console.config import ConsoleSettings
-from tests.support.isolation import free_port
 
 CLIENT_ID = "billing-console"
 CLIENT_SECRET = "console-secret-for-tests-only"  # the mock accepts any; signs nothing real
@@ -93,30 +87,3 @@ def oidc_settings(issuer: str, **overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
-
-
-class ConsoleServer:
-    """The console app served by uvicorn in a background thread on a free port."""
-
-    def __init__(self, settings: ConsoleSettings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ConsoleServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise AssertionError("the console did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)

@@ -15,19 +15,10 @@ from fastapi.testclient import TestClient
 from console.app import create_app
 from console.auth import hash_password
 from console.config import SERVICES, ConsoleSettings
+from tests.support.console_headers import PROTECTIVE as EXPECTED
 
 PASSWORD = "salasana ei ole tämä"
 TEMPLATES = Path(__file__).resolve().parents[3] / "console" / "templates"
-EXPECTED = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "cross-origin-opener-policy": "same-origin",
-}
 
 
 def _broken(request: httpx.Request) -> httpx.Response:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from console.config import ConsoleSettings
 from console.oidc import local_next
+from tests.support.console_server import ConsoleServer
 from tests.support.isolation import free_port
 from tests.support.oidc import (
     ANNA,
@@ -28,7 +29,6 @@ from tests.support.oidc import (
     OLLI,
     UNVERIFIED,
     VEERA,
-    ConsoleServer,
     Provider,
     oidc_provider,
     oidc_settings,
