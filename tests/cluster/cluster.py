@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.client import AIOKafkaClient
 
 from tests.cluster.plan import BROKERS
+from tests.support.compose_ps import parse_ps
 from tests.support.servers import Servers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,13 +96,7 @@ class Cluster:
         return done
 
     def ps(self) -> list[dict[str, Any]]:
-        out = self.run("ps", "-a", "--format", "json").stdout.strip()
-        if not out:
-            return []
-        if out.startswith("["):
-            rows: list[dict[str, Any]] = json.loads(out)
-            return rows
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+        return parse_ps(self.run("ps", "-a", "--format", "json").stdout)
 
     def preflight(self) -> None:
         """Our images exist, our host ports are free (a project of ours left over from an

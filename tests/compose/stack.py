@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.support.compose_ps import parse_ps
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 LOCAL_ENV = REPO / "compose.local.env"
@@ -157,13 +159,7 @@ class Compose:
         self._dir.rmdir()
 
     def ps(self) -> list[dict[str, Any]]:
-        out = self.run("ps", "-a", "--format", "json").stdout.strip()
-        if not out:
-            return []
-        if out.startswith("["):
-            rows: list[dict[str, Any]] = json.loads(out)
-            return rows
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+        return parse_ps(self.run("ps", "-a", "--format", "json").stdout)
 
     def wait_healthy(self, replicas: dict[str, int] | None = None, timeout: float = 300) -> float:
         """Wait until every long-running service has its replicas running and healthy
