@@ -77,8 +77,11 @@ def add_user(
 @app.command()
 def serve() -> None:
     """Run the console (``CONSOLE_HTTP_PORT``, default 8080)."""
-    if not os.environ.get("CONSOLE_SERVICE_TOKEN") and (AUTH / "token-console").is_file():
-        os.environ["CONSOLE_SERVICE_TOKEN"] = (AUTH / "token-console").read_text(encoding="ascii").strip()
+    # the local stack's credential and key, only when none is given (a test kit's console
+    # names its own token file: the stack's token must not win over it)
+    given_token = os.environ.get("CONSOLE_SERVICE_TOKEN") or os.environ.get("CONSOLE_SERVICE_TOKEN_FILE")
+    if not given_token and (AUTH / "token-console").is_file():
+        os.environ["CONSOLE_SERVICE_TOKEN_FILE"] = str(AUTH / "token-console")
     if not os.environ.get("CONSOLE_ACTOR_ASSERTION_KEY_FILE") and (AUTH / "actor-assertion-private.pem").is_file():
         os.environ["CONSOLE_ACTOR_ASSERTION_KEY_FILE"] = str(AUTH / "actor-assertion-private.pem")
     if not os.environ.get("CONSOLE_USERS") and not os.environ.get("CONSOLE_USERS_FILE"):
