@@ -67,7 +67,10 @@ def test_notice_invoices_cancelled_order_drafts_and_corrective(page: Page, stack
     deadline = time.monotonic() + 60
     while True:
         page.get_by_role("button", name="Hae laskutuspyynnöt").click()
-        page.wait_for_selector("[data-counts]")
+        # this fetch's answer, not the last one's list still on the page (htmx marks the
+        # sender .htmx-request until the answer is swapped in); an empty answer is no list
+        page.wait_for_function("() => document.querySelector('.htmx-request') === null")
+        page.wait_for_selector("[data-counts], [data-empty], [data-service-error]")
         if page.locator("tr[data-state=ready]").count() == 2 and page.locator("[data-count=cancelled_orders]").count():
             break
         assert time.monotonic() < deadline, page.locator("#requests").inner_text()
