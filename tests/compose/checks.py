@@ -12,6 +12,7 @@ import email
 import email.policy
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 
 from tests.compose.outside import BY_CHANNEL, CUSTOMERS, Clerk, wait_for
-from tests.compose.stack import Compose
+from tests.compose.stack import Compose, ComposeError
 
 DATABASES = ("customers", "invoicing", "reminders", "dispatch")
 NET, VAT, GROSS = Decimal("30.00"), Decimal("3.00"), Decimal("33.00")
@@ -362,13 +363,27 @@ def _diff(what: str, before: Any, after: Any) -> str:
 
 
 # ------------------------------------------------------------------ topics as declared
+def _plan_topics(c: Compose, attempts: int = 5) -> str:
+    """``billing topics plan`` inside the customers container. A fresh ``exec`` process
+    sometimes cannot resolve ``kafka`` for a moment on a loaded machine (podman's DNS),
+    while the services' long-lived connections are fine: that one error is tried again."""
+    for attempt in range(attempts):
+        try:
+            return c.exec("customers", "billing", "topics", "plan", "--file", "deploy/topics/development.toml")
+        except ComposeError as exc:
+            if "Unable to bootstrap" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
 def topics_as_declared(c: Compose) -> None:
     """The migrate one-shot applied deploy/topics/development.toml; a plan from inside the
     image now finds nothing to do, and the services run in production mode (they created
     nothing and checked their topics against that file at start)."""
     migrate = c.logs("migrate", tail=200)
     assert "applied: 21 created" in migrate or "nothing to apply" in migrate, migrate[-2000:]
-    plan = c.exec("customers", "billing", "topics", "plan", "--file", "deploy/topics/development.toml")
+    plan = _plan_topics(c)
     last = plan.strip().splitlines()[-1]
     assert last == (
         "21 topic(s) declared: 0 to create, 0 to change, 0 with only refused changes, 21 in sync; 0 refused"
