@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,6 +23,25 @@ def run(app: FastAPI, host: str, port: int, *, service: str = "billing", log_for
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
 
 
+GC_THRESHOLD = (20_000, 20, 20)
+"""Allocations between two young collections (CPython's default: 700), and how many of
+each generation before the next older one is collected too (default: 10, 10)."""
+
+
+def tune_gc() -> None:
+    """Fewer garbage collections in a service process, none over its startup objects.
+
+    A consumer batch keeps hundreds of decoded events (pydantic models) alive across
+    thousands of allocations, so with the defaults they are promoted and scanned over
+    and over, and each full collection walks every module, class and compiled query
+    the process loaded: a fifth to a third of the consumers' time (py-spy, issue 20).
+    The objects made before serving (the app, its imports) are frozen out of the
+    collector (``gc.freeze``), and young collections run 30 times less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
     """Serve a service's app made from ``settings`` on its ``http_host``/``http_port``,
     logging as ``settings.service_name`` in ``settings.log_format``. A start refused by
@@ -30,6 +50,7 @@ def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
         app = create_app(settings)
     except StartRefused as refused:
         raise SystemExit(f"{settings.service_name}: {refused}") from None
+    tune_gc()
     run(
         app,
         settings.http_host,

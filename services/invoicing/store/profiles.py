@@ -6,8 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.tables import billing_profiles
@@ -29,6 +28,22 @@ class Profile:
         return CustomerData.model_validate(self.data)
 
 
+_UPSERT = text(
+    """
+    INSERT INTO billing_profiles (customer_number, version, valid, errors, snapshot, consumer)
+    SELECT customer_number, version, valid, CAST(errors AS jsonb), CAST(snapshot AS jsonb), consumer
+    FROM unnest(CAST(:customer_number AS text[]), CAST(:version AS int[]), CAST(:valid AS boolean[]),
+                CAST(:errors AS text[]), CAST(:snapshot AS text[]), CAST(:consumer AS boolean[]))
+         AS p(customer_number, version, valid, errors, snapshot, consumer)
+    ON CONFLICT (customer_number) DO UPDATE
+       SET version = EXCLUDED.version, valid = EXCLUDED.valid, errors = EXCLUDED.errors,
+           snapshot = EXCLUDED.snapshot, consumer = EXCLUDED.consumer, updated_at = EXCLUDED.updated_at
+     -- an erased customer's copy stays erased (a later profile is a replay)
+     WHERE billing_profiles.version < EXCLUDED.version AND billing_profiles.erased_at IS NULL
+    """
+)
+
+
 class ProfileStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -41,32 +56,20 @@ class ProfileStore:
                 latest[p.customer_number] = p
         if not latest:
             return 0
-        rows = [
+        # One statement with array parameters (compiled once, whatever the batch size);
+        # JSON made by pydantic's serializer, stored as jsonb (the same value).
+        rows = list(latest.values())
+        result = await self.session.execute(
+            _UPSERT,
             {
-                "customer_number": p.customer_number,
-                "version": p.version,
-                "valid": p.valid,
-                "errors": [e.model_dump(mode="json") for e in p.errors],
-                "snapshot": p.snapshot.model_dump(mode="json"),
-                "consumer": p.consumer,
-            }
-            for p in latest.values()
-        ]
-        stmt = insert(billing_profiles).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["customer_number"],
-            set_={
-                "version": stmt.excluded.version,
-                "valid": stmt.excluded.valid,
-                "errors": stmt.excluded.errors,
-                "snapshot": stmt.excluded.snapshot,
-                "consumer": stmt.excluded.consumer,
-                "updated_at": stmt.excluded.updated_at,
+                "customer_number": [p.customer_number for p in rows],
+                "version": [p.version for p in rows],
+                "valid": [p.valid for p in rows],
+                "errors": ["[" + ",".join(e.model_dump_json() for e in p.errors) + "]" for p in rows],
+                "snapshot": [p.snapshot.model_dump_json() for p in rows],
+                "consumer": [p.consumer for p in rows],
             },
-            # an erased customer's copy stays erased (a later profile is a replay)
-            where=(billing_profiles.c.version < stmt.excluded.version) & billing_profiles.c.erased_at.is_(None),
         )
-        result = await self.session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def get_many(self, numbers: Iterable[str]) -> dict[str, Profile]:
