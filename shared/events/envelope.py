@@ -142,6 +142,9 @@ _RFC3339 = re.compile(
 )
 
 
+_PLAIN_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:(?:[0-5]\d)[+-](?:[01]\d|2[0-3]):[0-5]\d$")
+
+
 def parse_rfc3339(value: str) -> datetime:
     """An RFC 3339 timestamp as an aware datetime; ``ValueError`` if it is not one.
     Fractions beyond microseconds are truncated; a leap second (``:60``) is read as
@@ -149,6 +152,10 @@ def parse_rfc3339(value: str) -> datetime:
     m = _RFC3339.match(value)
     if m is None:
         raise ValueError("not an RFC 3339 date-time")
+    if _PLAIN_TIME.match(value):
+        # the common form (upper-case T, no fraction, a numeric offset in range, no
+        # leap second): the C parser reads it as the general path below would
+        return datetime.fromisoformat(value)
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
     if m.group(8):
@@ -183,6 +190,7 @@ def decode(
     *,
     require_time: bool = False,
     tombstone: type[Event] | None = None,
+    start_trace: bool = False,
 ) -> Envelope[Any]:
     """Parse one Kafka record into an envelope, or raise :class:`InvalidEvent`.
 
@@ -196,9 +204,12 @@ def decode(
     ``tombstone``: the topic is compacted and a record with a null value is its
     tombstone: it decodes to this model, built from the key (:func:`decode_tombstone`).
     Without it a null value is refused (``empty-body``).
+
+    ``start_trace``: a record without a (valid) trace context gets a new trace (the
+    consumer's choice: this event starts one); else its ``trace`` is None.
     """
     if record.value is None and tombstone is not None:
-        return decode_tombstone(record, tombstone)
+        return decode_tombstone(record, tombstone, start_trace=start_trace)
     models: EventTypes = {types.EVENT_TYPE: types} if isinstance(types, type) else types
     headers = header_map(record.headers)
     spec_version = headers.get("ce_specversion")
@@ -251,12 +262,13 @@ def decode(
         time=time or datetime.now(UTC),
         subject=subject,
         key=record_key(record),
-        trace=tracing.from_headers(headers),  # invalid: None (a new trace), never a refusal
+        # invalid: None (a new trace), never a refusal
+        trace=tracing.from_headers(headers) or (tracing.new_trace() if start_trace else None),
     )
     return Envelope(meta=meta, data=data)
 
 
-def decode_tombstone(record: RecordLike, model: type[E]) -> Envelope[E]:
+def decode_tombstone(record: RecordLike, model: type[E], *, start_trace: bool = False) -> Envelope[E]:
     """A tombstone (null value) as the event ``model``, built from the record's key
     (``{"customer_number": key}``: the one field a tombstone model has).
 
@@ -291,7 +303,8 @@ def decode_tombstone(record: RecordLike, model: type[E]) -> Envelope[E]:
         time=time or datetime.now(UTC),
         subject=key,
         key=key,
-        trace=tracing.from_headers(headers),  # none or invalid: a new trace when handled
+        # none or invalid: a new trace when handled
+        trace=tracing.from_headers(headers) or (tracing.new_trace() if start_trace else None),
     )
     return Envelope(meta=meta, data=data)
 

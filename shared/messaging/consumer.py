@@ -35,7 +35,6 @@ whose fault it is:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -317,11 +316,12 @@ class ConsumerLoop:
 
     def _decode(self, record: Any) -> _Item:
         try:
-            envelope = decode(record, self._types, require_time=self._require_time, tombstone=self._tombstone)
+            # none, or an invalid trace context: this event starts a trace
+            envelope = decode(
+                record, self._types, require_time=self._require_time, tombstone=self._tombstone, start_trace=True
+            )
         except InvalidEvent as bad:
             return _Item(record, error=bad)
-        if envelope.meta.trace is None:  # none, or an invalid one: this event starts a trace
-            envelope = Envelope(meta=dataclasses.replace(envelope.meta, trace=tracing.new_trace()), data=envelope.data)
         return _Item(record, envelope=envelope)
 
     async def _retrying(self, items: Sequence[_Item]) -> tuple[int, int, int]:

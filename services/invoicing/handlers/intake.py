@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from services.invoicing.domain import texts
 from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_breakdown
 from services.invoicing.domain.vat import VatTable
@@ -42,7 +44,7 @@ from shared import tracing
 from shared.db.erasure import erase_profile_copies
 from shared.events.customers import BillingProfileChanged, BillingProfileErased
 from shared.events.envelope import Envelope
-from shared.events.sales import BillingRequestSubmitted, OrderCancelled
+from shared.events.sales import BillingRequestSubmitted, OrderCancelled, RequestLine
 from shared.money import ZERO
 from shared.rejections import EventRejected
 
@@ -99,11 +101,16 @@ def check_key(env: Envelope[Any]) -> None:
         raise EventRejected(t.code, f"{t.en} / {t.fi}")
 
 
-def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
+_LINES_JSON = TypeAdapter(list[RequestLine])
+
+
+def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str) -> NewRequest:
     r = env.data
     # the request's own trace; none (or an invalid one): the trace its intake started
     trace = env.meta.trace or tracing.current()
-    lines: list[dict[str, Any]] = [line.model_dump(mode="json") for line in r.lines]
+    # the lines as JSON text straight from pydantic's serializer (stored as jsonb: the
+    # same value as json.dumps of model_dump(mode="json"), without the Python round trip)
+    lines = _LINES_JSON.dump_json(list(r.lines)).decode()
     net = sum((line_net(line.quantity, line.unit_price) for line in r.lines), ZERO)
     return NewRequest(
         request_id=r.request_id,
@@ -114,29 +121,30 @@ def _row(env: Envelope[BillingRequestSubmitted], status: str) -> NewRequest:
         payment_terms_days=r.payment_terms_days,
         lines=lines,
         net=Decimal(net),
-        content_hash=content_hash(r),
+        content_hash=digest,
         source=env.meta.source,
         status=status,
         traceparent=trace.traceparent if trace else None,
         tracestate=trace.tracestate if trace else None,
+        line_count=len(r.lines),
     )
 
 
 async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingUnitOfWork, out: IntakeOutcome) -> None:
     first: dict[str, str] = {}
-    unique: list[Envelope[BillingRequestSubmitted]] = []
+    unique: list[tuple[Envelope[BillingRequestSubmitted], str]] = []
     for env in batch:
         digest = content_hash(env.data)
         seen = first.get(env.data.request_id)
         if seen is None:
             first[env.data.request_id] = digest
-            unique.append(env)
+            unique.append((env, digest))
         elif seen != digest:
             raise EventRejected("request-id-reused", "request_id already used for a request with other content")
         else:
             out.repeated += 1
-    cancelled = await uow.requests.cancelled_among([e.data.order_id for e in unique])
-    rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open") for e in unique]
+    cancelled = await uow.requests.cancelled_among([e.data.order_id for e, _ in unique])
+    rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open", d) for e, d in unique]
     new = await uow.requests.insert(rows)
     invoiced = await uow.requests.on_issued_invoices(sorted(new))
     if invoiced:  # a consumer rewound after a restore: reconcile rebuilt its invoice already

@@ -38,7 +38,8 @@ class NewRequest:
     order_id: str
     invoice_date: date
     payment_terms_days: int
-    lines: list[dict[str, Any]]
+    lines: list[dict[str, Any]] | str
+    """The lines (JSON values), or already as JSON text (then ``line_count`` is given)."""
     net: Decimal
     content_hash: str
     source: str
@@ -46,6 +47,8 @@ class NewRequest:
     origin: str = "sender"
     traceparent: str | None = None
     tracestate: str | None = None
+    line_count: int | None = None
+    """How many lines (None: ``len(lines)``)."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,8 @@ class RequestStore:
                 "order_id": [r.order_id for r in rows],
                 "invoice_date": [r.invoice_date for r in rows],
                 "terms": [r.payment_terms_days for r in rows],
-                "lines": [json.dumps(r.lines) for r in rows],
-                "line_count": [len(r.lines) for r in rows],
+                "lines": [r.lines if isinstance(r.lines, str) else json.dumps(r.lines) for r in rows],
+                "line_count": [len(r.lines) if r.line_count is None else r.line_count for r in rows],
                 "net": [r.net for r in rows],
                 "content_hash": [r.content_hash for r in rows],
                 "status": [r.status for r in rows],
