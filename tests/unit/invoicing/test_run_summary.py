@@ -115,3 +115,42 @@ def test_the_wire_amount_leaves_room_above_one_invoice() -> None:
     from pydantic import TypeAdapter
 
     TypeAdapter(Money).validate_python(MAX_INVOICE_AMOUNT * 2)
+
+
+@pytest.mark.parametrize("lines", [1, 2, 200])
+@pytest.mark.parametrize("rate", ["0", "10", "25.5", "100"])
+def test_the_quick_amount_check_refuses_exactly_what_the_full_one_does(lines: int, rate: str) -> None:
+    # requests around the limit: the quick bound may only pass what the exact check
+    # (the invoice's every net, VAT and gross) passes
+    from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_breakdown
+
+    for share in ("0.2", "0.49", "0.4999", "0.5", "0.6", "0.9", "1.0"):
+        per_line = (MAX_INVOICE_AMOUNT * Decimal(share) / lines).quantize(Decimal("0.0001"))
+        price = min(per_line / 1000, Decimal("999999.9999")).quantize(Decimal("0.0001"))
+        body = {
+            "request_id": "BR-X",
+            "kind": "notice",
+            "customer_number": "C-1",
+            "order_id": "O-X",
+            "invoice_date": "2026-11-23",
+            "lines": [
+                {"product_code": "ILM", "description": "Ilmoitus", "quantity": "1000", "unit_price": str(price),
+                 "vat_rate": rate}
+                for _ in range(lines)
+            ],
+        }  # fmt: skip
+        request = BillingRequestSubmitted.model_validate(body)
+        full = [
+            Line(n, x.product_code, x.description, x.quantity, x.unit, x.unit_price, x.vat_rate,
+                 line_net(x.quantity, x.unit_price))
+            for n, x in enumerate(request.lines, 1)
+        ]  # fmt: skip
+        rows, totals = vat_breakdown(full)
+        over = limit_breach(full, rows, totals) is not None
+        if over:
+            with pytest.raises(EventRejected):
+                intake.check_amounts(request)
+        else:
+            intake.check_amounts(request)
+        if intake._surely_within_limits(request):
+            assert not over
