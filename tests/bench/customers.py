@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.events.customers import CustomerUpserted
 from shared.events.topics import BILLING_PROFILES, CUSTOMER_UPSERTS
+from tests.bench.targets import Target, report
 from tests.support import servers as servers_mod
 from tests.support.isolation import ServiceProcess, create_sandbox, drop_sandbox
 
@@ -205,6 +206,7 @@ async def main(count: int, max_records: int, replicas: int) -> None:
             f" inbox, outbox), last profile on Kafka {service_s - consumed_s:.1f}s later (outbox relay)"
         )
         print(f"cards stored: {cards}, invalid: {invalid}, profiles published: {seen}")
+        report([Target("customers service / raw floor (consume+produce)", rate / floor_rate, 0.5, "%")])
     finally:
         await drop_sandbox(sandbox)
 

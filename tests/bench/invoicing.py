@@ -35,6 +35,7 @@ from shared.events.sales import BillingRequestSubmitted
 from shared.events.topics import BILLING_PROFILES, BILLING_REQUESTS, INVOICES
 from tests.bench.customers import create_topics, wait_for_records
 from tests.bench.floors import consume_floor
+from tests.bench.targets import Target, report
 from tests.support import servers as servers_mod
 from tests.support.isolation import API_TOKEN, ServiceProcess, create_sandbox, drop_sandbox
 from tests.support.sales import profile, request
@@ -212,6 +213,14 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
         print(f"{'(a) floor: aiokafka consume':<46}{floor_a:>9.1f}{requests / floor_a:>12,.0f}")
         print(f"{'(a) ingest: requests stored':<46}{ingest_s:>9.1f}{requests / ingest_s:>12,.0f}")
         print(f"    ingest / floor: {floor_a / ingest_s:.0%}   (target >= 10,000 requests/s)")
+        report(
+            [
+                Target("(a) ingest, requests stored/s", requests / ingest_s, 10_000, "/s"),
+                Target("(a) ingest / aiokafka consume floor", floor_a / ingest_s, 0.5, "%"),
+            ],
+            title="targets (issue 20), ingest (a)",
+        )
+        print()
         print(f"{'(b) floor: COPY rows + publish events':<46}{floor_b:>9.1f}{invoices / floor_b:>12,.0f}")
         print(f"{'(b) run: invoices issued and published':<46}{run_s:>9.1f}{invoices / run_s:>12,.0f}")
         print(f"    run / floor: {floor_b / run_s:.0%}   (targets >= 5,000 invoices/s and >= 50% of the floor)")
