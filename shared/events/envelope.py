@@ -94,20 +94,26 @@ class InvalidEvent(Exception):
         self.reason = reason
 
 
-def encode_headers(meta: EventMeta) -> list[tuple[str, bytes]]:
+def header_texts(meta: EventMeta) -> list[tuple[str, str]]:
+    """The CloudEvents Kafka headers of ``meta`` as text (what :func:`encode_headers`
+    encodes; the outbox stores them so, as JSON)."""
     headers = [
-        ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", meta.id.encode()),
-        ("ce_source", meta.source.encode()),
-        ("ce_type", meta.type.encode()),
-        ("ce_time", meta.time.isoformat().encode()),
-        ("content-type", CONTENT_TYPE.encode()),
+        ("ce_specversion", SPEC_VERSION),
+        ("ce_id", meta.id),
+        ("ce_source", meta.source),
+        ("ce_type", meta.type),
+        ("ce_time", meta.time.isoformat()),
+        ("content-type", CONTENT_TYPE),
     ]
     if meta.subject is not None:
-        headers.append(("ce_subject", meta.subject.encode()))
+        headers.append(("ce_subject", meta.subject))
     if meta.trace is not None:
-        headers.extend((name, value.encode()) for name, value in meta.trace.headers())
+        headers.extend(meta.trace.headers())
     return headers
+
+
+def encode_headers(meta: EventMeta) -> list[tuple[str, bytes]]:
+    return [(name, value.encode()) for name, value in header_texts(meta)]
 
 
 def encode_data(data: Event) -> bytes:

@@ -61,7 +61,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import tracing
-from shared.events.envelope import Event, EventMeta, encode_data, encode_headers
+from shared.events.envelope import Event, EventMeta, encode_data, header_texts
 from shared.messaging.tables import MessagingTables
 from shared.tracing import TraceContext
 
@@ -137,7 +137,7 @@ class OutboxWriter:
             event.EVENT_TYPE, self._source, subject=subject or key, trace=tracing.emitted(trace)
         )
         value = encode_data(event)
-        headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
+        headers = json.dumps(header_texts(meta))
         size = len(value) + len(headers) + len(key or "")
         if size > MAX_RECORD_BYTES:
             raise RecordTooLarge(f"{event.EVENT_TYPE} is {size} bytes, over {MAX_RECORD_BYTES} for one Kafka record")
@@ -155,7 +155,7 @@ class OutboxWriter:
         if not key:
             raise ValueError("a tombstone needs a key: it deletes that key's records")
         meta = EventMeta.new(tombstone.EVENT_TYPE, self._source, subject=key, trace=tracing.emitted(trace))
-        headers = json.dumps([[k, v.decode()] for k, v in encode_headers(meta)])
+        headers = json.dumps(header_texts(meta))
         self._rows.append((self._prefix + topic, key, None, headers))
         return meta
 
