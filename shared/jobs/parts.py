@@ -178,9 +178,9 @@ async def _one_part(runner: JobRunner[Any], job_id: uuid.UUID) -> bool:
                 finished_at=runner.clock(),
             )
         )
-        failpoints.hit(f"jobs.part_before_commit.{row.seq}")
         await uow.commit()
     runner.executed_chunks += 1
+    failpoints.hit(f"jobs.after_chunk.{row.seq + 1}")  # as a chunk's: part seq + 1 committed (in order)
     await _progress(runner, job_id)
     return True
 
