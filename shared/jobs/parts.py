@@ -25,12 +25,13 @@ claim checks the job is still running). Parts committed before stay committed.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +98,12 @@ async def execute_parts(runner: JobRunner[Any], job_id: uuid.UUID) -> None:
         if job is None or job.state is not JobState.RUNNING:
             return
         kind_name = job.kind
-        while await runner._retrying(lambda: _one_part(runner, job_id)):
-            pass
+
+        async def worker() -> None:
+            while await runner._retrying(lambda: _one_part(runner, job_id)):
+                pass
+
+        await _all_or_first_error([worker() for _ in range(max(1, runner.kinds[job.kind].part_workers))])
         finished = await runner._retrying(lambda: _finish(runner, job_id))
         if finished is not None:
             log.info(
@@ -111,6 +116,21 @@ async def execute_parts(runner: JobRunner[Any], job_id: uuid.UUID) -> None:
         failed = await runner._retrying(lambda: _fail(runner, job_id, error))
         if failed is not None:
             runner._report_end(failed.kind, failed.state.value)
+
+
+async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` at once; the first error cancels the rest (their parts roll back) and
+    is raised."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for t in tasks:
+            t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for t in tasks:
+        if not t.cancelled() and (exc := t.exception()) is not None:
+            raise exc
 
 
 async def _plan(runner: JobRunner[Any], job_id: uuid.UUID) -> Job | None:

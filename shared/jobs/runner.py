@@ -98,6 +98,9 @@ class JobKind(Generic[U]):
     chunk_size: int = 500
     plan: PlanFn[U] | None = None
     finish: FinishFn[U] | None = None
+    part_workers: int = 1
+    """Parts one runner does at once (each in its own unit of work and connection): one
+    part's database round trips overlap another's Python work."""
 
     @property
     def partitioned(self) -> bool:

@@ -43,17 +43,17 @@ from decimal import Decimal
 from typing import Any
 
 from services.invoicing.config import Settings
-from services.invoicing.documents import document, seller
+from services.invoicing.documents import seller
 from services.invoicing.domain import texts
 from services.invoicing.domain.billing import Invoice, build_invoices
 from services.invoicing.domain.numbering import series_for
-from services.invoicing.handlers.billable import billable, leave_out, new_invoice
+from services.invoicing.handlers.billable import billable_documents, leave_out, new_invoice, numbered_document
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
 from services.invoicing.handlers.numbering import RUN_CONFIRM, RUN_DRAFT, NumberingBehind, ensure_numbering
-from services.invoicing.store.invoices import breakdown_json, stored
+from services.invoicing.store.invoices import breakdown_json
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
-from shared.events.invoicing import BillingRunFinished, LeftOut, RunTotals, RunVatTotal
+from shared.events.invoicing import BillingRunFinished, InvoiceDocument, LeftOut, RunTotals, RunVatTotal
 from shared.jobs import JobContext, JobFailed, Step
 from shared.money import ZERO
 
@@ -224,7 +224,7 @@ async def bill(
     profiles = await uow.profiles.get_many(customers)
     built = build_invoices(requests)
     snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
-    proposed, kept, left = billable(p.kind, built, snapshots, seller(settings))
+    proposed, kept, left, docs = billable_documents(p.kind, built, snapshots, seller(settings))
     channels = [s["data"].get("delivery_channel", "print") for s in kept]
     if p.mode == "preview":
         await uow.runs.add_previews(
@@ -233,7 +233,7 @@ async def bill(
             [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, kept, strict=True)],
         )
     elif proposed:
-        await _create(run_id, p, actor, proposed=proposed, snapshots=kept, uow=uow, settings=settings)
+        await _create(run_id, p, actor, proposed=proposed, snapshots=kept, docs=docs, uow=uow)
     billed = sum(len(inv.request_ids) for inv in proposed)
     _accumulate(summary, proposed, channels, billed)
     leave_out(summary, left)
@@ -247,8 +247,8 @@ async def _create(
     *,
     proposed: list[Invoice],
     snapshots: list[dict[str, Any]],
+    docs: list[InvoiceDocument],
     uow: InvoicingUnitOfWork,
-    settings: Settings,
 ) -> None:
     """Drafts first (the heavy inserts), then, for a confirm run, the block of numbers
     LAST: the series row is locked from there to COMMIT only for one UPDATE and the
@@ -268,10 +268,8 @@ async def _create(
     numbered = await numbers(uow, series, len(proposed))
     now = datetime.now(UTC)
     await uow.invoices.confirm_numbered(ids, [(n.number, n.reference, n.reference_rf) for n in numbered], actor, now)
-    the_seller = seller(settings)
-    for i, inv, snap, n, trace in zip(ids, proposed, snapshots, numbered, traces, strict=True):
-        issued = new_invoice(inv, snap, series, actor=actor, n=n, run_id=run_id)
-        emit(uow, document(stored(issued, i, now), the_seller, issued_at=now), trace)
+    for i, doc, n, trace in zip(ids, docs, numbered, traces, strict=True):
+        emit(uow, numbered_document(doc, i, n, run_id, now), trace)
 
 
 async def _finish(
