@@ -35,12 +35,22 @@ class Crash(BaseException):
 
 
 class Parted:
-    def __init__(self, name: str = "test.parted") -> None:
+    def __init__(self, name: str = "test.parted", workers: int = 1) -> None:
         self.parts: list[tuple[int, str]] = []
         self.finishes: list[list[PartResult]] = []
         self.crash_at: int | None = None
         self.hold: asyncio.Event | None = None
-        self.kind = JobKind(name, self.chunk, total=self.total, plan=self.plan, finish=self.finish, chunk_size=PER_PART)
+        self.inside = 0
+        self.most_inside = 0
+        self.kind = JobKind(
+            name,
+            self.chunk,
+            total=self.total,
+            plan=self.plan,
+            finish=self.finish,
+            chunk_size=PER_PART,
+            part_workers=workers,
+        )
 
     async def total(self, job: JobContext, uow: InvoicingUnitOfWork) -> int:
         return PARTS * PER_PART
@@ -65,6 +75,10 @@ class Parted:
             raise Crash
         if self.hold is not None and job.part_seq == 0:
             await self.hold.wait()
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        await asyncio.sleep(0.01)  # a round trip: the other workers run meanwhile
+        self.inside -= 1
         self.parts.append((job.part_seq, str(job.id)))
         n = last - first + 1
         return Step(done=n, cursor={"sum": sum(range(first, last + 1))}, counts={"marked": n})
@@ -193,3 +207,36 @@ async def test_a_job_planned_empty_finishes_and_single_runner_jobs_still_run(
     plain_job = await a.jobs.get(single.id)
     assert plain_job is not None and (plain_job.state, plain_job.done, plain_job.chunks) == (JobState.DONE, 3, 3)
     assert calls == [None, 1, 2]
+
+
+async def test_one_runner_with_several_workers_does_parts_at_once_each_once(
+    sandbox: Sandbox, two_runtimes: tuple[Runtime[InvoicingUnitOfWork], ...]
+) -> None:
+    kind = Parted(workers=3)
+    a, _ = two_runtimes
+    a.jobs.register(kind.kind)
+    job, _ = await a.jobs.start_job("test.parted", {"parts": PARTS})
+    await a.jobs.claim_available()
+    await a.jobs.wait_idle()
+    done = await a.jobs.get(job.id)
+    assert done is not None and (done.state, done.done, done.chunks) == (JobState.DONE, PARTS * PER_PART, PARTS)
+    assert sorted(seq for seq, _ in kind.parts) == list(range(PARTS))
+    assert kind.most_inside > 1  # parts overlapped
+    assert len(kind.finishes) == 1
+
+
+async def test_with_several_workers_a_failing_part_stops_the_others_and_fails_the_job(
+    sandbox: Sandbox, two_runtimes: tuple[Runtime[InvoicingUnitOfWork], ...]
+) -> None:
+    kind = Parted(workers=3)
+    a, _ = two_runtimes
+    a.jobs.register(kind.kind)
+    job, _ = await a.jobs.start_job("test.parted", {"parts": PARTS, "fail_seq": 1})
+    await a.jobs.claim_available()
+    await a.jobs.wait_idle()
+    failed = await a.jobs.get(job.id)
+    assert failed is not None and (failed.state, failed.error) == (JobState.FAILED, "test_failure")
+    done_parts = await sandbox.scalar("SELECT count(*) FROM job_parts WHERE state = 'done'")
+    assert done_parts < PARTS - 1  # the other workers stopped claiming (some finished theirs)
+    assert await sandbox.scalar("SELECT count(*) FROM inbox WHERE consumer = 'part'") == done_parts * PER_PART
+    assert kind.finishes == []
