@@ -1,25 +1,30 @@
 """The billing run (seed steps 13-16; seed 004's bulk and automated runs), as a job.
 
 A run takes the ready requests of one kind (all of them up to a date, or the clerk's
-selection), customer by customer in customer-number order, a chunk of customers per
-transaction, and for each customer groups them into invoices (one per customer, kind
-and invoice date). Modes:
+selection), a chunk of customers (a range of customer numbers) per transaction, and for
+each customer groups them into invoices (one per customer, kind and invoice date). A
+clerk's run is a partitioned job (``run_parts.py``): its chunks are taken by whichever
+invoicing replicas run; the automated daily run goes chunk after chunk in one runner
+(``run_chunk`` here). Modes:
 
 - ``preview``: computes exactly what ``confirm`` would create, minus numbers and
   references (allocated only at confirmation), and keeps it in ``run_previews`` for
   the clerk to read and print; no request, invoice or number is touched.
 - ``draft``: creates draft (proforma) invoices; their requests become ``draft``.
 - ``confirm``: issues the invoices: gap-free numbers, references, the customer's
-  snapshot, and an ``invoice-issued`` event each, in the chunk's transaction.
+  snapshot, and an ``invoice-issued`` event each, in the chunk's transaction. The chunk
+  inserts its invoices as drafts first and takes its block of numbers LAST (``_create``),
+  so the series row is locked only for the transaction's short tail.
 
-A crash between chunks loses nothing: the job resumes after the last committed
-customer, and the requests a committed chunk invoiced are no longer ready. Two runs at
+A crash between chunks loses nothing: the chunks not committed are done again (by any
+replica), and the requests a committed chunk invoiced are no longer ready. Two runs at
 once over the same requests: the second waits for the first's row locks, then sees
 the requests are no longer open and skips them.
 
 The summary (counts, totals per VAT rate and per channel, what was left out and why) is
-accumulated in the job's cursor as the chunks commit, stored with the run when the last
-chunk commits, and, for draft and confirm runs that created invoices, published as
+accumulated per chunk (in the job's cursor, or each part's result) as the chunks
+commit, stored with the run when the last chunk commits (a partitioned run: in its
+``finish``), and, for draft and confirm runs that created invoices, published as
 ``billing-run-finished``. A run with nothing to invoice creates nothing and says so
 (its summary counts 0 invoices; the automated daily run records no run at all for a
 kind with nothing ready, only ``<kind>_nothing_to_invoice`` in its job's result).
