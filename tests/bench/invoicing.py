@@ -14,9 +14,9 @@ Measured in one run, each beside its floor measured in the same run on the same 
     and one ``invoice-issued`` event per invoice, every event published to Kafka.
     Floor: asyncpg COPY of the same invoice and line rows, then an idempotent
     ``acks=all`` producer publishing the same 50,000 event bodies, with no logic.
-    ``--replicas 1,2`` measures the run once per replica count (N invoicing processes
-    on the one database take the run's chunks; between rounds the requests are made
-    ready again and the invoices removed), with the cores the processes got.
+    ``--replicas 1,2`` (the default) measures the run once per replica count (N
+    invoicing processes on the one database take the run's chunks; between rounds the
+    requests are made ready again and the invoices removed), with the cores they got.
 """
 
 from __future__ import annotations
@@ -335,6 +335,10 @@ async def main(requests: int, customers: int, chunk: int, max_records: int, repl
                 f" {r['done'] - r['started']:.1f}s in {r['parts']} chunks; last event on Kafka"
                 f" {r['last'] - r['done']:.1f}s after the last chunk (outbox relay)"
             )
+            print(
+                f"    Python (the invoicing processes' CPU) {sum(r['cpu']):.1f}s of {r['wall']:.1f}s wall; the rest"
+                " each process waited: for PostgreSQL (its round trips, its CPU) or for a free core"
+            )
             print(f"    cores: {cores_line(r)}")
         print(f"  floor: COPY {copy_s:.1f}s + publish {publish_s:.1f}s; {seen:,} events read back")
         one = next((r for r in rounds if r["replicas"] == 1), None)
@@ -360,7 +364,9 @@ if __name__ == "__main__":
     parser.add_argument("--chunk", type=int, default=1000, help="customers per run transaction")
     parser.add_argument("--max-records", type=int, default=500, help="records per consumer transaction")
     parser.add_argument(
-        "--replicas", default="1", help="invoicing processes taking the run's chunks, e.g. 1 or 1,2 (a run each)"
+        "--replicas",
+        default="1,2",
+        help="invoicing processes taking the run's chunks: a run per count, e.g. 1 or 1,2 (default)",
     )
     args = parser.parse_args()
     counts = [int(n) for n in args.replicas.split(",")]
