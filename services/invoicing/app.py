@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import time
 from functools import partial
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from services.invoicing import api, consumers, numbering_check
 from services.invoicing.config import Settings
 from services.invoicing.domain.vat import load_vat_table
-from services.invoicing.handlers import runs
+from services.invoicing.handlers import run_parts, runs
 from services.invoicing.tables import messaging, metadata
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared import retention
@@ -40,15 +41,33 @@ PURGED_WITH_JOBS = (
 )
 
 
+async def freeze_heap() -> None:
+    """Move what start-up allocated (modules, metadata, validators: long-lived) out of
+    the garbage collector's view: a billing run allocates many short-lived objects, and
+    every full collection would otherwise walk that whole heap again (measured: the
+    run's Python time about a third lower)."""
+    gc.collect()
+    gc.freeze()
+
+
 def build(settings: Settings | None = None) -> Runtime[InvoicingUnitOfWork]:
     settings = settings or Settings()
     runtime = Runtime(SPEC, settings, InvoicingUnitOfWork)
     consumers.register(runtime, load_vat_table(settings.vat_table_path))
     retention.install(runtime.jobs, settings, job_rows=PURGED_WITH_JOBS)
     numbering_check.install(runtime, settings)
+    runtime.start_hooks.append(freeze_heap)
     size = settings.run_chunk_customers
-    runtime.jobs.register(
-        JobKind(runs.RUN, partial(runs.run_chunk, settings=settings), total=runs.count_run, chunk_size=size)
+    runtime.jobs.register(  # partitioned: its parts are taken by whichever replicas run
+        JobKind(
+            runs.RUN,
+            partial(run_parts.run_part, settings=settings),
+            total=runs.count_run,
+            chunk_size=size,
+            plan=partial(run_parts.plan_run, settings=settings),
+            finish=partial(run_parts.finish_run, settings=settings),
+            part_workers=settings.run_part_workers,
+        )
     )
     runtime.jobs.register(JobKind(runs.DAILY, partial(runs.daily_chunk, settings=settings), chunk_size=size))
     if settings.daily_run_enabled:

@@ -44,6 +44,10 @@ class Settings(ServiceSettings):
     daily_run_mode: Literal["draft", "confirm"] = "confirm"
     run_chunk_customers: int = Field(default=1000, ge=1, le=20_000)
     """Customers per chunk (one transaction) of a billing run."""
+    run_part_workers: int = Field(default=2, ge=1, le=8)
+    """Chunks of a billing run one process does at once (each its own transaction and
+    connection, within the jobs' share of the pool): one chunk's database round trips
+    overlap another's Python work. Every replica takes chunks of the same run."""
 
     # issue 18 (restore): the invoice-number check against invoicing.invoices.v1
     numbering_check_enabled: bool = True

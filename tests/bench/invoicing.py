@@ -14,6 +14,9 @@ Measured in one run, each beside its floor measured in the same run on the same 
     and one ``invoice-issued`` event per invoice, every event published to Kafka.
     Floor: asyncpg COPY of the same invoice and line rows, then an idempotent
     ``acks=all`` producer publishing the same 50,000 event bodies, with no logic.
+    ``--replicas 1,2`` (the default) measures the run once per replica count (N
+    invoicing processes on the one database take the run's chunks; between rounds the
+    requests are made ready again and the invoices removed), with the cores they got.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -33,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.events.customers import BillingProfileChanged
 from shared.events.sales import BillingRequestSubmitted
 from shared.events.topics import BILLING_PROFILES, BILLING_REQUESTS, INVOICES
-from tests.bench.customers import create_topics, wait_for_records
+from tests.bench.customers import create_topics
 from tests.bench.floors import consume_floor
 from tests.bench.targets import Target, report
 from tests.support import servers as servers_mod
@@ -141,7 +145,114 @@ async def read_events(bootstrap: str, topic: str, count: int) -> list[tuple[byte
     return out[:count]
 
 
-async def main(requests: int, customers: int, chunk: int, max_records: int) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (every core, every user)."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def cores_line(r: dict[str, Any]) -> str:
+    wall = r["wall"]
+    mine = ", ".join(f"{c / wall:.2f}" for c in r["cpu"])
+    return (
+        f"this machine has {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable here); during the run the"
+        f" invoicing process(es) used {mine} core(s) each; the machine as a whole (PostgreSQL, Kafka, anyone"
+        f" else) was busy {r['busy'] / wall:.2f} of {r['machine'] / wall:.0f} cores"
+    )
+
+
+async def reset_run(dsn: str) -> None:
+    """Make the requests ready again for the next round: no invoices, no run, no outbox
+    rows. The number series goes on (the numbering check at start reads the topic)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("DELETE FROM outbox")
+            await conn.execute("UPDATE billing_requests SET status = 'open', invoice_id = NULL")
+            await conn.execute("DELETE FROM invoice_lines")
+            await conn.execute("DELETE FROM invoices")
+            await conn.execute("DELETE FROM jobs")
+            await conn.execute("DELETE FROM billing_runs")
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
+async def run_round(sandbox: Any, replicas: list[ServiceProcess], customers: int) -> dict[str, Any]:
+    """One confirmed run over every ready request, with these processes up; timed from
+    the job's start to the last of its events on Kafka."""
+    pids = [r.proc.pid for r in replicas if r.proc is not None]
+    cpu_before = [_cpu_seconds(p) for p in pids]
+    busy_before, total_before = _machine_busy()
+    wall_before = time.monotonic()
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}  # who acted: the credential (tests)
+    async with httpx.AsyncClient(base_url=replicas[0].url, headers=headers, timeout=30) as api:
+        started = await api.post("/billing-runs", json={"kind": "subscription", "mode": "confirm"})
+        started.raise_for_status()
+        job_url = started.headers["Location"]
+        while True:
+            job = (await api.get(job_url)).json()
+            if job["state"] in ("done", "failed"):
+                break
+            await asyncio.sleep(0.2)
+    if job["state"] != "done":
+        raise SystemExit(f"run failed: {job['error']}; see {replicas[0].log_path}")
+    job_id = job["id"]
+    job_started = float(await sandbox.scalar("SELECT extract(epoch FROM started_at) FROM jobs WHERE id = $1", job_id))
+    job_done = float(await sandbox.scalar("SELECT extract(epoch FROM finished_at) FROM jobs WHERE id = $1", job_id))
+    seen, last = await wait_for_run_events(sandbox.bootstrap, sandbox.topic(INVOICES.name), customers, job_started)
+    wall = time.monotonic() - wall_before
+    busy_after, total_after = _machine_busy()
+    return {
+        "replicas": len(replicas),
+        "job": job,
+        "invoices": int(job["result"]["invoices"]),
+        "lines": int(await sandbox.scalar("SELECT count(*) FROM invoice_lines")),
+        "parts": int(await sandbox.scalar("SELECT count(*) FROM job_parts WHERE job_id = $1", job_id)),
+        "started": job_started,
+        "done": job_done,
+        "last": last,
+        "seen": seen,
+        "run_s": last - job_started,
+        "wall": wall,
+        "cpu": [_cpu_seconds(p) - b for p, b in zip(pids, cpu_before, strict=True)],
+        "busy": busy_after - busy_before,
+        "machine": total_after - total_before,
+    }
+
+
+async def wait_for_run_events(bootstrap: str, topic: str, count: int, since: float) -> tuple[int, float]:
+    """Read ``topic`` until ``count`` records stamped at or after ``since`` (this round's:
+    an earlier round's are older); returns (count, last timestamp in seconds)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    seen, last = 0, 0.0
+    deadline = time.monotonic() + 1800
+    try:
+        while seen < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batch.values():
+                for r in records:
+                    if r.timestamp / 1000 >= since:
+                        seen += 1
+                        last = max(last, r.timestamp / 1000)
+    finally:
+        await consumer.stop()
+    return seen, last
+
+
+async def main(requests: int, customers: int, chunk: int, max_records: int, replica_counts: list[int]) -> None:
     servers = servers_mod.start()
     sandbox = await create_sandbox(servers)
     try:
@@ -154,15 +265,11 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
         floor_a = await consume_floor(sandbox.bootstrap, sandbox.topic(BILLING_REQUESTS.name), requests)
 
         log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-        service = ServiceProcess(
-            sandbox,
-            "invoicing",
-            log_dir,
-            kafka_partitions=PARTITIONS,
-            daily_run_enabled=False,
-            jobs_poll_interval_s=0.1,
-        )
-        service.start(extra_env={"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)})
+        service_settings = {"kafka_partitions": PARTITIONS, "daily_run_enabled": False, "jobs_poll_interval_s": 0.1}
+        service = ServiceProcess(sandbox, "invoicing", log_dir, **service_settings)
+        service_env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)}
+        service.start(extra_env=service_env)
+        replicas = [service]
         try:
             await service.wait_ready()
             ready = time.time()
@@ -180,33 +287,29 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
             )
             ingest_s = ingest_until - ready
 
-            headers = {"Authorization": f"Bearer {API_TOKEN}"}  # who acted: the credential (tests)
-            async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as api:
-                started = await api.post("/billing-runs", json={"kind": "subscription", "mode": "confirm"})
-                started.raise_for_status()
-                job_url = started.headers["Location"]
-                while True:
-                    job = (await api.get(job_url)).json()
-                    if job["state"] in ("done", "failed"):
-                        break
-                    await asyncio.sleep(0.2)
-            if job["state"] != "done":
-                raise SystemExit(f"run failed: {job['error']}; see {service.log_path}")
-            seen, _first, last = await wait_for_records(
-                sandbox.bootstrap, sandbox.topic(INVOICES.name), customers, timeout=1800
-            )
+            rounds = []
+            replicas = [service]
+            for n in replica_counts:
+                if rounds:
+                    await reset_run(sandbox.plain_db_url)
+                while len(replicas) < n:
+                    extra = ServiceProcess(sandbox, "invoicing", log_dir, **service_settings)
+                    extra.start(extra_env=service_env)
+                    await extra.wait_ready()
+                    replicas.append(extra)
+                while len(replicas) > n:
+                    replicas.pop().stop()
+                rounds.append(await run_round(sandbox, replicas, customers))
         finally:
-            service.stop()
-        invoices = int(job["result"]["invoices"])
-        job_started = float(await sandbox.scalar("SELECT extract(epoch FROM started_at) FROM jobs"))
-        job_done = float(await sandbox.scalar("SELECT extract(epoch FROM finished_at) FROM jobs"))
-        run_s = last - job_started
+            for r in replicas:
+                r.stop()
+        first = rounds[0]  # the floor is measured on its events (the earliest on the topic)
+        invoices, seen = first["invoices"], first["seen"]
         events = await read_events(sandbox.bootstrap, sandbox.topic(INVOICES.name), invoices)
         copy_s, publish_s = await run_floor(
             sandbox.plain_db_url, sandbox.bootstrap, events, sandbox.topic("bench.floor-invoices")
         )
         floor_b = copy_s + publish_s
-        lines = int(await sandbox.scalar("SELECT count(*) FROM invoice_lines"))
 
         print()
         print(f"{'':<46}{'seconds':>9}{'per second':>12}")
@@ -222,20 +325,42 @@ async def main(requests: int, customers: int, chunk: int, max_records: int) -> N
         )
         print()
         print(f"{'(b) floor: COPY rows + publish events':<46}{floor_b:>9.1f}{invoices / floor_b:>12,.0f}")
-        print(f"{'(b) run: invoices issued and published':<46}{run_s:>9.1f}{invoices / run_s:>12,.0f}")
-        print(f"    run / floor: {floor_b / run_s:.0%}   (targets >= 5,000 invoices/s and >= 50% of the floor)")
+        for r in rounds:
+            label = f"(b) run, {r['replicas']} replica{'s' if r['replicas'] > 1 else ''}: issued and published"
+            print(f"{label:<46}{r['run_s']:>9.1f}{r['invoices'] / r['run_s']:>12,.0f}")
+        for r in rounds:
+            print(f"    run / floor, {r['replicas']} replica(s): {floor_b / r['run_s']:.0%}")
         print()
         print("where the time goes:")
         print(
             f"  ingest: profiles ({customers:,}, their own consumer) stored after {profiles_until - ready:.1f}s;"
             f" requests after {ingest_s:.1f}s"
         )
-        print(
-            f"  run: chunks (select, group, number, insert {invoices:,} invoices and {lines:,} lines, update requests,"
-            f" outbox) {job_done - job_started:.1f}s; last event on Kafka {last - job_done:.1f}s after the last chunk"
-            " (outbox relay)"
-        )
+        for r in rounds:
+            print(
+                f"  run ({r['replicas']} replica(s)): chunks (select and lock requests, group, insert {r['invoices']:,}"
+                f" invoices and {r['lines']:,} lines, update requests, then the block of numbers and the outbox rows)"
+                f" {r['done'] - r['started']:.1f}s in {r['parts']} chunks; last event on Kafka"
+                f" {r['last'] - r['done']:.1f}s after the last chunk (outbox relay)"
+            )
+            print(
+                f"    Python (the invoicing processes' CPU) {sum(r['cpu']):.1f}s of {r['wall']:.1f}s wall; the rest"
+                " each process waited: for PostgreSQL (its round trips, its CPU) or for a free core"
+            )
+            print(f"    cores: {cores_line(r)}")
         print(f"  floor: COPY {copy_s:.1f}s + publish {publish_s:.1f}s; {seen:,} events read back")
+        one = next((r for r in rounds if r["replicas"] == 1), None)
+        two = next((r for r in rounds if r["replicas"] == 2), None)
+        base = one or first
+        who = f"{base['replicas']} replica{'s' if base['replicas'] > 1 else ''}"
+        targets = [
+            Target(f"billing run, {who}: invoices/s", base["invoices"] / base["run_s"], 5000, "/s"),
+            Target(f"billing run, {who}: share of its floor", floor_b / base["run_s"], 0.5, "%"),
+        ]
+        if one is not None and two is not None:
+            speedup = (two["invoices"] / two["run_s"]) / (one["invoices"] / one["run_s"])
+            targets.append(Target("billing run: 2 replicas / 1 replica", speedup, 1.8, "x"))
+        report(targets, title="targets (issue 20), part (b): the billing run")
     finally:
         await drop_sandbox(sandbox)
 
@@ -246,5 +371,11 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=None, help="default: requests / 2")
     parser.add_argument("--chunk", type=int, default=1000, help="customers per run transaction")
     parser.add_argument("--max-records", type=int, default=500, help="records per consumer transaction")
+    parser.add_argument(
+        "--replicas",
+        default="1,2",
+        help="invoicing processes taking the run's chunks: a run per count, e.g. 1 or 1,2 (default)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.customers or args.requests // 2, args.chunk, args.max_records))
+    counts = [int(n) for n in args.replicas.split(",")]
+    asyncio.run(main(args.requests, args.customers or args.requests // 2, args.chunk, args.max_records, counts))

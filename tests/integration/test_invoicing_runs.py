@@ -128,7 +128,8 @@ async def test_process_killed_mid_run_resumes_with_the_same_invoices_no_gap_no_d
 ) -> None:
     customers, chunk = 120, 10
     service = ServiceProcess(sandbox, "invoicing", log_dir, jobs_poll_interval_s=0.1, daily_run_enabled=False)
-    env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)}
+    # one chunk at a time in the process, so the kill after the fifth leaves exactly five
+    env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk), "INVOICING_RUN_PART_WORKERS": "1"}
     service.start(extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "jobs.after_chunk.5"})
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     try:

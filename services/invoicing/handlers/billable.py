@@ -9,6 +9,7 @@ and names the customers (:func:`leave_out`), and the summary reports them.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from services.invoicing.domain.billing import Invoice, invoice_breach
 from services.invoicing.domain.numbering import invoice_number, series_for
 from services.invoicing.handlers.issuing import Numbered
 from services.invoicing.store.invoices import NewInvoice, stored
-from shared.events.invoicing import MAX_LEFT_OUT_CUSTOMERS, Seller
+from shared.events.invoicing import MAX_LEFT_OUT_CUSTOMERS, InvoiceDocument, Seller
 from shared.references import national_reference, rf_reference
 
 
@@ -32,32 +33,66 @@ def billable(
     why): one customer's data never fails the run. Over a limit of ``shared.limits``
     (the domain rule), or anything else the issued document's contract refuses (tried
     with a stand-in number, so a left-out invoice takes no number)."""
-    ok: list[Invoice] = []
-    kept: list[dict[str, Any]] = []
-    left: list[tuple[Invoice, texts.Text]] = []
-    for inv, snap in zip(built, snapshots, strict=True):
-        breach = invoice_breach(inv)
-        reason = texts.BREACHES[breach] if breach is not None else _contract_problem(kind, inv, snap, the_seller)
-        if reason is None:
-            ok.append(inv)
-            kept.append(snap)
-        else:
-            left.append((inv, reason))
+    ok, kept, left, _ = billable_documents(kind, built, snapshots, the_seller)
     return ok, kept, left
 
 
-def _contract_problem(kind: str, inv: Invoice, snap: dict[str, Any], the_seller: Seller) -> texts.Text | None:
+def billable_documents(
+    kind: str, built: list[Invoice], snapshots: list[dict[str, Any]], the_seller: Seller
+) -> tuple[list[Invoice], list[dict[str, Any]], list[tuple[Invoice, texts.Text]], list[InvoiceDocument]]:
+    """:func:`billable`, and the trial document of each invoice it can make: the issued
+    document but for its number, references, id, run and time (:func:`numbered_document`
+    puts them in, without validating the rest again)."""
+    ok: list[Invoice] = []
+    kept: list[dict[str, Any]] = []
+    left: list[tuple[Invoice, texts.Text]] = []
+    docs: list[InvoiceDocument] = []
+    for inv, snap in zip(built, snapshots, strict=True):
+        breach = invoice_breach(inv)
+        if breach is not None:
+            left.append((inv, texts.BREACHES[breach]))
+            continue
+        doc = _trial_document(kind, inv, snap, the_seller)
+        if doc is None:
+            left.append((inv, texts.INVOICE_INVALID))
+            continue
+        ok.append(inv)
+        kept.append(snap)
+        docs.append(doc)
+    return ok, kept, left, docs
+
+
+@functools.cache
+def _stand_in(series: str) -> Numbered:
+    number = invoice_number(series, 1)
+    reference = national_reference(str(number))
+    return Numbered(number, reference, rf_reference(reference))
+
+
+def _trial_document(kind: str, inv: Invoice, snap: dict[str, Any], the_seller: Seller) -> InvoiceDocument | None:
     series = series_for(kind)
-    stand_in = invoice_number(series, 1)
-    reference = national_reference(str(stand_in))
-    trial = new_invoice(
-        inv, snap, series, actor="trial", n=Numbered(stand_in, reference, rf_reference(reference)), run_id=None
-    )
+    trial = new_invoice(inv, snap, series, actor="trial", n=_stand_in(series), run_id=None)
     try:
-        document(stored(trial, 1, datetime.now(UTC)), the_seller)
+        return document(stored(trial, 1, datetime.now(UTC)), the_seller)
     except ValidationError:
-        return texts.INVOICE_INVALID
-    return None
+        return None
+
+
+def numbered_document(
+    trial: InvoiceDocument, invoice_id: int, n: Numbered, run_id: uuid.UUID, issued_at: datetime
+) -> InvoiceDocument:
+    """The issued document from its trial: the fields that differ are the ones the stand-in
+    had (same formats: the same functions make them), so the trial's validation holds."""
+    return trial.model_copy(
+        update={
+            "invoice_id": str(invoice_id),
+            "invoice_number": str(n.number),
+            "reference": n.reference,
+            "reference_rf": n.reference_rf,
+            "run_id": str(run_id),
+            "issued_at": issued_at,
+        }
+    )
 
 
 def leave_out(cursor: dict[str, Any], left: list[tuple[Invoice, texts.Text]]) -> None:

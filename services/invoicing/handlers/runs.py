@@ -1,25 +1,30 @@
 """The billing run (seed steps 13-16; seed 004's bulk and automated runs), as a job.
 
 A run takes the ready requests of one kind (all of them up to a date, or the clerk's
-selection), customer by customer in customer-number order, a chunk of customers per
-transaction, and for each customer groups them into invoices (one per customer, kind
-and invoice date). Modes:
+selection), a chunk of customers (a range of customer numbers) per transaction, and for
+each customer groups them into invoices (one per customer, kind and invoice date). A
+clerk's run is a partitioned job (``run_parts.py``): its chunks are taken by whichever
+invoicing replicas run; the automated daily run goes chunk after chunk in one runner
+(``run_chunk`` here). Modes:
 
 - ``preview``: computes exactly what ``confirm`` would create, minus numbers and
   references (allocated only at confirmation), and keeps it in ``run_previews`` for
   the clerk to read and print; no request, invoice or number is touched.
 - ``draft``: creates draft (proforma) invoices; their requests become ``draft``.
 - ``confirm``: issues the invoices: gap-free numbers, references, the customer's
-  snapshot, and an ``invoice-issued`` event each, in the chunk's transaction.
+  snapshot, and an ``invoice-issued`` event each, in the chunk's transaction. The chunk
+  inserts its invoices as drafts first and takes its block of numbers LAST (``_create``),
+  so the series row is locked only for the transaction's short tail.
 
-A crash between chunks loses nothing: the job resumes after the last committed
-customer, and the requests a committed chunk invoiced are no longer ready. Two runs at
+A crash between chunks loses nothing: the chunks not committed are done again (by any
+replica), and the requests a committed chunk invoiced are no longer ready. Two runs at
 once over the same requests: the second waits for the first's row locks, then sees
 the requests are no longer open and skips them.
 
 The summary (counts, totals per VAT rate and per channel, what was left out and why) is
-accumulated in the job's cursor as the chunks commit, stored with the run when the last
-chunk commits, and, for draft and confirm runs that created invoices, published as
+accumulated per chunk (in the job's cursor, or each part's result) as the chunks
+commit, stored with the run when the last chunk commits (a partitioned run: in its
+``finish``), and, for draft and confirm runs that created invoices, published as
 ``billing-run-finished``. A run with nothing to invoice creates nothing and says so
 (its summary counts 0 invoices; the automated daily run records no run at all for a
 kind with nothing ready, only ``<kind>_nothing_to_invoice`` in its job's result).
@@ -43,17 +48,17 @@ from decimal import Decimal
 from typing import Any
 
 from services.invoicing.config import Settings
-from services.invoicing.documents import document, seller
+from services.invoicing.documents import seller
 from services.invoicing.domain import texts
 from services.invoicing.domain.billing import Invoice, build_invoices
 from services.invoicing.domain.numbering import series_for
-from services.invoicing.handlers.billable import billable, leave_out, new_invoice
+from services.invoicing.handlers.billable import billable_documents, leave_out, new_invoice, numbered_document
 from services.invoicing.handlers.issuing import emit, numbers, snapshot
 from services.invoicing.handlers.numbering import RUN_CONFIRM, RUN_DRAFT, NumberingBehind, ensure_numbering
-from services.invoicing.store.invoices import breakdown_json, stored
+from services.invoicing.store.invoices import breakdown_json
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
-from shared.events.invoicing import BillingRunFinished, LeftOut, RunTotals, RunVatTotal
+from shared.events.invoicing import BillingRunFinished, InvoiceDocument, LeftOut, RunTotals, RunVatTotal
 from shared.jobs import JobContext, JobFailed, Step
 from shared.money import ZERO
 
@@ -150,82 +155,126 @@ async def count_run(ctx: JobContext, uow: InvoicingUnitOfWork) -> int:
 
 
 async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:
+    """One chunk of a run as a single-runner job (the daily run's kinds): the next
+    ``chunk_size`` customers after the cursor's."""
     p = RunParams.of(ctx.params)
     cursor = dict(ctx.cursor) if ctx.cursor else _new_cursor()
-    if p.mode != "preview":
-        # before anything: a refused chunk rolls back whole, the job fails with the code
-        try:
-            await ensure_numbering(uow, RUN_CONFIRM if p.mode == "confirm" else RUN_DRAFT)
-        except NumberingBehind as exc:
-            raise JobFailed(exc.code, exc.message_en) from None
+    await check_numbering(p)(uow)
     if ctx.cursor is None:
-        await uow.runs.begin(
-            ctx.id,
-            kind=p.kind,
-            mode=p.mode,
-            up_to=p.up_to,
-            selected=len(p.request_ids) if p.request_ids is not None else None,
-            actor=ctx.actor,
-        )
+        await begin_run(ctx.id, p, ctx.actor, uow)
     customers = await uow.requests.next_customers(p.kind, p.up_to, p.request_ids, cursor["after"], ctx.chunk_size)
     if not customers:
         await _finish(ctx.id, p, cursor, ctx.actor, uow)
         return Step(done=0, cursor=cursor, finished=True)
     requests = await uow.requests.ready_of(p.kind, p.up_to, p.request_ids, customers, lock=p.mode != "preview")
-    profiles = await uow.profiles.get_many(customers)
-    built = build_invoices(requests)
-    snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
-    proposed, kept, left = billable(p.kind, built, snapshots, seller(settings))
-    channels = [s["data"].get("delivery_channel", "print") for s in kept]
-    if p.mode == "preview":
-        await uow.runs.add_previews(
-            ctx.id,
-            cursor["seq"],
-            [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, kept, strict=True)],
-        )
-    elif proposed:
-        await _create(ctx, p, proposed=proposed, snapshots=kept, uow=uow, settings=settings)
-    billed = sum(len(inv.request_ids) for inv in proposed)
+    invoiced, billed = await bill(
+        ctx.id, p, requests, cursor, uow, actor=ctx.actor, settings=settings, preview_seq=cursor["seq"]
+    )
     cursor["after"] = customers[-1]
-    cursor["seq"] += len(proposed)
-    _accumulate(cursor, proposed, channels, billed)
-    leave_out(cursor, left)
+    cursor["seq"] += invoiced
     finished = len(customers) < ctx.chunk_size
     if finished:
         await _finish(ctx.id, p, cursor, ctx.actor, uow)
     return Step(
         done=len(requests),
         cursor=cursor,
-        counts={"invoices": len(proposed), "requests": billed},
+        counts={"invoices": invoiced, "requests": billed},
         finished=finished,
     )
 
 
-async def _create(
-    ctx: JobContext,
+def check_numbering(p: RunParams) -> Any:
+    """Before anything in a run's transaction: a refused chunk rolls back whole, and the
+    job fails with the code (a series behind the invoice log)."""
+
+    async def check(uow: InvoicingUnitOfWork) -> None:
+        if p.mode == "preview":
+            return
+        try:
+            await ensure_numbering(uow, RUN_CONFIRM if p.mode == "confirm" else RUN_DRAFT)
+        except NumberingBehind as exc:
+            raise JobFailed(exc.code, exc.message_en) from None
+
+    return check
+
+
+async def begin_run(run_id: uuid.UUID, p: RunParams, actor: str, uow: InvoicingUnitOfWork) -> None:
+    await uow.runs.begin(
+        run_id,
+        kind=p.kind,
+        mode=p.mode,
+        up_to=p.up_to,
+        selected=len(p.request_ids) if p.request_ids is not None else None,
+        actor=actor,
+    )
+
+
+async def bill(
+    run_id: uuid.UUID,
     p: RunParams,
+    requests: list[Any],
+    summary: dict[str, Any],
+    uow: InvoicingUnitOfWork,
+    *,
+    actor: str,
+    settings: Settings,
+    preview_seq: int,
+) -> tuple[int, int]:
+    """Invoice these (locked) ready requests: group them, leave out the customers whose
+    invoice cannot be made, then preview, draft or issue the rest; adds what it did to
+    ``summary``. Returns (invoices, requests billed)."""
+    if not requests:
+        return 0, 0
+    customers = sorted({r.customer_number for r in requests})
+    profiles = await uow.profiles.get_many(customers)
+    built = build_invoices(requests)
+    snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
+    proposed, kept, left, docs = billable_documents(p.kind, built, snapshots, seller(settings))
+    channels = [s["data"].get("delivery_channel", "print") for s in kept]
+    if p.mode == "preview":
+        await uow.runs.add_previews(
+            run_id,
+            preview_seq,
+            [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, kept, strict=True)],
+        )
+    elif proposed:
+        await _create(run_id, p, actor, proposed=proposed, snapshots=kept, docs=docs, uow=uow)
+    billed = sum(len(inv.request_ids) for inv in proposed)
+    _accumulate(summary, proposed, channels, billed)
+    leave_out(summary, left)
+    return len(proposed), billed
+
+
+async def _create(
+    run_id: uuid.UUID,
+    p: RunParams,
+    actor: str,
     *,
     proposed: list[Invoice],
     snapshots: list[dict[str, Any]],
+    docs: list[InvoiceDocument],
     uow: InvoicingUnitOfWork,
-    settings: Settings,
 ) -> None:
+    """Drafts first (the heavy inserts), then, for a confirm run, the block of numbers
+    LAST: the series row is locked from there to COMMIT only for one UPDATE and the
+    outbox rows, so parts on other replicas wait for the tail, not for the inserts."""
     confirm = p.mode == "confirm"
     series = series_for(p.kind)
-    numbered = await numbers(uow, series, len(proposed)) if confirm else [None] * len(proposed)
-    new = [
-        new_invoice(inv, snap, series, actor=ctx.actor, n=n, run_id=ctx.id)
-        for inv, snap, n in zip(proposed, snapshots, numbered, strict=True)
+    drafts = [
+        new_invoice(inv, snap, series, actor=actor, n=None, run_id=run_id)
+        for inv, snap in zip(proposed, snapshots, strict=True)
     ]
-    ids = await uow.invoices.add(new)
+    ids = await uow.invoices.add(drafts)
     invoice_of = {rid: i for i, inv in zip(ids, proposed, strict=True) for rid in inv.request_ids}
     await uow.requests.set_status(list(invoice_of), "invoiced" if confirm else "draft", invoice_of)
-    if confirm:
-        now = datetime.now(UTC)
-        the_seller = seller(settings)
-        traces = await uow.requests.oldest_traces([inv.request_ids for inv in proposed])
-        for i, n, trace in zip(ids, new, traces, strict=True):
-            emit(uow, document(stored(n, i, now), the_seller, issued_at=now), trace)
+    if not confirm:
+        return
+    traces = await uow.requests.oldest_traces([inv.request_ids for inv in proposed])
+    numbered = await numbers(uow, series, len(proposed))
+    now = datetime.now(UTC)
+    await uow.invoices.confirm_numbered(ids, [(n.number, n.reference, n.reference_rf) for n in numbered], actor, now)
+    for i, doc, n, trace in zip(ids, docs, numbered, traces, strict=True):
+        emit(uow, numbered_document(doc, i, n, run_id, now), trace)
 
 
 async def _finish(
