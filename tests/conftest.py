@@ -5,9 +5,10 @@ says which in its header and in its summary.
 Tiers: every test carries the marker of its folder (``unit``, ``integration``, ``e2e``,
 ``browser``, ``containers``), so ``pytest -m unit`` is the fast tier (no servers) and
 ``-m "not browser"`` leaves Chromium out. With pytest-xdist (``make test`` runs
-``-n 3 --dist loadfile``) each worker is a session of its own: its own servers (its own
-containers), so a test that stops Kafka or PostgreSQL stops only its worker's, and a
-test file runs whole on one worker."""
+``-n 4 --dist worksteal``) each worker is a session of its own: its own servers (its own
+containers), so a test that stops Kafka or PostgreSQL stops only its worker's. A
+module-scoped fixture (the browser tests' Playwright) is torn down whenever a worker
+moves on to another module's test, so it never stays open under an async test."""
 
 from __future__ import annotations
 
