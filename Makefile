@@ -71,14 +71,22 @@ check: deps ## lint, format, types, architecture contracts, Kubernetes manifests
 alert-rules: ## the Prometheus alert rules alone: promtool check and unit tests (part of check)
 	$(ALERT_RULES)
 
-unit: deps ## unit and in-memory tests only (no servers)
-	$(UV) run pytest tests/unit -q
+# pytest-xdist: the tests spread over TEST_WORKERS processes (an idle worker takes queued
+# tests from a busy one: the long API fuzzing tests do not hold up the rest), each a
+# session of its own with its own Kafka and PostgreSQL (containers), so an outage test
+# stops only its own. Most of a test's time is waiting on Kafka and on processes, so more
+# workers than the 2 cores pay; TEST_WORKERS=0 runs in this one process.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
 
-integration: deps $(TEST_SERVERS) ## integration tests only (real Kafka + PostgreSQL)
-	$(WITH_TEST_SERVERS) $(UV) run pytest tests/integration -q
+unit: deps ## the fast tier: unit and in-memory tests (marker unit; no servers)
+	$(UV) run pytest -q -m unit $(PYTEST_PARALLEL)
+
+integration: deps $(TEST_SERVERS) ## integration tests only (tests/integration: real Kafka + PostgreSQL)
+	$(WITH_TEST_SERVERS) $(UV) run pytest tests/integration -q $(PYTEST_PARALLEL)
 
 test: deps $(TEST_SERVERS) check ## everything: checks, unit, integration (real Kafka + PostgreSQL in containers), the example project through the kit
-	$(WITH_TEST_SERVERS) $(UV) run pytest -q
+	$(WITH_TEST_SERVERS) $(UV) run pytest -q $(PYTEST_PARALLEL)
 	$(if $(filter images,$(TEST_SERVERS)),$(RUN_EXAMPLE),@echo "examples/order-system: not run (it starts the system from its images: needs the container engine)")
 
 # The example outside project: its own environment (the kit as a path dependency), its own pytest.

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def customers(sandbox: Sandbox) -> AsyncIterator[Runtime[CustomersUnitOfWork]]:
-    """The customers service in this process, on the test's own database and topics."""
+    """The customers service in this process, on the test's own database (its schema
+    copied from the session's migrated template) and topics."""
+    await sandbox.migrated("customers")
     runtime = build(Settings(**sandbox.settings_kwargs()))
     await runtime.start()
     try:
@@ -42,6 +44,7 @@ async def customers_api(customers: Runtime[CustomersUnitOfWork]) -> AsyncIterato
 async def invoicing(sandbox: Sandbox) -> AsyncIterator[Runtime[Any]]:
     """The invoicing service in this process, on the test's own database and topics
     (no daily run: tests trigger runs themselves)."""
+    await sandbox.migrated("invoicing")
     from services.invoicing.app import build as build_invoicing
     from services.invoicing.config import Settings as InvoicingSettings
 

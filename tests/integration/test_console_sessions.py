@@ -44,7 +44,7 @@ def console_db(servers: Servers) -> Iterator[str]:
     """The console's own database (the tests are sync: TestClient runs each app's loop)."""
     sandbox = _run(create_sandbox(servers))
     try:
-        yield _run(sandbox.own_database("console"))
+        yield _run(sandbox.own_database("console", empty=True))  # tests here migrate it themselves
     finally:
         _run(drop_sandbox(sandbox))
 

@@ -43,6 +43,7 @@ async def test_a_clerk_previews_and_sends_the_email_channel_from_the_command_lin
     with SmtpSink() as sink:
         sink.refuse = {"ei@example.com": "550 5.1.1 No such user"}
         settings = dispatch_settings(sandbox, tmp_path)
+        await sandbox.migrated("dispatch")  # the schema copied while the database is new
         keep = {k: v for k, v in settings.items() if k not in sandbox.settings_kwargs()}
         service = ServiceProcess(sandbox, "dispatch", log_dir, **keep)
         worker = WorkerProcess(sandbox, "email", log_dir, smtp_port=sink.port, **keep)

@@ -58,6 +58,7 @@ NBSP = "\u00a0"
 @pytest.fixture
 async def service(sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ServiceProcess]:
     """A real invoicing process; the CLI finds it through ``BILLING_INVOICING_URL``."""
+    await sandbox.migrated("invoicing")  # the schema copied while the database is new
     proc = ServiceProcess(sandbox, "invoicing", log_dir, daily_run_enabled=False, jobs_poll_interval_s=0.1).start()
     try:
         await proc.wait_ready()

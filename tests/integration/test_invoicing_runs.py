@@ -127,6 +127,7 @@ async def test_process_killed_mid_run_resumes_with_the_same_invoices_no_gap_no_d
     sandbox: Sandbox, log_dir: Path
 ) -> None:
     customers, chunk = 120, 10
+    await sandbox.migrated("invoicing")  # the schema copied while the database is new
     service = ServiceProcess(sandbox, "invoicing", log_dir, jobs_poll_interval_s=0.1, daily_run_enabled=False)
     # one chunk at a time in the process, so the kill after the fifth leaves exactly five
     env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk), "INVOICING_RUN_PART_WORKERS": "1"}

@@ -51,6 +51,7 @@ async def load_cards(sandbox: Sandbox, n: int) -> None:
 async def test_killed_mid_republish_the_job_resumes_and_publishes_every_profile_at_its_version(
     sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    await sandbox.migrated("customers")  # the schema copied while the database is new
     service = ServiceProcess(sandbox, "customers", log_dir, jobs_poll_interval_s=0.2)
     env = {"CUSTOMERS_JOBS_CHUNK_SIZES": json.dumps({KIND: CHUNK})}
     service.start(

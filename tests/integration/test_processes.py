@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 
 async def test_each_service_runs_as_its_own_process_and_reports_ready(sandbox: Sandbox, log_dir: Path) -> None:
     processes = [
-        ServiceProcess(sandbox, name, log_dir, database_url=await sandbox.own_database(name)).start()
+        # empty databases: each process migrates its own at start (development mode)
+        ServiceProcess(sandbox, name, log_dir, database_url=await sandbox.own_database(name, empty=True)).start()
         for name in SERVICES
     ]
     try:
@@ -91,6 +92,7 @@ async def test_clerk_fixes_a_card_from_the_command_line(
 async def test_ops_list_show_and_replay_dead_letters_from_the_command_line(
     sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    await sandbox.migrated("customers")  # the schema copied while the database is new
     service = ServiceProcess(sandbox, "customers", log_dir).start()
     try:
         await service.wait_ready()

@@ -39,6 +39,7 @@ TODAY = date(2026, 3, 31)  # due 16.3. + 15: reminder #1 for every consumer invo
 async def test_killed_mid_creation_each_invoice_gets_one_reminder(
     sandbox: Sandbox, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    await sandbox.migrated("reminders")  # the schema copied while the database is new
     service = ServiceProcess(
         sandbox, "reminders", log_dir, jobs_poll_interval_s=0.2, today=TODAY.isoformat(), test_hooks=True
     )

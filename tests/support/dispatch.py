@@ -147,6 +147,8 @@ class Stack:
 @asynccontextmanager
 async def dispatch_stack(sandbox: Sandbox, tmp: Path, **overrides: Any) -> AsyncIterator[Stack]:
     settings = dispatch_settings(sandbox, tmp, **overrides)
+    if "database_url" not in overrides:
+        await sandbox.migrated("dispatch")  # the schema copied while the database is new
     service = build(Settings(**settings))
     await service.start()
     app = http_app(service, title="dispatch (test)")

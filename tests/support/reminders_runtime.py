@@ -24,6 +24,8 @@ TODAY = date(2026, 12, 1)
 async def running(sandbox: Sandbox, **overrides: Any) -> AsyncIterator[RemindersRuntime]:
     # the fixed clock is a test hook (refused unless test hooks are on)
     settings = {"today": TODAY, "test_hooks": True, "jobs_poll_interval_s": 0.1, **overrides}
+    if "database_url" not in overrides:
+        await sandbox.migrated("reminders")  # the schema copied while the database is new
     runtime = build(Settings(**sandbox.settings_kwargs(**settings)))
     await runtime.start()
     try:

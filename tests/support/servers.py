@@ -43,6 +43,8 @@ class Servers:
     start_postgres: Callable[[], None] | None = None
     stop_kafka: Callable[[], None] | None = None
     start_kafka: Callable[[], None] | None = None
+    templates: dict[str, str] = field(default_factory=dict)
+    """Service -> the database its migrations made once (``tests.support.isolation``)."""
     _cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
