@@ -159,7 +159,8 @@ ADD_REMINDERS = text(
         RETURNING invoice_id, level, reminder_date
     ), moved AS (
         UPDATE open_items AS o SET last_level = a.level, last_reminder_on = a.reminder_date, updated_at = now()
-        FROM added AS a WHERE o.invoice_id = a.invoice_id AND o.last_level < a.level
+        FROM added AS a
+        WHERE o.invoice_id = ANY(CAST(:ids AS text[])) AND o.invoice_id = a.invoice_id AND o.last_level < a.level
         RETURNING o.invoice_id
     )
     SELECT invoice_id FROM added
