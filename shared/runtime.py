@@ -130,6 +130,7 @@ class Runtime(Generic[U]):
             timezone=self.settings.jobs_timezone,
             schedule_times=self.settings.jobs_schedule,
             chunk_sizes=self.settings.jobs_chunk_sizes,
+            parts_table=self.spec.metadata.tables.get("job_parts"),
         )
         self.jobs.on_finished = self.metrics.job_finished  # billing_jobs_finished{kind, state}
 

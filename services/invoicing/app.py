@@ -12,7 +12,7 @@ from sqlalchemy import text
 from services.invoicing import api, consumers, numbering_check
 from services.invoicing.config import Settings
 from services.invoicing.domain.vat import load_vat_table
-from services.invoicing.handlers import runs
+from services.invoicing.handlers import run_parts, runs
 from services.invoicing.tables import messaging, metadata
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared import retention
@@ -47,8 +47,15 @@ def build(settings: Settings | None = None) -> Runtime[InvoicingUnitOfWork]:
     retention.install(runtime.jobs, settings, job_rows=PURGED_WITH_JOBS)
     numbering_check.install(runtime, settings)
     size = settings.run_chunk_customers
-    runtime.jobs.register(
-        JobKind(runs.RUN, partial(runs.run_chunk, settings=settings), total=runs.count_run, chunk_size=size)
+    runtime.jobs.register(  # partitioned: its parts are taken by whichever replicas run
+        JobKind(
+            runs.RUN,
+            partial(run_parts.run_part, settings=settings),
+            total=runs.count_run,
+            chunk_size=size,
+            plan=partial(run_parts.plan_run, settings=settings),
+            finish=partial(run_parts.finish_run, settings=settings),
+        )
     )
     runtime.jobs.register(JobKind(runs.DAILY, partial(runs.daily_chunk, settings=settings), chunk_size=size))
     if settings.daily_run_enabled:

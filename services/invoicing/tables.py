@@ -34,12 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from shared.jobs.tables import jobs_table
+from shared.jobs.tables import job_parts_table, jobs_table
 from shared.messaging.tables import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
 jobs = jobs_table(metadata)
+job_parts = job_parts_table(metadata)
 
 MONEY = Numeric(15, 2)
 REQUEST_STATUSES = ("open", "draft", "invoiced", "cancelled", "non-chargeable")

@@ -44,3 +44,31 @@ def drop_jobs_table_v1() -> None:
     op.drop_index("ix_jobs_kind_created", table_name="jobs")
     op.drop_index("ix_jobs_active", table_name="jobs")
     op.drop_table("jobs")
+
+
+def create_job_parts_table_v1() -> None:
+    """The parts of partitioned jobs (``shared.jobs.tables.job_parts_table``)."""
+    op.create_table(
+        "job_parts",
+        sa.Column("job_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("params", postgresql.JSONB(), nullable=False),
+        sa.Column("state", sa.Text(), server_default=sa.text("'pending'"), nullable=False),
+        sa.Column("done", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("failures", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("result", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column("runner", sa.Text(), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("job_id", "seq"),
+        sa.CheckConstraint("state IN ('pending', 'done')", name="ck_job_parts_state"),
+    )
+    op.create_index(
+        "ix_job_parts_pending", "job_parts", ["job_id", "seq"], postgresql_where=sa.text("state = 'pending'")
+    )
+
+
+def drop_job_parts_table_v1() -> None:
+    op.drop_index("ix_job_parts_pending", table_name="job_parts")
+    op.drop_table("job_parts")

@@ -33,7 +33,7 @@ import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
@@ -47,12 +47,13 @@ from shared import failpoints
 from shared.db.uow import UnitOfWork
 from shared.jobs.errors import describe_error, is_transient
 from shared.jobs.model import Job, JobState, Step, job_key
+from shared.jobs.parts import PartResult, execute_parts
 from shared.jobs.schedule import DailySchedule, due_date
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
-J = TypeVar("J", bound=Job | None)
+J = TypeVar("J")
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,15 @@ class JobContext:
     """The cursor the previous chunk returned (``None`` before the first chunk)."""
     chunk_size: int
     actor: str
+    part: Mapping[str, Any] | None = None
+    """A partitioned job's part: the parameters ``plan`` gave it (``None`` otherwise)."""
+    part_seq: int | None = None
 
 
 ChunkFn = Callable[[JobContext, U], Awaitable[Step]]
 TotalFn = Callable[[JobContext, U], Awaitable[int | None]]
+PlanFn = Callable[[JobContext, U], Awaitable[list[dict[str, Any]]]]
+FinishFn = Callable[[JobContext, U, list[PartResult]], Awaitable[Mapping[str, int] | None]]
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,23 @@ class JobKind(Generic[U]):
     ``chunk(ctx, uow)`` does the next chunk of at most ``ctx.chunk_size`` items inside
     the runner's unit of work (it must not commit) and returns a :class:`Step`.
     ``total(ctx, uow)``, if given, counts the items when the job starts.
+
+    With ``plan``, the job is *partitioned* (``shared/jobs/parts.py``): ``plan(ctx, uow)``
+    returns the parts' parameters once, ``chunk`` then does one part (``ctx.part``) per
+    unit of work on whichever runner claims it, and ``finish(ctx, uow, results)`` runs
+    once when every part is done (its counts are added to the job's result).
     """
 
     name: str
     chunk: ChunkFn[U]
     total: TotalFn[U] | None = None
     chunk_size: int = 500
+    plan: PlanFn[U] | None = None
+    finish: FinishFn[U] | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        return self.plan is not None
 
 
 class _LostClaim(Exception):
@@ -139,6 +156,8 @@ class JobRunner(Generic[U]):
     """Kind -> chunk size, overriding the kind's own (from settings)."""
     clock: Callable[[], datetime] = utcnow
     retry_backoff_s: float = 0.5
+    parts_table: Table | None = None
+    """``job_parts``, for the services that register partitioned kinds."""
 
     def __post_init__(self) -> None:
         self.kinds: dict[str, JobKind[U]] = {}
@@ -159,6 +178,8 @@ class JobRunner(Generic[U]):
     def register(self, kind: JobKind[U]) -> None:
         if kind.name in self.kinds:
             raise ValueError(f"job kind {kind.name!r} is already registered")
+        if kind.partitioned and self.parts_table is None:
+            raise ValueError(f"job kind {kind.name!r} is partitioned: the runner needs the job_parts table")
         self.kinds[kind.name] = kind
 
     def schedule_daily(
@@ -281,7 +302,7 @@ class JobRunner(Generic[U]):
         if free <= 0 or not self.kinds:
             return 0
         stmt = (
-            select(self.table.c.id)
+            select(self.table.c.id, self.table.c.kind)
             .where(
                 self.table.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
                 self.table.c.kind.in_(list(self.kinds)),
@@ -290,15 +311,19 @@ class JobRunner(Generic[U]):
             .limit(free + 20)
         )
         async with self.engine.connect() as conn:
-            ids = [r[0] for r in await conn.execute(stmt) if r[0] not in self._running]
+            rows = [(r[0], r[1]) for r in await conn.execute(stmt) if r[0] not in self._running]
         claimed = 0
-        for job_id in ids:
+        for job_id, kind in rows:
             if claimed >= free:
                 break
-            lock = await self._try_lock(job_id)
-            if lock is None:
-                continue
-            task = asyncio.create_task(self._execute(job_id, lock), name=f"job-{job_id}")
+            if self.kinds[kind].partitioned:  # no lock: every runner claims its parts
+                work: Coroutine[Any, Any, None] = execute_parts(self, job_id)
+            else:
+                lock = await self._try_lock(job_id)
+                if lock is None:
+                    continue
+                work = self._execute(job_id, lock)
+            task = asyncio.create_task(work, name=f"job-{job_id}")
             self._running[job_id] = task
             task.add_done_callback(functools.partial(self._finished, job_id))
             claimed += 1

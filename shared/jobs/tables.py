@@ -1,4 +1,5 @@
-"""The ``jobs`` table every service declares (``jobs = jobs_table(metadata)``)."""
+"""The ``jobs`` table every service declares (``jobs = jobs_table(metadata)``), and the
+``job_parts`` table of the services with partitioned jobs (``job_parts_table(metadata)``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -44,4 +46,25 @@ def jobs_table(metadata: MetaData) -> Table:
         CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="ck_jobs_state"),
         Index("ix_jobs_active", "created_at", postgresql_where=text("state IN ('queued', 'running')")),
         Index("ix_jobs_kind_created", "kind", "created_at"),
+    )
+
+
+def job_parts_table(metadata: MetaData) -> Table:
+    """The parts of a partitioned job (``JobKind(plan=...)``): one row per part,
+    claimed by any runner with ``FOR UPDATE SKIP LOCKED`` (``shared/jobs/parts.py``)."""
+    return Table(
+        "job_parts",
+        metadata,
+        Column("job_id", UUID(as_uuid=True), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("params", JSONB, nullable=False),
+        Column("state", Text, nullable=False, server_default=text("'pending'")),
+        Column("done", BigInteger, nullable=False, server_default=text("0")),
+        Column("failures", BigInteger, nullable=False, server_default=text("0")),
+        Column("result", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("runner", Text, nullable=True),
+        Column("started_at", DateTime(timezone=True), nullable=True),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        CheckConstraint("state IN ('pending', 'done')", name="ck_job_parts_state"),
+        Index("ix_job_parts_pending", "job_id", "seq", postgresql_where=text("state = 'pending'")),
     )

@@ -150,28 +150,77 @@ async def count_run(ctx: JobContext, uow: InvoicingUnitOfWork) -> int:
 
 
 async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:
+    """One chunk of a run as a single-runner job (the daily run's kinds): the next
+    ``chunk_size`` customers after the cursor's."""
     p = RunParams.of(ctx.params)
     cursor = dict(ctx.cursor) if ctx.cursor else _new_cursor()
-    if p.mode != "preview":
-        # before anything: a refused chunk rolls back whole, the job fails with the code
-        try:
-            await ensure_numbering(uow, RUN_CONFIRM if p.mode == "confirm" else RUN_DRAFT)
-        except NumberingBehind as exc:
-            raise JobFailed(exc.code, exc.message_en) from None
+    await check_numbering(p)(uow)
     if ctx.cursor is None:
-        await uow.runs.begin(
-            ctx.id,
-            kind=p.kind,
-            mode=p.mode,
-            up_to=p.up_to,
-            selected=len(p.request_ids) if p.request_ids is not None else None,
-            actor=ctx.actor,
-        )
+        await begin_run(ctx.id, p, ctx.actor, uow)
     customers = await uow.requests.next_customers(p.kind, p.up_to, p.request_ids, cursor["after"], ctx.chunk_size)
     if not customers:
         await _finish(ctx.id, p, cursor, ctx.actor, uow)
         return Step(done=0, cursor=cursor, finished=True)
     requests = await uow.requests.ready_of(p.kind, p.up_to, p.request_ids, customers, lock=p.mode != "preview")
+    invoiced, billed = await bill(
+        ctx.id, p, requests, cursor, uow, actor=ctx.actor, settings=settings, preview_seq=cursor["seq"]
+    )
+    cursor["after"] = customers[-1]
+    cursor["seq"] += invoiced
+    finished = len(customers) < ctx.chunk_size
+    if finished:
+        await _finish(ctx.id, p, cursor, ctx.actor, uow)
+    return Step(
+        done=len(requests),
+        cursor=cursor,
+        counts={"invoices": invoiced, "requests": billed},
+        finished=finished,
+    )
+
+
+def check_numbering(p: RunParams) -> Any:
+    """Before anything in a run's transaction: a refused chunk rolls back whole, and the
+    job fails with the code (a series behind the invoice log)."""
+
+    async def check(uow: InvoicingUnitOfWork) -> None:
+        if p.mode == "preview":
+            return
+        try:
+            await ensure_numbering(uow, RUN_CONFIRM if p.mode == "confirm" else RUN_DRAFT)
+        except NumberingBehind as exc:
+            raise JobFailed(exc.code, exc.message_en) from None
+
+    return check
+
+
+async def begin_run(run_id: uuid.UUID, p: RunParams, actor: str, uow: InvoicingUnitOfWork) -> None:
+    await uow.runs.begin(
+        run_id,
+        kind=p.kind,
+        mode=p.mode,
+        up_to=p.up_to,
+        selected=len(p.request_ids) if p.request_ids is not None else None,
+        actor=actor,
+    )
+
+
+async def bill(
+    run_id: uuid.UUID,
+    p: RunParams,
+    requests: list[Any],
+    summary: dict[str, Any],
+    uow: InvoicingUnitOfWork,
+    *,
+    actor: str,
+    settings: Settings,
+    preview_seq: int,
+) -> tuple[int, int]:
+    """Invoice these (locked) ready requests: group them, leave out the customers whose
+    invoice cannot be made, then preview, draft or issue the rest; adds what it did to
+    ``summary``. Returns (invoices, requests billed)."""
+    if not requests:
+        return 0, 0
+    customers = sorted({r.customer_number for r in requests})
     profiles = await uow.profiles.get_many(customers)
     built = build_invoices(requests)
     snapshots = [snapshot(profiles[inv.customer_number]) for inv in built]
@@ -179,53 +228,50 @@ async def run_chunk(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Setting
     channels = [s["data"].get("delivery_channel", "print") for s in kept]
     if p.mode == "preview":
         await uow.runs.add_previews(
-            ctx.id,
-            cursor["seq"],
+            run_id,
+            preview_seq,
             [(inv.customer_number, preview_json(inv, s)) for inv, s in zip(proposed, kept, strict=True)],
         )
     elif proposed:
-        await _create(ctx, p, proposed=proposed, snapshots=kept, uow=uow, settings=settings)
+        await _create(run_id, p, actor, proposed=proposed, snapshots=kept, uow=uow, settings=settings)
     billed = sum(len(inv.request_ids) for inv in proposed)
-    cursor["after"] = customers[-1]
-    cursor["seq"] += len(proposed)
-    _accumulate(cursor, proposed, channels, billed)
-    leave_out(cursor, left)
-    finished = len(customers) < ctx.chunk_size
-    if finished:
-        await _finish(ctx.id, p, cursor, ctx.actor, uow)
-    return Step(
-        done=len(requests),
-        cursor=cursor,
-        counts={"invoices": len(proposed), "requests": billed},
-        finished=finished,
-    )
+    _accumulate(summary, proposed, channels, billed)
+    leave_out(summary, left)
+    return len(proposed), billed
 
 
 async def _create(
-    ctx: JobContext,
+    run_id: uuid.UUID,
     p: RunParams,
+    actor: str,
     *,
     proposed: list[Invoice],
     snapshots: list[dict[str, Any]],
     uow: InvoicingUnitOfWork,
     settings: Settings,
 ) -> None:
+    """Drafts first (the heavy inserts), then, for a confirm run, the block of numbers
+    LAST: the series row is locked from there to COMMIT only for one UPDATE and the
+    outbox rows, so parts on other replicas wait for the tail, not for the inserts."""
     confirm = p.mode == "confirm"
     series = series_for(p.kind)
-    numbered = await numbers(uow, series, len(proposed)) if confirm else [None] * len(proposed)
-    new = [
-        new_invoice(inv, snap, series, actor=ctx.actor, n=n, run_id=ctx.id)
-        for inv, snap, n in zip(proposed, snapshots, numbered, strict=True)
+    drafts = [
+        new_invoice(inv, snap, series, actor=actor, n=None, run_id=run_id)
+        for inv, snap in zip(proposed, snapshots, strict=True)
     ]
-    ids = await uow.invoices.add(new)
+    ids = await uow.invoices.add(drafts)
     invoice_of = {rid: i for i, inv in zip(ids, proposed, strict=True) for rid in inv.request_ids}
     await uow.requests.set_status(list(invoice_of), "invoiced" if confirm else "draft", invoice_of)
-    if confirm:
-        now = datetime.now(UTC)
-        the_seller = seller(settings)
-        traces = await uow.requests.oldest_traces([inv.request_ids for inv in proposed])
-        for i, n, trace in zip(ids, new, traces, strict=True):
-            emit(uow, document(stored(n, i, now), the_seller, issued_at=now), trace)
+    if not confirm:
+        return
+    traces = await uow.requests.oldest_traces([inv.request_ids for inv in proposed])
+    numbered = await numbers(uow, series, len(proposed))
+    now = datetime.now(UTC)
+    await uow.invoices.confirm_numbered(ids, [(n.number, n.reference, n.reference_rf) for n in numbered], actor, now)
+    the_seller = seller(settings)
+    for i, inv, snap, n, trace in zip(ids, proposed, snapshots, numbered, traces, strict=True):
+        issued = new_invoice(inv, snap, series, actor=actor, n=n, run_id=run_id)
+        emit(uow, document(stored(issued, i, now), the_seller, issued_at=now), trace)
 
 
 async def _finish(

@@ -452,6 +452,23 @@ class InvoiceStore:
             .values(status="confirmed", confirmed_at=func.now(), **values)
         )
 
+    async def confirm_numbered(
+        self, ids: Sequence[int], numbers: Sequence[tuple[int, str, str]], actor: str, at: datetime
+    ) -> None:
+        """Confirm drafts with their (number, reference, RF reference): one statement
+        (a billing run's last step, right after it took its block of numbers)."""
+        await self.session.execute(
+            _CONFIRM_MANY,
+            {
+                "ids": list(ids),
+                "numbers": [n for n, _, _ in numbers],
+                "refs": [r for _, r, _ in numbers],
+                "rfs": [rf for _, _, rf in numbers],
+                "actor": actor,
+                "at": at,
+            },
+        )
+
     async def confirmed_corrections(self, original_id: int) -> list[list[Line]]:
         ids = list(
             await self.session.scalars(
@@ -496,3 +513,15 @@ class InvoiceStore:
             select(invoices, count).where(invoices.c.run_id == run_id).order_by(invoices.c.id)
         )
         return [(_to_invoice(r), int(r.line_count)) for r in rows]
+
+
+_CONFIRM_MANY = text(
+    """
+    UPDATE invoices AS i
+       SET status = 'confirmed', number = u.number, reference = u.reference, reference_rf = u.reference_rf,
+           confirmed_by = :actor, confirmed_at = :at
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS bigint[]), CAST(:refs AS text[]), CAST(:rfs AS text[]))
+           AS u(id, number, reference, reference_rf)
+     WHERE i.id = u.id
+    """
+)

@@ -263,6 +263,50 @@ class RequestStore:
         )
         return [r[0] for r in rows]
 
+    async def ready_customers(self, kind: str, up_to: date | None, ids: Sequence[str] | None) -> list[str]:
+        """Every customer with a ready request in the selection, in customer-number order
+        (a partitioned run cuts them into parts)."""
+        joined = billing_requests.join(
+            billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
+        )
+        rows = await self.session.execute(
+            select(billing_requests.c.customer_number)
+            .select_from(joined)
+            .where(*self._ready(kind, up_to, ids))
+            .group_by(billing_requests.c.customer_number)
+            .order_by(billing_requests.c.customer_number)
+        )
+        return [r[0] for r in rows]
+
+    async def ready_between(
+        self,
+        kind: str,
+        up_to: date | None,
+        ids: Sequence[str] | None,
+        after: str | None,
+        through: str | None,
+        *,
+        lock: bool,
+    ) -> list[Request]:
+        """The ready requests of the customers numbered after ``after`` and up to
+        ``through`` (``None``: unbounded), as :meth:`ready_of` orders and locks them."""
+        c = billing_requests.c.customer_number
+        conds = [*self._ready(kind, up_to, ids)]
+        if after is not None:
+            conds.append(c > after)
+        if through is not None:
+            conds.append(c <= through)
+        joined = billing_requests.join(billing_profiles, billing_profiles.c.customer_number == c)
+        stmt = (
+            select(billing_requests)
+            .select_from(joined)
+            .where(*conds)
+            .order_by(c, billing_requests.c.received_at, billing_requests.c.request_id)
+        )
+        if lock:
+            stmt = stmt.with_for_update(of=billing_requests)
+        return [to_request(r) for r in await self.session.execute(stmt)]
+
     async def ready_of(
         self, kind: str, up_to: date | None, ids: Sequence[str] | None, customers: Sequence[str], *, lock: bool
     ) -> list[Request]:
