@@ -90,7 +90,8 @@ async def test_killed_mid_creation_each_invoice_gets_one_reminder(
             extra_env={**env, "BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "reminders.create.before_commit"}
         )
         assert await service.wait_exit(timeout=60) == -signal.SIGKILL
-        assert await sandbox.fetch(DONE_PARTS) == [(KILL_AFTER_CHUNK, KILL_AFTER_CHUNK * CHUNK)]  # that part never committed
+        # that part never committed
+        assert await sandbox.fetch(DONE_PARTS) == [(KILL_AFTER_CHUNK, KILL_AFTER_CHUNK * CHUNK)]
         assert await sandbox.scalar("SELECT count(*) FROM reminders") == KILL_AFTER_CHUNK * CHUNK
 
         service.start(extra_env=env)

@@ -58,7 +58,8 @@ async def test_two_runners_share_one_create_job_each_invoice_reminded_once(sandb
     assert await sandbox.scalar("SELECT count(*) FROM open_items WHERE last_level = 1") == INVOICES
     docs = [ReminderIssued.model_validate_json(r.value).reminder for r in records]
     assert sorted(d.invoice_id for d in docs) == sorted(reminded)  # one event each, no copy
-    stored = await sandbox.fetch("SELECT document::text AS doc FROM reminders WHERE invoice_id = $1", docs[0].invoice_id)
+    sql = "SELECT document::text AS doc FROM reminders WHERE invoice_id = $1"
+    stored = await sandbox.fetch(sql, docs[0].invoice_id)
     assert json.loads(stored[0]["doc"]) == json.loads(docs[0].model_dump_json())  # the document as sent
 
 
@@ -66,8 +67,8 @@ async def test_one_broken_item_is_skipped_and_its_part_goes_on(sandbox: Sandbox)
     await upgrade(SPEC.migrations_dir, sandbox.db_url)
     await copy_open_items(sandbox.plain_db_url, open_item_rows(20, due=date(2026, 3, 16)))
     broken = f"inv-{FIRST + 7}"
-    conn_sql = "UPDATE open_items SET customer = '{\"customer_number\": \"K\", \"consumer\": true}' WHERE invoice_id = $1"
-    await sandbox.fetch(conn_sql, broken)  # valid JSON, but no customer the contract accepts (no data, no version)
+    no_data = '{"customer_number": "K", "consumer": true}'  # valid JSON, but no customer the contract accepts
+    await sandbox.fetch("UPDATE open_items SET customer = CAST($2 AS jsonb) WHERE invoice_id = $1", broken, no_data)
     async with running(sandbox, today=DAY, jobs_poll_interval_s=0.05, run_migrations_on_start=False) as runtime:
         job, _ = await runtime.jobs.start_job(handlers.JOB_CREATE, handlers.create_params([1], DAY, None))
         await wait_for(lambda: sandbox.has(f"SELECT state FROM jobs WHERE id = '{job.id}'", "done"), timeout=60)
