@@ -15,6 +15,7 @@ from services.reminders.config import Settings
 from services.reminders.domain.clock import Clock, FixedClock, SystemClock
 from services.reminders.domain.policy import default_policy
 from services.reminders.domain.rates import RateMissing, default_rates
+from services.reminders.reminding import Reminding
 from services.reminders.repositories import RemindersUnitOfWork
 from services.reminders.runtime import RemindersRuntime
 from services.reminders.tables import messaging, metadata
@@ -62,7 +63,7 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     retention.install(runtime.jobs, settings)
     phases = Summary(
         "billing_reminders_create_phase_seconds",
-        "Time the chunks of reminder jobs spend per phase: select (lock and load the items), decide (the rules), "
+        "Time the parts of reminder jobs spend per phase: select (lock and load the items), decide (the rules), "
         "documents (build and encode the reminders), insert (reminder rows, items moved to their level), outbox "
         "(outbox rows queued); the chunk's commit (outbox flush) is not in it",
         ["phase"],
@@ -78,10 +79,19 @@ def build(settings: Settings | None = None) -> RemindersRuntime:
     rates_missing.labels(runtime.metrics.service).set_function(
         lambda: len(runtime.rules.rates.missing(runtime.rules.clock.today()))
     )
-    reminding = handlers.Reminding(runtime.rules, lambda phase, seconds: phases.labels(phase).observe(seconds))
+    reminding = Reminding(runtime.rules, lambda phase, seconds: phases.labels(phase).observe(seconds))
     size = settings.create_chunk_size
-    runtime.jobs.register(JobKind(handlers.JOB_CREATE, reminding.chunk, total=reminding.total, chunk_size=size))
-    runtime.jobs.register(JobKind(handlers.JOB_DAILY, reminding.chunk, total=reminding.total, chunk_size=size))
+    for kind in (handlers.JOB_CREATE, handlers.JOB_DAILY):  # partitioned: any replica takes a part
+        runtime.jobs.register(
+            JobKind(
+                kind,
+                reminding.chunk,
+                total=reminding.total,
+                chunk_size=size,
+                plan=reminding.plan,
+                finish=reminding.finish,
+            )
+        )
     if settings.daily_reminders:
         policy = runtime.rules.policy
 

@@ -8,9 +8,8 @@ clock, loaded and checked once at start.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -24,10 +23,8 @@ from services.reminders.domain.messages import Text, created_summary, general_re
 from services.reminders.domain.policy import Policy, PolicyBook
 from services.reminders.domain.rates import RateTable
 from services.reminders.repositories import RemindersUnitOfWork
-from services.reminders.tables import NewHandover, NewReminder, StoredItem
-from shared import failpoints
+from services.reminders.tables import NewHandover, StoredItem
 from shared.events import topics
-from shared.jobs import JobContext, JobFailed, Step
 from shared.money import ZERO
 
 JOB_CREATE = "reminders.create"
@@ -169,150 +166,6 @@ def create_params(levels: Sequence[int], on: date, invoice_ids: Sequence[str] | 
     if invoice_ids is not None:
         params["invoice_ids"] = list(dict.fromkeys(invoice_ids))
     return params
-
-
-PhaseObserver = Callable[[str, float], None]
-"""Called with (phase, seconds) as a chunk of the create job goes (metrics)."""
-
-
-class _Stopwatch:
-    def __init__(self, observe: PhaseObserver | None) -> None:
-        self._observe = observe
-        self._last = time.perf_counter()
-
-    def lap(self, phase: str) -> None:
-        now = time.perf_counter()
-        if self._observe is not None:
-            self._observe(phase, now - self._last)
-        self._last = now
-
-
-class Reminding:
-    """The create job: level by level, a chunk of invoices per transaction. Each chunk
-    locks its items (FOR UPDATE, in invoice-id order), decides again with the rules of
-    the job's date (an invoice paid since the list was fetched is skipped and counted),
-    inserts the reminders (the unique (invoice, level) constraint drops a second one),
-    and puts one ``ReminderIssued`` per inserted reminder in the outbox, all in the
-    chunk's transaction. The cursor (level, last invoice id or position) makes a
-    restarted job go on where the last committed chunk ended.
-
-    Result counts: ``created:<level>`` and ``skipped:<level>:<reason>``."""
-
-    def __init__(self, rules: Rules, observe: PhaseObserver | None = None) -> None:
-        self.rules = rules
-        self.observe = observe
-
-    def _params(self, ctx: JobContext) -> tuple[list[int], date, list[str] | None]:
-        try:
-            on = date.fromisoformat(str(ctx.params["date"]))
-            levels = [int(v) for v in ctx.params["levels"]]
-            ids = ctx.params.get("invoice_ids")
-        except (KeyError, TypeError, ValueError):
-            raise JobFailed("bad-params", "levels (list of numbers) and date (YYYY-MM-DD) are required") from None
-        policy = self.rules.policy.at(on)
-        if not levels or any(not 1 <= lv <= policy.levels for lv in levels):
-            raise JobFailed("bad-params", f"levels must be within 1..{policy.levels}")
-        return levels, on, None if ids is None else [str(i) for i in ids]
-
-    async def total(self, ctx: JobContext, uow: RemindersUnitOfWork) -> int:
-        levels, on, ids = self._params(ctx)
-        if ids is not None:
-            return len(ids) * len(levels)
-        since = settled_since(on, self.rules.policy.at(on))
-        return sum([await uow.items.count_step(level=lv, on=on, settled_since=since) for lv in levels])
-
-    async def chunk(self, ctx: JobContext, uow: RemindersUnitOfWork) -> Step:
-        levels, on, ids = self._params(ctx)
-        policy = self.rules.policy.at(on)
-        cursor: dict[str, Any] = dict(ctx.cursor or {"li": 0, "after": "", "pos": 0})
-        li = int(cursor["li"])
-        if li >= len(levels):
-            return Step(done=0, cursor=cursor, finished=True)
-        level = levels[li]
-        watch = _Stopwatch(self.observe)
-        decisions: list[tuple[StoredItem | None, Decision | str]] = []
-        if ids is not None:
-            pos = int(cursor["pos"])
-            batch_ids = ids[pos : pos + ctx.chunk_size]
-            found = await uow.items.get_many(batch_ids, lock=True)
-            watch.lap("select")
-            for invoice_id in sorted(batch_ids):
-                stored = found.get(invoice_id)
-                item = stored.item if stored else None
-                decisions.append((stored, eligibility.recheck(item, level, on, policy, self.rules.rates)))
-            size, cursor["pos"] = len(batch_ids), pos + len(batch_ids)
-        else:
-            batch = await uow.items.step(
-                level=level,
-                on=on,
-                settled_since=settled_since(on, policy),
-                after=str(cursor["after"]),
-                limit=ctx.chunk_size,
-                lock=True,
-            )
-            watch.lap("select")
-            for stored in batch:
-                listed = eligibility.listed(stored.item, level, on, policy, self.rules.rates)
-                if listed is not None:
-                    decisions.append((stored, listed))
-            size = len(batch)
-            cursor["after"] = batch[-1].item.invoice_id if batch else cursor["after"]
-        watch.lap("decide")
-        counts = await self._create(ctx, uow, level, decisions, watch)
-        if size < ctx.chunk_size:  # this level is done: the next one from the start
-            cursor = {"li": li + 1, "after": "", "pos": 0}
-        return Step(done=size, cursor=cursor, counts=counts, finished=cursor["li"] >= len(levels))
-
-    async def _create(
-        self,
-        ctx: JobContext,
-        uow: RemindersUnitOfWork,
-        level: int,
-        decisions: Sequence[tuple[StoredItem | None, Decision | str]],
-        watch: _Stopwatch,
-    ) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        builder = DocumentBuilder()
-        issued_at = self.rules.clock.now()
-        events, rows = {}, []
-        for stored, decision in decisions:
-            if isinstance(decision, str):
-                counts[f"skipped:{level}:{decision}"] += 1
-            elif isinstance(decision, Exclusion):
-                counts[f"skipped:{level}:{decision.reason}"] += 1
-            else:
-                assert stored is not None
-                event = builder.reminder(stored, decision, issued_at)
-                doc = event.reminder
-                events[doc.invoice_id] = event
-                rows.append(
-                    NewReminder(
-                        reminder_id=doc.reminder_id,
-                        invoice_id=doc.invoice_id,
-                        level=level,
-                        customer_number=stored.item.customer_number,
-                        reminder_date=doc.reminder_date,
-                        due_date=doc.due_date,
-                        open_amount=doc.open_amount,
-                        fee=doc.fee,
-                        compensation=doc.compensation,
-                        interest=doc.interest,
-                        total_due=doc.total_due,
-                        document_json=doc.model_dump_json(),
-                    )
-                )
-        watch.lap("documents")
-        created = await uow.reminders.add(rows, job_id=ctx.id, actor=ctx.actor)
-        watch.lap("insert")
-        for row in rows:
-            if row.invoice_id in created:
-                uow.outbox.add(topics.REMINDERS.name, events[row.invoice_id], key=row.customer_number)
-            else:  # another run made it first (the unique constraint said so)
-                counts[f"skipped:{level}:already_reminded"] += 1
-        counts[f"created:{level}"] += len(created)
-        watch.lap("outbox")
-        failpoints.hit("reminders.create.before_commit")  # crash tests: die with this chunk uncommitted
-        return dict(counts)
 
 
 def summary(result: Mapping[str, int]) -> dict[str, Any]:

@@ -25,6 +25,9 @@ from services.reminders.tables import (
 )
 from shared.db.uow import UnitOfWork
 
+_PAID, _LAST_LEVEL = 8, 18
+"""Positions of paid_total and last_level in a row of ``statements.COLUMNS``."""
+
 
 class OpenItemRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -126,13 +129,42 @@ class OpenItemRepository:
         rows = list(await self._s.execute(sql.BY_IDS_LOCK if lock else sql.BY_IDS, {"ids": list(ids)}))
         return {s.item.invoice_id: s for s in await self._complete(rows)}
 
+    async def plan_cuts(self, *, levels: Sequence[int], on: date, settled_since: date, size: int) -> list[str]:
+        """Every ``size``-th invoice id (in order) of the items at the steps before
+        ``levels``: the upper ends of a partitioned job's ranges."""
+        params = {"prevs": [lv - 1 for lv in levels], "on": on, "since": settled_since, "size": size}
+        return [r[0] for r in await self._s.execute(sql.PLAN_CUTS, params)]
+
+    async def lock_range(
+        self, *, levels: Sequence[int], on: date, settled_since: date, after: str, upto: str | None
+    ) -> None:
+        """Lock (in invoice-id order, in one statement) the items of a range at the steps
+        before ``levels``: a part doing several levels then reads each level's items
+        without taking locks out of that order (no deadlock with a payment's lock)."""
+        params = {"prevs": [lv - 1 for lv in levels], "on": on, "since": settled_since, "after": after}
+        if upto is None:
+            await self._s.execute(sql.LOCK_TAIL, params)
+        else:
+            await self._s.execute(sql.LOCK_RANGE, {**params, "upto": upto})
+
+    async def step_range(
+        self, *, level: int, on: date, settled_since: date, after: str, upto: str | None
+    ) -> list[StoredItem]:
+        """As :meth:`step` (locked) over the ids in ``(after, upto]`` (``upto`` None: no end)."""
+        params: dict[str, Any] = {"prev": level - 1, "on": on, "since": settled_since, "after": after}
+        if upto is None:
+            rows = list(await self._s.execute(sql.STEP_TAIL_LOCK, params))
+        else:
+            rows = list(await self._s.execute(sql.STEP_RANGE_LOCK, {**params, "upto": upto}))
+        return await self._complete(rows)
+
     async def count_step(self, *, level: int, on: date, settled_since: date) -> int:
         return int(await self._s.scalar(sql.COUNT_STEP, {"prev": level - 1, "on": on, "since": settled_since}) or 0)
 
     async def _complete(self, rows: list[Any]) -> list[StoredItem]:
         """Rows with their payments (for interest) and earlier reminders."""
-        paid_ids = [r.invoice_id for r in rows if r.paid_total != 0]
-        reminded_ids = [r.invoice_id for r in rows if r.last_level > 0]
+        paid_ids = [r[0] for r in rows if r[_PAID] != 0]  # invoice_id, paid_total (statements.COLUMNS)
+        reminded_ids = [r[0] for r in rows if r[_LAST_LEVEL] > 0]
         payments: dict[str, list[Payment]] = {}
         if paid_ids:
             for m in await self._s.execute(sql.PAYMENTS, {"ids": paid_ids}):
@@ -143,7 +175,7 @@ class OpenItemRepository:
                 steps.setdefault(r.invoice_id, []).append(
                     ReminderStep(r.level, r.reminder_date, r.due_date, r.fee, r.compensation)
                 )
-        return [_stored(r, payments.get(r.invoice_id, ()), steps.get(r.invoice_id, ())) for r in rows]
+        return [_stored(r, payments.get(r[0], ()), steps.get(r[0], ())) for r in rows]
 
     async def set_dispute(self, invoice_id: str, disputed: bool, reason: str | None, actor: str) -> bool:
         result = await self._s.execute(
@@ -275,36 +307,43 @@ class RemindersUnitOfWork(UnitOfWork):
 
 
 def _stored(row: Any, payments: Iterable[Payment], steps: Iterable[ReminderStep]) -> StoredItem:
-    """A row as a value. Seller and customer stay JSON text: parsed only for the
-    documents that need them (and then once per distinct text)."""
+    """A row (``statements.COLUMNS``, in that order) as a value. Seller and customer
+    stay JSON text: parsed only for the documents that need them (and then once per
+    distinct text). The row is unpacked by position: a job reads thousands per chunk,
+    and attribute access by name was most of this function's time."""
+    (
+        invoice_id, invoice_number, customer_number, consumer, invoice_date, due_date, gross, credited, paid_total,
+        open_amount, status, settled_on, reference, reference_rf, seller, customer, disputed, dispute_reason,
+        _last_level, handed_over_on, no_reminders, profile_version, profile_snapshot,
+    ) = row  # fmt: skip
     item = OpenItem(
-        invoice_id=row.invoice_id,
-        invoice_number=row.invoice_number,
-        customer_number=row.customer_number,
-        consumer=row.consumer,
-        invoice_date=row.invoice_date,
-        due_date=row.due_date,
-        gross=row.gross,
-        credited=row.credited,
-        paid_total=row.paid_total,
-        open_amount=row.open_amount,
-        status=row.status,
-        settled_on=row.settled_on,
-        disputed=row.disputed,
-        no_reminders=row.no_reminders,
-        handed_over=row.handed_over_on is not None,
+        invoice_id=invoice_id,
+        invoice_number=invoice_number,
+        customer_number=customer_number,
+        consumer=consumer,
+        invoice_date=invoice_date,
+        due_date=due_date,
+        gross=gross,
+        credited=credited,
+        paid_total=paid_total,
+        open_amount=open_amount,
+        status=status,
+        settled_on=settled_on,
+        disputed=disputed,
+        no_reminders=no_reminders,
+        handed_over=handed_over_on is not None,
         payments=tuple(payments),
-        reminders=tuple(sorted(steps, key=lambda s: s.level)),
+        reminders=tuple(sorted(steps, key=lambda s: s.level)) if steps else (),
     )
     return StoredItem(
         item=item,
-        reference=row.reference,
-        reference_rf=row.reference_rf,
-        seller_json=row.seller,
-        customer_json=row.customer,
-        profile_version=row.profile_version,
-        profile_json=row.profile_snapshot,
-        disputed_reason=row.dispute_reason,
+        reference=reference,
+        reference_rf=reference_rf,
+        seller_json=seller,
+        customer_json=customer,
+        profile_version=profile_version,
+        profile_json=profile_snapshot,
+        disputed_reason=dispute_reason,
     )
 
 

@@ -71,6 +71,7 @@ STATE = text(
     """
 )
 
+# the order matters: repositories._stored unpacks a row by position
 COLUMNS = """
     o.invoice_id, o.invoice_number, o.customer_number, o.consumer, o.invoice_date, o.due_date, o.gross, o.credited,
     o.paid_total, o.open_amount, o.status, o.settled_on, o.reference, o.reference_rf,
@@ -90,6 +91,23 @@ STEP_LOCK = text(
     f"SELECT {COLUMNS} {STEP_WHERE} AND o.invoice_id > :after ORDER BY o.invoice_id LIMIT :limit FOR UPDATE OF o"
 )
 COUNT_STEP = text(f"SELECT count(*) {STEP_WHERE}")
+
+# a partitioned create job: its plan cuts the items at the steps before its levels into
+# ranges of invoice ids (every size-th id a cut); a part locks and reads its range
+PLAN_WHERE = f"""
+    FROM open_items AS o
+    WHERE o.last_level = ANY(CAST(:prevs AS int[])) AND o.handed_over_on IS NULL AND o.due_date < :on
+      AND {OPEN_OR_RECENT}
+"""
+_NUMBERED = f"SELECT o.invoice_id, row_number() OVER (ORDER BY o.invoice_id) AS n {PLAN_WHERE}"
+PLAN_CUTS = text(f"SELECT invoice_id FROM ({_NUMBERED}) AS s WHERE s.n % :size = 0 ORDER BY 1")  # noqa: S608
+_UPTO = "AND o.invoice_id <= :upto"
+LOCK_RANGE = text(f"SELECT o.invoice_id {PLAN_WHERE} AND o.invoice_id > :after {_UPTO} ORDER BY 1 FOR UPDATE")
+LOCK_TAIL = text(f"SELECT o.invoice_id {PLAN_WHERE} AND o.invoice_id > :after ORDER BY 1 FOR UPDATE")
+STEP_RANGE_LOCK = text(
+    f"SELECT {COLUMNS} {STEP_WHERE} AND o.invoice_id > :after {_UPTO} ORDER BY o.invoice_id FOR UPDATE OF o"
+)
+STEP_TAIL_LOCK = text(f"SELECT {COLUMNS} {STEP_WHERE} AND o.invoice_id > :after ORDER BY o.invoice_id FOR UPDATE OF o")
 
 COLLECTION_WHERE = f"""
     FROM open_items AS o LEFT JOIN customer_flags AS f ON f.customer_number = o.customer_number
@@ -159,7 +177,8 @@ ADD_REMINDERS = text(
         RETURNING invoice_id, level, reminder_date
     ), moved AS (
         UPDATE open_items AS o SET last_level = a.level, last_reminder_on = a.reminder_date, updated_at = now()
-        FROM added AS a WHERE o.invoice_id = a.invoice_id AND o.last_level < a.level
+        FROM added AS a
+        WHERE o.invoice_id = ANY(CAST(:ids AS text[])) AND o.invoice_id = a.invoice_id AND o.last_level < a.level
         RETURNING o.invoice_id
     )
     SELECT invoice_id FROM added

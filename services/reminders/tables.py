@@ -39,12 +39,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 
 from services.reminders.domain.items import OpenItem
-from shared.jobs.tables import jobs_table
+from shared.jobs.tables import job_parts_table, jobs_table
 from shared.messaging.tables import messaging_tables
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
 jobs = jobs_table(metadata)
+job_parts = job_parts_table(metadata)  # the parts of the create jobs (any replica takes them)
 
 MONEY = Numeric(15, 2)
 

@@ -127,8 +127,11 @@ class OutboxWriter:
         subject: str | None = None,
         meta: EventMeta | None = None,
         trace: TraceContext | None = None,
+        encoded: bytes | None = None,
     ) -> EventMeta:
         """Queue ``event`` for ``topic`` (unprefixed registry name). Returns its meta.
+        ``encoded``: the event's value when the caller has encoded it already
+        (``encode_data(event)``, e.g. to store the same JSON elsewhere): not encoded again.
 
         The event carries a ``ce_traceparent``: a child of ``trace`` (what caused it: a
         stored request's, a document's), else of the unit of work's current trace
@@ -136,7 +139,7 @@ class OutboxWriter:
         meta = meta or EventMeta.new(
             event.EVENT_TYPE, self._source, subject=subject or key, trace=tracing.emitted(trace)
         )
-        value = encode_data(event)
+        value = encode_data(event) if encoded is None else encoded
         headers = json.dumps(header_texts(meta))
         size = len(value) + len(headers) + len(key or "")
         if size > MAX_RECORD_BYTES:

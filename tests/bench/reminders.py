@@ -44,6 +44,7 @@ from shared.events.invoicing import InvoiceIssued
 from shared.events.topics import INVOICES, REMINDERS
 from shared.references import national_reference, rf_reference
 from tests.bench.floors import copy_floor, produce
+from tests.bench.targets import Target, report
 from tests.support import documents
 from tests.support import servers as servers_mod
 from tests.support.isolation import API_TOKEN, ServiceProcess, create_sandbox, drop_sandbox
@@ -137,7 +138,8 @@ async def wait_rows(dsn: str, sql: str, count: int, timeout: float) -> None:
         await conn.close()
 
 
-async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
+async def one_run(count: int, chunk: int, max_records: int, replicas: int) -> tuple[float, float]:
+    """One measured run with ``replicas`` service processes: (reminders/s, floor/s)."""
     servers = servers_mod.start()
     sandbox = await create_sandbox(servers)
     dsn = sandbox.plain_db_url
@@ -164,14 +166,12 @@ async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
             "database_statement_timeout_ms": 300_000,
         }
         log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-        # with --replicas 2: the first process leads the outbox relay and runs no jobs, the
-        # second runs the job (both consume): the job and the relay on separate cores
-        processes = [ServiceProcess(sandbox, "reminders", log_dir, **common)]
-        if replicas == 2:
-            processes = [
-                ServiceProcess(sandbox, "reminders", log_dir, **common, jobs_max_concurrent=0),
-                ServiceProcess(sandbox, "reminders", log_dir, **common, run_migrations_on_start=False),
-            ]
+        # replicas: every process consumes and takes parts of the create job (a partitioned
+        # job); the first one migrates, and one of them leads the outbox relay
+        processes = [ServiceProcess(sandbox, "reminders", log_dir, **common)] + [
+            ServiceProcess(sandbox, "reminders", log_dir, **common, run_migrations_on_start=False)
+            for _ in range(replicas - 1)
+        ]
         processes[0].start()
         service = processes[-1]
         headers = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -201,7 +201,10 @@ async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
                 job_s = time.time() - started  # seen done (within 0.1 s)
                 assert job["state"] == "done", job
                 summary = (await api.get(f"/reminders{job['url']}/summary")).json()
-                metrics = (await api.get("/metrics")).text
+                metrics = ""
+                async with httpx.AsyncClient(headers=headers) as each:
+                    for process in processes:  # every replica's share of the phases
+                        metrics += (await each.get(f"{process.url}/metrics")).text
             _, last_ts, events = await consume_all(sandbox.bootstrap, reminders, count, timeout=1800, keep=True)
         finally:
             for process in processes:
@@ -234,26 +237,54 @@ async def main(count: int, chunk: int, max_records: int, replicas: int) -> None:
             f"where the time goes (reminders): job done after {job_s:.1f}s (lock, decide, documents, reminders, "
             f"outbox rows, {chunk} per transaction), last event on Kafka {create_s - job_s:.1f}s later (relay)"
         )
-        phases = {
-            m.group(1): float(m.group(2))
-            for m in re.finditer(
-                r'billing_reminders_create_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)', metrics
-            )
-        }
+        phases: dict[str, float] = {}
+        for m in re.finditer(r'billing_reminders_create_phase_seconds_sum\{[^}]*phase="(\w+)"[^}]*\} (\S+)', metrics):
+            phases[m.group(1)] = phases.get(m.group(1), 0.0) + float(m.group(2))
+        parts_s = sum(phases.values())
         print(
-            "job's chunks: "
+            f"job's parts (summed over {replicas} process(es)): "
             + ", ".join(f"{p} {s:.1f}s" for p, s in phases.items())
-            + f", commit (outbox flush) and the rest {job_s - sum(phases.values()):.1f}s"
+            + (
+                f", commit (outbox flush) and the rest {job_s - parts_s:.1f}s"
+                if replicas == 1
+                else f"; {parts_s / job_s:.1f} processes busy on average"
+            )
         )
         print(
             f"floor parts: consume {consume_s:.1f}s + COPY open items {copy_items_s:.1f}s; "
             f"COPY reminders {copy_rem_s:.1f}s + produce events {produce_s:.1f}s"
         )
         print(f"answer: {summary['message_en']}  ({copied} reminder rows, {len(events)} events)")
-        print(f"targets: >= 5,000 reminders/s: {'yes' if rate >= 5000 else 'NO'}; "
-              f">= 0.5 x floor: {'yes' if rate >= 0.5 * floor_rate else 'NO'}")  # fmt: skip
+        return rate, floor_rate
     finally:
         await drop_sandbox(sandbox)
+
+
+async def main(count: int, chunk: int, max_records: int, replicas: list[int]) -> None:
+    rates: dict[int, tuple[float, float]] = {}
+    for n in replicas:
+        print(f"\n=== {n} reminders process(es) ===")
+        rates[n] = await one_run(count, chunk, max_records, n)
+    print()
+    print(PROFILE)
+    first = replicas[0]
+    rate, floor_rate = rates[first]
+    targets = [
+        Target(f"reminders #1 created + published, {first} process(es), /s", rate, 5000, "/s"),
+        Target("reminders / floor (COPY + produce)", rate / floor_rate, 0.5, "%"),
+    ]
+    if 1 in rates and 2 in rates:
+        cores = len(os.sched_getaffinity(0))
+        targets.append(Target(f"two replicas / one ({cores} cores, shared)", rates[2][0] / rates[1][0], 1.8, "x"))
+    report(targets)
+
+
+PROFILE = """where the time goes (py-spy of the service, 20,000 reminders, 2026-12-07): per reminder, the job's
+Python work is ~90 us of CPU (was ~150 us): building the document (the customer snapshot parsed, ~13 %),
+encoding it once, the outbox row's CloudEvents headers and trace ids (shared outbox writer, ~15 %), asyncpg
+decoding the locked rows and encoding the insert's arrays (~12 %), the rules (~10 %); the database's share is
+the insert of reminders + items moved (~70 ms per 2,000) and the outbox insert and commit. The relay
+(publishing, shared) runs in the same process: one process is the job and the relay on one core."""
 
 
 if __name__ == "__main__":
@@ -261,6 +292,13 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=2000, help="reminders per transaction")
     parser.add_argument("--max-records", type=int, default=500, help="events per consumer transaction")
-    parser.add_argument("--replicas", type=int, choices=(1, 2), default=1, help="2: relay and job in two processes")
+    parser.add_argument(
+        "--replicas",
+        default="1,2",
+        help="service processes per run, one run each: e.g. 1,2 (the job's parts shared by the processes)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.chunk, args.max_records, args.replicas))
+    counts = [int(n) for n in str(args.replicas).split(",") if n.strip()]
+    if not counts or any(n < 1 for n in counts):
+        parser.error("--replicas: numbers of processes, e.g. 1,2")
+    asyncio.run(main(args.count, args.chunk, args.max_records, counts))

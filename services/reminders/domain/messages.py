@@ -143,6 +143,10 @@ _GENERAL: dict[str, Text] = {
     **{code: REASONS[code] for code in ("paid", "disputed", "no_reminders", "already_reminded", "not_overdue")},
     "below_minimum": Text("Avoin summa on alle muistutusrajan.", "The open amount is below the reminder limit."),
     "too_early": Text("Liian aikaista.", "Too early."),
+    "bad_data": Text(
+        "Laskun tai asiakkaan tiedot ovat virheelliset: muistutusta ei voitu muodostaa.",
+        "The invoice's or customer's data is invalid: the reminder could not be made.",
+    ),
     "reference_rate_missing": Text(
         "Viitekorko puuttuu: lisää Suomen Pankin ilmoittama viitekorko korkotaulukkoon.",
         "Reference rate missing: add the Bank of Finland's rate to the rate table.",
