@@ -134,30 +134,64 @@ async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
 
 
 async def _plan(runner: JobRunner[Any], job_id: uuid.UUID) -> Job | None:
-    """The job as it is; a queued job is planned first (queued -> running + parts)."""
+    """The job as it is; a queued job is planned first (queued -> running + parts).
+
+    A job that is ``running`` with no part at all was started chunk by chunk, before its
+    kind was partitioned (a rolling upgrade during a run), or planned with nothing to do
+    by a runner that died before finishing it: it is planned now, over what is left (a
+    plan reads the current state, which the committed chunks have already moved on), and
+    its earlier chunks' progress (``done``, ``result`` counts, ``cursor``) is kept as a
+    committed part ``0`` that ``finish`` sees first, so its summary counts them too."""
     table, parts = runner.table, runner.parts_table
     assert parts is not None
     async with runner.engine.connect() as conn:
         row = (await conn.execute(select(table).where(table.c.id == job_id))).first()
-    if row is None or row.state != JobState.QUEUED.value:
-        return _job_of(row)
+        if row is None or row.state not in (JobState.QUEUED.value, JobState.RUNNING.value):
+            return _job_of(row)
+        if row.state == JobState.RUNNING.value:
+            has_parts = await conn.scalar(select(exists().where(parts.c.job_id == job_id)))
+            if has_parts:
+                return _job_of(row)
     async with runner.uow_factory() as uow:
         job = await runner._locked_row(uow.session, job_id)
-        if job is None or job.state is not JobState.QUEUED:
+        if job is None or job.state.finished:
             return job
+        adopting = job.state is JobState.RUNNING
+        if adopting and await uow.session.scalar(select(exists().where(parts.c.job_id == job_id))):
+            return job  # another runner planned it meanwhile
         kind = runner.kinds[job.kind]
         assert kind.plan is not None
         ctx = runner._context(job, kind)
-        total = await kind.total(ctx, uow) if kind.total is not None else None
+        total = await kind.total(ctx, uow) if kind.total is not None and not adopting else job.total
         planned = await kind.plan(ctx, uow)
+        rows: list[dict[str, Any]] = []
+        if adopting and (job.cursor is not None or job.done or job.chunks):
+            rows.append(
+                {
+                    "job_id": job_id,
+                    "seq": 0,
+                    "params": {"chunks_before_parts": job.chunks},
+                    "state": DONE,
+                    "done": job.done,
+                    "failures": job.failures,
+                    "result": {"counts": dict(job.result or {}), "data": job.cursor},
+                    "runner": RUNNER_ID,
+                    "finished_at": runner.clock(),
+                }
+            )
+        if rows:  # the earlier chunks, as one committed part
+            await uow.session.execute(insert(parts).values(rows[0]))
+        first = len(rows)
         if planned:
             await uow.session.execute(
-                insert(parts), [{"job_id": job_id, "seq": i, "params": p} for i, p in enumerate(planned)]
+                insert(parts), [{"job_id": job_id, "seq": first + i, "params": p} for i, p in enumerate(planned)]
             )
-        job = job.begin(runner.clock(), total)
-        await runner._save(uow.session, job)
+        if not adopting:
+            job = job.begin(runner.clock(), total)
+            await runner._save(uow.session, job)
         await uow.commit()
-    log.info("job %s (%s) planned: %d parts, %s items", job_id, job.kind, len(planned), total)
+    verb = "planned what was left of it" if adopting else "planned"
+    log.info("job %s (%s) %s: %d parts, %s items", job_id, job.kind, verb, len(planned), total)
     return job
 
 

@@ -56,7 +56,8 @@ class Parted:
         return PARTS * PER_PART
 
     async def plan(self, job: JobContext, uow: InvoicingUnitOfWork) -> list[dict[str, Any]]:
-        return [{"first": i * PER_PART + 1, "last": (i + 1) * PER_PART} for i in range(int(job.params["parts"]))]
+        start = int(job.params.get("from", 0))  # the parts a chunked runner had not done yet
+        return [{"first": i * PER_PART + 1, "last": (i + 1) * PER_PART} for i in range(start, int(job.params["parts"]))]
 
     async def chunk(self, job: JobContext, uow: InvoicingUnitOfWork) -> Step:
         assert job.part is not None and job.part_seq is not None
@@ -240,3 +241,29 @@ async def test_with_several_workers_a_failing_part_stops_the_others_and_fails_th
     assert done_parts < PARTS - 1  # the other workers stopped claiming (some finished theirs)
     assert await sandbox.scalar("SELECT count(*) FROM inbox WHERE consumer = 'part'") == done_parts * PER_PART
     assert kind.finishes == []
+
+
+async def test_a_job_left_running_by_the_chunked_runner_is_planned_over_what_is_left_and_counts_its_chunks(
+    sandbox: Sandbox, two_runtimes: tuple[Runtime[InvoicingUnitOfWork], ...]
+) -> None:
+    """A rolling upgrade during a job: the previous release ran it chunk by chunk (no
+    parts) and committed two chunks of 5 items; the new release's runner finds it running
+    with no part, plans the rest, and the job's result counts all 30 items."""
+    kind = Parted()
+    register(two_runtimes, kind)
+    a, _ = two_runtimes
+    job, _ = await a.jobs.start_job("test.parted", {"parts": 6, "from": 2})
+    await sandbox.fetch(
+        "UPDATE jobs SET state = 'running', started_at = now(), done = 10, chunks = 2, "
+        """cursor = '{"sum": 55}', result = '{"marked": 10}' WHERE id = $1""",
+        job.id,
+    )
+    assert await a.jobs.claim_available() == 1
+    await a.jobs.wait_idle()
+    done = await a.jobs.get(job.id)
+    assert done is not None
+    assert (done.state, done.done, done.chunks) == (JobState.DONE, 30, 5)
+    assert done.result == {"marked": 30, "summed": 30 * 31 // 2}
+    assert sorted(seq for seq, _ in kind.parts) == [1, 2, 3, 4]  # part 0: the chunks done before
+    assert [r.seq for r in kind.finishes[0]] == [0, 1, 2, 3, 4]
+    assert kind.finishes[0][0].data == {"sum": 55} and kind.finishes[0][0].done == 10
