@@ -9,6 +9,7 @@ import io
 import json
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -164,10 +165,11 @@ def test_the_merged_file_is_a_page_tree_of_many_levels_for_many_pages(tmp_path: 
     batch = stream_print_batch(ids, ((i, doc, pdf) for i in ids), tmp_path, "deep")
     check = PdfReader(batch.pdf_path, strict=True)
     assert len(check.pages) == n == batch.pages
-    root = check.trailer["/Root"]["/Pages"]
-    assert root["/Count"] == n and "/Parent" not in root
-    kid = root["/Kids"][0].get_object()
-    assert kid["/Type"] == "/Pages" and kid["/Parent"].get_object() == root
+    catalog: Any = check.trailer["/Root"]
+    root: Any = catalog["/Pages"].get_object()
+    assert int(root["/Count"]) == n and "/Parent" not in root
+    kid: Any = root["/Kids"][0].get_object()
+    assert str(kid["/Type"]) == "/Pages" and kid["/Parent"].get_object() == root
 
 
 def test_a_document_that_is_not_a_pdf_leaves_no_batch_file(tmp_path: Path) -> None:
