@@ -7,6 +7,7 @@ e-invoice endpoint token) are ``SecretStr``: never logged, never in ``repr``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -52,11 +53,16 @@ class Settings(ServiceSettings):
     worker_http_port: int | None = None
     """HTTP port of a worker (health, readiness, metrics); None: 8011 e-mail, 8012
     e-invoice, 8013 print (``--port`` overrides)."""
-    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 8, "einvoice": 32, "print": 4})
+    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 8, "einvoice": 32, "print": 16})
     """Documents one worker delivers at the same time, per channel: rendering is CPU
     work and runs in turn, this overlaps the waits (SMTP, fsync, the commit of outcomes).
     It is also the most documents that can be between "delivered" and "recorded" when a
     worker dies (see the README's remaining window)."""
+
+    render_processes: int | None = None
+    """Processes an e-invoice or print worker renders in (Finvoice build + check, the
+    PDF), beside its own, which claims, delivers and records: None = one per core but
+    one (at most 4, at least 1); 0 = in the worker's own process."""
 
     # --- e-mail (SMTP) -----------------------------------------------------------
     smtp_host: str = "127.0.0.1"
@@ -104,3 +110,9 @@ class Settings(ServiceSettings):
 
     def concurrency(self, channel: Channel) -> int:
         return self.worker_concurrency.get(channel, 1)
+
+    def renderers(self) -> int:
+        """How many render processes (``render_processes``; 0: none, render in-process)."""
+        if self.render_processes is not None:
+            return max(0, self.render_processes)
+        return min(4, max(1, (os.cpu_count() or 2) - 1))

@@ -297,6 +297,9 @@ class Deliverer:
             raise down
 
     async def _attempt(self, claim: Claim) -> Outcome:
+        attempt = getattr(self.channel, "attempt", None)
+        if attempt is not None:  # the channel renders in other processes (e-invoice, print)
+            return cast(Outcome, await attempt(claim))
         doc = stored_document(claim.source, claim.payload, claim.recipient)
         try:
             rendered = self.channel.render(claim.id, doc)

@@ -24,6 +24,7 @@ from services.dispatch.render import (
     wire_bytes,
     write_print_batch,
 )
+from services.dispatch.render import PrintBatchWriter as PrintBatchWriter  # noqa: PLC0414 - re-exported
 
 NoAddress = (NoEmailAddress, BadAddress)
 """The e-mail renderer's refusals for want of a usable address."""
@@ -62,6 +63,11 @@ def email_bytes(message: EmailMessage) -> bytes:
 
 def print_batch(items: Sequence[tuple[str, Document, bytes]], folder: Path, batch_id: str) -> PrintBatch:
     return write_print_batch(items, folder, batch_id)
+
+
+def print_batch_writer(folder: Path, batch_id: str, document_ids: Sequence[str]) -> PrintBatchWriter:
+    """A print batch written one document at a time (bounded memory for any batch size)."""
+    return PrintBatchWriter(folder, batch_id, document_ids)
 
 
 def finvoice(

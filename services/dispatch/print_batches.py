@@ -19,6 +19,8 @@ import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from services.dispatch import formats
 from services.dispatch.channels.printing import staged_pdf, staging_dir
@@ -30,6 +32,9 @@ from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.repositories import DispatchUnitOfWork, Result
 
 log = logging.getLogger(__name__)
+
+CHUNK = 200
+"""Documents read from the database (and merged) at a time while a batch is written."""
 
 
 class BatchCloser:
@@ -58,18 +63,29 @@ class BatchCloser:
         return len(ready)
 
     async def close(self, batch_id: str) -> None:
+        """Write the batch's files, then deliver its documents. The PDFs are merged from
+        the staging files one by one (read a chunk of documents, append their pages to
+        the print file, next chunk), so memory does not grow with the batch."""
         started = time.monotonic()
         async with self._uow() as uow:
-            staged = await uow.documents.staged_in(batch_id)
+            staged = await uow.documents.staged_in(batch_id, payloads=False)
         file_name: str | None = None
         manifest: str | None = None
         if staged:
-            items: list[tuple[str, Document, bytes]] = []
-            for claim in staged:
-                doc = stored_document(claim.source, claim.payload, claim.recipient)
-                items.append((claim.id, doc, await asyncio.to_thread(self._pdf, batch_id, claim.id, doc)))
-            files = await asyncio.to_thread(formats.print_batch, items, self._folder, batch_id)
-            file_name, manifest = files.pdf_path.name, files.csv_path.name
+            ids = [claim.id for claim in staged]
+            writer = await asyncio.to_thread(formats.print_batch_writer, self._folder, batch_id, ids)
+            try:
+                if writer.done is None:
+                    for at in range(0, len(ids), CHUNK):
+                        chunk = ids[at : at + CHUNK]
+                        async with self._uow() as uow:
+                            payloads = await uow.documents.payloads_of(chunk)
+                        await asyncio.to_thread(self._add, writer, batch_id, chunk, payloads)
+                    await asyncio.to_thread(writer.finish)
+            finally:
+                writer.close()
+            assert writer.done is not None
+            file_name, manifest = writer.done.pdf_path.name, writer.done.csv_path.name
         now = datetime.now(UTC)
         async with self._uow() as uow:
             await uow.documents.deliver_staged(batch_id, file_name or "")
@@ -83,12 +99,23 @@ class BatchCloser:
         await asyncio.to_thread(shutil.rmtree, staging_dir(self._folder, batch_id), True)
         log.info("print batch %s closed: %d document(s) in %.1fs", batch_id, len(staged), time.monotonic() - started)
 
-    def _pdf(self, batch_id: str, document_id: str, doc: Document) -> bytes:
-        """The staged PDF; rendered again if the staging file is gone (the same bytes:
-        rendering is a function of the document)."""
+    def _add(
+        self,
+        writer: formats.PrintBatchWriter,
+        batch_id: str,
+        ids: list[str],
+        payloads: dict[str, tuple[str, str, Any]],
+    ) -> None:
+        for document_id in ids:
+            source, payload, recipient = payloads[document_id]
+            doc = stored_document(source, payload, recipient)
+            writer.add(document_id, doc, self._pdf(batch_id, document_id, doc))
+
+    def _pdf(self, batch_id: str, document_id: str, doc: Document) -> bytes | Path:
+        """The staged PDF (its file, read when the writer takes it); rendered again if the
+        staging file is gone (the same bytes: rendering is a function of the document)."""
         path = staged_pdf(self._folder, batch_id, document_id)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            log.warning("print batch %s: a staged PDF is missing; rendering it again", batch_id)
-            return formats.pdf(doc)
+        if path.is_file():
+            return path
+        log.warning("print batch %s: a staged PDF is missing; rendering it again", batch_id)
+        return formats.pdf(doc)

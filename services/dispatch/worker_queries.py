@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, func, insert, select, text, update
+from sqlalchemy import Text, cast, func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -243,10 +243,11 @@ class WorkerQueries:
             update(print_batches).where(print_batches.c.id == batch_id).values(state="closing", closing_by=worker_key)
         )
 
-    async def staged_in(self, batch_id: str) -> list[Claim]:
+    async def staged_in(self, batch_id: str, *, payloads: bool = True) -> list[Claim]:
         """The batch's staged documents, in arrival order, with their current attempt and
         their trace (the batch closer has no inbound event: DocumentDelivered carries on
-        the document's)."""
+        the document's). ``payloads=False``: without the documents themselves (``payload``
+        empty; :meth:`payloads_of` reads them a few at a time)."""
         c = documents.c
         rows = await self._s.execute(
             select(
@@ -263,7 +264,7 @@ class WorkerQueries:
                 c.queued_by,
                 c.traceparent,
                 c.tracestate,
-                cast(c.payload, Text).label("payload"),
+                (cast(c.payload, Text) if payloads else literal("")).label("payload"),
             )
             .where(c.batch_id == batch_id, c.state == State.STAGED.value)
             .order_by(c.seq)
@@ -287,6 +288,14 @@ class WorkerQueries:
             )
             for r in rows
         ]
+
+    async def payloads_of(self, ids: Sequence[str]) -> dict[str, tuple[str, str, Any]]:
+        """Each document's source, payload (JSON text) and recipient override."""
+        c = documents.c
+        rows = await self._s.execute(
+            select(c.id, c.source, cast(c.payload, Text).label("payload"), c.recipient).where(c.id.in_(list(ids)))
+        )
+        return {r.id: (r.source, r.payload, r.recipient) for r in rows}
 
     async def deliver_staged(self, batch_id: str, receipt: str) -> None:
         """Every staged document of the batch is delivered (its attempt too)."""

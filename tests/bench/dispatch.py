@@ -52,6 +52,7 @@ from shared.events.dispatch import SendDocument
 from shared.events.envelope import EventMeta, encode_data, encode_headers
 from shared.events.reminders import ReminderDocument
 from shared.messaging.topics_admin import prepare_topics
+from tests.bench.targets import Target, report
 from tests.support import documents as d
 from tests.support import servers as servers_mod
 from tests.support.credentials import credentials
@@ -390,6 +391,18 @@ async def main(count: int, log_dir: Path) -> None:
               f"{e_s / count * 1000:.2f} ms/doc")  # fmt: skip
         print(f"  print: render PDF {render_ms:.2f}; all staged after {staged_s:.1f}s ({count / staged_s:,.0f}/s), "
               f"then the batch in {close_s:.1f}s (merge {count:,} PDFs, manifests, fsync, record)")  # fmt: skip
+        print(f"  (Finvoice and print render in {Settings(**sandbox.settings_kwargs()).renderers()} process(es) "
+              "beside the worker's own, which claims, writes the files and records; the print batch is "
+              "merged while read, one staged PDF at a time)")  # fmt: skip
+        report(
+            [
+                Target("Finvoice, 1 worker, docs/s", count / e_s, 1000, "/s"),
+                Target("Finvoice, 1 worker, of its floor (atomic writes)", efloor_s / e_s, 0.5, "%"),
+                Target("print, 1 worker, docs/s", count / p_s, 200, "/s"),
+                Target("print, 1 worker, of its floor (atomic writes)", pfloor_s / p_s, 0.5, "%"),
+            ],
+            title="targets (issue 20: Finvoice and print)",
+        )
     finally:
         sink.terminate()
         sink.wait(10)

@@ -26,6 +26,7 @@ import httpx
 
 from services.dispatch import formats
 from services.dispatch.channels.base import Refused, Rendered, clean_reason, write_atomically
+from services.dispatch.channels.offload import RenderPool, render_in
 from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.naming import einvoice_file_name, finvoice_message_identifier
@@ -45,8 +46,12 @@ class EInvoiceChannel:
         self._http: httpx.AsyncClient | None = None
         # file writes wait on fsync: as many threads as documents in flight
         self._files = ThreadPoolExecutor(settings.concurrency("einvoice"), thread_name_prefix="einvoice-files")
+        self._renderer: RenderPool | None = None
 
     async def start(self) -> None:
+        if self._s.renderers():
+            self._renderer = RenderPool(self.name, self._s, self._s.renderers())
+            self._renderer.start()
         if self._s.einvoice_mode == "http":
             if not self._s.einvoice_url:
                 raise ValueError("DISPATCH_EINVOICE_URL is required with DISPATCH_EINVOICE_MODE=http")
@@ -58,6 +63,9 @@ class EInvoiceChannel:
             self._s.einvoice_folder.mkdir(parents=True, exist_ok=True)
 
     async def stop(self) -> None:
+        if self._renderer is not None:
+            self._renderer.stop()
+            self._renderer = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -83,6 +91,14 @@ class EInvoiceChannel:
             reason = clean_reason(f"invalid Finvoice ({detail})")
             raise Refused(Failed("invalid-finvoice", reason, permanent=True, detail=detail), rendered)
         return rendered
+
+    async def attempt(self, claim: Claim) -> Outcome:
+        """A worker's attempt: rendered (built and checked) in a render process, then
+        delivered from here."""
+        rendered = await render_in(self._renderer, self.render, claim)
+        if isinstance(rendered, Failed):
+            return rendered
+        return await self.deliver(claim, rendered)
 
     async def deliver(self, claim: Claim, rendered: Rendered) -> Outcome:
         if self._http is not None:

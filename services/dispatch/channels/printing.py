@@ -18,10 +18,11 @@ from pathlib import Path
 
 from services.dispatch import formats
 from services.dispatch.channels.base import Refused, Rendered, write_atomically
+from services.dispatch.channels.offload import RenderPool, render_in
 from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.naming import print_batch_id
-from services.dispatch.domain.outcomes import ChannelUnavailable, Outcome, Staged
+from services.dispatch.domain.outcomes import ChannelUnavailable, Failed, Outcome, Staged
 from services.dispatch.domain.requirements import channel_problem
 from services.dispatch.repositories import Claim
 from shared.events.customers import Channel
@@ -43,12 +44,26 @@ class PrintChannel:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
         self._files = ThreadPoolExecutor(settings.concurrency("print"), thread_name_prefix="print-files")
+        self._renderer: RenderPool | None = None
 
     async def start(self) -> None:
         (self._s.print_folder / STAGING).mkdir(parents=True, exist_ok=True)
+        if self._s.renderers():
+            self._renderer = RenderPool(self.name, self._s, self._s.renderers())
+            self._renderer.start()
 
     async def stop(self) -> None:
+        if self._renderer is not None:
+            self._renderer.stop()
+            self._renderer = None
         self._files.shutdown(wait=True)
+
+    async def attempt(self, claim: Claim) -> Outcome:
+        """A worker's attempt: the PDF drawn in a render process, then staged from here."""
+        rendered = await render_in(self._renderer, self.render, claim)
+        if isinstance(rendered, Failed):
+            return rendered
+        return await self.deliver(claim, rendered)
 
     def render(self, document_id: str, doc: Document) -> Rendered:
         problem = channel_problem("print", doc.customer.data)

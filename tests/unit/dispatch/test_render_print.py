@@ -4,12 +4,18 @@ once per batch id."""
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
+import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
-from services.dispatch.render import BatchConflict, render_pdf, write_print_batch
+from services.dispatch.render import BatchConflict, PrintBatch, render_pdf, stream_print_batch, write_print_batch
+from services.dispatch.render.pdf_concat import FANOUT
 from services.dispatch.render.print_batch import envelope_for
 from services.dispatch.render.sheet import Doc
 from tests.support import documents as d
@@ -107,3 +113,68 @@ def test_bad_batch_ids_and_duplicate_documents_are_refused(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="at least one"):
         write_print_batch([], tmp_path, "empty")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_batch_is_merged_without_holding_its_pdfs_in_memory(tmp_path: Path) -> None:
+    """The PDFs are read from their files one by one: the peak of Python allocations
+    while a batch is merged stays a small part of the PDFs' total, and going from 300 to
+    1,500 documents raises it by a small part of the PDFs added (a manifest row each)."""
+    sources = items()
+    files = []
+    for doc_id, doc, pdf in sources:
+        path = tmp_path / f"{doc_id}.pdf"
+        path.write_bytes(pdf)
+        files.append((doc, path, len(pdf), len(reader(pdf).pages)))
+
+    def merge(n: int) -> tuple[int, int, int, PrintBatch]:
+        ids = [f"doc-{i}" for i in range(n)]
+        lazily = ((doc_id, files[i % 4][0], files[i % 4][1]) for i, doc_id in enumerate(ids))
+        tracemalloc.start()
+        try:
+            batch = stream_print_batch(ids, lazily, tmp_path / f"out-{n}", "big")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return peak, sum(files[i % 4][2] for i in range(n)), sum(files[i % 4][3] for i in range(n)), batch
+
+    small_peak, small_bytes, _, _ = merge(300)
+    peak, total_bytes, total_pages, batch = merge(1500)
+    assert peak < total_bytes / 4, f"peak {peak:,} bytes while merging {total_bytes:,} bytes of PDFs"
+    assert peak - small_peak < (total_bytes - small_bytes) / 5, (small_peak, peak)
+    merged = batch.pdf_path.read_bytes()
+    assert len(merged) > total_bytes / 2  # every document's pages are in it, not only referenced
+    assert batch.pages == total_pages
+    check = PdfReader(io.BytesIO(merged), strict=True)
+    assert len(check.pages) == total_pages
+    assert batch.pdf_sha256 == hashlib.sha256(merged).hexdigest()
+    # the manifest's first pages point at each document's first page (its number printed there)
+    numbers = {"doc-a": "1000000001", "doc-b": "1000000004", "doc-c": "1000000003", "doc-d": "3000000001"}
+    for entry in (batch.entries[0], batch.entries[5], batch.entries[1498], batch.entries[-1]):
+        page = (check.pages[entry.first_page - 1].extract_text() or "").splitlines()
+        assert numbers[sources[(entry.sequence - 1) % len(sources)][0]] in [line.strip() for line in page]
+    manifest = json.loads(batch.json_path.read_text("utf-8"))
+    assert [row["first_page"] for row in manifest["documents"]] == [e.first_page for e in batch.entries]
+
+
+def test_the_merged_file_is_a_page_tree_of_many_levels_for_many_pages(tmp_path: Path) -> None:
+    """More pages than one /Pages node holds (64 kids): the tree gets levels, every page
+    is reachable once and in order."""
+    _, doc, pdf = items()[0]
+    n = FANOUT * FANOUT + 3
+    ids = [f"d{i}" for i in range(n)]
+    batch = stream_print_batch(ids, ((i, doc, pdf) for i in ids), tmp_path, "deep")
+    check = PdfReader(batch.pdf_path, strict=True)
+    assert len(check.pages) == n == batch.pages
+    catalog: Any = check.trailer["/Root"]
+    root: Any = catalog["/Pages"].get_object()
+    assert int(root["/Count"]) == n and "/Parent" not in root
+    kid: Any = root["/Kids"][0].get_object()
+    assert str(kid["/Type"]) == "/Pages" and kid["/Parent"].get_object() == root
+
+
+def test_a_document_that_is_not_a_pdf_leaves_no_batch_file(tmp_path: Path) -> None:
+    sources = items()
+    bad = [(sources[0][0], sources[0][1], sources[0][2]), ("doc-x", sources[1][1], b"not a pdf")]
+    with pytest.raises(Exception):  # noqa: B017 - pypdf's error for a broken file
+        write_print_batch(bad, tmp_path, "b-bad")
+    assert [p.name for p in tmp_path.iterdir()] == []
