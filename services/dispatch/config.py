@@ -58,6 +58,13 @@ class Settings(ServiceSettings):
     It is also the most documents that can be between "delivered" and "recorded" when a
     worker dies (see the README's remaining window)."""
 
+    render_ahead_interval_s: float = 1.0
+    """How often an e-mail worker looks for waiting documents to render ahead of their
+    send (stored once; the sending path then only reads and sends); 0: never (each
+    document is rendered once by its first attempt instead)."""
+    render_ahead_batch: int = 32
+    """Documents rendered ahead per transaction (their rows are locked meanwhile)."""
+
     # --- e-mail (SMTP) -----------------------------------------------------------
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
