@@ -52,7 +52,7 @@ class RenderQueries:
                     "content": stmt.excluded.content,
                     "receipt": stmt.excluded.receipt,
                     "address": stmt.excluded.address,
-                    "created_at": func.now(),
+                    "created_at": func.clock_timestamp(),
                 },
             )
         )
