@@ -6,8 +6,11 @@ SMTP exchange, so it is kept off the sending path and never repeated per attempt
 - **ahead**: a channel worker with nothing else to do renders the documents *waiting*
   for a clerk's send (a billing run's invoices wait until the clerk sends them) and
   stores each (``document_renders``). Workers share the work without doing it twice:
-  each takes a few rows ``FOR NO KEY UPDATE SKIP LOCKED`` in one short transaction
-  (a worker's claim of a row being rendered waits for that render to commit);
+  each takes a few documents in one short transaction, under a transaction-level
+  advisory lock per document that the others skip (not a row lock: a send skips the
+  rows another transaction locks, and would leave them out). A send that overtakes a
+  render ahead finds no render and the attempt renders it itself (twice, never sent
+  twice);
 - **on the sending path, once**: an attempt that finds no render, or one made for
   other data (a re-send to the customer's current data, changed sender settings or
   templates: :meth:`Prerendering.render_key`), renders it, sends it and stores it with

@@ -3,6 +3,7 @@ part of :class:`services.dispatch.repositories.DocumentRepository`."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,10 @@ class RenderQueries:
 
     async def unrendered(self, channel: str, *, after: int, limit: int) -> list[Any]:
         """Waiting documents of ``channel`` after ``after`` (arrival order) without a
-        render, locked for the caller; rows another transaction holds are skipped."""
-        return list(await self._s.execute(_UNRENDERED, {"channel": channel, "after": after, "limit": limit}))
+        render, for the caller to render (one another worker is rendering now is
+        under its advisory lock: skipped)."""
+        params = {"channel": channel, "after": after, "limit": limit, "ns": RENDER_LOCKS}
+        return list(await self._s.execute(_UNRENDERED, params))
 
     async def renders(self, ids: Sequence[str]) -> dict[str, Prepared]:
         r = document_renders.c
@@ -62,15 +65,21 @@ class RenderQueries:
             await self._s.execute(_DROP_RENDERS, {"ids": list(ids)})
 
 
+RENDER_LOCKS = zlib.crc32(b"dispatch-render-ahead") & 0x7FFFFFFF
+"""Advisory lock namespace of documents being rendered ahead (transaction-level)."""
+
+# No row lock on the documents: a send skips the rows other transactions lock (another
+# send has them), so locking them here would leave them out of a send. A transaction-
+# level advisory lock per document keeps two workers from rendering the same one.
 _UNRENDERED = text(
     """
     SELECT d.id, d.seq, d.source, CAST(d.payload AS text) AS payload, d.recipient
     FROM documents d
     WHERE d.channel = :channel AND d.state = 'waiting' AND d.seq > :after
       AND NOT EXISTS (SELECT 1 FROM document_renders r WHERE r.document_id = d.id)
+      AND pg_try_advisory_xact_lock(CAST(:ns AS int), hashtext(d.id))
     ORDER BY d.seq
     LIMIT :limit
-    FOR NO KEY UPDATE OF d SKIP LOCKED
     """
 )
 
