@@ -93,8 +93,11 @@ class RenderAhead:
         while True:
             async with self._uow() as uow:
                 rows = await uow.documents.unrendered(self._channel.name, after=self._after, limit=self._batch)
+                # a worker that held one of these documents' locks has committed its render
+                # by now, maybe after the query above took its snapshot: look again
+                done = await uow.documents.rendered_among([r.id for r in rows])
                 renders: list[tuple[str, Prepared]] = []
-                for row in rows:
+                for row in (r for r in rows if r.id not in done):
                     doc = stored_document(row.source, row.payload, row.recipient)
                     with contextlib.suppress(Refused):  # refused: its attempt fails it, with the reason
                         renders.append((row.id, self._channel.prepare(row.id, doc, row.recipient)))

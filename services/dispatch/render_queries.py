@@ -25,6 +25,13 @@ class RenderQueries:
         params = {"channel": channel, "after": after, "limit": limit, "ns": RENDER_LOCKS}
         return list(await self._s.execute(_UNRENDERED, params))
 
+    async def rendered_among(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` have a render now (a statement of its own: a new snapshot)."""
+        if not ids:
+            return set()
+        r = document_renders.c
+        return set(await self._s.scalars(select(r.document_id).where(r.document_id.in_(list(ids)))))
+
     async def renders(self, ids: Sequence[str]) -> dict[str, Prepared]:
         r = document_renders.c
         rows = await self._s.execute(
