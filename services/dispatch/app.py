@@ -14,6 +14,7 @@ from services.dispatch.config import Settings
 from services.dispatch.delivery import Deliverer
 from services.dispatch.domain.outcomes import RetryPolicy
 from services.dispatch.lease import WorkerLease
+from services.dispatch.prerender import Prerendering, RenderAhead
 from services.dispatch.print_batches import BatchCloser
 from services.dispatch.repositories import DispatchUnitOfWork
 from services.dispatch.runtime import DispatchRuntime, Loop
@@ -126,6 +127,9 @@ def build_worker(channel: Channel, settings: Settings | None = None) -> Dispatch
             uow_factory=runtime.uow,
         )
     )
+    if isinstance(adapter, Prerendering) and settings.render_ahead_interval_s > 0:
+        ahead = RenderAhead(adapter, runtime.uow, runtime.dispatch_metrics, batch=settings.render_ahead_batch)
+        runtime.loops.append(Loop("render-ahead", ahead.tick, settings.render_ahead_interval_s))
     if channel == "print":
         closer = BatchCloser(settings, runtime.uow, lease, runtime.dispatch_metrics)
         runtime.loops.append(Loop("print-batches", closer.tick, settings.print_close_interval_s))

@@ -53,11 +53,20 @@ class Settings(ServiceSettings):
     worker_http_port: int | None = None
     """HTTP port of a worker (health, readiness, metrics); None: 8011 e-mail, 8012
     e-invoice, 8013 print (``--port`` overrides)."""
-    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 8, "einvoice": 32, "print": 16})
+    worker_concurrency: dict[str, int] = Field(default_factory=lambda: {"email": 32, "einvoice": 32, "print": 16})
     """Documents one worker delivers at the same time, per channel: rendering is CPU
     work and runs in turn, this overlaps the waits (SMTP, fsync, the commit of outcomes).
     It is also the most documents that can be between "delivered" and "recorded" when a
-    worker dies (see the README's remaining window)."""
+    worker dies (see the README's remaining window). E-mail: 32 with 8 connections, so the
+    connections send while other senders wait for their outcomes' commit (8 in flight
+    left each connection idle half the time: 118 against 246 mails/s measured)."""
+
+    render_ahead_interval_s: float = 1.0
+    """How often an e-mail worker looks for waiting documents to render ahead of their
+    send (stored once; the sending path then only reads and sends); 0: never (each
+    document is rendered once by its first attempt instead)."""
+    render_ahead_batch: int = 32
+    """Documents rendered ahead per transaction (their rows are locked meanwhile)."""
 
     render_processes: int | None = None
     """Processes an e-invoice or print worker renders in (Finvoice build + check, the
@@ -76,7 +85,7 @@ class Settings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = 30.0
-    smtp_connections: int = 4
+    smtp_connections: int = 8
     """SMTP connections one worker keeps open and sends over (one message at a time each)."""
     mail_from: str = "laskutus@billing.invalid"
     mail_sender_name: str | None = None

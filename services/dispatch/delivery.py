@@ -9,7 +9,10 @@ and our database commit are two systems); this is how close it gets, per batch:
    duplicate job); one another *live* worker is sending is left to it.
 2. **Render and deliver**, ``concurrency`` documents at a time (rendering is CPU work
    and runs in turn; the network waits overlap). The e-mail's Message-ID and the files'
-   names are the document's, the same on every attempt.
+   names are the document's, the same on every attempt. An e-mail is rendered once per
+   document (:mod:`services.dispatch.prerender`): the claim reads the stored render
+   with the batch, an attempt without a usable one renders it and stores it with its
+   outcome when another attempt may follow.
 3. **Record** each outcome with its delivered / failed event in the outbox, in one
    transaction per group of results that completed together (a group commit: a sender
    waits for its result to be committed before it takes the next document, so at most
@@ -51,6 +54,7 @@ from services.dispatch.domain.outcomes import (
 )
 from services.dispatch.lease import WorkerLease
 from services.dispatch.metrics import DispatchMetrics
+from services.dispatch.prerender import Prepared, Prerendering
 from services.dispatch.repositories import Claim, DispatchUnitOfWork, Result
 from shared import failpoints
 from shared.events import topics
@@ -127,9 +131,17 @@ class ResultWriter:
     committed goes in the next one. :meth:`put` returns once its result is committed
     (True: recorded; False: another attempt had taken the document over)."""
 
-    def __init__(self, uow_factory: Callable[[], DispatchUnitOfWork], on_recorded: Callable[[Result], None]) -> None:
+    def __init__(
+        self,
+        uow_factory: Callable[[], DispatchUnitOfWork],
+        on_recorded: Callable[[Result], None],
+        renders: dict[str, Prepared] | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._on_recorded = on_recorded
+        self._renders = renders
+        """Prerendering channels: renders made by this batch's attempts (by document id);
+        None for the others."""
         self._queue: asyncio.Queue[tuple[Result, asyncio.Future[bool]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -182,8 +194,19 @@ class ResultWriter:
             for result in results:
                 if result.claim.id in won:
                     emit(uow, result, now)
+            if self._renders is not None:
+                await self._keep_renders(uow, [r for r in results if r.claim.id in won])
             await uow.commit()
         return won
+
+    async def _keep_renders(self, uow: DispatchUnitOfWork, results: Sequence[Result]) -> None:
+        """A render ends with its document's way (delivered, failed); one made by this
+        attempt is kept when another attempt follows (a retry, the channel unavailable)."""
+        assert self._renders is not None
+        ended = [r.claim.id for r in results if r.state in (State.DELIVERED, State.FAILED)]
+        made = [(r.claim.id, self._renders[r.claim.id]) for r in results if r.claim.id in self._renders]
+        await uow.documents.drop_renders(ended)
+        await uow.documents.save_renders([(i, p) for i, p in made if i not in set(ended)])
 
 
 class Deliverer:
@@ -207,20 +230,21 @@ class Deliverer:
         self._m = metrics
         self._sent = 0
         self._recorded = 0
+        self._pre = channel if isinstance(channel, Prerendering) else None
 
     async def handle(self, events: Sequence[Envelope[SendDocument]], uow: DispatchUnitOfWork) -> None:
         name = self.channel.name
         wrong = [e for e in events if e.data.channel != name]
         if wrong:
             raise EventRejected("wrong-channel", f"a {wrong[0].data.channel} job on the {name} job topic")
-        claimed = await self._claim([e.data.document_id for e in events])
+        claimed, stored = await self._claim([e.data.document_id for e in events])
         # each outcome carries on the trace of its channel job
         traces = {e.data.document_id: e.meta.trace for e in events}
         claimed = [dataclasses.replace(c, trace=traces.get(c.id)) for c in claimed]
         if claimed:
-            await self._deliver(claimed)
+            await self._deliver(claimed, stored)
 
-    async def _claim(self, ids: Sequence[str]) -> list[Claim]:
+    async def _claim(self, ids: Sequence[str]) -> tuple[list[Claim], dict[str, Prepared]]:
         await self._lease.held()
         name = self.channel.name
         async with self._uow() as uow:
@@ -232,6 +256,7 @@ class Deliverer:
             claimed = result.claimed
             if name == "print":
                 claimed = await self._auto_batch(uow, claimed)
+            stored = await uow.documents.renders([c.id for c in claimed]) if self._pre and claimed else {}
             await uow.commit()
         for reason, n in result.skipped.items():
             self._m.skipped.labels(self._m.service, name, reason).inc(n)
@@ -241,7 +266,7 @@ class Deliverer:
             self._m.resumed.labels(self._m.service, name).inc(resumed)
             log.warning("%s: %d document(s) taken over from a worker that died mid-delivery", name, resumed)
         failpoints.hit("dispatch.after_claim")
-        return claimed
+        return claimed, stored
 
     async def _auto_batch(self, uow: DispatchUnitOfWork, claimed: list[Claim]) -> list[Claim]:
         """Print documents queued without a send (automatic sending) form one batch per
@@ -254,8 +279,9 @@ class Deliverer:
         await uow.documents.assign_batch([c.id for c in loose], batch_id)
         return [dataclasses.replace(c, batch_id=batch_id) if c.batch_id is None else c for c in claimed]
 
-    async def _deliver(self, claimed: Sequence[Claim]) -> None:
+    async def _deliver(self, claimed: Sequence[Claim], stored: dict[str, Prepared]) -> None:
         name = self.channel.name
+        made: dict[str, Prepared] = {}
         gate = asyncio.Semaphore(self._concurrency)
         down: ChannelUnavailable | None = None
         crash: BaseException | None = None
@@ -269,7 +295,7 @@ class Deliverer:
                     outcome = down or ChannelUnavailable("worker-error", type(crash).__name__, type(crash).__name__)
                 else:
                     try:
-                        outcome = await self._attempt(claim)
+                        outcome = await self._attempt(claim, stored, made)
                     except ChannelUnavailable as unavailable:
                         down = down or unavailable
                         outcome = unavailable
@@ -282,7 +308,7 @@ class Deliverer:
                 await writer.put(result_of(claim, outcome, self._policy, datetime.now(UTC)))
                 self._m.seconds.labels(self._m.service, name).observe(time.monotonic() - started)
 
-        async with ResultWriter(self._uow, self._recorded_one) as writer:
+        async with ResultWriter(self._uow, self._recorded_one, made if self._pre else None) as writer:
             done = await asyncio.gather(*(one(c, writer) for c in claimed), return_exceptions=True)
         errors = [d for d in done if isinstance(d, BaseException)]
         if crash is not None:
@@ -296,7 +322,9 @@ class Deliverer:
             log.error("%s: channel unavailable (%s); the partition waits and retries", name, down.code)
             raise down
 
-    async def _attempt(self, claim: Claim) -> Outcome:
+    async def _attempt(self, claim: Claim, stored: dict[str, Prepared], made: dict[str, Prepared]) -> Outcome:
+        if self._pre is not None:
+            return await self._attempt_prepared(self._pre, claim, stored.get(claim.id), made)
         attempt = getattr(self.channel, "attempt", None)
         if attempt is not None:  # the channel renders in other processes (e-invoice, print)
             return cast(Outcome, await attempt(claim))
@@ -306,6 +334,21 @@ class Deliverer:
         except Refused as refused:
             return refused.failed
         return await self.channel.deliver(claim, rendered)
+
+    async def _attempt_prepared(
+        self, channel: Prerendering, claim: Claim, prepared: Prepared | None, made: dict[str, Prepared]
+    ) -> Outcome:
+        """Send the stored render; without one made for this attempt's data, render
+        it (once: it is stored with the outcome when another attempt may follow)."""
+        if prepared is None or prepared.key != channel.render_key(claim.recipient):
+            doc = stored_document(claim.source, claim.payload, claim.recipient)
+            try:
+                prepared = channel.prepare(claim.id, doc, claim.recipient)
+            except Refused as refused:
+                return refused.failed
+            made[claim.id] = prepared
+            self._m.renders.labels(self._m.service, channel.name, "sending").inc()
+        return await channel.send_prepared(claim, prepared)
 
     def _recorded_one(self, result: Result) -> None:
         name, service = self.channel.name, self._m.service

@@ -43,6 +43,7 @@ def email(
     sender_name: str | None,
     reply_to: str | None,
     message_id_domain: str,
+    dated: bool = True,
 ) -> EmailMessage:
     return compose_email(
         doc,
@@ -52,6 +53,7 @@ def email(
         reply_to=reply_to,
         message_id_domain=message_id_domain,
         sender_name=sender_name,
+        dated=dated,
     )
 
 

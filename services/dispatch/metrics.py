@@ -50,6 +50,14 @@ class DispatchMetrics:
             ["service", "channel", "reason"],
             registry=registry,
         )
+        self.renders = Counter(
+            "billing_dispatch_renders",
+            "Documents rendered and stored for sending (e-mail): where=ahead (while the document waited "
+            "for its send) or sending (by an attempt that found no usable render). Each document once: "
+            "a retry, a takeover or a redelivered job sends the stored render.",
+            ["service", "channel", "where"],
+            registry=registry,
+        )
         self.seconds = Histogram(
             "billing_dispatch_delivery_seconds",
             "One document: render and deliver (print: render and stage).",

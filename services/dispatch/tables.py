@@ -197,3 +197,23 @@ billing_profiles = Table(
     # the customer was erased (profile tombstone): the copy is anonymised, stays so
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
+
+document_renders = Table(
+    "document_renders",
+    metadata,
+    Column("document_id", Text, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("render_key", Text, nullable=False),
+    # what it was rendered for (the recipient data, the sender settings, the renderer's
+    # code): a render whose key differs from the attempt's is not sent, it is made again
+    Column("content", LargeBinary, nullable=False),
+    # the e-mail as it goes over SMTP (PDF attached), without its Date header (added
+    # when it is sent); personal data, like the payload it is made from
+    Column("receipt", Text, nullable=False),
+    # the Message-ID
+    Column("address", Text, nullable=False),
+    # the recipient's e-mail address (personal data, never logged)
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""A document rendered once, ahead of its sending (e-mail): a cache of a deterministic
+function of the stored payload, deleted when the document is delivered or failed, so
+it holds only the documents on their way (see the README's Sending section)."""

@@ -15,12 +15,13 @@ from services.dispatch.domain.documents import CLAIMABLE, State, parse_payload
 from services.dispatch.domain.recipients import address_of
 from services.dispatch.lease import alive_workers
 from services.dispatch.records import Claim, ClaimResult, Result
+from services.dispatch.render_queries import RenderQueries
 from services.dispatch.tables import delivery_attempts, documents, print_batches
 from shared import tracing
 from shared.events.customers import CustomerData
 
 
-class WorkerQueries:
+class WorkerQueries(RenderQueries):
     _s: AsyncSession
 
     # --- the worker ---------------------------------------------------------------

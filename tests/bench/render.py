@@ -15,6 +15,11 @@ beside a floor measured in the same run:
 - **print**: ``write_print_batch`` over all documents (merge + manifests, fsynced);
   floor: writing all PDFs, concatenated, as one fsynced file.
 
+The **render floor** (what a PDF costs at minimum with reportlab): every drawing call
+``render_pdf`` makes on its canvas, recorded once and replayed onto a fresh canvas (the
+same page content and compression, none of our layout, wrapping or measuring), and an
+empty one-page PDF (the library's fixed cost per document).
+
 Where the time goes: the share of building the sheet (pure Python: words, number
 forms, reference) against drawing and compressing the page, and with ``--profile``
 the functions that take the most time (cProfile, own time).
@@ -33,7 +38,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
 from services.dispatch.render import build_sheet, compose_email, render_pdf, wire_bytes, write_print_batch
+from services.dispatch.render import pdf as pdf_module
 from services.dispatch.render.pdf import render_sheet
 from services.dispatch.render.sheet import Doc, Sheet
 from tests.support import documents as d
@@ -65,6 +74,72 @@ def documents(count: int) -> list[tuple[str, Doc]]:
             doc = d.invoice(number, who=who, spec=SHORT[: 1 + i % 6])
         out.append((f"doc-{i:06d}", doc))
     return out
+
+
+_RECORDED = (
+    "drawString", "drawRightString", "setFont", "setLineWidth", "line", "rect", "setDash", "setFillGray",
+    "setStrokeGray", "saveState", "restoreState", "translate", "showPage", "setTitle", "setAuthor", "setSubject",
+    "setCreator",
+)  # fmt: skip
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+class _RecordingCanvas(Canvas):
+    """reportlab's canvas, noting each drawing call of ours (the bar code's bars are
+    ``rect`` calls) so that it can be replayed without the layout around it."""
+
+    calls: list[Call]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = []
+        for name in _RECORDED:
+            original = getattr(self, name)
+
+            def recorded(*a: Any, _name: str = name, _original: Any = original, **k: Any) -> Any:
+                if not self._replaying:
+                    self.calls.append((_name, a, k))
+                self._replaying = True
+                try:
+                    return _original(*a, **k)
+                finally:
+                    self._replaying = False
+
+            setattr(self, name, recorded)
+        self._replaying = False
+
+
+def drawing_calls(doc: Doc) -> list[Call]:
+    """The canvas calls ``render_pdf(doc)`` makes (outermost only, in order)."""
+    made: list[_RecordingCanvas] = []
+
+    def canvas(*args: Any, **kwargs: Any) -> _RecordingCanvas:
+        made.append(_RecordingCanvas(*args, **kwargs))
+        return made[-1]
+
+    pdf_module.Canvas = canvas  # type: ignore[assignment,misc]
+    try:
+        render_pdf(doc)
+    finally:
+        pdf_module.Canvas = Canvas  # type: ignore[misc]
+    return made[0].calls
+
+
+def replay(calls: list[Call]) -> bytes:
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
+    for name, args, kwargs in calls:
+        getattr(c, name)(*args, **kwargs)
+    c.save()
+    return buffer.getvalue()
+
+
+def empty_pdf() -> bytes:
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
 
 
 class Took:
@@ -124,6 +199,14 @@ def main() -> None:
         draw_s = timed(lambda: [render_sheet(sheet) for sheet in sheets])
         share = sheet_s.cpu / (sheet_s.cpu + draw_s.cpu)
         print(f"  where the time goes (CPU): building the sheet {share:.0%}, drawing + writing the PDF {1 - share:.0%}")
+        recorded = [drawing_calls(doc) for _, doc in docs]
+        replay_s = timed(lambda: [replay(calls) for calls in recorded])
+        empty_s = timed(lambda: [empty_pdf() for _ in docs])
+        rate("render floor: the same drawing calls replayed (reportlab)", "PDFs", n, replay_s)
+        rate("render floor: an empty one-page PDF (reportlab)", "PDFs", n, empty_s)
+        same = sum(replay(calls) == pdf for calls, pdf in zip(recorded[:50], pdfs[:50], strict=True))
+        print(f"  the replay makes the same bytes for {same} of {min(n, 50)} documents checked: the same PDF, so")
+        print(f"  render_pdf against the replay floor: {replay_s.cpu / pdf_s.cpu:.0%} of its CPU is reportlab's own")
 
         print("e-mail")
         messages = []

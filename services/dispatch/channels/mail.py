@@ -8,6 +8,11 @@ EHLO each time). A connection the server has closed is opened again once; a serv
 that cannot be reached, refuses our sender or our login, or answers 421 makes the
 channel unavailable (the partition waits, see ``domain/outcomes.py``).
 
+Rendering (the PDF and the message around it, about 3 ms a document, far more than
+its SMTP exchange) is done once per document and stored (:mod:`services.dispatch.prerender`):
+ahead of the send while the document waits, else by the first attempt; the sending
+path reads the stored message and adds only its Date header.
+
 Reply codes decide the rest (RFC 5321): 5xx for the recipient or the message is
 permanent (the address is refused: the clerk fixes the card), 4xx is transient for this
 document (retried later from the retry table).
@@ -17,7 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 
@@ -27,10 +37,25 @@ from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Failed, Outcome
 from services.dispatch.domain.requirements import NO_EMAIL, channel_problem
+from services.dispatch.prerender import Prepared
+from services.dispatch.render.mail import with_date
 from services.dispatch.repositories import Claim
 from shared.events.customers import Channel
 
 log = logging.getLogger(__name__)
+
+
+def _renderer_code() -> str:
+    """A digest of the renderers' code: a deploy that changes a template makes the
+    renders stored before it stale (they are made again, not sent)."""
+    digest = hashlib.sha256()
+    folder = Path(__file__).resolve().parent.parent / "render"
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+RENDERER = _renderer_code()
 
 _UNREACHABLE = (
     aiosmtplib.SMTPConnectError,
@@ -163,7 +188,16 @@ class EmailChannel:
             await self._pool.close()
             self._pool = None
 
-    def render(self, document_id: str, doc: Document) -> Rendered:
+    def render_key(self, recipient: Mapping[str, Any] | None) -> str:
+        """What a stored render must have been made for to be sent as it is: the
+        recipient data of the attempt (None: the snapshot taken at issue), the sender
+        settings and the renderers' code (the document itself never changes)."""
+        s = self._s
+        parts = [RENDERER, s.mail_from, s.mail_sender_name, s.mail_reply_to, s.message_id_domain, recipient]
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def prepare(self, document_id: str, doc: Document, recipient: Mapping[str, Any] | None = None) -> Prepared:
+        """The e-mail as it is stored ahead of sending: flattened, without its Date."""
         problem = channel_problem("email", doc.customer.data)
         if problem is not None:
             raise Refused.of(problem)
@@ -177,17 +211,38 @@ class EmailChannel:
                 sender_name=self._s.mail_sender_name,
                 reply_to=self._s.mail_reply_to,
                 message_id_domain=self._s.message_id_domain,
+                dated=False,
             )
         except formats.NoAddress:
             raise Refused.of(NO_EMAIL) from None
-        recipient = (doc.customer.data.email or "").strip()
+        return Prepared(
+            key=self.render_key(recipient),
+            content=formats.email_bytes(message),
+            receipt=str(message["Message-ID"]),
+            address=(doc.customer.data.email or "").strip(),
+        )
+
+    def render(self, document_id: str, doc: Document) -> Rendered:
+        prepared = self.prepare(document_id, doc)
         return Rendered(
             file_name=f"{document_id}.eml",
             content_type="message/rfc822",
-            content=formats.email_bytes(message),
-            receipt=str(message["Message-ID"]),
-            message=message,
-            recipient=recipient,
+            content=with_date(prepared.content),
+            receipt=prepared.receipt,
+            recipient=prepared.address,
+        )
+
+    async def send_prepared(self, claim: Claim, prepared: Prepared) -> Outcome:
+        """Send a stored render, dated now."""
+        return await self.deliver(
+            claim,
+            Rendered(
+                file_name=f"{claim.id}.eml",
+                content_type="message/rfc822",
+                content=with_date(prepared.content),
+                receipt=prepared.receipt,
+                recipient=prepared.address,
+            ),
         )
 
     async def deliver(self, claim: Claim, rendered: Rendered) -> Outcome:

@@ -161,6 +161,12 @@ def wire_bytes(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=WIRE)
 
 
+def with_date(wire: bytes, when: datetime | None = None) -> bytes:
+    """A message flattened without its Date header (rendered ahead, stored), dated now:
+    the Date says when it was handed to the mail system, not when it was rendered."""
+    return b"Date: " + format_datetime(when or datetime.now(UTC)).encode("ascii") + b"\r\n" + wire
+
+
 def compose_email(
     doc: Doc,
     pdf: bytes,
@@ -171,13 +177,15 @@ def compose_email(
     message_id_domain: str,
     date: datetime | None = None,
     sender_name: str | None = None,
+    dated: bool = True,
 ) -> EmailMessage:
     """The message for ``doc`` with ``pdf`` attached (To: the customer's e-mail).
 
     ``sender`` is ``addr`` or ``Name <addr>``; the display name is ``sender_name``, else
     the one in ``sender``, else the seller's name. ``date`` defaults to now. Raises
     :class:`NoEmailAddress` when the customer has no e-mail address and
-    :class:`BadAddress` for an address that cannot be a header.
+    :class:`BadAddress` for an address that cannot be a header. ``dated=False``: no
+    Date header (a message rendered ahead; :func:`with_date` adds it when it is sent).
 
     Built part by part with every header already in its ASCII wire form (the
     ``compat32`` policy stores them as given): composing and sending then cost about
@@ -206,7 +214,8 @@ def compose_email(
         reply_name, reply_address = parseaddr(reply_to)
         msg["Reply-To"] = _address(reply_address, "reply_to", reply_name)
     msg["Subject"] = _header_text(subject(sheet), "Subject")
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    if dated:
+        msg["Date"] = format_datetime(date or datetime.now(UTC))
     msg["Message-ID"] = mid
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = f'multipart/mixed; boundary="=_mixed_{token}"'
