@@ -6,7 +6,7 @@ A kind with ``plan`` (``JobKind(name, chunk, plan=..., finish=...)``) runs like 
    ``plan(ctx, uow)`` and stores one ``job_parts`` row per returned part (``seq``,
    ``params``), and the job becomes ``running``: all in one transaction, so a crash
    leaves either no plan or the whole plan.
-2. **Parts, anywhere.** Every runner of every replica (no advisory lock) claims a pending
+2. **Parts, anywhere.** Every runner of every replica claims a pending
    part with ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the unit of work that does the
    part (``chunk(ctx, uow)`` with ``ctx.part``), and marks it done with its result in that
    same transaction. A runner that dies mid-part rolls back: the part is pending again and
@@ -17,6 +17,11 @@ A kind with ``plan`` (``JobKind(name, chunk, plan=..., finish=...)``) runs like 
    the job row's lock (a job not ``running`` any more is left alone), in the same
    transaction as the job becoming ``done`` with the parts' summed counts (plus what
    ``finish`` returns).
+
+Each runner works a partitioned job while holding the job's advisory lock *shared* (the
+single-runner jobs take it exclusive), so a runner of a release that did the kind chunk by
+chunk never resumes a job the new runners are working, and a job such a runner is still
+doing is not taken over (planned again, below) until it has stopped.
 
 Failures as for other jobs: a transient error retries the part (or the plan, or the
 finish); any other error fails the job, and its pending parts stop being claimed (the
@@ -127,7 +132,8 @@ async def _all_or_first_error(work: list[Coroutine[Any, Any, None]]) -> None:
     finally:
         for t in tasks:
             t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+        # also when this task is cancelled (shutdown): the parts' rollbacks end before the engine goes
+        await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
     for t in tasks:
         if not t.cancelled() and (exc := t.exception()) is not None:
             raise exc

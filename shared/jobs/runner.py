@@ -319,8 +319,14 @@ class JobRunner(Generic[U]):
         for job_id, kind in rows:
             if claimed >= free:
                 break
-            if self.kinds[kind].partitioned:  # no lock: every runner claims its parts
-                work: Coroutine[Any, Any, None] = execute_parts(self, job_id)
+            if self.kinds[kind].partitioned:
+                # every runner claims its parts, each holding the job's lock SHARED: a runner of a
+                # release that ran this kind chunk by chunk takes it exclusive, so the two never
+                # work one job at once (a rolling upgrade mid-run), whichever came first
+                lock = await self._try_lock(job_id, shared=True)
+                if lock is None:
+                    continue
+                work: Coroutine[Any, Any, None] = self._execute_parts(job_id, lock)
             else:
                 lock = await self._try_lock(job_id)
                 if lock is None:
@@ -343,11 +349,12 @@ class JobRunner(Generic[U]):
 
     # --- executing one job ----------------------------------------------------
 
-    async def _try_lock(self, job_id: uuid.UUID) -> AsyncConnection | None:
+    async def _try_lock(self, job_id: uuid.UUID, *, shared: bool = False) -> AsyncConnection | None:
         conn = await self.engine.connect()
+        try_lock = func.pg_try_advisory_lock_shared if shared else func.pg_try_advisory_lock
         try:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if await conn.scalar(select(func.pg_try_advisory_lock(lock_key(job_id)))):
+            if await conn.scalar(select(try_lock(lock_key(job_id)))):
                 return conn
         except BaseException:
             await conn.invalidate()
@@ -356,9 +363,16 @@ class JobRunner(Generic[U]):
         await conn.close()
         return None
 
-    async def _unlock(self, job_id: uuid.UUID, conn: AsyncConnection) -> None:
+    async def _execute_parts(self, job_id: uuid.UUID, lock: AsyncConnection) -> None:
         try:
-            await asyncio.shield(conn.execute(select(func.pg_advisory_unlock(lock_key(job_id)))))
+            await execute_parts(self, job_id)
+        finally:
+            await self._unlock(job_id, lock, shared=True)
+
+    async def _unlock(self, job_id: uuid.UUID, conn: AsyncConnection, *, shared: bool = False) -> None:
+        unlock = func.pg_advisory_unlock_shared if shared else func.pg_advisory_unlock
+        try:
+            await asyncio.shield(conn.execute(select(unlock(lock_key(job_id)))))
         except BaseException:
             # the lock must not stay with a pooled connection: drop the connection
             with contextlib.suppress(Exception):

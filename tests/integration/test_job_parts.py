@@ -267,3 +267,40 @@ async def test_a_job_left_running_by_the_chunked_runner_is_planned_over_what_is_
     assert sorted(seq for seq, _ in kind.parts) == [1, 2, 3, 4]  # part 0: the chunks done before
     assert [r.seq for r in kind.finishes[0]] == [0, 1, 2, 3, 4]
     assert kind.finishes[0][0].data == {"sum": 55} and kind.finishes[0][0].done == 10
+
+
+async def test_a_job_an_older_runner_holds_exclusively_is_not_worked_and_a_worked_one_is_refused_to_it(
+    sandbox: Sandbox, two_runtimes: tuple[Runtime[InvoicingUnitOfWork], ...]
+) -> None:
+    """A rolling upgrade mid-job: the previous release's runner holds the job's advisory
+    lock exclusively while it chunks; the new runners leave the job alone until it lets
+    go. While new runners work the parts (the lock shared), the old kind of runner
+    cannot take it."""
+    import asyncpg
+
+    from shared.jobs.runner import lock_key
+
+    kind = Parted()
+    register(two_runtimes, kind)
+    a, _ = two_runtimes
+    job, _ = await a.jobs.start_job("test.parted", {"parts": 3})
+    old = await asyncpg.connect(sandbox.plain_db_url)
+    try:
+        assert await old.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(job.id))
+        assert await a.jobs.claim_available() == 0
+        assert await sandbox.scalar("SELECT state FROM jobs") == "queued"
+        await old.execute("SELECT pg_advisory_unlock($1)", lock_key(job.id))
+
+        kind.hold = asyncio.Event()  # the new runner sits in part 0
+        assert await a.jobs.claim_available() == 1
+        for _ in range(100):
+            if await sandbox.scalar("SELECT state FROM jobs") == "running":
+                break
+            await asyncio.sleep(0.05)
+        assert not await old.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(job.id))
+        kind.hold.set()
+        await a.jobs.wait_idle()
+    finally:
+        await old.close()
+    done = await a.jobs.get(job.id)
+    assert done is not None and done.state is JobState.DONE

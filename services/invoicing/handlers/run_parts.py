@@ -64,10 +64,18 @@ def cut(customers: list[str], size: int) -> list[dict[str, Any]]:
 
 
 async def plan_run(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> list[dict[str, Any]]:
+    """The parts. A run the previous release was doing chunk by chunk (``ctx.cursor``: its
+    last committed customer) is planned over the customers after that one only: a
+    preview changed no request, and a customer left out stays ready, so neither may be
+    taken twice (the chunks done are the job's part 0: ``shared/jobs/parts.py``)."""
     p = RunParams.of(ctx.params)
     await check_numbering(p)(uow)
     await begin_run(ctx.id, p, ctx.actor, uow)
-    return cut(await uow.requests.ready_customers(p.kind, p.up_to, p.request_ids), ctx.chunk_size)
+    after = str(ctx.cursor["after"]) if isinstance(ctx.cursor, dict) and ctx.cursor.get("after") else None
+    parts = cut(await uow.requests.ready_customers(p.kind, p.up_to, p.request_ids, after), ctx.chunk_size)
+    if parts and after:
+        parts[0]["after"] = after
+    return parts
 
 
 async def run_part(ctx: JobContext, uow: InvoicingUnitOfWork, settings: Settings) -> Step:

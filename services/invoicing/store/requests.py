@@ -266,16 +266,19 @@ class RequestStore:
         )
         return [r[0] for r in rows]
 
-    async def ready_customers(self, kind: str, up_to: date | None, ids: Sequence[str] | None) -> list[str]:
-        """Every customer with a ready request in the selection, in customer-number order
-        (a partitioned run cuts them into parts)."""
+    async def ready_customers(
+        self, kind: str, up_to: date | None, ids: Sequence[str] | None, after: str | None = None
+    ) -> list[str]:
+        """Every customer with a ready request in the selection (numbered after ``after``,
+        if given), in customer-number order (a partitioned run cuts them into parts)."""
         joined = billing_requests.join(
             billing_profiles, billing_profiles.c.customer_number == billing_requests.c.customer_number
         )
+        later = [billing_requests.c.customer_number > after] if after else []
         rows = await self.session.execute(
             select(billing_requests.c.customer_number)
             .select_from(joined)
-            .where(*self._ready(kind, up_to, ids))
+            .where(*self._ready(kind, up_to, ids), *later)
             .group_by(billing_requests.c.customer_number)
             .order_by(billing_requests.c.customer_number)
         )

@@ -12,7 +12,7 @@ from services.invoicing.config import Settings
 from services.invoicing.documents import document, seller
 from services.invoicing.domain.billing import Request, RequestLine, build_invoices
 from services.invoicing.domain.numbering import invoice_number, series_for
-from services.invoicing.handlers import billable, runs
+from services.invoicing.handlers import billable, run_parts, runs
 from services.invoicing.handlers.issuing import Numbered
 from services.invoicing.handlers.run_parts import cut, merge
 from services.invoicing.store.invoices import stored
@@ -113,3 +113,44 @@ def test_an_issued_document_from_its_trial_is_the_document_built_with_its_number
         copied = billable.numbered_document(trial, 900 + k, n, run_id, now)
         assert copied == direct
         assert copied.model_dump_json() == direct.model_dump_json()
+
+
+class _Runs:
+    async def begin(self, run_id: uuid.UUID, **fields: object) -> None:
+        self.begun = (run_id, fields)
+
+
+class _Requests:
+    def __init__(self, ready: list[str]) -> None:
+        self.ready = ready
+
+    async def ready_customers(self, kind: str, up_to: date | None, ids: object, after: str | None = None) -> list[str]:
+        return [c for c in self.ready if after is None or c > after]
+
+
+class _Uow:
+    def __init__(self, ready: list[str]) -> None:
+        self.runs = _Runs()
+        self.requests = _Requests(ready)
+
+
+async def test_a_preview_the_previous_release_was_chunking_is_planned_after_its_last_customer() -> None:
+    """Adopted after a rolling upgrade: a preview changed no request, so the customers its
+    committed chunks previewed are still ready and must not be previewed again."""
+    from shared.jobs import JobContext
+
+    ready = [f"C-{i:03d}" for i in range(1, 11)]
+    params = {"kind": "subscription", "mode": "preview", "up_to": None, "request_ids": None}
+
+    def ctx(cursor: object) -> JobContext:
+        return JobContext(uuid.uuid4(), runs.RUN, params, cursor, chunk_size=3, actor="clerk")
+
+    fresh = await run_parts.plan_run(ctx(None), _Uow(ready), _settings())  # type: ignore[arg-type]
+    assert fresh[0]["after"] is None and len(fresh) == 4
+
+    adopted = await run_parts.plan_run(ctx({"after": "C-004", "invoices": 4}), _Uow(ready), _settings())  # type: ignore[arg-type]
+    assert adopted[0]["after"] == "C-004"  # C-001..C-004 were previewed by the chunks before
+    assert adopted == [
+        {"after": "C-004", "through": "C-007"},
+        {"after": "C-007", "through": None},  # the last part open above
+    ]
