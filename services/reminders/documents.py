@@ -11,7 +11,11 @@ invoice said (the rules applied to the debt).
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import asdict
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from services.reminders.domain.collection import Claim
 from services.reminders.domain.eligibility import Candidate
@@ -26,6 +30,7 @@ from shared.events.reminders import (
     ReminderIssued,
     ReminderRecord,
 )
+from shared.limits import MAX_AMOUNT
 
 
 def reminder_id(invoice_id: str, level: int) -> str:
@@ -87,6 +92,73 @@ def _trusted_periods(periods: tuple[Period, ...]) -> list[InterestPeriod]:
     ]
 
 
+_MAX_PERIODS = 40
+"""``ReminderDocument.interest_periods``' ``max_length``."""
+_INVOICE_NUMBER = re.compile(r"[0-9]{1,20}")
+_REFERENCE = re.compile(r"[0-9]{1,20}")
+_REFERENCE_RF = re.compile(r"RF[0-9]{2}[0-9A-Z]+")
+_MAX_RATE = Decimal(100)
+
+
+def _is_money(value: object) -> bool:
+    """Within :data:`shared.money.Money`: a finite Decimal, at most two decimals (as
+    written: ``1.000`` counts as three, so it goes to the model, which decides), within
+    :data:`shared.limits.MAX_AMOUNT` either sign (so at most 12 of the 15 digits)."""
+    if type(value) is not Decimal or not value.is_finite():
+        return False
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2 and -MAX_AMOUNT <= value <= MAX_AMOUNT
+
+
+def _is_rate(value: object) -> bool:
+    """Within :data:`shared.money.Rate`: 0 to 100, at most two decimals."""
+    if type(value) is not Decimal or not value.is_finite():
+        return False
+    exponent = value.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2 and 0 <= value <= _MAX_RATE
+
+
+def _is_period(p: Period) -> bool:
+    return (
+        type(p.days) is int
+        and p.days >= 0
+        and _is_rate(p.rate)
+        and _is_money(p.amount)
+        and (p.principal is None or _is_money(p.principal))
+    )
+
+
+def _within_contract(fields: dict[str, Any], periods: tuple[Period, ...]) -> bool:
+    """Whether the fields surely pass :class:`ReminderDocument`'s checks that the rules
+    and the stored item can break: every amount within ``Money``, the interest periods
+    (at most 40, each valid), the level, the ids' lengths, the invoice number's and the
+    references' patterns. The seller and customer are models already validated from
+    the snapshots; the dates are the rules' and the columns' ``date`` values.
+    Conservative: False sends the document through the validating model, which then
+    either accepts it (the same document) or raises its ``ValidationError``."""
+    level, invoice_id = fields["level"], fields["invoice_id"]
+    number, reference, reference_rf = fields["invoice_number"], fields["reference"], fields["reference_rf"]
+    return (
+        all(
+            _is_money(fields[name])
+            for name in ("invoice_gross", "open_amount", "fee", "compensation", "interest", "total_due")
+        )
+        and len(periods) <= _MAX_PERIODS
+        and all(_is_period(p) for p in periods)
+        and type(level) is int
+        and 1 <= level <= 9
+        and type(invoice_id) is str
+        and len(invoice_id) <= 40
+        and type(number) is str
+        and _INVOICE_NUMBER.fullmatch(number) is not None
+        and type(reference) is str
+        and _REFERENCE.fullmatch(reference) is not None
+        and type(reference_rf) is str
+        and len(reference_rf) <= 25
+        and _REFERENCE_RF.fullmatch(reference_rf) is not None
+    )
+
+
 class DocumentBuilder:
     def __init__(self) -> None:
         self._cache = _Cache()
@@ -94,36 +166,41 @@ class DocumentBuilder:
     def reminder(self, stored: StoredItem, c: Candidate, issued_at: datetime) -> ReminderIssued:
         """The reminder of a candidate. Built with ``model_construct`` (no validation: a
         create job builds thousands per second, and validating them again was half of
-        the job's time): every value is already of its field's type, from the rules'
-        Decimals and dates and from the seller and customer models parsed (validated)
-        from the stored snapshots. The JSON is the same as a validated model's
-        (``tests/unit/reminders/test_documents.py`` checks it field for field); the
-        limits the contract puts on them (amount bounds, reference patterns) held on
-        the invoice the item was made from, and the rules' sums stay within them."""
+        the job's time) when a cheap check (:func:`_within_contract`) shows every value
+        the rules and the stored item give within the contract's limits; the seller and
+        customer are models parsed (validated) from the stored snapshots. Otherwise the
+        contract's model validates it, as before: broken data raises its
+        ``ValidationError`` (the job skips the item as ``bad_data``) instead of a
+        document dispatch would dead-letter. The JSON is the same as a validated
+        model's (``tests/unit/reminders/test_documents.py`` checks it field for field)."""
         item, charged = stored.item, c.charges
-        document = ReminderDocument.model_construct(
-            reminder_id=reminder_id(item.invoice_id, c.level),
-            level=c.level,
-            reminder_date=c.on,
-            due_date=c.new_due_date,
-            invoice_id=item.invoice_id,
-            invoice_number=item.invoice_number,
-            invoice_date=item.invoice_date,
-            invoice_due_date=item.due_date,
-            invoice_gross=item.gross,
-            open_amount=item.open,
-            fee=charged.fee,
-            compensation=charged.compensation,
-            interest=charged.interest,
-            interest_periods=_trusted_periods(charged.periods),
-            total_due=c.total_due,
-            currency="EUR",
-            reference=stored.reference,
-            reference_rf=stored.reference_rf,
-            seller=self._cache.seller(stored),
-            customer=self._cache.customer(stored),
-            issued_at=issued_at,
-        )
+        fields: dict[str, Any] = {
+            "reminder_id": reminder_id(item.invoice_id, c.level),
+            "level": c.level,
+            "reminder_date": c.on,
+            "due_date": c.new_due_date,
+            "invoice_id": item.invoice_id,
+            "invoice_number": item.invoice_number,
+            "invoice_date": item.invoice_date,
+            "invoice_due_date": item.due_date,
+            "invoice_gross": item.gross,
+            "open_amount": item.open,
+            "fee": charged.fee,
+            "compensation": charged.compensation,
+            "interest": charged.interest,
+            "total_due": c.total_due,
+            "currency": "EUR",
+            "reference": stored.reference,
+            "reference_rf": stored.reference_rf,
+            "seller": self._cache.seller(stored),
+            "customer": self._cache.customer(stored),
+            "issued_at": issued_at,
+        }
+        if not _within_contract(fields, charged.periods):
+            periods = [asdict(p) for p in charged.periods]  # validated with the rest: every error at once
+            validated = ReminderDocument(**fields, interest_periods=periods)
+            return ReminderIssued(reminder=validated)
+        document = ReminderDocument.model_construct(**fields, interest_periods=_trusted_periods(charged.periods))
         return ReminderIssued.model_construct(reminder=document)
 
     def handover(self, stored: StoredItem, claim: Claim, agency: str, actor: str) -> HandedOverToCollection:
