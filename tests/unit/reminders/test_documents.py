@@ -150,13 +150,19 @@ def three_decimals_of_interest(c: Candidate) -> Candidate:
     return with_periods(c, (replace(c.charges.periods[0], amount=D("1.005")), *c.charges.periods[1:]))
 
 
+def not_a_number(c: Candidate) -> Candidate:
+    return with_periods(c, (replace(c.charges.periods[0], amount=D("NaN")), *c.charges.periods[1:]))
+
+
 BROKEN = [  # (case, stored item, candidate): each breaks one of the contract's checks
     ("gross with 3 decimals", with_item(stored(consumer=True), gross=D("1234.565")), None),
     ("gross over the Money limit", with_item(stored(consumer=True), gross=MAX_AMOUNT + 1), None),
     ("national reference not digits", replace(stored(consumer=True), reference="1000-0000074"), None),
     ("RF reference not of the pattern", replace(stored(consumer=True), reference_rf="rf7410000000074"), None),
     ("invoice number not digits", with_item(stored(consumer=True), invoice_number="A-7"), None),
+    ("RF reference over 25 characters", replace(stored(consumer=True), reference_rf="RF74" + "1" * 22), None),
     ("41 interest periods", stored(consumer=True), forty_one_periods),
+    ("interest period not a number", stored(consumer=True), not_a_number),
     ("interest period with 3 decimals", stored(consumer=True), three_decimals_of_interest),
 ]
 
