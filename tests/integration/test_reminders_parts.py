@@ -18,6 +18,7 @@ from services.reminders.app import SPEC
 from shared.db.migrations import upgrade
 from shared.events.reminders import ReminderIssued
 from shared.events.topics import REMINDERS
+from shared.limits import MAX_AMOUNT
 from tests.support.isolation import Sandbox
 from tests.support.kafka import read_topic, wait_for
 from tests.support.reminders_load import copy_open_items, open_item_rows
@@ -78,3 +79,27 @@ async def test_one_broken_item_is_skipped_and_its_part_goes_on(sandbox: Sandbox)
     assert reminded == {f"inv-{FIRST + i}" for i in range(20)} - {broken}
     summary = handlers.summary(json.loads(row["result"]))
     assert summary["levels"][0]["skipped"][0]["reason"] == "bad_data"
+
+
+async def test_items_whose_reminder_breaks_the_contract_are_skipped_and_their_part_goes_on(sandbox: Sandbox) -> None:
+    """The reminder is built without validation when a cheap check passes; an item whose
+    document would break the event contract (an amount over the Money limit, a reference
+    not of the contract's pattern) is skipped as ``bad_data``, as when every reminder
+    was validated, instead of a committed reminder whose event dispatch dead-letters."""
+    await upgrade(SPEC.migrations_dir, sandbox.db_url)
+    await copy_open_items(sandbox.plain_db_url, open_item_rows(20, due=date(2026, 3, 16)))
+    too_big, bad_reference = f"inv-{FIRST + 3}", f"inv-{FIRST + 11}"
+    over_limit = MAX_AMOUNT * 2  # a Money amount is at most MAX_AMOUNT; the column holds more
+    sql = "UPDATE open_items SET gross = $2, open_amount = $2 WHERE invoice_id = $1"
+    await sandbox.fetch(sql, too_big, over_limit)
+    await sandbox.fetch("UPDATE open_items SET reference = 'A' || reference WHERE invoice_id = $1", bad_reference)
+    async with running(sandbox, today=DAY, jobs_poll_interval_s=0.05, run_migrations_on_start=False) as runtime:
+        job, _ = await runtime.jobs.start_job(handlers.JOB_CREATE, handlers.create_params([1], DAY, None))
+        await wait_for(lambda: sandbox.has(f"SELECT state FROM jobs WHERE id = '{job.id}'", "done"), timeout=60)
+        records = await read_topic(sandbox.bootstrap, sandbox.topic(REMINDERS.name), expect=18, settle=1.0)
+    (row,) = await sandbox.fetch("SELECT failures, result FROM jobs")
+    assert (row["failures"], json.loads(row["result"])) == (2, {"created:1": 18, "skipped:1:bad_data": 2})
+    reminded = {r[0] for r in await sandbox.fetch("SELECT invoice_id FROM reminders")}
+    assert reminded == {f"inv-{FIRST + i}" for i in range(20)} - {too_big, bad_reference}
+    sent = sorted(ReminderIssued.model_validate_json(r.value).reminder.invoice_id for r in records)
+    assert sent == sorted(reminded)  # every event sent reads back under the contract

@@ -6,19 +6,24 @@ rate change) and a customer whose current billing profile replaces the invoice's
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from services.reminders.documents import DocumentBuilder, interest_periods
 from services.reminders.domain.eligibility import Candidate, decide
-from services.reminders.domain.interest import Payment
+from services.reminders.domain.interest import Payment, Period
 from services.reminders.domain.items import OpenItem
 from services.reminders.domain.policy import default_policy
 from services.reminders.domain.rates import default_rates
 from services.reminders.tables import StoredItem
 from shared.events.reminders import ReminderDocument, ReminderIssued
+from shared.limits import MAX_AMOUNT
 from tests.support import documents
 
 D = Decimal
@@ -119,3 +124,91 @@ def test_cases_cover_what_they_name() -> None:
     assert isinstance(paid, Candidate) and len(paid.charges.periods) >= 2
     event = DocumentBuilder().reminder(stored(consumer=True, profile=True), paid, ISSUED_AT)
     assert (event.reminder.customer.data.name, event.reminder.customer.profile_version) == ("Uusi Nimi", 5)
+
+
+def candidate(s: StoredItem) -> Candidate:
+    on = date(2026, 7, 20)
+    c = decide(s.item, 1, on, default_policy().at(on), RATES)
+    assert isinstance(c, Candidate)
+    return c
+
+
+def with_item(s: StoredItem, **changes: Any) -> StoredItem:
+    return replace(s, item=replace(s.item, **changes))
+
+
+def with_periods(c: Candidate, periods: tuple[Period, ...]) -> Candidate:
+    return replace(c, charges=replace(c.charges, periods=periods))
+
+
+def forty_one_periods(c: Candidate) -> Candidate:
+    p = c.charges.periods[0]
+    return with_periods(c, tuple(replace(p, days=1) for _ in range(41)))
+
+
+def three_decimals_of_interest(c: Candidate) -> Candidate:
+    return with_periods(c, (replace(c.charges.periods[0], amount=D("1.005")), *c.charges.periods[1:]))
+
+
+def not_a_number(c: Candidate) -> Candidate:
+    return with_periods(c, (replace(c.charges.periods[0], amount=D("NaN")), *c.charges.periods[1:]))
+
+
+BROKEN = [  # (case, stored item, candidate): each breaks one of the contract's checks
+    ("gross with 3 decimals", with_item(stored(consumer=True), gross=D("1234.565")), None),
+    ("gross over the Money limit", with_item(stored(consumer=True), gross=MAX_AMOUNT + 1), None),
+    ("national reference not digits", replace(stored(consumer=True), reference="1000-0000074"), None),
+    ("RF reference not of the pattern", replace(stored(consumer=True), reference_rf="rf7410000000074"), None),
+    ("invoice number not digits", with_item(stored(consumer=True), invoice_number="A-7"), None),
+    ("RF reference over 25 characters", replace(stored(consumer=True), reference_rf="RF74" + "1" * 22), None),
+    ("41 interest periods", stored(consumer=True), forty_one_periods),
+    ("interest period not a number", stored(consumer=True), not_a_number),
+    ("interest period with 3 decimals", stored(consumer=True), three_decimals_of_interest),
+]
+
+
+@pytest.mark.parametrize(("case", "s", "change"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_a_reminder_breaking_the_contract_is_refused_as_the_model_refuses_it(
+    case: str, s: StoredItem, change: Callable[[Candidate], Candidate] | None
+) -> None:
+    """Before the fast path, the validated model refused these (the job's ``bad_data``);
+    the builder raises the same ``ValidationError`` instead of a document that dispatch
+    would dead-letter."""
+    c = candidate(s) if change is None else change(candidate(s))
+    with pytest.raises(ValidationError) as refused:
+        DocumentBuilder().reminder(s, c, ISSUED_AT)
+    expected = [e["loc"] for e in refused.value.errors()]
+    with pytest.raises(ValidationError) as model:
+        ReminderDocument(  # the contract's model, from the same inputs
+            reminder_id="0" * 32,
+            level=c.level,
+            reminder_date=c.on,
+            due_date=c.new_due_date,
+            invoice_id=s.item.invoice_id,
+            invoice_number=s.item.invoice_number,
+            invoice_date=s.item.invoice_date,
+            invoice_due_date=s.item.due_date,
+            invoice_gross=s.item.gross,
+            open_amount=s.item.open,
+            fee=c.charges.fee,
+            compensation=c.charges.compensation,
+            interest=c.charges.interest,
+            interest_periods=[asdict(p) for p in c.charges.periods],
+            total_due=c.total_due,
+            reference=s.reference,
+            reference_rf=s.reference_rf,
+            seller=documents.SELLER,
+            customer=documents.customer("K-7", documents.PERSON, consumer=True),
+            issued_at=ISSUED_AT,
+        )
+    assert expected == [e["loc"] for e in model.value.errors()], case
+
+
+def test_amount_the_check_doubts_but_the_contract_accepts_is_the_validated_document() -> None:
+    """``1234.560`` has three decimals as written; the contract's model accepts it (two
+    significant), so the builder does too, and gives the validated model's JSON."""
+    s = with_item(stored(consumer=True), gross=D("1234.560"))
+    c = candidate(s)
+    event = DocumentBuilder().reminder(s, c, ISSUED_AT)
+    assert event.model_dump_json() == validated(event, s, c).model_dump_json()
+    assert event.reminder.invoice_gross == D("1234.56")
