@@ -1,5 +1,5 @@
-"""The reminder documents the create job builds without validation (``model_construct``)
-are the documents a validated model gives: the same JSON on the wire, and JSON that
+"""The reminder documents the create job builds (one encoding, cached seller and
+customer models) are the documents a validated model gives: the same JSON on the wire, and JSON that
 the contract's model reads back. Cases: a consumer, a business debtor with the 40 €
 compensation, a partly paid invoice (interest on two balances, across a half-year's
 rate change) and a customer whose current billing profile replaces the invoice's."""
@@ -171,9 +171,8 @@ BROKEN = [  # (case, stored item, candidate): each breaks one of the contract's 
 def test_a_reminder_breaking_the_contract_is_refused_as_the_model_refuses_it(
     case: str, s: StoredItem, change: Callable[[Candidate], Candidate] | None
 ) -> None:
-    """Before the fast path, the validated model refused these (the job's ``bad_data``);
-    the builder raises the same ``ValidationError`` instead of a document that dispatch
-    would dead-letter."""
+    """The contract's model refuses these (the job's ``bad_data``): the builder raises the
+    same ``ValidationError`` instead of a document that dispatch would dead-letter."""
     c = candidate(s) if change is None else change(candidate(s))
     with pytest.raises(ValidationError) as refused:
         DocumentBuilder().reminder(s, c, ISSUED_AT)
