@@ -79,7 +79,7 @@ def migrate(
             _migrate_one(name, migrations_dir, url, MigrationTimeouts())
             continue
         settings = services.settings(name)
-        migrations_dir = services.load(name).SPEC.migrations_dir
+        migrations_dir = services.migrations_dir(name)
         url = settings.database_url.get_secret_value()
         _migrate_one(name, migrations_dir, url, MigrationTimeouts.from_settings(settings))
 

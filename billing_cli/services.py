@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 SERVICES = ("customers", "invoicing", "reminders", "dispatch")
@@ -13,6 +15,17 @@ def load(name: str) -> Any:
     if name not in SERVICES:
         raise KeyError(name)
     return importlib.import_module(f"services.{name}.app")
+
+
+def migrations_dir(name: str) -> Path:
+    """The service's Alembic folder (its ``SPEC.migrations_dir``) without importing the
+    service's app: ``billing migrate`` needs only the folder, not the web and messaging
+    stack a service loads to run."""
+    if name not in SERVICES:
+        raise KeyError(name)
+    spec = importlib.util.find_spec(f"services.{name}")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent / "migrations"
 
 
 def settings(name: str) -> Any:

@@ -38,6 +38,7 @@ EXAMPLES = int(os.environ.get("BILLING_FUZZ_EXAMPLES", "20"))
 """Per operation and mode: ~25 operations x 2 modes x 20 = ~1,000 requests, ~10 s.
 More for a deeper search: ``BILLING_FUZZ_EXAMPLES=200 pytest tests/integration/test_api_fuzz.py``."""
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+RELAY_POLL_S = 0.2
 
 
 @pytest.fixture
@@ -51,7 +52,11 @@ def apps(sandbox: Sandbox, databases: dict[str, str]) -> Iterator[dict[str, Any]
     for service in SERVICES:
         config = importlib.import_module(f"services.{service}.config")
         app = importlib.import_module(f"services.{service}.app")
-        built[service] = app.create_app(config.Settings(**sandbox.settings_kwargs(database_url=databases[service])))
+        # the relay's fallback poll at its default (0.2 s), not the suite's 0.05 s: a commit
+        # wakes the relay anyway, and four idle relays polling 20 times a second cost as
+        # much CPU as the fuzzer's requests (py-spy); the requests and checks are the same
+        kwargs = sandbox.settings_kwargs(database_url=databases[service], outbox_poll_interval_s=RELAY_POLL_S)
+        built[service] = app.create_app(config.Settings(**kwargs))
     try:
         yield built
     finally:

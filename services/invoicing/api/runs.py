@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
@@ -21,13 +21,15 @@ from services.invoicing.handlers.errors import Refused
 from services.invoicing.handlers.numbering import RUN_CONFIRM, RUN_DRAFT, ensure_numbering
 from services.invoicing.handlers.runs import RUN, RunParams
 from services.invoicing.store.invoices import StoredInvoice, breakdown_of
-from services.invoicing.summary_pdf import SummaryRow, render_run_summary
 from shared.api_models import IsoDate, StrictRequest
 from shared.auth.http import Caller, require
 from shared.events.invoicing import BillingRunFinished
 from shared.http import AUTH_ERRORS, NOT_FOUND
 from shared.jobs.api import JobOut, accepted
 from shared.money import ZERO, plain
+
+if TYPE_CHECKING:  # the PDF module (reportlab) is imported when a summary is rendered, not at start
+    from services.invoicing.summary_pdf import SummaryRow
 
 router = APIRouter(prefix="/billing-runs", tags=["billing runs"], responses=AUTH_ERRORS)
 BILL = require("invoicing:bill")
@@ -142,6 +144,8 @@ async def get_run(request: Request, run_id: RunId) -> Any:
 
 
 async def _rows(request: Request, row: Any) -> list[SummaryRow]:
+    from services.invoicing.summary_pdf import SummaryRow
+
     async with uow(request) as u:
         if row.mode == "preview":
             return [_preview_row(p) for p in await u.runs.previews(row.id)]
@@ -163,6 +167,8 @@ async def _rows(request: Request, row: Any) -> list[SummaryRow]:
 
 
 def _preview_row(p: dict[str, Any]) -> SummaryRow:
+    from services.invoicing.summary_pdf import SummaryRow
+
     data = p["customer"]["data"]
     return SummaryRow(
         invoice_number=None,
@@ -188,6 +194,8 @@ async def summary_pdf(
     request: Request, run_id: RunId, language: Literal["fi", "en"] = Query("fi", description="fi | en")
 ) -> Response:
     """The run's summary as a PDF a clerk prints (seed step 16), in Finnish or English."""
+    from services.invoicing.summary_pdf import render_run_summary
+
     async with uow(request) as u:
         row = await u.runs.get(run_id)
     if row is None or row.summary is None:
