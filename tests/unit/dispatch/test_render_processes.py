@@ -18,7 +18,8 @@ from services.dispatch import formats
 from services.dispatch.channels.base import Rendered
 from services.dispatch.channels.offload import RenderPool, render_in
 from services.dispatch.channels.printing import PrintChannel
-from services.dispatch.config import Settings
+from services.dispatch.config import Settings, default_renderers
+from services.dispatch.cores import available_cores
 from services.dispatch.domain.documents import from_invoice, stored_document
 from services.dispatch.domain.outcomes import Failed
 from services.dispatch.records import Claim
@@ -44,8 +45,8 @@ def claim_for(channel: str, who: CustomerData, number: int = 1000000001) -> Clai
 
 
 def test_the_default_is_one_render_process_per_core_but_one_and_zero_means_in_process(tmp_path: Path) -> None:
-    cores = os.cpu_count() or 2
-    assert settings(tmp_path).renderers() == min(4, max(1, cores - 1))
+    assert settings(tmp_path).renderers() == default_renderers(available_cores())
+    assert [default_renderers(n) for n in (1, 2, 3, 5, 64)] == [0, 1, 2, 4, 4]
     assert settings(tmp_path, render_processes=0).renderers() == 0
     assert settings(tmp_path, render_processes=3).renderers() == 3
 
