@@ -66,7 +66,8 @@ class Settings(ServiceSettings):
     send (stored once; the sending path then only reads and sends); 0: never (each
     document is rendered once by its first attempt instead)."""
     render_ahead_batch: int = 32
-    """Documents rendered ahead per transaction (their rows are locked meanwhile)."""
+    """Documents rendered ahead per transaction (each under an advisory lock meanwhile, no
+    row lock)."""
 
     render_processes: int | None = None
     """Processes an e-invoice or print worker renders in (Finvoice build + check, the
