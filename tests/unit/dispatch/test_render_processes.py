@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -58,7 +59,7 @@ async def test_a_pdf_rendered_in_a_child_is_the_one_rendered_here(tmp_path: Path
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     here = formats.pdf(stored_document(claim.source, claim.payload, claim.recipient))
     assert isinstance(there, Rendered)
     assert there.content == here and there.file_name == f"{claim.id}.pdf"
@@ -71,7 +72,7 @@ async def test_a_finvoice_built_in_a_child_is_checked_there_and_valid(tmp_path: 
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     assert isinstance(there, Rendered)
     assert formats.finvoice_problems(there.content) == []
     body = there.content[there.content.index(b"<?xml") :]
@@ -86,7 +87,7 @@ async def test_a_document_the_channel_refuses_comes_back_as_its_failure(tmp_path
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     here = await render_in(None, PrintChannel(settings(tmp_path, render_processes=0)).render, claim)
     assert isinstance(there, Failed) and there.permanent
     assert there == here
@@ -107,4 +108,24 @@ async def test_a_pool_whose_child_died_fails_the_attempt_and_is_made_again(tmp_p
         again = await pool.render(claim)
         assert isinstance(again, Rendered)
     finally:
-        pool.stop()
+        await pool.stop()
+
+
+async def test_stopping_the_pool_waits_for_its_renders_without_stopping_the_event_loop(tmp_path: Path) -> None:
+    pool = RenderPool("print", settings(tmp_path), 1)
+    pool.start()
+    assert pool._pool is not None
+    busy = pool._pool.submit(time.sleep, 1.0)  # a render in progress: the stop waits for it
+    stopped = False
+    seen: list[bool] = []
+
+    async def beat() -> None:
+        await asyncio.sleep(0.05)
+        seen.append(stopped)
+
+    beating = asyncio.create_task(beat())
+    await pool.stop()
+    stopped = True
+    await beating
+    assert busy.done()  # the stop waited for the child's work ...
+    assert seen == [False]  # ... while the loop ran other tasks (before: only after the stop)
