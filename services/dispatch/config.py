@@ -7,13 +7,13 @@ e-invoice endpoint token) are ``SecretStr``: never logged, never in ``repr``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.dispatch.cores import available_cores
 from shared.events.customers import Channel
 from shared.settings import ServiceSettings
 
@@ -66,12 +66,16 @@ class Settings(ServiceSettings):
     send (stored once; the sending path then only reads and sends); 0: never (each
     document is rendered once by its first attempt instead)."""
     render_ahead_batch: int = 32
-    """Documents rendered ahead per transaction (their rows are locked meanwhile)."""
+    """Documents rendered ahead per transaction (each under an advisory lock meanwhile, no
+    row lock)."""
 
     render_processes: int | None = None
     """Processes an e-invoice or print worker renders in (Finvoice build + check, the
-    PDF), beside its own, which claims, delivers and records: None = one per core but
-    one (at most 4, at least 1); 0 = in the worker's own process."""
+    PDF), beside its own, which claims, delivers and records: None = one per core it may
+    use but one (the CPUs it may run on, capped by its container's CPU limit:
+    :func:`services.dispatch.cores.available_cores`), at most 4, 0 with fewer than 2
+    cores; 0 = in the worker's own process. Each process holds about 110 MiB: set it
+    with the memory limit in mind."""
 
     # --- e-mail (SMTP) -----------------------------------------------------------
     smtp_host: str = "127.0.0.1"
@@ -124,4 +128,10 @@ class Settings(ServiceSettings):
         """How many render processes (``render_processes``; 0: none, render in-process)."""
         if self.render_processes is not None:
             return max(0, self.render_processes)
-        return min(4, max(1, (os.cpu_count() or 2) - 1))
+        return default_renderers(available_cores())
+
+
+def default_renderers(cores: int) -> int:
+    """Render processes beside the worker's own on ``cores`` cores: one per core but the
+    worker's, at most 4; none (render in-process) with fewer than 2."""
+    return min(4, max(0, cores - 1))

@@ -7,8 +7,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.prerender import Prepared
@@ -40,32 +39,18 @@ class RenderQueries:
         return {row.document_id: Prepared(row.render_key, row.content, row.receipt, row.address) for row in rows}
 
     async def save_renders(self, renders: Sequence[tuple[str, Prepared]]) -> None:
+        """Store ``renders``, only of documents still on their way: render-ahead holds no
+        row lock, so a send may have delivered (or failed) one since it was read."""
         if not renders:
             return
-        stmt = pg_insert(document_renders).values(
-            [
-                {
-                    "document_id": i,
-                    "render_key": p.key,
-                    "content": p.content,
-                    "receipt": p.receipt,
-                    "address": p.address,
-                }
-                for i, p in renders
-            ]
-        )
-        await self._s.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["document_id"],
-                set_={
-                    "render_key": stmt.excluded.render_key,
-                    "content": stmt.excluded.content,
-                    "receipt": stmt.excluded.receipt,
-                    "address": stmt.excluded.address,
-                    "created_at": func.clock_timestamp(),
-                },
-            )
-        )
+        params = {
+            "ids": [i for i, _ in renders],
+            "keys": [p.key for _, p in renders],
+            "contents": [p.content for _, p in renders],
+            "receipts": [p.receipt for _, p in renders],
+            "addresses": [p.address for _, p in renders],
+        }
+        await self._s.execute(_SAVE_RENDERS, params)
 
     async def drop_renders(self, ids: Sequence[str]) -> None:
         if ids:
@@ -78,15 +63,42 @@ RENDER_LOCKS = zlib.crc32(b"dispatch-render-ahead") & 0x7FFFFFFF
 # No row lock on the documents: a send skips the rows other transactions lock (another
 # send has them), so locking them here would leave them out of a send. A transaction-
 # level advisory lock per document keeps two workers from rendering the same one.
+#
+# The lock is taken in the outer query, over what the inner one has already filtered and
+# limited (a subquery with a LIMIT is neither flattened nor given the outer condition):
+# in one WHERE with the anti-join, PostgreSQL may call it for every waiting row it scans,
+# rendered or not, and a backlog of 100,000 rendered documents would ask for 100,000
+# locks in one transaction (the server's shared lock table: "out of shared memory").
 _UNRENDERED = text(
     """
-    SELECT d.id, d.seq, d.source, CAST(d.payload AS text) AS payload, d.recipient
-    FROM documents d
-    WHERE d.channel = :channel AND d.state = 'waiting' AND d.seq > :after
-      AND NOT EXISTS (SELECT 1 FROM document_renders r WHERE r.document_id = d.id)
-      AND pg_try_advisory_xact_lock(CAST(:ns AS int), hashtext(d.id))
-    ORDER BY d.seq
+    SELECT c.id, c.seq, c.source, c.payload, c.recipient
+    FROM (
+        SELECT d.id, d.seq, d.source, CAST(d.payload AS text) AS payload, d.recipient
+        FROM documents d
+        WHERE d.channel = :channel AND d.state = 'waiting' AND d.seq > :after
+          AND NOT EXISTS (SELECT 1 FROM document_renders r WHERE r.document_id = d.id)
+        ORDER BY d.seq
+        LIMIT :limit * 4
+    ) c
+    WHERE pg_try_advisory_xact_lock(CAST(:ns AS int), hashtext(c.id))
+    ORDER BY c.seq
     LIMIT :limit
+    """
+)
+
+# Only documents still on their way (not delivered, failed or moved) keep a render.
+_SAVE_RENDERS = text(
+    """
+    INSERT INTO document_renders (document_id, render_key, content, receipt, address)
+    SELECT v.id, v.render_key, v.content, v.receipt, v.address
+    FROM unnest(CAST(:ids AS text[]), CAST(:keys AS text[]), CAST(:contents AS bytea[]),
+                CAST(:receipts AS text[]), CAST(:addresses AS text[]))
+         AS v(id, render_key, content, receipt, address)
+    JOIN documents d ON d.id = v.id
+    WHERE d.state IN ('waiting', 'queued', 'sending', 'staged', 'retry')
+    ON CONFLICT (document_id) DO UPDATE SET
+        render_key = excluded.render_key, content = excluded.content, receipt = excluded.receipt,
+        address = excluded.address, created_at = clock_timestamp()
     """
 )
 

@@ -64,12 +64,12 @@ class EInvoiceChannel:
 
     async def stop(self) -> None:
         if self._renderer is not None:
-            self._renderer.stop()
+            await self._renderer.stop()
             self._renderer = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        self._files.shutdown(wait=True)
+        await asyncio.to_thread(self._files.shutdown, wait=True)
 
     def render(self, document_id: str, doc: Document) -> Rendered:
         problem = channel_problem("einvoice", doc.customer.data)

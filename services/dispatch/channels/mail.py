@@ -26,13 +26,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
 from services.dispatch import formats
 from services.dispatch.channels.base import Refused, Rendered, clean_reason
+from services.dispatch.channels.render_code import renderer_code
 from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Failed, Outcome
@@ -44,18 +44,6 @@ from shared.events.customers import Channel
 
 log = logging.getLogger(__name__)
 
-
-def _renderer_code() -> str:
-    """A digest of the renderers' code: a deploy that changes a template makes the
-    renders stored before it stale (they are made again, not sent)."""
-    digest = hashlib.sha256()
-    folder = Path(__file__).resolve().parent.parent / "render"
-    for path in sorted(folder.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-RENDERER = _renderer_code()
 
 _UNREACHABLE = (
     aiosmtplib.SMTPConnectError,
@@ -191,9 +179,10 @@ class EmailChannel:
     def render_key(self, recipient: Mapping[str, Any] | None) -> str:
         """What a stored render must have been made for to be sent as it is: the
         recipient data of the attempt (None: the snapshot taken at issue), the sender
-        settings and the renderers' code (the document itself never changes)."""
+        settings and what renders it (:mod:`services.dispatch.channels.render_code`; the
+        document itself never changes)."""
         s = self._s
-        parts = [RENDERER, s.mail_from, s.mail_sender_name, s.mail_reply_to, s.message_id_domain, recipient]
+        parts = [renderer_code(), s.mail_from, s.mail_sender_name, s.mail_reply_to, s.message_id_domain, recipient]
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def prepare(self, document_id: str, doc: Document, recipient: Mapping[str, Any] | None = None) -> Prepared:

@@ -74,10 +74,12 @@ class RenderPool:
         if self._pool is None:
             self._pool = self._make()
 
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    async def stop(self) -> None:
+        """Stop the children once their renders are done, in a thread: waiting for them
+        here would stop the event loop (the consumers, the HTTP server) meanwhile."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     async def render(self, claim: Claim) -> Rendered | Failed:
         """The claim's document rendered in a child: the file, or its permanent failure."""

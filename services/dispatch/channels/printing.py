@@ -54,9 +54,9 @@ class PrintChannel:
 
     async def stop(self) -> None:
         if self._renderer is not None:
-            self._renderer.stop()
+            await self._renderer.stop()
             self._renderer = None
-        self._files.shutdown(wait=True)
+        await asyncio.to_thread(self._files.shutdown, wait=True)
 
     async def attempt(self, claim: Claim) -> Outcome:
         """A worker's attempt: the PDF drawn in a render process, then staged from here."""

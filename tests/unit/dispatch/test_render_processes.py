@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from services.dispatch import formats
 from services.dispatch.channels.base import Rendered
 from services.dispatch.channels.offload import RenderPool, render_in
 from services.dispatch.channels.printing import PrintChannel
-from services.dispatch.config import Settings
+from services.dispatch.config import Settings, default_renderers
+from services.dispatch.cores import available_cores
 from services.dispatch.domain.documents import from_invoice, stored_document
 from services.dispatch.domain.outcomes import Failed
 from services.dispatch.records import Claim
@@ -44,8 +46,8 @@ def claim_for(channel: str, who: CustomerData, number: int = 1000000001) -> Clai
 
 
 def test_the_default_is_one_render_process_per_core_but_one_and_zero_means_in_process(tmp_path: Path) -> None:
-    cores = os.cpu_count() or 2
-    assert settings(tmp_path).renderers() == min(4, max(1, cores - 1))
+    assert settings(tmp_path).renderers() == default_renderers(available_cores())
+    assert [default_renderers(n) for n in (1, 2, 3, 5, 64)] == [0, 1, 2, 4, 4]
     assert settings(tmp_path, render_processes=0).renderers() == 0
     assert settings(tmp_path, render_processes=3).renderers() == 3
 
@@ -57,7 +59,7 @@ async def test_a_pdf_rendered_in_a_child_is_the_one_rendered_here(tmp_path: Path
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     here = formats.pdf(stored_document(claim.source, claim.payload, claim.recipient))
     assert isinstance(there, Rendered)
     assert there.content == here and there.file_name == f"{claim.id}.pdf"
@@ -70,7 +72,7 @@ async def test_a_finvoice_built_in_a_child_is_checked_there_and_valid(tmp_path: 
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     assert isinstance(there, Rendered)
     assert formats.finvoice_problems(there.content) == []
     body = there.content[there.content.index(b"<?xml") :]
@@ -85,7 +87,7 @@ async def test_a_document_the_channel_refuses_comes_back_as_its_failure(tmp_path
     try:
         there = await pool.render(claim)
     finally:
-        pool.stop()
+        await pool.stop()
     here = await render_in(None, PrintChannel(settings(tmp_path, render_processes=0)).render, claim)
     assert isinstance(there, Failed) and there.permanent
     assert there == here
@@ -106,4 +108,24 @@ async def test_a_pool_whose_child_died_fails_the_attempt_and_is_made_again(tmp_p
         again = await pool.render(claim)
         assert isinstance(again, Rendered)
     finally:
-        pool.stop()
+        await pool.stop()
+
+
+async def test_stopping_the_pool_waits_for_its_renders_without_stopping_the_event_loop(tmp_path: Path) -> None:
+    pool = RenderPool("print", settings(tmp_path), 1)
+    pool.start()
+    assert pool._pool is not None
+    busy = pool._pool.submit(time.sleep, 1.0)  # a render in progress: the stop waits for it
+    stopped = False
+    seen: list[bool] = []
+
+    async def beat() -> None:
+        await asyncio.sleep(0.05)
+        seen.append(stopped)
+
+    beating = asyncio.create_task(beat())
+    await pool.stop()
+    stopped = True
+    await beating
+    assert busy.done()  # the stop waited for the child's work ...
+    assert seen == [False]  # ... while the loop ran other tasks (before: only after the stop)
