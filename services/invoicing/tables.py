@@ -223,7 +223,7 @@ run_previews = Table(
     # what a preview run would create: kept for the clerk to read and print, never
     # business state (no request, number or invoice is touched)
     Column("run_id", UUID(as_uuid=True), ForeignKey("billing_runs.id", ondelete="CASCADE"), nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # part * 100,000 + i (run_parts.PREVIEW_STRIDE)
     Column("customer_number", Text, nullable=False),
     Column("invoice", JSONB, nullable=False),
     PrimaryKeyConstraint("run_id", "seq", name="pk_run_previews"),
