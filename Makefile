@@ -71,15 +71,14 @@ check: deps ## lint, format, types, architecture contracts, Kubernetes manifests
 alert-rules: ## the Prometheus alert rules alone: promtool check and unit tests (part of check)
 	$(ALERT_RULES)
 
-# pytest-xdist: the tests spread over TEST_WORKERS processes (`--dist load --maxschedchunk 1`:
-# one test at a time to whichever worker is free, so no worker is left with a queue of slow
-# tests at the end (plain `load`: 14:51 against 9:26); `worksteal` hung once at the very end
-# of a run, every test passed and every worker idle, the controller waiting), each a
+# pytest-xdist: the tests spread over TEST_WORKERS processes (`--dist load`: tests are handed
+# out in small batches as workers free up; `worksteal` hung once at the very end of a
+# run, every test passed and every worker idle, the controller waiting), each a
 # session of its own with its own Kafka and PostgreSQL (containers), so an outage test
 # stops only its own. Most of a test's time is waiting on Kafka and on processes, so more
 # workers than the 2 cores pay; TEST_WORKERS=0 runs in this one process.
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist load --maxschedchunk 1)
+PYTEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist load)
 
 unit: deps ## the fast tier: unit and in-memory tests (marker unit; no servers)
 	$(UV) run pytest -q -m unit $(PYTEST_PARALLEL)

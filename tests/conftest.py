@@ -5,7 +5,7 @@ says which in its header and in its summary.
 Tiers: every test carries the marker of its folder (``unit``, ``integration``, ``e2e``,
 ``browser``, ``containers``), so ``pytest -m unit`` is the fast tier (no servers) and
 ``-m "not browser"`` leaves Chromium out. With pytest-xdist (``make test`` runs
-``-n 4 --dist load --maxschedchunk 1``) each worker is a session of its own: its own servers (its own
+``-n 4 --dist load``) each worker is a session of its own: its own servers (its own
 containers), so a test that stops Kafka or PostgreSQL stops only its worker's. A
 module-scoped fixture (the browser tests' Playwright) is torn down whenever a worker
 moves on to another module's test, so it never stays open under an async test."""
