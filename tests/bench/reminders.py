@@ -265,8 +265,6 @@ async def main(count: int, chunk: int, max_records: int, replicas: list[int]) ->
     for n in replicas:
         print(f"\n=== {n} reminders process(es) ===")
         rates[n] = await one_run(count, chunk, max_records, n)
-    print()
-    print(PROFILE)
     first = replicas[0]
     rate, floor_rate = rates[first]
     targets = [
@@ -277,14 +275,6 @@ async def main(count: int, chunk: int, max_records: int, replicas: list[int]) ->
         cores = len(os.sched_getaffinity(0))
         targets.append(Target(f"two replicas / one ({cores} cores, shared)", rates[2][0] / rates[1][0], 1.8, "x"))
     report(targets)
-
-
-PROFILE = """where the time goes (py-spy of the service, 20,000 reminders, 2026-12-07): per reminder, the job's
-Python work is ~90 us of CPU (was ~150 us): building the document (the customer snapshot parsed, ~13 %),
-encoding it once, the outbox row's CloudEvents headers and trace ids (shared outbox writer, ~15 %), asyncpg
-decoding the locked rows and encoding the insert's arrays (~12 %), the rules (~10 %); the database's share is
-the insert of reminders + items moved (~70 ms per 2,000) and the outbox insert and commit. The relay
-(publishing, shared) runs in the same process: one process is the job and the relay on one core."""
 
 
 if __name__ == "__main__":
