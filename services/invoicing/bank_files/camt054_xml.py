@@ -109,12 +109,23 @@ def validate(root: etree._Element, version: str) -> None:
     if checker.validate(root):
         return
     first = next(iter(cast(Iterable[etree._LogEntry], checker.error_log)))
-    message = _clean(first.message)
+    message = f"{_clean(first.message)} (line {first.line})"
     raise BankFileInvalid(
-        f"line {first.line}",
+        _schema_error_path(root, first),
         f"Sanoma ei ole camt.054.001.{version}-skeeman mukainen: {message}",
         f"The message does not follow the camt.054.001.{version} schema: {message}",
     )
+
+
+def _schema_error_path(root: etree._Element, error: etree._LogEntry) -> str:
+    """libxml2 names the element as ``/*/*/*[2]/*[6]``: turned into a readable path."""
+    try:
+        found = root.getroottree().xpath(error.path) if error.path else None
+    except etree.XPathError:
+        found = None
+    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+        return path_of(found[0])
+    return f"line {error.line}"
 
 
 def _clean(message: str) -> str:

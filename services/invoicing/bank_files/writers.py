@@ -102,7 +102,7 @@ def write_camt054(bank_file: BankFile, version: Literal["02", "08"] = "02") -> b
             element.text = text
         return element
 
-    root = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})
+    root = etree.Element(f"{{{ns}}}Document", nsmap={None: ns})  # type: ignore[dict-item]  # lxml-stubs: default namespace
     message = sub(root, "BkToCstmrDbtCdtNtfctn")
     header = sub(message, "GrpHdr")
     created = (bank_file.created_at or datetime(2000, 1, 1)).isoformat(timespec="seconds")
