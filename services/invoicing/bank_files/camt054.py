@@ -46,7 +46,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from .camt054_xml import looks_like_xml, parse_document, path_of
+from .camt054_xml import looks_like_xml, parse_document
 from .common import check_amount, normalize_reference
 from .model import BankFile, BankFileEntry, BankFileInvalid
 
@@ -61,13 +61,10 @@ class _Doc:
         self.version = version
 
     def all(self, node: etree._Element, path: str) -> list[etree._Element]:
-        found = node.xpath(path, namespaces=self.ns)
-        assert isinstance(found, list)
-        return [element for element in found if isinstance(element, etree._Element)]
+        return node.findall(path, namespaces=self.ns)
 
     def one(self, node: etree._Element, path: str) -> etree._Element | None:
-        found = self.all(node, path)
-        return found[0] if found else None
+        return node.find(path, namespaces=self.ns)
 
     def text(self, node: etree._Element, path: str) -> str | None:
         element = self.one(node, path)
@@ -83,24 +80,24 @@ def parse(data: bytes) -> BankFile:
     assert header is not None  # the schema requires it
     accounts: set[str] = set()
     entries: list[BankFileEntry] = []
-    for notification in doc.all(root, "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"):
+    for number, notification in enumerate(doc.all(root, "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"), start=1):
+        base = f"/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[{number}]"
         account = doc.text(notification, "c:Acct/c:Id/c:IBAN") or doc.text(notification, "c:Acct/c:Id/c:Othr/c:Id")
         accounts.add(account or "")
         notification_entries = doc.all(notification, "c:Ntry")
-        _check_summary(doc, notification, notification_entries)
-        for entry in notification_entries:
-            entries.extend(_entry(doc, entry))
+        _check_summary(doc, notification, notification_entries, base)
+        for index, entry in enumerate(notification_entries, start=1):
+            entries.extend(_entry(doc, entry, f"{base}/Ntry[{index}]"))
     return BankFile(
         format="camt.054",
         file_id=doc.text(header, "c:MsgId") or "",
-        created_at=_datetime(doc.text(header, "c:CreDtTm") or "", path_of(header) + "/CreDtTm"),
+        created_at=_datetime(doc.text(header, "c:CreDtTm") or "", "/Document/BkToCstmrDbtCdtNtfctn/GrpHdr/CreDtTm"),
         account=(accounts.pop() or None) if len(accounts) == 1 else None,
         entries=tuple(entries),
     )
 
 
-def _entry(doc: _Doc, entry: etree._Element) -> list[BankFileEntry]:
-    where = path_of(entry)
+def _entry(doc: _Doc, entry: etree._Element, where: str) -> list[BankFileEntry]:
     direction = doc.text(entry, "c:CdtDbtInd")
     reversal = doc.text(entry, "c:RvslInd") in ("true", "1")
     if direction == "DBIT" and not reversal:
@@ -126,8 +123,12 @@ def _entry(doc: _Doc, entry: etree._Element) -> list[BankFileEntry]:
     assert booking is not None
     value_date = _date_choice(doc, entry, "c:ValDt", where + "/ValDt", required=False)
     entry_amount = _amount(doc, entry, "c:Amt", where + "/Amt")
-    transactions = doc.all(entry, "c:NtryDtls/c:TxDtls")
-    if not transactions:
+    located = [
+        (tx, f"{where}/NtryDtls[{d}]/TxDtls[{t}]", details)
+        for d, details in enumerate(doc.all(entry, "c:NtryDtls"), start=1)
+        for t, tx in enumerate(doc.all(details, "c:TxDtls"), start=1)
+    ]
+    if not located:
         raise BankFileInvalid(
             where,
             "Tapahtumalta puuttuvat maksun tiedot (NtryDtls/TxDtls).",
@@ -138,15 +139,17 @@ def _entry(doc: _Doc, entry: etree._Element) -> list[BankFileEntry]:
             doc,
             entry,
             tx,
+            where=tx_where,
             booking=booking,
             value_date=value_date,
-            only_amount=entry_amount if len(transactions) == 1 else None,
+            only_amount=entry_amount if len(located) == 1 else None,
             reversal=reversal,
         )
-        for tx in transactions
+        for tx, tx_where, _ in located
     ]
-    for details in doc.all(entry, "c:NtryDtls"):
-        _check_batch(doc, details, [p for p, tx in zip(parsed, transactions, strict=True) if tx.getparent() is details])
+    for d, details in enumerate(doc.all(entry, "c:NtryDtls"), start=1):
+        in_details = [p for p, (_, _, parent) in zip(parsed, located, strict=True) if parent is details]
+        _check_batch(doc, details, in_details, f"{where}/NtryDtls[{d}]/Btch")
     total = sum((p.amount for p in parsed), Decimal(0))
     if total != entry_amount:
         raise BankFileInvalid(
@@ -162,12 +165,12 @@ def _transaction(
     entry: etree._Element,
     tx: etree._Element,
     *,
+    where: str,
     booking: date,
     value_date: date | None,
     only_amount: Decimal | None,
     reversal: bool,
 ) -> BankFileEntry:
-    where = path_of(tx)
     archive_id = doc.text(tx, "c:Refs/c:AcctSvcrRef")
     if not archive_id and only_amount is not None:
         archive_id = doc.text(entry, "c:AcctSvcrRef")
@@ -209,11 +212,10 @@ def _transaction(
     )
 
 
-def _check_batch(doc: _Doc, details: etree._Element, parsed: list[BankFileEntry]) -> None:
+def _check_batch(doc: _Doc, details: etree._Element, parsed: list[BankFileEntry], where: str) -> None:
     batch = doc.one(details, "c:Btch")
     if batch is None:
         return
-    where = path_of(batch)
     count = doc.text(batch, "c:NbOfTxs")
     if count is not None and int(count) != len(parsed):
         raise BankFileInvalid(
@@ -232,12 +234,15 @@ def _check_batch(doc: _Doc, details: etree._Element, parsed: list[BankFileEntry]
             )
 
 
-def _check_summary(doc: _Doc, notification: etree._Element, entries: list[etree._Element]) -> None:
+def _check_summary(doc: _Doc, notification: etree._Element, entries: list[etree._Element], where: str) -> None:
     summary = doc.one(notification, "c:TxsSummry")
     if summary is None:
         return
-    base = path_of(summary)
-    amounts = [(doc.text(e, "c:CdtDbtInd"), _amount(doc, e, "c:Amt", path_of(e) + "/Amt")) for e in entries]
+    base = f"{where}/TxsSummry"
+    amounts = [
+        (doc.text(e, "c:CdtDbtInd"), _amount(doc, e, "c:Amt", f"{where}/Ntry[{i}]/Amt"))
+        for i, e in enumerate(entries, start=1)
+    ]
     groups = {
         "TtlNtries": [amount for _, amount in amounts],
         "TtlCdtNtries": [amount for side, amount in amounts if side == "CRDT"],
