@@ -18,14 +18,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import httpx
 import pytest
 
 from services.invoicing.bank_files import MAX_BANK_FILE_BYTES, BankFile, BankFileEntry
-from services.invoicing.bank_files.writers import write_viitesiirto
+from services.invoicing.bank_files.writers import write_camt054, write_viitesiirto
 from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
@@ -66,6 +66,19 @@ def viitesiirto(file_id: str, *entries: BankFileEntry) -> bytes:
             account=ACCOUNT,
             entries=entries,
         )
+    )
+
+
+def camt054(file_id: str, *entries: BankFileEntry, version: Literal["02", "08"] = "02") -> bytes:
+    return write_camt054(
+        BankFile(
+            format="camt.054",
+            file_id=file_id,
+            created_at=datetime(2026, 12, 4, 6, 15),
+            account=ACCOUNT,
+            entries=entries,
+        ),
+        version,
     )
 
 
@@ -235,3 +248,41 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
 async def _item_status(db: str, invoice_id: int, status: str) -> bool:
     item = await reminders_item(db, invoice_id)
     return item is not None and item["status"] == status
+
+
+async def test_camt054_files_match_by_rf_reference_and_a_reversal_opens_the_invoice_again(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    api = invoicing_api
+    async with Publisher(sandbox.bootstrap) as publisher:
+        inbound = Inbound(sandbox, publisher)
+        await inbound.profiles(profile("G-1"))
+        await inbound.requests(request("GR1", "G-1", lines=(PAPER,)))
+        await ready(api, 1)
+    await run(api, kind="subscription", mode="confirm")
+    (g1,) = (await api.get("/invoices")).json()["items"]
+    rf = g1["reference_rf"].replace(" ", "")
+    paid = camt054("CAMT-20261204-1", entry("2026120412345001", rf, "33.00"), version="08")
+    p = (await api.post("/payments/files/preview", **upload(paid, "camt054.xml"))).json()
+    assert (p["format"], p["file_id"], p["count"], p["amount"]) == ("camt.054", "CAMT-20261204-1", 1, "33.00")
+    assert [(e["outcome"], e["invoice_number"], e["reference"]) for e in p["entries"]] == [
+        ("matched", g1["number"], rf)
+    ]
+    first = await api.post("/payments/files", **upload(paid, "camt054.xml", sha256=p["sha256"]))
+    assert first.status_code == 201 and first.json()["recorded"] == 1, first.text
+
+    async def status_is(want: str) -> bool:
+        return bool((await api.get(f"/invoices/{g1['id']}")).json()["payment_status"] == want)
+
+    await wait_for(lambda: status_is("paid"), timeout=30)
+    taken_back = camt054("CAMT-20261205-1", entry("2026120512345009", rf, "33.00", on=date(2026, 12, 5), reversal=True))
+    second = await api.post("/payments/files", **upload(taken_back, "camt054-2.xml"))
+    assert (second.status_code, second.json()["reversals"], second.json()["recorded"]) == (201, 1, 1), second.text
+    await wait_for(lambda: status_is("open"), timeout=30)
+    got = (await api.get(f"/invoices/{g1['id']}")).json()
+    assert got["open_amount"] == "33.00"
+    rows = {x["payment_id"]: (x["status"], x["kind"]) for x in (await api.get("/payments")).json()["items"]}
+    assert rows == {"2026120412345001": ("reversed", "payment"), "2026120512345009": ("reversal", "reversal")}
+    again = await api.post("/payments/files", **upload(taken_back, "camt054-2.xml"))
+    assert (again.status_code, again.json()["already_imported"]) == (200, True)
+    assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries") == 2
