@@ -286,3 +286,22 @@ async def test_camt054_files_match_by_rf_reference_and_a_reversal_opens_the_invo
     again = await api.post("/payments/files", **upload(taken_back, "camt054-2.xml"))
     assert (again.status_code, again.json()["already_imported"]) == (200, True)
     assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries") == 2
+
+
+async def test_a_large_file_imports_in_one_transaction(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    """4,000 entries: more than one statement's parameters (32,767) would hold as a
+    multi-row insert or an IN list; then the same entries again in a second file."""
+    n = 4_000
+    entries = [entry(f"261203L{i:09d}", "12345672", "1.00", line=i + 2) for i in range(n)]
+    big = viitesiirto("202612040615-47-123456789", *entries)
+    done = await invoicing_api.post("/payments/files", **upload(big, "iso.txt"))
+    assert done.status_code == 201, done.text
+    assert (done.json()["count"], done.json()["amount"], done.json()["recorded"]) == (n, "4000.00", n)
+    overlap = viitesiirto("202612050615-47-123456789", *entries[-10:], entry("261205L000000001", "12345672", "2.00"))
+    again = await invoicing_api.post("/payments/files", **upload(overlap, "iso2.txt"))
+    assert (again.json()["recorded"], again.json()["repeated"]) == (1, 10), again.text
+    assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries WHERE NOT repeated") == n + 1
+    published = await read_topic(sandbox.bootstrap, sandbox.topic(topics.REFERENCE_PAYMENTS.name), expect=n + 1)
+    assert len({json.loads(r.value)["payment_id"] for r in published}) == len(published) == n + 1
