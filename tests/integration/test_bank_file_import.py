@@ -30,7 +30,7 @@ from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
 from tests.integration.test_invoicing_lifecycle import PAPER, ready
-from tests.support.credentials import as_clerk
+from tests.support.credentials import as_clerk, credentials
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
 from tests.support.reminders_runtime import running
@@ -132,6 +132,11 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
         ("261203ABCD000003", "unmatched", None, "reference-unknown"),
     ]
     assert await sandbox.scalar("SELECT count(*) FROM bank_files") == 0  # a preview records nothing
+    reader = {"Authorization": f"Bearer {credentials().only('invoicing:read')}"}
+    for path in ("/payments/files/preview", "/payments/files"):  # the scope of allocating payments
+        forbidden = await api.post(path, **upload(first), headers=reader)
+        assert forbidden.status_code == 403 and forbidden.json()["detail"]["code"] == "forbidden", forbidden.text
+    assert (await api.get("/payments/files", headers=reader)).json()["total"] == 0
 
     imported = await api.post("/payments/files", **upload(first, sha256=p["sha256"]), headers=as_clerk("clerk-7"))
     assert imported.status_code == 201, imported.text
