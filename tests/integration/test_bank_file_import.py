@@ -18,6 +18,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
@@ -197,13 +198,14 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
             i["reversals"],
             i["matched"],
             i["unmatched"],
+            i["reversed"],
             i["pending"],
             i["repeated"],
         )
         for i in listing["items"]
-    ] == [
-        (done.json()["id"], "clerk-8", 1, 1, 1, 0, 0, 1),
-        (body["id"], "clerk-7", 3, 0, 2, 1, 0, 0),
+    ] == [  # the second file: its reversal; the first: F-2's payment, the unknown one, F-1's reversed one
+        (done.json()["id"], "clerk-8", 1, 1, 0, 0, 1, 0, 1),
+        (body["id"], "clerk-7", 3, 0, 1, 1, 1, 0, 0),
     ]
     detail = (await api.get(f"/payments/files/{done.json()['id']}")).json()
     assert [(e["archive_id"], e["repeated"], e["status"]) for e in detail["entries"]] == [
@@ -310,3 +312,49 @@ async def test_a_large_file_imports_in_one_transaction(
     assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries WHERE NOT repeated") == n + 1
     published = await read_topic(sandbox.bootstrap, sandbox.topic(topics.REFERENCE_PAYMENTS.name), expect=n + 1)
     assert len({json.loads(r.value)["payment_id"] for r in published}) == len(published) == n + 1
+
+
+async def test_the_specifications_sample_files_import_and_their_corrections_reverse_their_payments(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    """The sample files of tests/data/bank_files (built from the specifications; no invoice
+    has their references): every entry recorded once, each correction taking back the
+    payment of its reference and amount, and the one whose payment never came kept for
+    the clerk."""
+    samples = Path(__file__).resolve().parents[1] / "data" / "bank_files"
+    recorded = {}
+    for name in ("viitesiirto_sample.txt", "camt054_001_02_sample.xml", "camt054_001_08_sample.xml"):
+        done = await invoicing_api.post("/payments/files", **upload((samples / name).read_bytes(), name))
+        assert done.status_code == 201, done.text
+        recorded[name] = (done.json()["format"], done.json()["recorded"], done.json()["reversals"])
+    assert recorded == {
+        "viitesiirto_sample.txt": ("viitesiirto", 4, 1),
+        "camt054_001_02_sample.xml": ("camt.054", 4, 1),
+        "camt054_001_08_sample.xml": ("camt.054", 2, 1),
+    }
+
+    async def all_taken() -> bool:
+        return (await invoicing_api.get("/payments")).json()["total"] == 10
+
+    await wait_for(all_taken, timeout=30)
+    got = {p["payment_id"]: (p["status"], p["reason"]) for p in (await invoicing_api.get("/payments")).json()["items"]}
+    unknown = ("unmatched", "reference-unknown")
+    assert got == {
+        "261203ABCD000001": ("reversed", "reference-unknown"),
+        "261203ABCD000002": unknown,
+        "261204ABCD000003": unknown,
+        "261204ABCD000009": ("reversal", None),
+        "261203ABCD000101": ("reversed", "reference-unknown"),
+        "261203ABCD000102": unknown,
+        "261204ABCD000103": unknown,
+        "261204ABCD000109": ("reversal", None),
+        "261205EFGH000001": unknown,
+        "261205EFGH000002": ("unmatched", "reversal-unknown"),
+    }
+    listing = (await invoicing_api.get("/payments/files")).json()["items"]
+    counts = sorted((i["file_name"], i["matched"], i["unmatched"], i["reversed"], i["pending"]) for i in listing)
+    assert counts == [
+        ("camt054_001_02_sample.xml", 0, 2, 2, 0),
+        ("camt054_001_08_sample.xml", 0, 2, 0, 0),
+        ("viitesiirto_sample.txt", 0, 2, 2, 0),
+    ]

@@ -47,6 +47,7 @@ class StoredFile:
     repeated: int
     matched: int
     unmatched: int
+    reversed: int
     pending: int
 
 
@@ -75,11 +76,12 @@ CHUNK = 2_000
 _e = bank_file_entries
 _p = payments
 _FIRST = and_(_p.c.payment_id == _e.c.archive_id, _e.c.repeated.is_(False))
-_COUNTS = (
-    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.isnot(None), _p.c.status != "unmatched"),
-    func.count().filter(_p.c.status == "unmatched"),
-    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.is_(None)),
-)
+_COUNTS = {  # over the entries this file brought (the join finds no payment for a repeat)
+    "matched": func.count().filter(_p.c.status.in_(("matched", "allocated"))),
+    "unmatched": func.count().filter(_p.c.status == "unmatched"),
+    "reversed": func.count().filter(_p.c.status.in_(("reversed", "reversal"))),
+    "pending": func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.is_(None)),
+}
 
 
 class BankFileStore:
@@ -163,7 +165,7 @@ class BankFileStore:
 
     def _files(self) -> Any:
         return (
-            select(bank_files, *(c.label(n) for c, n in zip(_COUNTS, ("matched", "unmatched", "pending"), strict=True)))
+            select(bank_files, *(c.label(n) for n, c in _COUNTS.items()))
             .select_from(bank_files.outerjoin(_e, _e.c.file_id == bank_files.c.id).outerjoin(_p, _FIRST))
             .group_by(bank_files.c.id)
         )
