@@ -183,9 +183,9 @@ def test_billing_migrate_console_then_revoke_every_session_of_a_clerk(console_db
     env = {"CONSOLE_DATABASE_URL": console_db}
     migrated = runner.invoke(cli, ["migrate", "console"], env=env)
     assert migrated.exit_code == 0, migrated.output
-    assert migrated.stdout == "console: migrated an empty database to head 0001\n"
+    assert migrated.stdout == "console: migrated an empty database to head 0002\n"
     again = runner.invoke(cli, ["migrate", "console"], env=env)
-    assert again.stdout == "console: at head 0001, nothing to migrate\n"
+    assert again.stdout == "console: at head 0002, nothing to migrate\n"
     clock = Clock()
     # production: the console starts only on the migrated schema, which `billing migrate` made
     with consoles(console_db, clock, OFFICE, OFFICE, ELSEWHERE, mode="production") as (desk, laptop, ben):
