@@ -341,6 +341,7 @@ def test_where_in_the_clerks_language() -> None:
     path = "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry[2]/Amt"
     assert refusal({"where": path}, "fi") == path
     assert refusal({}, "fi") is None
+    assert refusal({"where": "file"}, "fi") is None  # the file as a whole: no place to name
 
 
 @pytest.mark.asyncio
