@@ -97,7 +97,7 @@ async def preview(request: Request, user: User, file: Annotated[UploadFile | Non
     except ServiceError as exc:
         status = 422 if exc.code == INVALID else 502 if exc.status in (0, 500, 502, 503, 504) else 400
         where = where_of(exc.extra, lang_of(request))
-        problem = {"message": exc.message, "where": where, "invalid": exc.code == INVALID}
+        problem = {"message": exc.message, "where": where, "invalid": exc.code == INVALID, "name": name}
         return await _page(request, status_code=status, problem=problem)
     token = None
     if not found.get("already_imported_as"):

@@ -79,7 +79,7 @@ def refusal(extra: Mapping[str, Any], lang: str) -> str | None:
     say. The parser names a line (``line 4``) or an element path (kept as it is: it
     names the file's own XML elements)."""
     where = extra.get("where")
-    if where is None or where == "" or where == "file":  # "file": the file as a whole
+    if where is None or where in ("", "file"):  # "file": the file as a whole
         return None
     if isinstance(where, int) and not isinstance(where, bool):
         return i18n.translate(lang, "bank_files.line", line=where)

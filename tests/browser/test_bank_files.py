@@ -121,7 +121,7 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
     for archive_id, number in zip(("ARK0000000000001", "ARK0000000000002"), numbers, strict=True):
         row = page.locator(f"tr[data-entry={archive_id}]")
         expect(row).to_have_attribute("data-entry-outcome", "matched")
-        expect(row.locator("a[data-invoice]")).to_have_text(f"lasku {number}")
+        expect(row.locator("a[data-invoice]")).to_have_text(f"laskulle {number}")
     unmatched = page.locator("tr[data-entry=ARK0000000000003]")
     expect(unmatched).to_have_attribute("data-entry-outcome", "unmatched")
     expect(unmatched).to_contain_text("12,50\u00a0€")
@@ -173,7 +173,7 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
     page.goto(f"{stack.url}/bank-files")
     upload(page, bad)
     refusal = page.locator("[data-refusal]")
-    expect(refusal).to_contain_text("Aineistoa ei tuotu: se on virheellinen. Mitään ei kirjattu.")
+    expect(refusal).to_contain_text("Aineistoa rikki.txt ei tuotu: se on virheellinen. Mitään ei kirjattu.")
     expect(refusal.locator("[data-refusal-where]")).to_have_text("Kohta aineistossa: rivi 5")
     assert_outcome_in_view(page, refusal)
     expect(page.locator("tr[data-file]")).to_have_count(1)

@@ -195,7 +195,7 @@ def test_upload_shows_the_preview_and_confirm_imports_exactly_those_bytes(
     assert "1 kpl, yhteensä 50,00\u00a0€" in html  # reversals
     assert re.search(r'data-tally="matched">1<', html) and re.search(r'data-tally="unmatched">1<', html)
     matched = re.search(r'<tr data-entry="A-1" data-entry-outcome="matched">(.*?)</tr>', html, re.S)
-    assert matched and 'href="/invoices?number=10042"' in matched.group(1) and "lasku 10042" in matched.group(1)
+    assert matched and 'href="/invoices?number=10042"' in matched.group(1) and "laskulle 10042" in matched.group(1)
     unmatched = re.search(r'<tr data-entry="A-2" data-entry-outcome="unmatched">(.*?)</tr>', html, re.S)
     assert unmatched and "Kohdistamaton" in unmatched.group(1) and "viitettä ei löydy" in unmatched.group(1)
     assert "Maija Maksaja" not in html  # the payer's name is not needed to confirm a file
@@ -223,10 +223,10 @@ def test_a_malformed_file_shows_the_refusal_and_where_and_imports_nothing(
     invoicing.answers[("POST", "/payments/files/preview")] = lambda r: httpx.Response(422, json=INVALID)
     refused = _upload(client, b"not a bank file")
     assert refused.status_code == 422
-    notice = re.search(r'<div class="notice error" role="alert" tabindex="-1" data-outcome data-refusal>(.*?)</div>',
+    notice = re.search(r'<div class="notice error" role="alert" tabindex="-1" data-outcome data-refusal id="bank-file-problem">(.*?)</div>',
                        refused.text, re.S)  # fmt: skip
     assert notice, refused.text
-    assert "Aineistoa ei tuotu: se on virheellinen. Mitään ei kirjattu." in notice.group(1)
+    assert "Aineistoa viitteet.txt ei tuotu: se on virheellinen. Mitään ei kirjattu." in notice.group(1)
     assert "Summatietueen maksujen summa ei täsmää." in notice.group(1)
     assert "Kohta aineistossa: rivi 5" in notice.group(1)
     assert 'name="upload"' not in refused.text and store.uploads == {}
