@@ -162,7 +162,8 @@ def describe_error(response: httpx.Response, lang: str) -> str:
         return f"HTTP {response.status_code}"
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict) and f"message_{lang}" in detail:
-        return f"HTTP {response.status_code}: {detail[f'message_{lang}']}"
+        where = f"{detail['where']}: " if isinstance(detail.get("where"), str) else ""  # a bank file's line
+        return f"HTTP {response.status_code}: {where}{detail[f'message_{lang}']}"
     if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
         # a 422: each field path with its message in the clerk's language
         parts = []

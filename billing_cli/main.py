@@ -17,6 +17,7 @@ from billing_cli.demo import app as demo_app
 from billing_cli.dlq import app as dlq_app
 from billing_cli.invoicing import app as invoicing_app
 from billing_cli.jobs import app as jobs_app
+from billing_cli.payments import app as payments_app
 from billing_cli.reminders import app as reminders_app
 from billing_cli.topics import app as topics_app
 
@@ -25,6 +26,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(invoicing_app, name="invoicing")
+app.add_typer(payments_app, name="payments")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(demo_app, name="demo")
 app.add_typer(console_app, name="console")

@@ -16,7 +16,9 @@ from billing_cli.invoicing.common import Json, Lang, app, echo_lines, invoicing_
 def payments(
     *,
     unmatched: Annotated[bool, typer.Option("--unmatched", help="only those waiting for a clerk")] = False,
-    status: Annotated[Literal["matched", "unmatched", "allocated"] | None, typer.Option()] = None,
+    status: Annotated[
+        Literal["matched", "unmatched", "allocated", "reversed", "reversal"] | None, typer.Option()
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     lang: Lang = "fi",
     as_json: Json = False,

@@ -31,7 +31,7 @@ def register(runtime: Runtime[InvoicingUnitOfWork], vat: VatTable) -> None:
     )
     payments_counter = Counter(
         "billing_invoicing_payments",
-        "Reference payments taken in, by outcome (matched, unmatched, repeated).",
+        "Reference payments and reversals taken in, by outcome (matched, unmatched, repeated, reversed).",
         ["outcome"],
         registry=runtime.metrics.registry,
     )

@@ -253,7 +253,9 @@ async def refresh_balance(s: AsyncSession, invoice_id: int) -> None:
     paid_row = (
         await s.execute(
             select(func.coalesce(func.sum(payments.c.amount), 0), func.max(payments.c.payment_date)).where(
-                payments.c.invoice_id == invoice_id
+                payments.c.invoice_id == invoice_id,
+                payments.c.kind == "payment",
+                payments.c.status.in_(("matched", "allocated")),
             )
         )
     ).one()

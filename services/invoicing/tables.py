@@ -7,7 +7,9 @@ Guarantees held by constraints, not by code paths:
   advanced in the confirming transaction (a rollback gives the numbers back), and
   ``uq_invoices_number`` makes a reuse impossible; ``numbering_log`` holds the highest
   number of each series on the invoices topic, so a restored database issues none again;
-- one payment per bank payment id: ``payments`` primary key.
+- one payment per bank payment id: ``payments`` primary key;
+- one import per bank file (``bank_files.sha256``) and one published entry per archive id
+  (``uq_bank_file_entries_archive_id``, over the entries that are not repeats).
 """
 
 from __future__ import annotations
@@ -238,11 +240,61 @@ payments = Table(
     Column("payment_date", Date, nullable=False),
     Column("payer_name", Text, nullable=True),
     Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=True),
-    Column("status", Text, nullable=False),  # matched | unmatched | allocated
+    # a payment: matched | unmatched | allocated | reversed (the bank took it back);
+    # a reversal (kind): reversal (applied to its payment) | unmatched (reversal-unknown)
+    Column("status", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("allocated_by", Text, nullable=True),
     Column("event_id", Text, nullable=False),
+    Column("kind", Text, nullable=False, server_default=text("'payment'")),
+    Column("reverses_payment_id", Text, nullable=True),
+    CheckConstraint("kind IN ('payment', 'reversal')", name="ck_payments_kind"),
 )
 Index("ix_payments_unmatched", payments.c.received_at, postgresql_where=text("status = 'unmatched'"))
 Index("ix_payments_invoice", payments.c.invoice_id)
+
+# Payment files from the bank (camt.054, viitesiirto): one row per file (by its sha256),
+# one per entry the file brought first (by the bank's archive id, = payments.payment_id).
+bank_files = Table(
+    "bank_files",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("sha256", Text, nullable=False, unique=True),
+    Column("format", Text, nullable=False),
+    Column("file_id", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("imported_by", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("reversals", Integer, nullable=False),
+    Column("reversal_amount", MONEY, nullable=False),
+    Column("recorded", Integer, nullable=False),
+    Column("repeated", Integer, nullable=False),
+)
+Index("ix_bank_files_imported_at", bank_files.c.imported_at)
+
+bank_file_entries = Table(
+    "bank_file_entries",
+    metadata,
+    Column("file_id", BigInteger, ForeignKey("bank_files.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("archive_id", Text, nullable=False),
+    # an earlier file (or an earlier entry of this one) brought this archive id: not published
+    Column("repeated", Boolean, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("reverses_archive_id", Text, nullable=True),
+    Column("location", Text, nullable=False),
+    PrimaryKeyConstraint("file_id", "seq", name="pk_bank_file_entries"),
+    CheckConstraint("kind IN ('payment', 'reversal')", name="ck_bank_file_entries_kind"),
+)
+Index(
+    "uq_bank_file_entries_archive_id",
+    bank_file_entries.c.archive_id,
+    unique=True,
+    postgresql_where=text("NOT repeated"),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.invoicing.store.bank_files import BankFileStore
 from services.invoicing.store.invoices import InvoiceStore
 from services.invoicing.store.payments import PaymentStore
 from services.invoicing.store.profiles import ProfileStore
@@ -16,6 +17,7 @@ class InvoicingUnitOfWork(UnitOfWork):
     invoices: InvoiceStore
     payments: PaymentStore
     runs: RunStore
+    bank_files: BankFileStore
 
     def _open(self) -> None:
         self.requests = RequestStore(self.session)
@@ -23,3 +25,4 @@ class InvoicingUnitOfWork(UnitOfWork):
         self.invoices = InvoiceStore(self.session)
         self.payments = PaymentStore(self.session)
         self.runs = RunStore(self.session)
+        self.bank_files = BankFileStore(self.session)

@@ -14,6 +14,9 @@ of one kind (one statement per run, whatever its length), which keeps that order
   balance of each day) and invoicing's paid total, open amount and status are taken
   over; a payment id seen before changes nothing, so a replayed old payment cannot move
   the item back;
+- payment reversed (the bank took a payment back): kept as a negative payment on its
+  date (the balance of each day rises again from then on), and invoicing's totals and
+  status taken over: an invoice the payment had settled is open, and remindable, again;
 - invoice settled: status, open amount and the settlement date from invoicing.
 
 Redelivery is harmless twice over: the inbox skips an event handled before, and every
@@ -38,6 +41,7 @@ from shared.events.invoicing import (
     InvoiceIssued,
     InvoiceSettled,
     PaymentRecorded,
+    PaymentReversed,
 )
 from shared.rejections import EventRejected
 
@@ -48,8 +52,8 @@ def _kind(env: Envelope[Any]) -> str:
         return "issued"
     if isinstance(data, CorrectiveInvoiceIssued):
         return "credit" if data.invoice.totals.gross < 0 else "issued"
-    if isinstance(data, PaymentRecorded):
-        return "payment"
+    if isinstance(data, PaymentRecorded | PaymentReversed):
+        return "payment"  # one run: a payment and its reversal keep their order
     if isinstance(data, InvoiceSettled):
         return "settled"
     return "other"
@@ -90,8 +94,17 @@ async def apply_invoice_events(events: Sequence[Envelope[Any]], uow: RemindersUn
             new = await uow.items.add_movements(credits)
             await uow.items.apply_credits([c for c in credits if (c.invoice_id, c.kind, c.ref) in new])
         elif kind == "payment":
-            payments: list[PaymentRecorded] = [e.data for e in envs]
-            movements = [Movement(p.invoice_id, "payment", p.payment_id, p.payment_date, p.amount) for p in payments]
+            payments: list[PaymentRecorded | PaymentReversed] = [e.data for e in envs]
+            movements = [
+                Movement(
+                    p.invoice_id,
+                    "payment",
+                    p.payment_id,
+                    p.payment_date,
+                    -p.amount if isinstance(p, PaymentReversed) else p.amount,
+                )
+                for p in payments
+            ]
             await uow.items.lock([m.invoice_id for m in movements])
             new = await uow.items.add_movements(movements)
             states = {

@@ -33,3 +33,20 @@ class ReferencePaymentReceived(Event):
     """Euros received (a payment is positive; refunds are not reference payments)."""
     payment_date: date
     payer_name: Name | None = None
+
+
+class ReferencePaymentReversed(Event):
+    """The bank took back (part of) a reference payment: a correction or reversal entry
+    of its file. Keyed by the reference like the payment, so both share a partition and
+    arrive in order. Idempotent by its own ``payment_id`` (the reversal's archive id)."""
+
+    EVENT_TYPE = "fi.billing.bank.reference-payment-reversed.v1"
+
+    payment_id: PaymentId
+    """The reversal's own archive id."""
+    reverses_payment_id: PaymentId | None = None
+    """The reversed payment's archive id, when the bank's file names it."""
+    reference: ReferenceText
+    amount: Annotated[Decimal, Field(gt=0, le=MAX_INVOICE_AMOUNT, max_digits=12, decimal_places=2)]
+    """Euros taken back (> 0)."""
+    payment_date: date

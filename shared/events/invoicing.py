@@ -165,6 +165,28 @@ class PaymentRecorded(Event):
     status: PaymentStatus
 
 
+class PaymentReversed(Event):
+    """A recorded payment the bank took back: the invoice's paid amount is lowered by
+    ``amount`` (an invoice that was settled is open again)."""
+
+    EVENT_TYPE = "fi.billing.invoicing.payment-reversed.v1"
+
+    payment_id: Annotated[str, StringConstraints(max_length=64)]
+    """The reversal's own id (the bank's archive id of the reversal entry)."""
+    reverses_payment_id: Annotated[str, StringConstraints(max_length=64)]
+    """The payment it reverses (recorded earlier by a PaymentRecorded)."""
+    invoice_id: Annotated[str, StringConstraints(max_length=40)]
+    invoice_number: InvoiceNumber
+    customer_number: CustomerNumber
+    amount: Money
+    """Euros taken back (> 0)."""
+    payment_date: date
+    paid_total: Money
+    """Everything paid on the invoice after the reversal."""
+    open_amount: Money
+    status: PaymentStatus
+
+
 class InvoiceSettled(Event):
     """The invoice's open amount reached zero or less (paid, credited or overpaid)."""
 

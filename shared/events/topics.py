@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from shared.events.bank import ReferencePaymentReceived
+from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 from shared.events.customers import BillingProfileChanged, BillingProfileErased, CustomerCorrected, CustomerUpserted
 from shared.events.dispatch import DeliveryFailed, DocumentDelivered, SendDocument
 from shared.events.envelope import Event, event_types
@@ -21,6 +21,7 @@ from shared.events.invoicing import (
     InvoiceIssued,
     InvoiceSettled,
     PaymentRecorded,
+    PaymentReversed,
 )
 from shared.events.reminders import HandedOverToCollection, ReminderIssued
 from shared.events.sales import BillingRequestSubmitted, OrderCancelled
@@ -93,7 +94,10 @@ BILLING_REQUESTS = TopicSpec(
 )
 
 REFERENCE_PAYMENTS = TopicSpec(
-    "bank.reference-payments.v1", (ReferencePaymentReceived,), key="payment reference", kind="inbound"
+    "bank.reference-payments.v1",
+    (ReferencePaymentReceived, ReferencePaymentReversed),
+    key="payment reference",
+    kind="inbound",
 )
 
 # Outbound: this system publishes.
@@ -111,7 +115,7 @@ CUSTOMER_CORRECTIONS = TopicSpec(
 
 INVOICES = TopicSpec(
     "invoicing.invoices.v1",
-    (InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded, InvoiceSettled),
+    (InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded, PaymentReversed, InvoiceSettled),
     key="customer number",
     kept_forever=True,
 )

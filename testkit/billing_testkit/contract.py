@@ -29,10 +29,12 @@ CUSTOMER_UPSERTED = "fi.billing.crm.customer-upserted.v1"
 BILLING_REQUEST_SUBMITTED = "fi.billing.sales.billing-request-submitted.v1"
 ORDER_CANCELLED = "fi.billing.sales.order-cancelled.v1"
 REFERENCE_PAYMENT_RECEIVED = "fi.billing.bank.reference-payment-received.v1"
+REFERENCE_PAYMENT_REVERSED = "fi.billing.bank.reference-payment-reversed.v1"
 BILLING_PROFILE = "fi.billing.customers.billing-profile.v1"
 INVOICE_ISSUED = "fi.billing.invoicing.invoice-issued.v1"
 CORRECTIVE_INVOICE_ISSUED = "fi.billing.invoicing.corrective-invoice-issued.v1"
 PAYMENT_RECORDED = "fi.billing.invoicing.payment-recorded.v1"
+PAYMENT_REVERSED = "fi.billing.invoicing.payment-reversed.v1"
 INVOICE_SETTLED = "fi.billing.invoicing.invoice-settled.v1"
 REMINDER_ISSUED = "fi.billing.reminders.reminder-issued.v1"
 DOCUMENT_DELIVERED = "fi.billing.dispatch.document-delivered.v1"
@@ -323,3 +325,25 @@ def bank_payment(
         }
     )
     return event(REFERENCE_PAYMENT_RECEIVED, reference, data, source=source)
+
+
+def bank_reversal(
+    payment_id: str,
+    *,
+    reference: str,
+    amount: Decimal | int | str,
+    reverses_payment_id: str | None = None,
+    payment_date: date | None = None,
+    source: str = "urn:bank",
+) -> Event:
+    """The bank took back a reference payment (key = the reference, like the payment's)."""
+    data = _drop_none(
+        {
+            "payment_id": payment_id,
+            "reverses_payment_id": reverses_payment_id,
+            "reference": reference,
+            "amount": _amount(amount),
+            "payment_date": (payment_date or date.today()).isoformat(),
+        }
+    )
+    return event(REFERENCE_PAYMENT_REVERSED, reference, data, source=source)

@@ -110,3 +110,47 @@ async def test_a_credit_note_without_its_original_is_dead_lettered(
         await pub.send(r[0], r[1], key=r[2], headers=r[3])
     await wait_for(lambda: sandbox.has("SELECT count(*) FROM dead_letters", 1), timeout=60)
     assert await sandbox.scalar("SELECT error_code FROM dead_letters") == "credit-note-without-original"
+
+
+async def test_a_reversed_payment_opens_the_settled_item_again_and_it_is_remindable(
+    sandbox: Sandbox, reminders: Runtime[RemindersUnitOfWork]
+) -> None:
+    p = sandbox.prefix
+    a = documents.invoice(1000000021, who=documents.customer("C-21"))
+    gross = str(a.totals.gross)
+
+    def reversal() -> ev.Record:  # the same reversal each time: one payment id
+        return ev.reversal(
+            p, a, gross, date(2026, 12, 10), payment_id="rev-1", reverses="pay-1", paid_total="0.00",
+            open_amount=gross, status="open",
+        )  # fmt: skip
+
+    records = [
+        ev.issued(p, a),
+        ev.payment(
+            p, a, gross, date(2026, 11, 10), paid_total=gross, open_amount="0.00", status="paid", payment_id="pay-1"
+        ),
+        ev.settled(p, a, date(2026, 11, 10)),
+        reversal(),
+        reversal(),  # re-sent under a new event id: applied once
+    ]
+    async with Publisher(sandbox.bootstrap) as pub:
+        for r in records[:3]:
+            await pub.send(r[0], r[1], key=r[2], headers=r[3])
+        await wait_for(lambda: sandbox.has("SELECT status FROM open_items", "paid"), timeout=60)
+        async with reminders.uow() as u:  # settled: no reminder
+            assert await u.items.count_step(level=1, on=date(2027, 1, 31), settled_since=date(2027, 1, 31)) == 0
+        for r in records[3:]:
+            await pub.send(r[0], r[1], key=r[2], headers=r[3])
+    await wait_for(lambda: sandbox.has("SELECT status FROM open_items", "open"), timeout=60)
+    (row,) = await sandbox.fetch("SELECT paid_total, open_amount, status, settled_on FROM open_items")
+    assert (row["paid_total"], row["open_amount"], row["status"], row["settled_on"]) == (
+        Decimal("0.00"), a.totals.gross, "open", None,
+    )  # fmt: skip
+    movements = await sandbox.fetch("SELECT kind, ref, amount FROM open_item_movements ORDER BY amount")
+    assert [(m["kind"], m["ref"], m["amount"]) for m in movements] == [
+        ("payment", "rev-1", -a.totals.gross),
+        ("payment", "pay-1", a.totals.gross),
+    ]
+    async with reminders.uow() as u:  # open again: the first reminder's candidate
+        assert await u.items.count_step(level=1, on=date(2027, 1, 31), settled_since=date(2027, 1, 31)) == 1

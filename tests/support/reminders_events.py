@@ -16,6 +16,7 @@ from shared.events.invoicing import (
     InvoiceIssued,
     InvoiceSettled,
     PaymentRecorded,
+    PaymentReversed,
     PaymentStatus,
 )
 from shared.events.topics import BILLING_PROFILES, INVOICES
@@ -52,6 +53,33 @@ def payment(
 ) -> Record:
     event = PaymentRecorded(
         payment_id=payment_id or f"pay-{uuid.uuid4().hex[:12]}",
+        invoice_id=doc.invoice_id,
+        invoice_number=doc.invoice_number,
+        customer_number=doc.customer.customer_number,
+        amount=Decimal(amount),
+        payment_date=on,
+        paid_total=Decimal(paid_total),
+        open_amount=Decimal(open_amount),
+        status=status,
+    )
+    return record(prefix, event, doc.customer.customer_number)
+
+
+def reversal(
+    prefix: str,
+    doc: InvoiceDocument,
+    amount: str,
+    on: date,
+    *,
+    payment_id: str,
+    reverses: str,
+    paid_total: str,
+    open_amount: str,
+    status: PaymentStatus,
+) -> Record:
+    event = PaymentReversed(
+        payment_id=payment_id,
+        reverses_payment_id=reverses,
         invoice_id=doc.invoice_id,
         invoice_number=doc.invoice_number,
         customer_number=doc.customer.customer_number,

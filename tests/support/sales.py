@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from shared.events import topics
-from shared.events.bank import ReferencePaymentReceived
+from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 from shared.events.customers import BillingProfileChanged, ProfileError
 from shared.events.sales import BillingRequestSubmitted, OrderCancelled
 from tests.support.documents import COMPANY, PERSON
@@ -97,6 +97,15 @@ def payment(payment_id: str, reference: str, amount: str, on: str = "2026-12-01"
     }
 
 
+def reversal(
+    payment_id: str, reference: str, amount: str, *, reverses: str | None = None, on: str = "2026-12-02"
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"payment_id": payment_id, "reference": reference, "amount": amount, "payment_date": on}
+    if reverses is not None:
+        body["reverses_payment_id"] = reverses
+    return body
+
+
 class Inbound:
     """Publishes to a sandbox's topics like the outside systems do."""
 
@@ -144,6 +153,15 @@ class Inbound:
             topics.REFERENCE_PAYMENTS.name,
             body["reference"],
             ReferencePaymentReceived.EVENT_TYPE,
+            body,
+            "urn:test:bank",
+        )
+
+    async def reversal(self, body: dict[str, Any]) -> None:
+        await self._send(
+            topics.REFERENCE_PAYMENTS.name,
+            body["reference"],
+            ReferencePaymentReversed.EVENT_TYPE,
             body,
             "urn:test:bank",
         )

@@ -226,3 +226,13 @@ def test_writer_refuses_what_does_not_fit() -> None:
     too_long = replace(parsed.entries[0], archive_id="X" * 17)
     with pytest.raises(ValueError):
         write_viitesiirto(replace(parsed, entries=(too_long,)))
+
+
+def test_blank_failed_direct_debit_fields_in_the_sum_record_are_read_as_none() -> None:
+    lines = sample_lines()
+    lines[5] = put(lines[5], 36, " " * 17)
+    assert len(parse_bank_file(join(lines)).entries) == 4
+    failed = put(put(put(lines[2], 1, "5"), 28, "261203ABCD000077"), 90, "1")
+    error = refused(join([*lines[:5], failed, lines[5]]))
+    assert error.where == "line 7"
+    assert "failed direct debits" in error.en

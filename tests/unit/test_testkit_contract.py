@@ -16,7 +16,7 @@ import pytest
 from billing_cli import services
 from billing_testkit import contract as c
 from shared.events.asyncapi import document
-from shared.events.bank import ReferencePaymentReceived
+from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 from shared.events.customers import CustomerUpserted
 from shared.events.envelope import decode
 from shared.events.sales import BillingRequestSubmitted, OrderCancelled
@@ -53,10 +53,12 @@ def test_the_kits_event_type_names_are_the_systems() -> None:
         c.BILLING_REQUEST_SUBMITTED: BillingRequestSubmitted,
         c.ORDER_CANCELLED: OrderCancelled,
         c.REFERENCE_PAYMENT_RECEIVED: ReferencePaymentReceived,
+        c.REFERENCE_PAYMENT_REVERSED: ReferencePaymentReversed,
         c.BILLING_PROFILE: customers.BillingProfileChanged,
         c.INVOICE_ISSUED: invoicing.InvoiceIssued,
         c.CORRECTIVE_INVOICE_ISSUED: invoicing.CorrectiveInvoiceIssued,
         c.PAYMENT_RECORDED: invoicing.PaymentRecorded,
+        c.PAYMENT_REVERSED: invoicing.PaymentReversed,
         c.INVOICE_SETTLED: invoicing.InvoiceSettled,
         c.REMINDER_ISSUED: reminders.ReminderIssued,
         c.DOCUMENT_DELIVERED: dispatch.DocumentDelivered,
@@ -68,10 +70,12 @@ def test_the_kits_event_type_names_are_the_systems() -> None:
             BillingRequestSubmitted,
             OrderCancelled,
             ReferencePaymentReceived,
+            ReferencePaymentReversed,
             customers.BillingProfileChanged,
             invoicing.InvoiceIssued,
             invoicing.CorrectiveInvoiceIssued,
             invoicing.PaymentRecorded,
+            invoicing.PaymentReversed,
             invoicing.InvoiceSettled,
             reminders.ReminderIssued,
             dispatch.DocumentDelivered,
@@ -148,6 +152,20 @@ def test_a_bank_payment_is_keyed_by_its_reference() -> None:
     assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF18 1000 0000 0000 0001 2")
     env = decode(record(e), ReferencePaymentReceived)
     assert env.data.amount == Decimal("12.5") and env.data.payment_date == date(2026, 2, 1)
+
+
+def test_a_bank_reversal_shares_its_payments_key_and_topic() -> None:
+    e = c.bank_reversal("R-1", reference="RF18 1000 0000 0000 0001 2", amount="12.50", reverses_payment_id="P-1")
+    assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF18 1000 0000 0000 0001 2")
+    env = decode(
+        record(e),
+        {
+            ReferencePaymentReceived.EVENT_TYPE: ReferencePaymentReceived,
+            ReferencePaymentReversed.EVENT_TYPE: ReferencePaymentReversed,
+        },
+    )
+    assert isinstance(env.data, ReferencePaymentReversed)
+    assert (env.data.payment_id, env.data.reverses_payment_id, env.data.amount) == ("R-1", "P-1", Decimal("12.50"))
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,9 @@ class PaymentOut(BaseModel):
     reason_en: str | None
     received_at: datetime
     allocated_by: str | None
+    kind: Literal["payment", "reversal"] = "payment"
+    """A payment, or the bank's reversal of one (status ``reversal`` once applied)."""
+    reverses_payment_id: str | None = None
 
     @classmethod
     def of(cls, p: StoredPayment) -> PaymentOut:
@@ -52,6 +55,8 @@ class PaymentOut(BaseModel):
             reason_en=en,
             received_at=p.received_at,
             allocated_by=p.allocated_by,
+            kind="reversal" if p.kind == "reversal" else "payment",
+            reverses_payment_id=p.reverses_payment_id,
         )
 
 
@@ -63,7 +68,7 @@ class PaymentList(BaseModel):
 @router.get("", response_model=PaymentList, dependencies=[READ])
 async def list_payments(
     request: Request,
-    status: Literal["matched", "unmatched", "allocated"] | None = Query(None),
+    status: Literal["matched", "unmatched", "allocated", "reversed", "reversal"] | None = Query(None),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> Any:

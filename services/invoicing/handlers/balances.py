@@ -9,7 +9,7 @@ from services.invoicing.domain.payments import Balance, became_settled
 from services.invoicing.store.invoices import StoredInvoice
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.events import topics
-from shared.events.invoicing import InvoiceSettled, PaymentRecorded
+from shared.events.invoicing import InvoiceSettled, PaymentRecorded, PaymentReversed
 from shared.tracing import TraceContext
 
 
@@ -79,4 +79,46 @@ async def pay(
         trace=trace,
     )
     await _apply(uow, invoice, after, on, trace)
+    return after
+
+
+async def reverse(
+    uow: InvoicingUnitOfWork,
+    invoice: StoredInvoice,
+    *,
+    payment_id: str,
+    reverses_payment_id: str,
+    amount: Decimal,
+    on: date,
+    trace: TraceContext | None = None,
+) -> Balance:
+    """The bank took a payment on the invoice back: the paid amount is lowered by
+    ``amount`` and PaymentReversed goes in the outbox. An invoice the payment settled is
+    open again (no longer settled); one still settled keeps its settlement date."""
+    after = Balance(invoice.totals.gross, invoice.credited, invoice.paid - amount)
+    assert invoice.number is not None
+    uow.outbox.add(
+        topics.INVOICES.name,
+        PaymentReversed(
+            payment_id=payment_id,
+            reverses_payment_id=reverses_payment_id,
+            invoice_id=str(invoice.id),
+            invoice_number=str(invoice.number),
+            customer_number=invoice.customer_number,
+            amount=amount,
+            payment_date=on,
+            paid_total=after.paid,
+            open_amount=after.open_amount,
+            status=after.status,
+        ),
+        key=invoice.customer_number,
+        trace=trace,
+    )
+    await uow.invoices.set_balance(
+        invoice.id,
+        paid=after.paid,
+        credited=after.credited,
+        status=after.status,
+        settled_on=invoice.settled_on if after.settled else None,
+    )
     return after

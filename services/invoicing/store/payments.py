@@ -1,13 +1,15 @@
-"""Reference payments from the bank: matched, unmatched (for the clerk), allocated."""
+"""Reference payments from the bank: matched, unmatched (for the clerk), allocated,
+reversed; and the bank's reversals of them (``kind = 'reversal'``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +28,12 @@ class StoredPayment:
     reason: str | None
     received_at: datetime
     allocated_by: str | None
+    kind: str = "payment"
+    reverses_payment_id: str | None = None
+
+
+REVERSIBLE = ("matched", "allocated", "unmatched")
+"""The statuses of a payment a reversal can take back (not one reversed already)."""
 
 
 def _to_payment(r: Any) -> StoredPayment:
@@ -40,6 +48,8 @@ def _to_payment(r: Any) -> StoredPayment:
         reason=r.reason,
         received_at=r.received_at,
         allocated_by=r.allocated_by,
+        kind=r.kind,
+        reverses_payment_id=r.reverses_payment_id,
     )
 
 
@@ -88,3 +98,39 @@ class PaymentStore:
             .where(payments.c.payment_id == payment_id)
             .values(invoice_id=invoice_id, status="allocated", allocated_by=actor, reason=None)
         )
+
+    async def reversible(
+        self, *, compact_reference: str, invoice_id: int | None, amount: Decimal
+    ) -> StoredPayment | None:
+        """The latest payment of ``amount`` a reversal that does not name its payment
+        takes back: on the invoice its reference points to, or (unmatched, allocated by
+        hand) reported with the same reference; locked."""
+        same_reference = func.upper(func.replace(payments.c.reference, " ", "")) == compact_reference
+        where = or_(same_reference, payments.c.invoice_id == invoice_id) if invoice_id is not None else same_reference
+        row = (
+            await self.session.execute(
+                select(payments)
+                .where(
+                    payments.c.kind == "payment",
+                    payments.c.status.in_(REVERSIBLE),
+                    payments.c.amount == amount,
+                    where,
+                )
+                .order_by(payments.c.received_at.desc(), payments.c.payment_id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).first()
+        return _to_payment(row) if row is not None else None
+
+    async def mark_reversed(self, payment_id: str) -> None:
+        await self.session.execute(
+            update(payments).where(payments.c.payment_id == payment_id).values(status="reversed")
+        )
+
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, StoredPayment]:
+        """The payments (and reversals) recorded under these bank archive ids."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(payments).where(payments.c.payment_id.in_(list(ids))))
+        return {r.payment_id: _to_payment(r) for r in rows}

@@ -1,0 +1,205 @@
+"""The bank's payment files as imported: one row per file (by its sha256) and one per
+entry, each entry's archive id published once (``uq_bank_file_entries_archive_id`` over
+the entries that are not repeats). What became of an entry is read from ``payments`` by
+its archive id (the consumer records it there): nothing is copied back here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.tables import bank_file_entries, bank_files, invoices, payments
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    seq: int
+    archive_id: str
+    kind: str
+    reference: str
+    amount: Decimal
+    payment_date: date
+    reverses_archive_id: str | None
+    location: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: int
+    file_name: str
+    format: str
+    file_id: str
+    imported_at: datetime
+    imported_by: str
+    count: int
+    amount: Decimal
+    reversals: int
+    reversal_amount: Decimal
+    recorded: int
+    repeated: int
+    matched: int
+    unmatched: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    archive_id: str
+    kind: str
+    reference: str
+    amount: Decimal
+    payment_date: date
+    reverses_archive_id: str | None
+    location: str
+    repeated: bool
+    status: str
+    """The payment's status in ``payments`` (matched, unmatched, allocated, reversed,
+    reversal) or ``pending`` (not taken by the consumer yet)."""
+    reason: str | None
+    invoice_number: int | None
+    payer_name: str | None
+
+
+_e = bank_file_entries
+_p = payments
+_FIRST = and_(_p.c.payment_id == _e.c.archive_id, _e.c.repeated.is_(False))
+_COUNTS = (
+    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.isnot(None), _p.c.status != "unmatched"),
+    func.count().filter(_p.c.status == "unmatched"),
+    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.is_(None)),
+)
+
+
+class BankFileStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def id_of(self, sha256: str) -> int | None:
+        found = await self.session.scalar(select(bank_files.c.id).where(bank_files.c.sha256 == sha256))
+        return int(found) if found is not None else None
+
+    async def brought(self, archive_ids: Sequence[str]) -> set[str]:
+        """The archive ids an earlier file (or a payment event) brought already."""
+        if not archive_ids:
+            return set()
+        ids = list(set(archive_ids))
+        in_files = await self.session.scalars(
+            select(_e.c.archive_id).where(_e.c.archive_id.in_(ids), _e.c.repeated.is_(False))
+        )
+        in_payments = await self.session.scalars(select(_p.c.payment_id).where(_p.c.payment_id.in_(ids)))
+        return set(in_files) | set(in_payments)
+
+    async def add_file(self, values: dict[str, Any]) -> int | None:
+        """The file's row; None when a file of this sha256 is imported already."""
+        row = (
+            await self.session.execute(
+                insert(bank_files)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["sha256"])
+                .returning(bank_files.c.id)
+            )
+        ).first()
+        return int(row[0]) if row is not None else None
+
+    async def add_entries(self, file_id: int, entries: Sequence[NewEntry], known: set[str]) -> set[str]:
+        """Every entry of the file; returns the archive ids it brought first (to publish).
+        ``known``: ids seen before (:meth:`brought`); the unique index settles a race."""
+        rows = [
+            {
+                "file_id": file_id,
+                "seq": e.seq,
+                "archive_id": e.archive_id,
+                "kind": e.kind,
+                "reference": e.reference,
+                "amount": e.amount,
+                "payment_date": e.payment_date,
+                "reverses_archive_id": e.reverses_archive_id,
+                "location": e.location,
+            }
+            for e in entries
+        ]
+        first = [{**r, "repeated": False} for r in rows if r["archive_id"] not in known]
+        new: set[str] = set()
+        if first:
+            result = await self.session.execute(
+                insert(_e)
+                .values(first)
+                .on_conflict_do_nothing(index_elements=["archive_id"], index_where=text("NOT repeated"))
+                .returning(_e.c.archive_id)
+            )
+            new = {r[0] for r in result}
+        repeats = [{**r, "repeated": True} for r in rows if r["archive_id"] not in new]
+        if repeats:
+            await self.session.execute(insert(_e).values(repeats))
+        return new
+
+    async def set_counts(self, file_id: int, *, recorded: int, repeated: int) -> None:
+        await self.session.execute(
+            update(bank_files).where(bank_files.c.id == file_id).values(recorded=recorded, repeated=repeated)
+        )
+
+    def _files(self) -> Any:
+        return (
+            select(bank_files, *(c.label(n) for c, n in zip(_COUNTS, ("matched", "unmatched", "pending"), strict=True)))
+            .select_from(bank_files.outerjoin(_e, _e.c.file_id == bank_files.c.id).outerjoin(_p, _FIRST))
+            .group_by(bank_files.c.id)
+        )
+
+    async def page(self, *, limit: int, offset: int) -> tuple[int, list[StoredFile]]:
+        total = await self.session.scalar(select(func.count()).select_from(bank_files))
+        rows = await self.session.execute(
+            self._files().order_by(bank_files.c.imported_at.desc(), bank_files.c.id.desc()).limit(limit).offset(offset)
+        )
+        return int(total or 0), [_to_file(r) for r in rows]
+
+    async def get(self, file_id: int) -> tuple[StoredFile, list[StoredEntry]] | None:
+        row = (await self.session.execute(self._files().where(bank_files.c.id == file_id))).first()
+        if row is None:
+            return None
+        entries = await self.session.execute(
+            select(
+                _e,
+                _p.c.status.label("payment_status"),
+                _p.c.reason,
+                _p.c.payer_name,
+                invoices.c.number.label("invoice_number"),
+            )
+            .select_from(
+                _e.outerjoin(_p, _p.c.payment_id == _e.c.archive_id).outerjoin(
+                    invoices, invoices.c.id == _p.c.invoice_id
+                )
+            )
+            .where(_e.c.file_id == file_id)
+            .order_by(_e.c.seq)
+        )
+        return _to_file(row), [
+            StoredEntry(
+                seq=e.seq,
+                archive_id=e.archive_id,
+                kind=e.kind,
+                reference=e.reference,
+                amount=e.amount,
+                payment_date=e.payment_date,
+                reverses_archive_id=e.reverses_archive_id,
+                location=e.location,
+                repeated=e.repeated,
+                status=e.payment_status or "pending",
+                reason=e.reason,
+                invoice_number=e.invoice_number,
+                payer_name=e.payer_name,
+            )
+            for e in entries
+        ]
+
+
+def _to_file(r: Any) -> StoredFile:
+    m = r._mapping  # a Row's ``count`` is tuple.count
+    return StoredFile(**{name: m[name] for name in StoredFile.__dataclass_fields__})

@@ -1,0 +1,81 @@
+"""The bank's reversals of reference payments on real Kafka and PostgreSQL: a reversal
+naming its payment, one found by reference and amount, one of an unmatched payment and
+one whose payment is unknown; the invoice a reversed payment settled is open again
+(PaymentReversed on the invoices topic, once), and a reversal sent twice counts once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.events import topics
+from shared.runtime import Runtime
+from tests.integration.test_invoicing_flow import run
+from tests.integration.test_invoicing_lifecycle import PAPER, ready
+from tests.support.isolation import Sandbox
+from tests.support.kafka import Publisher, read_topic, wait_for
+from tests.support.sales import Inbound, payment, profile, request, reversal
+
+pytestmark = pytest.mark.integration
+
+
+async def test_reversals_take_payments_back_once_and_keep_the_unknown_for_the_clerk(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    api = invoicing_api
+    async with Publisher(sandbox.bootstrap) as publisher:
+        inbound = Inbound(sandbox, publisher)
+        await inbound.profiles(profile("V-1"), profile("V-2"))
+        await inbound.requests(*(request(f"VR{i}", f"V-{i}", lines=(PAPER,)) for i in (1, 2)))
+        await ready(api, 2)
+        await run(api, kind="subscription", mode="confirm")
+        invoices = {i["customer_number"]: i for i in (await api.get("/invoices")).json()["items"]}
+        v1, v2 = invoices["V-1"], invoices["V-2"]  # 33.00 each
+        await inbound.payment(payment("A1", v1["reference"], "33.00"))  # settles V-1
+        await inbound.payment(payment("A2", v2["reference"], "10.00"))
+        await inbound.payment(payment("A3", "12345672", "7.00"))  # no invoice has it: unmatched
+        await inbound.reversal(reversal("X1", v1["reference"], "33.00", reverses="A1"))
+        await inbound.reversal(reversal("X1", v1["reference"], "33.00", reverses="A1"))  # sent twice
+        await inbound.reversal(reversal("X2", v2["reference_rf"], "10.00"))  # no id: by reference and amount
+        await inbound.reversal(reversal("X3", "12345672", "7.00"))  # the unmatched one
+        await inbound.reversal(reversal("X4", v2["reference"], "99.00"))  # no such payment
+
+        async def all_in() -> bool:
+            return (await api.get("/payments")).json()["total"] == 7
+
+        await wait_for(all_in, timeout=30)
+    rows = {p["payment_id"]: p for p in (await api.get("/payments", params={"limit": 50})).json()["items"]}
+    assert {k: (p["status"], p["reason"]) for k, p in rows.items()} == {
+        "A1": ("reversed", None),
+        "A2": ("reversed", None),
+        "A3": ("reversed", "reference-unknown"),
+        "X1": ("reversal", None),
+        "X2": ("reversal", None),
+        "X3": ("reversal", None),
+        "X4": ("unmatched", "reversal-unknown"),
+    }
+    statuses = {
+        i["customer_number"]: (i["payment_status"], i["open_amount"])
+        for i in (await api.get("/invoices")).json()["items"]
+    }
+    assert statuses == {"V-1": ("open", "33.00"), "V-2": ("open", "33.00")}
+    refused = await api.post("/payments/X4/allocate", json={"invoice_number": v2["number"]})
+    assert refused.status_code == 409 and refused.json()["detail"]["code"] == "payment-is-reversal", refused.text
+
+    records = await read_topic(
+        sandbox.bootstrap,
+        sandbox.topic(topics.INVOICES.name),
+        expect=2 + 1 + 2,  # recorded A1 A2, settled V-1, reversed X1 X2
+        where=lambda r: dict(r.headers)["ce_type"].decode() != "fi.billing.invoicing.invoice-issued.v1",
+    )
+    kinds = [(dict(r.headers)["ce_type"].decode().split(".")[3], json.loads(r.value)) for r in records]
+    reversed_ = sorted(
+        (e["payment_id"], e["reverses_payment_id"], e["amount"], e["status"], e["open_amount"])
+        for k, e in kinds
+        if k == "payment-reversed"
+    )
+    assert reversed_ == [("X1", "A1", "33.00", "open", "33.00"), ("X2", "A2", "10.00", "open", "33.00")]
+    assert [e["invoice_number"] for k, e in kinds if k == "invoice-settled"] == [str(v1["number"])]
