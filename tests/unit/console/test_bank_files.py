@@ -46,7 +46,8 @@ PREVIEW = {
          "invoice_number": 10042, "reason": None, "location": "line 2"},
         {"archive_id": "A-2", "kind": "payment", "reference": "9990", "amount": "50.00",
          "payment_date": "2026-12-01", "payer_name": None, "outcome": "unmatched",
-         "invoice_number": None, "reason": "unknown-reference", "location": "line 3"},
+         "invoice_number": None, "reason": "reference-unknown", "reason_fi": "Viitteellä ei löydy laskua.",
+         "reason_en": "No invoice has this reference.", "location": "line 3"},
         {"archive_id": "A-3", "kind": "reversal", "reference": "1232", "amount": "50.00",
          "payment_date": "2026-12-02", "payer_name": None, "outcome": "reversal",
          "invoice_number": None, "reason": None, "location": "line 4"},
@@ -197,7 +198,7 @@ def test_upload_shows_the_preview_and_confirm_imports_exactly_those_bytes(
     matched = re.search(r'<tr data-entry="A-1" data-entry-outcome="matched">(.*?)</tr>', html, re.S)
     assert matched and 'href="/invoices?number=10042"' in matched.group(1) and "laskulle 10042" in matched.group(1)
     unmatched = re.search(r'<tr data-entry="A-2" data-entry-outcome="unmatched">(.*?)</tr>', html, re.S)
-    assert unmatched and "Kohdistamaton" in unmatched.group(1) and "viitettä ei löydy" in unmatched.group(1)
+    assert unmatched and "Kohdistamaton" in unmatched.group(1) and "Viitteellä ei löydy laskua." in unmatched.group(1)
     assert "Maija Maksaja" not in html  # the payer's name is not needed to confirm a file
     assert "data-outcome" in html and "data-already-imported" not in html
     token = _confirm_token(html)
