@@ -74,6 +74,13 @@ async def page(request: Request, user: User, page: paging.Page = 1) -> Response:
     return await _page(request, page=page)
 
 
+@router.get("/bank-files/preview")
+async def preview_again(request: Request, user: User) -> Response:
+    """The preview is the answer to an upload; reached by a link (the language switch,
+    a bookmark) the clerk is taken to the upload form."""
+    return RedirectResponse("/bank-files", status_code=303)
+
+
 @router.post("/bank-files/preview")
 async def preview(request: Request, user: User, file: Annotated[UploadFile | None, File()] = None) -> Response:
     settings = request.app.state.settings

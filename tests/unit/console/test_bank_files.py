@@ -232,7 +232,9 @@ def test_a_malformed_file_shows_the_refusal_and_where_and_imports_nothing(
     assert "Kohta aineistossa: rivi 5" in notice.group(1)
     assert 'name="upload"' not in refused.text and store.uploads == {}
     assert invoicing.posted("/payments/files") == []
-    client.get("/lang/en")
+    # the language switch on this page comes back to the upload form, in English
+    switched = client.get("/lang/en?next=/bank-files/preview")
+    assert switched.status_code == 200 and "Import a bank file" in switched.text
     english = _upload(client, b"not a bank file").text
     assert "The sum record&#39;s total does not match." in english and "Where in the file: line 5" in english
 
