@@ -4,7 +4,8 @@ on real Kafka and PostgreSQL: a reference-payment file (built by the bank-file w
 whose reference is nobody's is uploaded, previewed (two matched to their invoice numbers,
 one unmatched), confirmed, and listed with its counts once the invoicing consumer has
 taken the payments; the same file again is a warning with nothing to confirm; a file
-whose sum record does not add up is refused with the line, and nothing is imported.
+whose sum record does not add up is refused with the line, and nothing is imported; the
+shipped camt.054 sample (``tests/data/bank_files``) is previewed and imported too.
 
 The invoices come from real billing requests through a billing run (1 x 30.00 at 10 %
 VAT = 33.00 each)."""
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.integration
 CUSTOMERS = ("C-1", "C-2")
 UNKNOWN_REFERENCE = "1232"  # a valid Finnish reference (123, check digit 2) no invoice has
 ACCOUNT = "FI2112345600000785"
+CAMT054_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "bank_files" / "camt054_001_08_sample.xml"
 
 
 @pytest.fixture
@@ -179,6 +181,16 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
     expect(page.locator("tr[data-file]")).to_have_count(1)
     assert_accessible(page, "bank files: a refused file")
     shot(page, "bank-files-refused.png")
+
+    # camt.054 too: the shipped sample (a payment to a reference nobody has, and a reversal)
+    page.goto(f"{stack.url}/bank-files")
+    upload(page, CAMT054_SAMPLE)
+    expect(page.locator("[data-preview-summary] [data-format]")).to_have_text("camt.054")
+    expect(page.locator("[data-preview-summary] [data-file-id]")).to_have_text("CAMT054V08-20261205-7")
+    expect(page.locator("tr[data-entry='261205EFGH000002']")).to_contain_text("Palautus")
+    page.get_by_role("button", name="Vahvista tuonti").click()
+    expect(page.locator(".notice.ok[role=status]")).to_contain_text("Aineisto camt054_001_08_sample.xml tuotu")
+    expect(page.locator("tr[data-file]")).to_have_count(2)
 
     # in English
     page.click("a[data-lang=en]")
