@@ -33,9 +33,9 @@ HEADS = {
 }
 FILE_HEADS = {
     "fi": ["Id", "Tuotu", "Tiedosto", "Muoto", "Maksuja", "Summa", "Peruutuksia", "Kohdistettu", "Kohdistamatta",
-           "Odottaa", "Toistettu", "Tuoja"],
+           "Peruttu", "Odottaa", "Toistettu", "Tuoja"],
     "en": ["Id", "Imported", "File", "Format", "Payments", "Amount", "Reversals", "Matched", "Unmatched",
-           "Pending", "Repeated", "By"],
+           "Reversed", "Pending", "Repeated", "By"],
 }  # fmt: skip
 
 
@@ -132,7 +132,7 @@ def files(
     lang: Lang = "fi",
     as_json: Json = False,
 ) -> None:
-    """The imported files, newest first: counts, matched, unmatched, pending, repeated."""
+    """The imported files, newest first: counts, matched, unmatched, reversed, pending, repeated."""
     with invoicing_client() as c:
         page = call(c, "GET", "/payments/files", lang, params={"limit": limit, "offset": offset})
     if as_json:
@@ -150,6 +150,7 @@ def files(
             str(f["reversals"]),
             str(f["matched"]),
             str(f["unmatched"]),
+            str(f["reversed"]),
             str(f["pending"]),
             str(f["repeated"]),
             f["imported_by"],
@@ -157,4 +158,4 @@ def files(
         for f in page["items"]
     ]
     if rows:
-        echo_lines(table(FILE_HEADS[lang], rows, right=[0, 4, 5, 6, 7, 8, 9, 10]))
+        echo_lines(table(FILE_HEADS[lang], rows, right=[0, 4, 5, 6, 7, 8, 9, 10, 11]))

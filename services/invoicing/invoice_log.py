@@ -28,14 +28,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from services.invoicing.domain.numbering import SERIES_PREFIX, highest_numbers
 from shared.events import topics
 from shared.events.envelope import Envelope, InvalidEvent, decode, event_types, header_map
-from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceIssued, PaymentRecorded
+from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceIssued, PaymentRecorded, PaymentReversed
 from shared.messaging.connection import aiokafka_kwargs
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 ISSUED_TYPES = frozenset({InvoiceIssued.EVENT_TYPE, CorrectiveInvoiceIssued.EVENT_TYPE})
-REBUILT = event_types(InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded)
+REBUILT = event_types(InvoiceIssued, CorrectiveInvoiceIssued, PaymentRecorded, PaymentReversed)
 """What reconcile rebuilds from (the topic's other events are skipped)."""
 FETCH_RECORDS = 500
 

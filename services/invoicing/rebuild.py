@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.domain.billing import Line, Period, Totals, VatTotal
@@ -21,7 +22,7 @@ from services.invoicing.store.invoices import InvoiceStore, NewInvoice
 from services.invoicing.store.numbering import advance, counters, record_log
 from services.invoicing.store.requests import RequestStore
 from services.invoicing.tables import billing_requests, invoice_lines, invoices, payments
-from shared.events.invoicing import InvoiceDocument, PaymentRecorded
+from shared.events.invoicing import InvoiceDocument, PaymentRecorded, PaymentReversed
 
 ACTOR = "reconcile"
 """``created_by`` / ``confirmed_by`` of a rebuilt invoice (who issued it is not on the log)."""
@@ -40,6 +41,7 @@ class Report:
     requests_invoiced: int = 0
     payments_on_log: int = 0
     payments_rebuilt: int = 0
+    reversals_rebuilt: int = 0
     balances_refreshed: int = 0
     outbox_removed: int = 0
     rebuilt_numbers: list[int] = field(default_factory=list)
@@ -54,6 +56,7 @@ class Report:
             self.rebuilt,
             self.drafts_confirmed,
             self.payments_rebuilt,
+            self.reversals_rebuilt,
             self.balances_refreshed,
             self.outbox_removed,
         )
@@ -66,7 +69,8 @@ class Report:
             f"invoices: {self.present} already present, {self.rebuilt} rebuilt "
             f"({self.drafts_confirmed} of them replacing the draft confirmed after the backup); "
             f"{self.stale_drafts_removed} stale draft(s) removed; {self.requests_invoiced} request(s) marked invoiced",
-            f"payments: {self.payments_rebuilt} rebuilt; balances refreshed on {self.balances_refreshed} invoice(s)",
+            f"payments: {self.payments_rebuilt} rebuilt, {self.reversals_rebuilt} reversal(s) rebuilt;"
+            f" balances refreshed on {self.balances_refreshed} invoice(s)",
             f"outbox: {self.outbox_removed} row(s) already on the log removed",
         ]
         for series, numbers in sorted(highest_numbers(self.rebuilt_numbers).items()):
@@ -242,6 +246,42 @@ async def rebuild_payment(s: AsyncSession, p: PaymentRecorded, event_id: str, re
             .values(status="allocated", invoice_id=invoice_id, allocated_by=ACTOR)
         )
     report.payments_rebuilt += 1
+    return invoice_id
+
+
+async def rebuild_reversal(s: AsyncSession, r: PaymentReversed, event_id: str, report: Report) -> int | None:
+    """One reversal on the log the database lacks (taken after the backup): recorded, its
+    payment marked reversed; returns the invoice id whose balance it changes. Run after
+    the payments are rebuilt (the payment it takes back may be one of them)."""
+    invoice_id = int(r.invoice_id)
+    reference = await s.scalar(select(invoices.c.reference).where(invoices.c.id == invoice_id))
+    if reference is None:
+        report.conflicts.append(f"reversal on invoice id {invoice_id}: no such issued invoice in the database")
+        return None
+    added = await s.execute(
+        insert(payments)
+        .values(
+            payment_id=r.payment_id,
+            kind="reversal",
+            reverses_payment_id=r.reverses_payment_id,
+            reference=reference,
+            amount=r.amount,
+            payment_date=r.payment_date,
+            invoice_id=invoice_id,
+            status="reversal",
+            event_id=event_id,
+        )
+        .on_conflict_do_nothing(index_elements=["payment_id"])
+        .returning(payments.c.payment_id)
+    )
+    if added.first() is None:
+        return None
+    await s.execute(
+        update(payments)
+        .where(payments.c.payment_id == r.reverses_payment_id, payments.c.kind == "payment")
+        .values(status="reversed")
+    )
+    report.reversals_rebuilt += 1
     return invoice_id
 
 

@@ -17,8 +17,9 @@ know invoices by it):
   vouchers), its other requests open again;
 - the requests the database has for the rebuilt invoices: invoiced, linked to them;
 - the payments recorded on the log (``payment-recorded``) the database lacks, or still
-  has as unmatched (allocated after the backup), and the balances (paid, credited,
-  status) of the invoices they or a rebuilt credit note touch;
+  has as unmatched (allocated after the backup), the bank's reversals of them
+  (``payment-reversed``) it lacks, and the balances (paid, credited, status) of the
+  invoices they or a rebuilt credit note touch;
 - the outbox rows of the backup whose events are on the log already (published after
   the backup was taken): removed, so the relay does not publish them a second time;
 - the number series: each counter moved past the highest number on the log, the
@@ -48,10 +49,17 @@ from services.invoicing.rebuild import (
     drop_published_outbox_rows,
     rebuild_invoice,
     rebuild_payment,
+    rebuild_reversal,
     refresh_balance,
 )
 from services.invoicing.tables import invoices, payments
-from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued, PaymentRecorded
+from shared.events.invoicing import (
+    CorrectiveInvoiceIssued,
+    InvoiceDocument,
+    InvoiceIssued,
+    PaymentRecorded,
+    PaymentReversed,
+)
 from shared.settings import ServiceSettings
 
 __all__ = ["Report", "reconcile"]
@@ -93,6 +101,24 @@ async def _sift_paid(
     return [(p, e) for p, e in batch if p.payment_id not in done]
 
 
+async def _rebuild_payments(
+    s: AsyncSession,
+    unpaid: list[tuple[PaymentRecorded, str]],
+    taken_back: list[tuple[PaymentReversed, str]],
+    report: Report,
+) -> set[int]:
+    """The payments, then the reversals (after the payments they take back); the
+    invoices whose balances they change."""
+    touched: set[int] = set()
+    for p, event_id in unpaid:
+        if (invoice_id := await rebuild_payment(s, p, event_id, report)) is not None:
+            touched.add(invoice_id)
+    for r, event_id in taken_back:
+        if (invoice_id := await rebuild_reversal(s, r, event_id, report)) is not None:
+            touched.add(invoice_id)
+    return touched
+
+
 async def _outbox_event_ids(sessions: async_sessionmaker[AsyncSession], topic: str) -> set[str]:
     async with sessions() as s:
         rows = await s.execute(
@@ -121,6 +147,7 @@ async def reconcile(
     unpaid: list[tuple[PaymentRecorded, str]] = []
     docs: list[tuple[InvoiceDocument, datetime]] = []
     paid: list[tuple[PaymentRecorded, str]] = []
+    taken_back: dict[str, tuple[PaymentReversed, str]] = {}  # by the reversal's id: the first on the log
     in_outbox = await _outbox_event_ids(sessions, topic)
     published: set[str] = set()
 
@@ -141,6 +168,8 @@ async def reconcile(
         elif isinstance(data, PaymentRecorded) and data.payment_id not in seen_payments:
             seen_payments.add(data.payment_id)
             paid.append((data, env.meta.id))
+        elif isinstance(data, PaymentReversed):
+            taken_back.setdefault(data.payment_id, (data, env.meta.id))
         if len(docs) >= BATCH:
             missing += await _sift_issued(sessions, docs, report)
             docs = []
@@ -159,9 +188,7 @@ async def reconcile(
                 if (original := await rebuild_invoice(s, doc, issued_at, report)) is not None:
                     touched.add(original)
     async with sessions() as s, s.begin():
-        for p, event_id in unpaid:
-            if (invoice_id := await rebuild_payment(s, p, event_id, report)) is not None:
-                touched.add(invoice_id)
+        touched |= await _rebuild_payments(s, unpaid, list(taken_back.values()), report)
         for invoice_id in sorted(touched):
             await refresh_balance(s, invoice_id)
         report.balances_refreshed = len(touched)

@@ -111,4 +111,4 @@ async def test_import_previews_imports_once_refuses_the_malformed_and_lists(
     listing = (await billing("files", "--lang", "en")).splitlines()
     assert listing[0] == "1 imported file(s)"
     row = listing[2].split()
-    assert row[0] == "1" and row[-8:] == ["2", "40.00", "0", "1", "1", "0", "0", "tests"], listing
+    assert row[0] == "1" and row[-9:] == ["2", "40.00", "0", "1", "1", "0", "0", "0", "tests"], listing

@@ -18,6 +18,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
@@ -30,7 +31,7 @@ from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
 from tests.integration.test_invoicing_lifecycle import PAPER, ready
-from tests.support.credentials import as_clerk
+from tests.support.credentials import as_clerk, credentials
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
 from tests.support.reminders_runtime import running
@@ -132,6 +133,11 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
         ("261203ABCD000003", "unmatched", None, "reference-unknown"),
     ]
     assert await sandbox.scalar("SELECT count(*) FROM bank_files") == 0  # a preview records nothing
+    reader = {"Authorization": f"Bearer {credentials().only('invoicing:read')}"}
+    for path in ("/payments/files/preview", "/payments/files"):  # the scope of allocating payments
+        forbidden = await api.post(path, **upload(first), headers=reader)
+        assert forbidden.status_code == 403 and forbidden.json()["detail"]["code"] == "forbidden", forbidden.text
+    assert (await api.get("/payments/files", headers=reader)).json()["total"] == 0
 
     imported = await api.post("/payments/files", **upload(first, sha256=p["sha256"]), headers=as_clerk("clerk-7"))
     assert imported.status_code == 201, imported.text
@@ -192,13 +198,14 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
             i["reversals"],
             i["matched"],
             i["unmatched"],
+            i["reversed"],
             i["pending"],
             i["repeated"],
         )
         for i in listing["items"]
-    ] == [
-        (done.json()["id"], "clerk-8", 1, 1, 1, 0, 0, 1),
-        (body["id"], "clerk-7", 3, 0, 2, 1, 0, 0),
+    ] == [  # the second file: its reversal; the first: F-2's payment, the unknown one, F-1's reversed one
+        (done.json()["id"], "clerk-8", 1, 1, 0, 0, 1, 0, 1),
+        (body["id"], "clerk-7", 3, 0, 1, 1, 1, 0, 0),
     ]
     detail = (await api.get(f"/payments/files/{done.json()['id']}")).json()
     assert [(e["archive_id"], e["repeated"], e["status"]) for e in detail["entries"]] == [
@@ -286,3 +293,68 @@ async def test_camt054_files_match_by_rf_reference_and_a_reversal_opens_the_invo
     again = await api.post("/payments/files", **upload(taken_back, "camt054-2.xml"))
     assert (again.status_code, again.json()["already_imported"]) == (200, True)
     assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries") == 2
+
+
+async def test_a_large_file_imports_in_one_transaction(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    """4,000 entries: more than one statement's parameters (32,767) would hold as a
+    multi-row insert or an IN list; then the same entries again in a second file."""
+    n = 4_000
+    entries = [entry(f"261203L{i:09d}", "12345672", "1.00", line=i + 2) for i in range(n)]
+    big = viitesiirto("202612040615-47-123456789", *entries)
+    done = await invoicing_api.post("/payments/files", **upload(big, "iso.txt"))
+    assert done.status_code == 201, done.text
+    assert (done.json()["count"], done.json()["amount"], done.json()["recorded"]) == (n, "4000.00", n)
+    overlap = viitesiirto("202612050615-47-123456789", *entries[-10:], entry("261205L000000001", "12345672", "2.00"))
+    again = await invoicing_api.post("/payments/files", **upload(overlap, "iso2.txt"))
+    assert (again.json()["recorded"], again.json()["repeated"]) == (1, 10), again.text
+    assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries WHERE NOT repeated") == n + 1
+    published = await read_topic(sandbox.bootstrap, sandbox.topic(topics.REFERENCE_PAYMENTS.name), expect=n + 1)
+    assert len({json.loads(r.value)["payment_id"] for r in published}) == len(published) == n + 1
+
+
+async def test_the_specifications_sample_files_import_and_their_corrections_reverse_their_payments(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    """The sample files of tests/data/bank_files (built from the specifications; no invoice
+    has their references): every entry recorded once, each correction taking back the
+    payment of its reference and amount, and the one whose payment never came kept for
+    the clerk."""
+    samples = Path(__file__).resolve().parents[1] / "data" / "bank_files"
+    recorded = {}
+    for name in ("viitesiirto_sample.txt", "camt054_001_02_sample.xml", "camt054_001_08_sample.xml"):
+        done = await invoicing_api.post("/payments/files", **upload((samples / name).read_bytes(), name))
+        assert done.status_code == 201, done.text
+        recorded[name] = (done.json()["format"], done.json()["recorded"], done.json()["reversals"])
+    assert recorded == {
+        "viitesiirto_sample.txt": ("viitesiirto", 4, 1),
+        "camt054_001_02_sample.xml": ("camt.054", 4, 1),
+        "camt054_001_08_sample.xml": ("camt.054", 2, 1),
+    }
+
+    async def all_taken() -> bool:
+        return (await invoicing_api.get("/payments")).json()["total"] == 10
+
+    await wait_for(all_taken, timeout=30)
+    got = {p["payment_id"]: (p["status"], p["reason"]) for p in (await invoicing_api.get("/payments")).json()["items"]}
+    unknown = ("unmatched", "reference-unknown")
+    assert got == {
+        "261203ABCD000001": ("reversed", "reference-unknown"),
+        "261203ABCD000002": unknown,
+        "261204ABCD000003": unknown,
+        "261204ABCD000009": ("reversal", None),
+        "261203ABCD000101": ("reversed", "reference-unknown"),
+        "261203ABCD000102": unknown,
+        "261204ABCD000103": unknown,
+        "261204ABCD000109": ("reversal", None),
+        "261205EFGH000001": unknown,
+        "261205EFGH000002": ("unmatched", "reversal-unknown"),
+    }
+    listing = (await invoicing_api.get("/payments/files")).json()["items"]
+    counts = sorted((i["file_name"], i["matched"], i["unmatched"], i["reversed"], i["pending"]) for i in listing)
+    assert counts == [
+        ("camt054_001_02_sample.xml", 0, 2, 2, 0),
+        ("camt054_001_08_sample.xml", 0, 2, 0, 0),
+        ("viitesiirto_sample.txt", 0, 2, 2, 0),
+    ]

@@ -1,11 +1,13 @@
 """The bank's reversals of reference payments on real Kafka and PostgreSQL: a reversal
 naming its payment, one found by reference and amount, one of an unmatched payment and
 one whose payment is unknown; the invoice a reversed payment settled is open again
-(PaymentReversed on the invoices topic, once), and a reversal sent twice counts once."""
+(PaymentReversed on the invoices topic, once), and a reversal sent twice counts once;
+``invoicing reconcile`` rebuilds a reversal a restored database lacks from the log."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from shared.events import topics
 from shared.runtime import Runtime
 from tests.integration.test_invoicing_flow import run
 from tests.integration.test_invoicing_lifecycle import PAPER, ready
+from tests.integration.test_invoicing_restore import reconcile
 from tests.support.isolation import Sandbox
 from tests.support.kafka import Publisher, read_topic, wait_for
 from tests.support.sales import Inbound, payment, profile, request, reversal
@@ -79,3 +82,33 @@ async def test_reversals_take_payments_back_once_and_keep_the_unknown_for_the_cl
     )
     assert reversed_ == [("X1", "A1", "33.00", "open", "33.00"), ("X2", "A2", "10.00", "open", "33.00")]
     assert [e["invoice_number"] for k, e in kinds if k == "invoice-settled"] == [str(v1["number"])]
+
+
+async def test_reconcile_rebuilds_a_reversal_the_restored_database_lacks(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    api = invoicing_api
+    async with Publisher(sandbox.bootstrap) as publisher:
+        inbound = Inbound(sandbox, publisher)
+        await inbound.profiles(profile("W-1"))
+        await inbound.requests(request("WR1", "W-1", lines=(PAPER,)))
+        await ready(api, 1)
+        await run(api, kind="subscription", mode="confirm")
+        (w1,) = (await api.get("/invoices")).json()["items"]
+        await inbound.payment(payment("B1", w1["reference"], "33.00"))
+        await wait_for(lambda: sandbox.has("SELECT payment_status FROM invoices", "paid"), timeout=30)
+        await inbound.reversal(reversal("Y1", w1["reference"], "33.00", reverses="B1"))
+        await wait_for(lambda: sandbox.has("SELECT payment_status FROM invoices", "open"), timeout=30)
+    # the backup was taken between the payment and its reversal: the reversal is only on the log
+    await sandbox.fetch("DELETE FROM payments WHERE payment_id = 'Y1'")
+    await sandbox.fetch("UPDATE payments SET status = 'matched' WHERE payment_id = 'B1'")
+    await sandbox.fetch("UPDATE invoices SET paid = 33.00, payment_status = 'paid', settled_on = '2026-12-01'")
+
+    out = await reconcile(sandbox)
+    assert "payments: 0 rebuilt, 1 reversal(s) rebuilt; balances refreshed on 1 invoice(s)" in out, out
+    rows = await sandbox.fetch("SELECT payment_id, kind, status, reverses_payment_id FROM payments ORDER BY 1")
+    assert [tuple(r) for r in rows] == [("B1", "payment", "reversed", None), ("Y1", "reversal", "reversal", "B1")]
+    (inv,) = await sandbox.fetch("SELECT paid, payment_status, settled_on FROM invoices")
+    assert tuple(inv) == (Decimal("0.00"), "open", None)
+    again = await reconcile(sandbox)
+    assert "payments: 0 rebuilt, 0 reversal(s) rebuilt; balances refreshed on 0 invoice(s)" in again, again

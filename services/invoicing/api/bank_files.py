@@ -133,10 +133,12 @@ class FileOut(BaseModel):
     amount: Decimal
     reversals: int
     matched: int
-    """Entries this file brought that invoicing has taken (matched, allocated, reversed, or
-    a reversal applied)."""
+    """Entries this file brought that are payments on an invoice (matched by reference, or
+    allocated by a clerk)."""
     unmatched: int
     """Entries waiting for a clerk (no invoice found; a reversal whose payment is unknown)."""
+    reversed: int
+    """Payments the bank took back, and the reversals that took them back."""
     pending: int
     """Entries not taken by the payments consumer yet."""
     repeated: int

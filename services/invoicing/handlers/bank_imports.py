@@ -16,6 +16,7 @@ Payer names are personal data: they go into the events and the preview, never a 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -154,15 +155,13 @@ def parse(data: bytes) -> BankFile:
 async def _preview(uow: InvoicingUnitOfWork, bank_file: BankFile, sha256: str, file_name: str) -> Preview:
     already = await uow.bank_files.id_of(sha256)
     brought = await uow.bank_files.brought([e.archive_id for e in bank_file.entries])
-    invoices: dict[str, Invoice | None] = {}
+    references = {e.archive_id: normalise_reference(e.reference) for e in bank_file.entries}
+    found = await uow.bank_files.invoices_by_reference([r for r in references.values() if r is not None])
     entries = []
     seen: set[str] = set()
     for entry in bank_file.entries:
-        reference = normalise_reference(entry.reference)
-        if reference is not None and reference not in invoices:
-            found = await uow.invoices.by_reference(reference, lock=False)
-            invoices[reference] = Invoice(found.number, found.document_type) if found is not None else None
-        invoice = invoices.get(reference) if reference is not None else None
+        reference = references[entry.archive_id]
+        invoice = Invoice(*found[reference]) if reference is not None and reference in found else None
         repeated = entry.archive_id in brought or entry.archive_id in seen
         seen.add(entry.archive_id)
         outcome, reason = decide(entry, repeated=repeated, invoice=invoice)
@@ -171,9 +170,15 @@ async def _preview(uow: InvoicingUnitOfWork, bank_file: BankFile, sha256: str, f
     return Preview(bank_file, file_name, sha256, already, tuple(entries))
 
 
+async def parse_off_loop(data: bytes) -> BankFile:
+    """:func:`parse` in a worker thread: a large file takes seconds to read and check,
+    and the service's consumers and API keep running meanwhile."""
+    return await asyncio.to_thread(parse, data)
+
+
 async def preview(uow: InvoicingUnitOfWork, data: bytes, file_name: str | None) -> Preview:
     """What importing the file would record (reads only). Raises BankFileInvalid."""
-    bank_file = parse(data)
+    bank_file = await parse_off_loop(data)
     async with uow:
         return await _preview(uow, bank_file, sha256_of(data), clean_file_name(file_name))
 
@@ -191,7 +196,7 @@ async def import_file(
             "Tiedosto ei ole sama, jonka esikatselit: esikatsele se uudelleen.",
             "The file is not the one you previewed: preview it again.",
         )
-    bank_file = parse(data)
+    bank_file = await parse_off_loop(data)
     async with uow:
         p = await _preview(uow, bank_file, sha256, clean_file_name(file_name))
         file_id = await uow.bank_files.add_file(

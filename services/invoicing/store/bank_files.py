@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.store.sql import in_texts
 from services.invoicing.tables import bank_file_entries, bank_files, invoices, payments
 
 
@@ -46,6 +47,7 @@ class StoredFile:
     repeated: int
     matched: int
     unmatched: int
+    reversed: int
     pending: int
 
 
@@ -68,14 +70,18 @@ class StoredEntry:
     payer_name: str | None
 
 
+CHUNK = 2_000
+"""Entries per INSERT: 10 parameters each, well under PostgreSQL's 32,767 per statement."""
+
 _e = bank_file_entries
 _p = payments
 _FIRST = and_(_p.c.payment_id == _e.c.archive_id, _e.c.repeated.is_(False))
-_COUNTS = (
-    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.isnot(None), _p.c.status != "unmatched"),
-    func.count().filter(_p.c.status == "unmatched"),
-    func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.is_(None)),
-)
+_COUNTS = {  # over the entries this file brought (the join finds no payment for a repeat)
+    "matched": func.count().filter(_p.c.status.in_(("matched", "allocated"))),
+    "unmatched": func.count().filter(_p.c.status == "unmatched"),
+    "reversed": func.count().filter(_p.c.status.in_(("reversed", "reversal"))),
+    "pending": func.count().filter(_e.c.repeated.is_(False), _p.c.payment_id.is_(None)),
+}
 
 
 class BankFileStore:
@@ -92,10 +98,21 @@ class BankFileStore:
             return set()
         ids = list(set(archive_ids))
         in_files = await self.session.scalars(
-            select(_e.c.archive_id).where(_e.c.archive_id.in_(ids), _e.c.repeated.is_(False))
+            select(_e.c.archive_id).where(in_texts(_e.c.archive_id, ids), _e.c.repeated.is_(False))
         )
-        in_payments = await self.session.scalars(select(_p.c.payment_id).where(_p.c.payment_id.in_(ids)))
+        in_payments = await self.session.scalars(select(_p.c.payment_id).where(in_texts(_p.c.payment_id, ids)))
         return set(in_files) | set(in_payments)
+
+    async def invoices_by_reference(self, references: Sequence[str]) -> dict[str, tuple[int | None, str]]:
+        """National reference -> (invoice number, document type), for the preview."""
+        if not references:
+            return {}
+        rows = await self.session.execute(
+            select(invoices.c.reference, invoices.c.number, invoices.c.document_type).where(
+                in_texts(invoices.c.reference, sorted(set(references)))
+            )
+        )
+        return {r.reference: (r.number, r.document_type) for r in rows}
 
     async def add_file(self, values: dict[str, Any]) -> int | None:
         """The file's row; None when a file of this sha256 is imported already."""
@@ -128,17 +145,17 @@ class BankFileStore:
         ]
         first = [{**r, "repeated": False} for r in rows if r["archive_id"] not in known]
         new: set[str] = set()
-        if first:
+        for start in range(0, len(first), CHUNK):
             result = await self.session.execute(
                 insert(_e)
-                .values(first)
+                .values(first[start : start + CHUNK])
                 .on_conflict_do_nothing(index_elements=["archive_id"], index_where=text("NOT repeated"))
                 .returning(_e.c.archive_id)
             )
-            new = {r[0] for r in result}
+            new |= {r[0] for r in result}
         repeats = [{**r, "repeated": True} for r in rows if r["archive_id"] not in new]
-        if repeats:
-            await self.session.execute(insert(_e).values(repeats))
+        for start in range(0, len(repeats), CHUNK):
+            await self.session.execute(insert(_e).values(repeats[start : start + CHUNK]))
         return new
 
     async def set_counts(self, file_id: int, *, recorded: int, repeated: int) -> None:
@@ -148,7 +165,7 @@ class BankFileStore:
 
     def _files(self) -> Any:
         return (
-            select(bank_files, *(c.label(n) for c, n in zip(_COUNTS, ("matched", "unmatched", "pending"), strict=True)))
+            select(bank_files, *(c.label(n) for n, c in _COUNTS.items()))
             .select_from(bank_files.outerjoin(_e, _e.c.file_id == bank_files.c.id).outerjoin(_p, _FIRST))
             .group_by(bank_files.c.id)
         )

@@ -3,7 +3,6 @@ reversed; and the bank's reversals of them (``kind = 'reversal'``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -127,10 +126,3 @@ class PaymentStore:
         await self.session.execute(
             update(payments).where(payments.c.payment_id == payment_id).values(status="reversed")
         )
-
-    async def by_ids(self, ids: Sequence[str]) -> dict[str, StoredPayment]:
-        """The payments (and reversals) recorded under these bank archive ids."""
-        if not ids:
-            return {}
-        rows = await self.session.execute(select(payments).where(payments.c.payment_id.in_(list(ids))))
-        return {r.payment_id: _to_payment(r) for r in rows}
