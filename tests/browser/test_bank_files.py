@@ -145,11 +145,13 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
         return page.locator("tr[data-file] [data-count=pending]").inner_text() == "0"
 
     wait_until(counted, timeout=60, what="the payments taken by the invoicing consumer")
-    counts = {name: row.locator(f"[data-count={name}]") for name in ("entries", "matched", "unmatched", "repeated")}
+    names = ("entries", "matched", "unmatched", "reversed", "repeated")
+    counts = {name: row.locator(f"[data-count={name}]") for name in names}
     expect(counts["entries"]).to_have_text("3")
     expect(row.locator("[data-count=amount]")).to_have_text("78,50\u00a0€")
     expect(counts["matched"]).to_have_text("2")
     expect(counts["unmatched"]).to_have_text("1")
+    expect(counts["reversed"]).to_have_text("0")
     expect(counts["repeated"]).to_have_text("0")
     assert_accessible(page, "bank files: the list")
     assert not table_too_wide(page), table_too_wide(page)

@@ -56,7 +56,7 @@ PREVIEW = {
 LISTED = {
     "id": 7, "file_name": "viitteet.txt", "format": "viitesiirto", "file_id": "BATCH-0001",
     "imported_at": "2026-12-07T08:00:00+00:00", "imported_by": "anna", "count": 2, "amount": "150.00",
-    "reversals": 1, "matched": 1, "unmatched": 1, "pending": 0, "repeated": 0,
+    "reversals": 1, "matched": 0, "unmatched": 1, "reversed": 2, "pending": 0, "repeated": 0,
 }  # fmt: skip
 INVALID = {
     "detail": {
@@ -176,8 +176,8 @@ def test_the_tab_lists_imported_files_with_their_counts(client: TestClient) -> N
     assert row, html
     cells = dict(re.findall(r'data-count="([a-z]+)">([^<]*)<', row.group(1)))
     assert cells == {
-        "entries": "2", "amount": "150,00\u00a0€", "matched": "1", "unmatched": "1", "pending": "0",
-        "repeated": "0", "reversals": "1",
+        "entries": "2", "amount": "150,00\u00a0€", "matched": "0", "unmatched": "1", "reversed": "2",
+        "pending": "0", "repeated": "0", "reversals": "1",
     }  # fmt: skip
     assert '<a href="/bank-files/7">viitteet.txt</a>' in row.group(1)
     assert "Viitesiirtoaineisto" in row.group(1)
