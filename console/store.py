@@ -137,8 +137,9 @@ class MemoryStore:
     max_tracked: int = 10_000
     """Failure keys kept at once; beyond it the oldest are dropped, so a script trying
     endless names cannot grow the process's memory."""
-    max_uploads: int = 100
-    """Uploads kept at once (development only); beyond it the oldest are dropped."""
+    max_uploads: int = 20
+    """Uploads kept at once (development only: up to 16 MiB each); beyond it the oldest
+    are dropped (its clerk uploads it again)."""
     sessions: dict[str, SessionRecord] = field(default_factory=dict)
     failures: dict[str, _Failures] = field(default_factory=dict)
     uploads: dict[str, Upload] = field(default_factory=dict)

@@ -156,6 +156,10 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
     assert_accessible(page, "bank files: the list")
     assert not table_too_wide(page), table_too_wide(page)
     shot(page, "bank-files-list.png")
+    # a narrow window: the page does not scroll sideways (the table scrolls in its own box)
+    page.set_viewport_size({"width": 600, "height": 900})
+    assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # the file's own page: its entries with their status now
     row.get_by_role("link", name="viitteet.txt").click()
