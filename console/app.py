@@ -18,7 +18,7 @@ from console import auth, csrf, i18n, oidc
 from console.backend import Backends, ServiceError, require_own_credential
 from console.config import ConsoleSettings
 from console.headers import ConsoleApp
-from console.routes import billing, customers, dead_letters, invoices, jobs, sending
+from console.routes import bank_files, billing, customers, dead_letters, invoices, jobs, sending
 from console.session import SessionMiddleware, Sessions, came_with_session, purge_periodically
 from console.store import MemoryStore, Store
 from console.urls import safe_url
@@ -134,6 +134,6 @@ def create_app(
 
     app.include_router(oidc.router(settings))  # before auth: refuses a password when that is off
     app.include_router(auth.router)
-    for module in (invoices, billing, sending, customers, dead_letters, jobs):
+    for module in (invoices, billing, sending, bank_files, customers, dead_letters, jobs):
         app.include_router(module.router)
     return app

@@ -40,6 +40,9 @@ class ServiceError(Exception):
     code: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     """Field name (the last part of a 422 ``loc``) -> message, for forms."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The refusal's other fields beside its code and messages (e.g. ``where`` in a
+    bank file the service refused)."""
 
     def __str__(self) -> str:
         return self.message
@@ -114,7 +117,8 @@ def describe(service: str, response: httpx.Response, lang: str) -> ServiceError:
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict) and ("message_fi" in detail or "message_en" in detail):
         message = detail.get(f"message_{lang}") or detail.get("message_en") or detail.get("message_fi")
-        return ServiceError(service, status, str(message), code=detail.get("code"))
+        extra = {k: v for k, v in detail.items() if k not in ("code", "message_fi", "message_en")}
+        return ServiceError(service, status, str(message), code=detail.get("code"), extra=extra)
     if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
         fields: dict[str, str] = {}
         parts: list[str] = []

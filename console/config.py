@@ -52,6 +52,12 @@ class ConsoleSettings(BaseSettings):
     """Narrow what a clerk may do through the console (scope names); empty: the clerk's
     scopes (every operation but ``admin``, ``shared.auth.scopes.CLERK_SCOPES``)."""
     service_timeout_s: float = Field(30.0, gt=0, le=600)
+    bank_file_max_bytes: int = Field(16 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    """The largest bank payment file a clerk may upload (16 MiB, what the invoicing
+    service's parsers read: a bank's daily file is far smaller)."""
+    bank_file_preview_ttl_s: int = Field(1800, ge=60, le=24 * 3600)
+    """How long an uploaded bank file waits on the server for the clerk to confirm its
+    preview; after that she uploads it again."""
 
     mode: Literal["development", "production"] = "development"
     """``production``: sessions and sign-in failures must live in PostgreSQL

@@ -1,4 +1,5 @@
-"""Where the console keeps its sessions and its sign-in failures: one small interface,
+"""Where the console keeps its sessions, its sign-in failures and the bank files a clerk
+uploaded for a preview (until she confirms them or they expire): one small interface,
 two stores.
 
 - :class:`console.store_pg.PostgresStore`: the console's own PostgreSQL database
@@ -32,6 +33,18 @@ class SessionRecord:
     def user(self) -> str | None:
         user = self.data.get("user")
         return user if isinstance(user, str) and user else None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a clerk uploaded for a preview, kept on the server until she confirms it
+    (the browser holds only an opaque token): the import sends exactly these bytes."""
+
+    user: str
+    file_name: str
+    data: bytes
+    sha256: str
+    expires_at: float
 
 
 @dataclass(frozen=True)
@@ -73,9 +86,19 @@ class Store(Protocol):
         ...
 
     async def purge(self, now: float, ends: SessionEnds, window_before: float) -> int:
-        """Delete the sessions ``ends`` says have ended, and failure counts begun before
-        ``window_before`` that lock nothing any more; how many rows went."""
+        """Delete the sessions ``ends`` says have ended, failure counts begun before
+        ``window_before`` that lock nothing any more, and uploads expired by ``now``;
+        how many rows went."""
         ...
+
+    # --- uploads waiting for their confirmation, by the SHA-256 (hex) of their token ---
+    async def put_upload(self, key: str, upload: Upload) -> None: ...
+
+    async def get_upload(self, key: str, user: str, now: float) -> Upload | None:
+        """The upload under ``key`` when ``user`` made it and it has not expired."""
+        ...
+
+    async def delete_upload(self, key: str) -> None: ...
 
     # --- sign-in attempts, by an opaque key (console.auth hashes name and address) ---
     async def attempt(self, key: str, now: float, window_s: float) -> tuple[int, float | None]:
@@ -114,8 +137,12 @@ class MemoryStore:
     max_tracked: int = 10_000
     """Failure keys kept at once; beyond it the oldest are dropped, so a script trying
     endless names cannot grow the process's memory."""
+    max_uploads: int = 20
+    """Uploads kept at once (development only: up to 16 MiB each); beyond it the oldest
+    are dropped (its clerk uploads it again)."""
     sessions: dict[str, SessionRecord] = field(default_factory=dict)
     failures: dict[str, _Failures] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     async def open(self) -> None:
@@ -167,7 +194,24 @@ class MemoryStore:
         ]
         for k in old:
             del self.failures[k]
-        return len(ended) + len(old)
+        expired = [k for k, u in self.uploads.items() if u.expires_at <= now]
+        for k in expired:
+            del self.uploads[k]
+        return len(ended) + len(old) + len(expired)
+
+    async def put_upload(self, key: str, upload: Upload) -> None:
+        while len(self.uploads) >= self.max_uploads:
+            self.uploads.pop(next(iter(self.uploads)))
+        self.uploads[key] = upload
+
+    async def get_upload(self, key: str, user: str, now: float) -> Upload | None:
+        found = self.uploads.get(key)
+        if found is None or found.user != user or found.expires_at <= now:
+            return None
+        return found
+
+    async def delete_upload(self, key: str) -> None:
+        self.uploads.pop(key, None)
 
     def _counted(self, key: str, now: float) -> _Failures:
         found = self.failures.get(key)

@@ -2,9 +2,11 @@
 (``CONSOLE_DATABASE_URL``), with its own Alembic migrations (``console/migrations``):
 ``billing migrate console``, or at start in development.
 
-Two tables: ``console_sessions`` (one row per session, keyed by the SHA-256 of its id)
-and ``console_login_failures`` (failure counts and locks, keyed by a hash of the user
-name and client address, or of the address alone: no name or address is stored).
+Three tables: ``console_sessions`` (one row per session, keyed by the SHA-256 of its id),
+``console_login_failures`` (failure counts and locks, keyed by a hash of the user
+name and client address, or of the address alone: no name or address is stored) and
+``console_uploads`` (a bank file between its preview and its confirmation, keyed by the
+SHA-256 of the token the clerk's page holds, deleted once imported or expired).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -32,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from console.store import MAX_COUNT, SessionEnds, SessionRecord
+from console.store import MAX_COUNT, SessionEnds, SessionRecord, Upload
 from shared.db import schema_check
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
@@ -62,6 +65,18 @@ login_failures = Table(
     Column("window_start", DateTime(timezone=True), nullable=False),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Index("console_login_failures_window_start", "window_start"),
+)
+
+uploads = Table(
+    "console_uploads",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("console_uploads_expires_at", "expires_at"),
 )
 
 
@@ -169,7 +184,36 @@ class PostgresStore:
                     or_(login_failures.c.locked_until.is_(None), login_failures.c.locked_until <= _at(now)),
                 )
             )
-        return int(ended.rowcount) + int(old.rowcount)
+            expired = await conn.execute(delete(uploads).where(uploads.c.expires_at <= _at(now)))
+        return int(ended.rowcount) + int(old.rowcount) + int(expired.rowcount)
+
+    # --- uploads waiting for their confirmation ---
+    async def put_upload(self, key: str, upload: Upload) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                uploads.insert().values(
+                    key=key,
+                    user_name=upload.user,
+                    file_name=upload.file_name,
+                    data=upload.data,
+                    sha256=upload.sha256,
+                    expires_at=_at(upload.expires_at),
+                )
+            )
+
+    async def get_upload(self, key: str, user: str, now: float) -> Upload | None:
+        query = select(uploads).where(
+            uploads.c.key == key, uploads.c.user_name == user, uploads.c.expires_at > _at(now)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return Upload(row.user_name, row.file_name, bytes(row.data), row.sha256, row.expires_at.timestamp())
+
+    async def delete_upload(self, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(uploads).where(uploads.c.key == key))
 
     # --- sign-in attempts ---
     async def attempt(self, key: str, now: float, window_s: float) -> tuple[int, float | None]:

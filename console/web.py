@@ -19,6 +19,7 @@ TABS = (
     ("invoices", "/invoices", "tabs.invoices"),
     ("billing", "/billing", "tabs.billing"),
     ("sending", "/sending", "tabs.sending"),
+    ("bank_files", "/bank-files", "tabs.bank_files"),
     ("dead_letters", "/dead-letters", "tabs.dead_letters"),
 )
 

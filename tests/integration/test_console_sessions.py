@@ -19,12 +19,13 @@ from typer.testing import CliRunner
 
 from billing_cli.main import app as cli
 from console.app import create_app
+from console.store import SessionEnds
 from console.store_pg import MIGRATIONS
 from shared.db.migrations import upgrade
 from shared.db.schema_check import SchemaBehind
 from tests.support.isolation import create_sandbox, drop_sandbox
 from tests.support.servers import Servers
-from tests.unit.console.support import PASSWORD, Clock, csrf_token, settings, sign_in
+from tests.unit.console.support import PASSWORD, START, Clock, csrf_token, settings, sign_in
 from tests.unit.console.test_lockout_burst import counting_checks, guesses
 
 pytestmark = pytest.mark.integration
@@ -183,9 +184,9 @@ def test_billing_migrate_console_then_revoke_every_session_of_a_clerk(console_db
     env = {"CONSOLE_DATABASE_URL": console_db}
     migrated = runner.invoke(cli, ["migrate", "console"], env=env)
     assert migrated.exit_code == 0, migrated.output
-    assert migrated.stdout == "console: migrated an empty database to head 0001\n"
+    assert migrated.stdout == "console: migrated an empty database to head 0002\n"
     again = runner.invoke(cli, ["migrate", "console"], env=env)
-    assert again.stdout == "console: at head 0001, nothing to migrate\n"
+    assert again.stdout == "console: at head 0002, nothing to migrate\n"
     clock = Clock()
     # production: the console starts only on the migrated schema, which `billing migrate` made
     with consoles(console_db, clock, OFFICE, OFFICE, ELSEWHERE, mode="production") as (desk, laptop, ben):
@@ -196,3 +197,32 @@ def test_billing_migrate_console_then_revoke_every_session_of_a_clerk(console_db
         assert desk.get("/billing", follow_redirects=False).status_code == 303
         assert laptop.get("/billing", follow_redirects=False).status_code == 303
         assert ben.get("/billing", follow_redirects=False).status_code == 200
+
+
+def test_an_uploaded_bank_file_waits_in_the_database_for_its_clerk_until_it_expires(console_db: str) -> None:
+    """A bank file between its preview and its confirmation (any replica may take the
+    confirmation): kept for the clerk who uploaded it, gone once expired or taken."""
+    from console.store import Upload
+    from console.store_pg import PostgresStore
+
+    data = bytes(range(256)) * 4  # every byte value survives the round trip
+
+    async def go() -> None:
+        store = PostgresStore(console_db, migrate=True)
+        await store.open()
+        try:
+            await store.put_upload("a" * 64, Upload("anna", "camt.xml", data, "f" * 64, expires_at=START + 600))
+            await store.put_upload("b" * 64, Upload("anna", "old.txt", b"x", "e" * 64, expires_at=START + 10))
+            kept = await store.get_upload("a" * 64, "anna", START)
+            assert kept == Upload("anna", "camt.xml", data, "f" * 64, START + 600)
+            assert await store.get_upload("a" * 64, "ben", START) is None
+            assert await store.get_upload("b" * 64, "anna", START + 10) is None
+            ends = SessionEnds(0.0, 0.0, 0.0)
+            assert await store.purge(START + 10, ends, 0.0) == 1  # the expired one
+            assert await store.get_upload("a" * 64, "anna", START + 10) is not None
+            await store.delete_upload("a" * 64)
+            assert await store.get_upload("a" * 64, "anna", START) is None
+        finally:
+            await store.close()
+
+    _run(go())
