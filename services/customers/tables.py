@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Column,
@@ -21,6 +22,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
     func,
     or_,
     select,
@@ -151,7 +154,8 @@ class CustomerRepository:
                 customers.c.crm_time,
                 customers.c.erased_at,
             )
-            .where(customers.c.customer_number.in_(list(numbers)))
+            # one array parameter, not an IN list of one parameter per number
+            .where(customers.c.customer_number == any_(bindparam(None, list(numbers), type_=ARRAY(Text))))
             .with_for_update()
         )
         out: dict[str, TrackedCard] = {}
