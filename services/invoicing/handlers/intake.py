@@ -136,7 +136,7 @@ def check_key(env: Envelope[Any]) -> None:
 _LINES_JSON = TypeAdapter(list[RequestLine])
 
 
-def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str, lines: str) -> NewRequest:
+def _row(env: Envelope[BillingRequestSubmitted], digest: str, lines: str) -> NewRequest:
     r = env.data
     # the request's own trace; none (or an invalid one): the trace its intake started
     trace = env.meta.trace or tracing.current()
@@ -154,8 +154,7 @@ def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str, lines
         lines=lines,
         net=Decimal(net),
         content_hash=digest,
-        source=env.meta.source,
-        status=status,
+        source=env.meta.source,  # status: take_in decides (open, or cancelled with its order)
         traceparent=trace.traceparent if trace else None,
         tracestate=trace.tracestate if trace else None,
         line_count=len(r.lines),
@@ -175,10 +174,11 @@ async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingU
             raise EventRejected("request-id-reused", "request_id already used for a request with other content")
         else:
             out.repeated += 1
-    cancelled = await uow.requests.cancelled_among([e.data.order_id for e, _, _ in unique])
-    rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open", d, j) for e, d, j in unique]
-    new = await uow.requests.insert(rows)
-    invoiced = await uow.requests.on_issued_invoices(sorted(new))
+    # one round trip: stored cancelled when the order was cancelled already, and the
+    # invoices already billing any of them
+    rows = [_row(e, d, j) for e, d, j in unique]
+    taken = await uow.requests.take_in(rows)
+    new, invoiced = set(taken.new), taken.invoiced
     if invoiced:  # a consumer rewound after a restore: reconcile rebuilt its invoice already
         await uow.requests.set_status(sorted(invoiced), "invoiced", invoiced)
         out.already_invoiced += len(invoiced)
@@ -191,7 +191,7 @@ async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingU
         out.repeated += len(existing)
     fresh = new - set(invoiced)  # an already-invoiced one is counted there alone, not as stored too
     out.stored += len(fresh)
-    out.stored_cancelled += sum(1 for r in rows if r.request_id in fresh and r.status == "cancelled")
+    out.stored_cancelled += sum(1 for rid in fresh if taken.new[rid] == "cancelled")
 
 
 async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork, vat: VatTable) -> IntakeOutcome:
