@@ -266,7 +266,8 @@ async def main(requests: int, customers: int, chunk: int, max_records: int, repl
 
         log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
         service_settings = {"kafka_partitions": PARTITIONS, "daily_run_enabled": False, "jobs_poll_interval_s": 0.1}
-        service = ServiceProcess(sandbox, "invoicing", log_dir, **service_settings)
+        # (a)'s consumers take --max-records per transaction (the figure printed above)
+        service = ServiceProcess(sandbox, "invoicing", log_dir, consumer_max_records=max_records, **service_settings)
         service_env = {"INVOICING_RUN_CHUNK_CUSTOMERS": str(chunk)}
         service.start(extra_env=service_env)
         replicas = [service]
