@@ -96,9 +96,9 @@ async def apply_upserts(events: Sequence[Envelope[CustomerUpserted]], uow: Custo
         final[number] = change
         audit.append(AuditEntry(number, change.card.version, actor, change.changes, env.meta.id))
         _emit(uow, change, env.meta.trace)  # its own upsert's trace, not the batch's
-    await uow.customers.save(list(final.values()), seen)
-    await uow.customers.save_crm_seen({n: s for n, s in seen.items() if n not in final})
-    await uow.customers.add_audit(audit)
+    # cards, what the CRM sent for cards it did not change, audit: one round trip
+    unchanged = {n: s for n, s in seen.items() if n not in final}
+    await uow.customers.save_upserts(list(final.values()), seen, unchanged, audit)
     return UpsertOutcome(versions=len(audit) - stale - ignored_erased, stale=stale, erased=ignored_erased)
 
 

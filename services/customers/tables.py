@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Column,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
     func,
     or_,
     select,
@@ -151,7 +155,8 @@ class CustomerRepository:
                 customers.c.crm_time,
                 customers.c.erased_at,
             )
-            .where(customers.c.customer_number.in_(list(numbers)))
+            # one array parameter, not an IN list of one parameter per number
+            .where(customers.c.customer_number == any_(bindparam(None, list(numbers), type_=ARRAY(Text))))
             .with_for_update()
         )
         out: dict[str, TrackedCard] = {}
@@ -164,57 +169,36 @@ class CustomerRepository:
 
     async def save(self, changes: Sequence[Change], crm: Mapping[str, CrmSeen] | None = None) -> None:
         """New versions of cards; ``crm``: the upserts that made them (kept per card)."""
-        if not changes:
-            return
-        crm = crm or {}
-        data = [c.card.data.model_dump_json() for c in changes]
-        seen = [crm.get(c.card.customer_number) for c in changes]
-        same = [
-            s is not None and (s.data is c.card.data or s.data == c.card.data)
-            for s, c in zip(seen, changes, strict=True)
-        ]
-        await self._s.execute(
-            _UPSERT,
-            {
-                "numbers": [c.card.customer_number for c in changes],
-                "names": [c.card.data.name for c in changes],
-                "data": data,
-                "versions": [c.card.version for c in changes],
-                "valid": [not c.errors for c in changes],
-                "errors": [_errors_json(c.errors) for c in changes],
-                # what the CRM sent is mostly the card itself: then a flag, not a copy
-                "crm_same": same,
-                "crm_data": [
-                    None if s is None or m else s.data.model_dump_json() for s, m in zip(seen, same, strict=True)
-                ],
-                "crm_times": [None if s is None else s.time for s in seen],
-            },
-        )
+        if changes:
+            await self._s.execute(_UPSERT, _save_params(changes, crm or {}))
 
     async def save_crm_seen(self, seen: Mapping[str, CrmSeen]) -> None:
         """Upserts applied without a new version: remember what the CRM sent, and when."""
         if seen:
-            await self._s.execute(
-                _CRM_SEEN,
-                {
-                    "numbers": list(seen),
-                    "crm_data": [s.data.model_dump_json() for s in seen.values()],
-                    "crm_times": [s.time for s in seen.values()],
-                },
-            )
+            await self._s.execute(_CRM_SEEN, _seen_params(seen))
 
     async def add_audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
-            await self._s.execute(
-                _AUDIT,
-                {
-                    "numbers": [e.customer_number for e in entries],
-                    "versions": [e.version for e in entries],
-                    "actors": [e.actor for e in entries],
-                    "event_ids": [e.event_id for e in entries],
-                    "changes": [json.dumps(e.changes) for e in entries],
-                },
-            )
+            await self._s.execute(_AUDIT, _audit_params(entries))
+
+    async def save_upserts(
+        self,
+        changes: Sequence[Change],
+        crm: Mapping[str, CrmSeen],
+        seen: Mapping[str, CrmSeen],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        """:meth:`save` (``changes`` made by the upserts ``crm``), :meth:`save_crm_seen`
+        (``seen``: cards none of ``changes`` touches) and :meth:`add_audit` in one
+        statement: one round trip for a batch of upserts instead of three."""
+        if not (changes or seen or audit):
+            return
+        params = {
+            **{f"c_{k}": v for k, v in _save_params(changes, crm).items()},
+            **{f"s_{k}": v for k, v in _seen_params(seen).items()},
+            **{f"a_{k}": v for k, v in _audit_params(audit).items()},
+        }
+        await self._s.execute(_SAVE_UPSERTS, params)
 
     async def search(self, query: str, limit: int = 50) -> list[StoredCard]:
         # contains(autoescape): a % or _ in the query is a character, not a wildcard
@@ -269,10 +253,46 @@ def _errors_json(errors: Sequence[ProfileError]) -> str:
     return json.dumps([e.model_dump() for e in errors])
 
 
+def _save_params(changes: Sequence[Change], crm: Mapping[str, CrmSeen]) -> dict[str, list[Any]]:
+    seen = [crm.get(c.card.customer_number) for c in changes]
+    same = [
+        s is not None and (s.data is c.card.data or s.data == c.card.data) for s, c in zip(seen, changes, strict=True)
+    ]
+    return {
+        "numbers": [c.card.customer_number for c in changes],
+        "names": [c.card.data.name for c in changes],
+        "data": [c.card.data.model_dump_json() for c in changes],
+        "versions": [c.card.version for c in changes],
+        "valid": [not c.errors for c in changes],
+        "errors": [_errors_json(c.errors) for c in changes],
+        # what the CRM sent is mostly the card itself: then a flag, not a copy
+        "crm_same": same,
+        "crm_data": [None if s is None or m else s.data.model_dump_json() for s, m in zip(seen, same, strict=True)],
+        "crm_times": [None if s is None else s.time for s in seen],
+    }
+
+
+def _seen_params(seen: Mapping[str, CrmSeen]) -> dict[str, list[Any]]:
+    return {
+        "numbers": list(seen),
+        "crm_data": [s.data.model_dump_json() for s in seen.values()],
+        "crm_times": [s.time for s in seen.values()],
+    }
+
+
+def _audit_params(entries: Sequence[AuditEntry]) -> dict[str, list[Any]]:
+    return {
+        "numbers": [e.customer_number for e in entries],
+        "versions": [e.version for e in entries],
+        "actors": [e.actor for e in entries],
+        "event_ids": [e.event_id for e in entries],
+        "changes": [json.dumps(e.changes) for e in entries],
+    }
+
+
 # Bulk writes as one statement with array parameters each: compiled once, no per-row
 # parameter processing (a batch of 500 upserts is one round trip per table).
-_UPSERT = text(
-    """
+_UPSERT_SQL = """
     INSERT INTO customers (customer_number, name, data, version, valid, errors, crm_data, crm_time)
     SELECT n, nm, CAST(d AS jsonb), v, ok, CAST(e AS jsonb), CASE WHEN same THEN NULL ELSE CAST(cd AS jsonb) END, ct
     FROM unnest(CAST(:numbers AS text[]), CAST(:names AS text[]), CAST(:data AS text[]),
@@ -289,22 +309,37 @@ _UPSERT = text(
                         ELSE COALESCE(customers.crm_data, customers.data) END,
         crm_time = COALESCE(excluded.crm_time, customers.crm_time)
     """
-)
 
-_CRM_SEEN = text(
-    """
+_CRM_SEEN_SQL = """
     UPDATE customers SET crm_data = CAST(r.cd AS jsonb), crm_time = r.ct
     FROM unnest(CAST(:numbers AS text[]), CAST(:crm_data AS text[]), CAST(:crm_times AS timestamptz[])) AS r(n, cd, ct)
     WHERE customers.customer_number = r.n
     """
-)
 
-_AUDIT = text(
-    """
+_AUDIT_SQL = """
     INSERT INTO customer_changes (customer_number, version, actor, event_id, changes)
     SELECT n, v, a, i, CAST(c AS jsonb)
     FROM unnest(CAST(:numbers AS text[]), CAST(:versions AS int[]), CAST(:actors AS text[]),
                 CAST(:event_ids AS text[]), CAST(:changes AS text[])) AS r(n, v, a, i, c)
+    """
+_UPSERT = text(_UPSERT_SQL)
+_CRM_SEEN = text(_CRM_SEEN_SQL)
+_AUDIT = text(_AUDIT_SQL)
+
+
+def _prefixed(sql: str, prefix: str) -> str:
+    return re.sub(r"(?<![:\w]):(\w+)", rf":{prefix}\1", sql)
+
+
+# The three in one statement (data-modifying CTEs run to completion whether read or
+# not; the cards updated for what the CRM sent are never the ones upserted, and the
+# audit rows' foreign key is checked at the end of the statement, new cards included).
+_SAVE_UPSERTS = text(
+    f"""
+    WITH cards AS ({_prefixed(_UPSERT_SQL, "c_")}),
+         seen AS ({_prefixed(_CRM_SEEN_SQL, "s_")}),
+         audit AS ({_prefixed(_AUDIT_SQL, "a_")})
+    SELECT 1
     """
 )
 

@@ -19,8 +19,8 @@ Within a version, changes only add optional fields; consumers ignore unknown fie
 from __future__ import annotations
 
 import contextlib
+import random
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -48,6 +48,20 @@ class Event(BaseModel):
 E = TypeVar("E", bound=Event)
 
 
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_event_id() -> str:
+    """A random (version 4, RFC 4122 variant) UUID as text, from the ``random``
+    module as trace ids are (:mod:`shared.tracing`): unique as ``uuid.uuid4()``'s, not
+    a secret, and without its ``os.urandom`` system call and ``UUID`` object, which
+    cost a consumer that emits an event per record a few per cent of its time. The
+    module's generator is reseeded in a forked child, so two processes differ."""
+    h = "%032x" % ((random.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True)
 class EventMeta:
     """The CloudEvents context attributes of one event."""
@@ -70,7 +84,7 @@ class EventMeta:
         cls, event_type: str, source: str, subject: str | None = None, trace: TraceContext | None = None
     ) -> EventMeta:
         return cls(
-            id=str(uuid.uuid4()),
+            id=new_event_id(),
             type=event_type,
             source=source,
             time=datetime.now(UTC),
@@ -129,6 +143,14 @@ class RecordLike(Protocol):
 
 
 def header_map(headers: Any) -> dict[str, str]:
+    """Header name -> value as text; a value that is None or not UTF-8 is left out,
+    and a later header of the same name wins."""
+    try:
+        # the common case (every value UTF-8 bytes) in one comprehension: anything
+        # else (None, text, undecodable bytes) raises, and the loop below sorts it out
+        return {name: value.decode() for name, value in headers or ()}
+    except (AttributeError, UnicodeDecodeError, TypeError):
+        pass
     out: dict[str, str] = {}
     for name, value in headers or ():
         if value is None:

@@ -1,12 +1,23 @@
 """CloudEvents envelope: what is accepted, what is refused and why."""
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from shared.events.customers import CustomerUpserted
-from shared.events.envelope import Event, EventMeta, InvalidEvent, decode, encode_data, encode_headers, event_types
+from shared.events.envelope import (
+    Event,
+    EventMeta,
+    InvalidEvent,
+    decode,
+    encode_data,
+    encode_headers,
+    event_types,
+    header_map,
+    new_event_id,
+)
 from tests.support.fakes import FakeRecord
 
 GOOD = {"customer_number": "C-1", "customer": {"customer_type": "person", "name": "Maija Meikäläinen"}}
@@ -142,3 +153,39 @@ def test_a_topic_ordered_by_time_refuses_a_record_without_ce_time() -> None:
     assert exc.value.code == "missing-time"
     stamped = decode(record(value, ce_time="2026-11-23T08:00:00Z"), CustomerUpserted, require_time=True)
     assert stamped.meta.time == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([("a", b"1"), ("b", "Ä".encode())], {"a": "1", "b": "Ä"}),
+        ([("a", b"1"), ("a", b"2")], {"a": "2"}),  # a later header of the same name wins
+        ([("a", None), ("b", b"2")], {"b": "2"}),  # no value: left out
+        ([("a", b"\xff"), ("b", b"2")], {"b": "2"}),  # not UTF-8: left out
+        ([("a", "text"), ("b", bytearray(b"2"))], {"a": "text", "b": "2"}),
+        ([("a", b"1"), ("a", None)], {"a": "1"}),
+        (None, {}),
+        ([], {}),
+    ],
+)
+def test_header_map_reads_every_shape_of_header_as_the_careful_loop_does(
+    headers: list[tuple[str, object]] | None, expected: dict[str, str]
+) -> None:
+    assert header_map(headers) == expected
+
+
+def test_a_record_with_an_undecodable_header_still_decodes_by_its_other_headers() -> None:
+    rec = record(json.dumps(GOOD).encode())
+    rec.headers.append(("x-vendor", b"\xff\xfe"))
+    env = decode(rec, CustomerUpserted)
+    assert env.meta.id == "e-1" and env.data.customer_number == "C-1"
+
+
+def test_event_ids_are_distinct_random_uuids_of_version_4() -> None:
+    ids = [new_event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:200]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert uuid.UUID(EventMeta.new("t.v1", "urn:x").id).version == 4

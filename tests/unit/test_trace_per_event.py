@@ -94,7 +94,9 @@ async def test_each_billing_profile_carries_the_trace_of_its_own_upsert() -> Non
         return {}
 
     writer = OutboxWriter(customers_messaging, "urn:billing:customers", "")
-    store = SimpleNamespace(get_for_upsert=nothing_stored, save=noop, save_crm_seen=noop, add_audit=noop)
+    store = SimpleNamespace(
+        get_for_upsert=nothing_stored, save=noop, save_crm_seen=noop, add_audit=noop, save_upserts=noop
+    )
     loop = ConsumerLoop(
         topic="t",
         consumer="c:t",

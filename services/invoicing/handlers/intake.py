@@ -64,6 +64,21 @@ def content_hash(request: BillingRequestSubmitted) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
+_LINES_MARK = b',"lines":['
+
+
+def hash_and_lines(request: BillingRequestSubmitted) -> tuple[str, str]:
+    """(:func:`content_hash`, the lines as JSON text) from one serialisation: ``lines``
+    is the model's last field, so its JSON is the tail of the request's. The first
+    ``,"lines":[`` is that field's key: the fields before it cannot hold a quote (ids,
+    a literal, a date, a number), and a quote inside a string is escaped."""
+    full = request.model_dump_json().encode()
+    at = full.find(_LINES_MARK)
+    if at < 0 or not full.endswith(b"]}"):  # not the shape above: the two dumps
+        return hashlib.sha256(full).hexdigest(), _LINES_JSON.dump_json(list(request.lines)).decode()
+    return hashlib.sha256(full).hexdigest(), full[at + len(_LINES_MARK) - 1 : -1].decode()
+
+
 def check_vat(request: BillingRequestSubmitted, table: VatTable) -> None:
     for index, line in enumerate(request.lines):
         day = line.service_date(request.invoice_date)
@@ -121,13 +136,13 @@ def check_key(env: Envelope[Any]) -> None:
 _LINES_JSON = TypeAdapter(list[RequestLine])
 
 
-def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str) -> NewRequest:
+def _row(env: Envelope[BillingRequestSubmitted], digest: str, lines: str) -> NewRequest:
     r = env.data
     # the request's own trace; none (or an invalid one): the trace its intake started
     trace = env.meta.trace or tracing.current()
-    # the lines as JSON text straight from pydantic's serializer (stored as jsonb: the
-    # same value as json.dumps of model_dump(mode="json"), without the Python round trip)
-    lines = _LINES_JSON.dump_json(list(r.lines)).decode()
+    # ``lines``: the lines as JSON text straight from pydantic's serializer (stored as
+    # jsonb: the same value as json.dumps of model_dump(mode="json"), without the
+    # Python round trip), from :func:`hash_and_lines`
     net = sum((line_net(line.quantity, line.unit_price) for line in r.lines), ZERO)
     return NewRequest(
         request_id=r.request_id,
@@ -139,8 +154,7 @@ def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str) -> Ne
         lines=lines,
         net=Decimal(net),
         content_hash=digest,
-        source=env.meta.source,
-        status=status,
+        source=env.meta.source,  # status: take_in decides (open, or cancelled with its order)
         traceparent=trace.traceparent if trace else None,
         tracestate=trace.tracestate if trace else None,
         line_count=len(r.lines),
@@ -149,21 +163,22 @@ def _row(env: Envelope[BillingRequestSubmitted], status: str, digest: str) -> Ne
 
 async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingUnitOfWork, out: IntakeOutcome) -> None:
     first: dict[str, str] = {}
-    unique: list[tuple[Envelope[BillingRequestSubmitted], str]] = []
+    unique: list[tuple[Envelope[BillingRequestSubmitted], str, str]] = []
     for env in batch:
-        digest = content_hash(env.data)
+        digest, lines = hash_and_lines(env.data)
         seen = first.get(env.data.request_id)
         if seen is None:
             first[env.data.request_id] = digest
-            unique.append((env, digest))
+            unique.append((env, digest, lines))
         elif seen != digest:
             raise EventRejected("request-id-reused", "request_id already used for a request with other content")
         else:
             out.repeated += 1
-    cancelled = await uow.requests.cancelled_among([e.data.order_id for e, _ in unique])
-    rows = [_row(e, "cancelled" if e.data.order_id in cancelled else "open", d) for e, d in unique]
-    new = await uow.requests.insert(rows)
-    invoiced = await uow.requests.on_issued_invoices(sorted(new))
+    # one round trip: stored cancelled when the order was cancelled already, and the
+    # invoices already billing any of them
+    rows = [_row(e, d, j) for e, d, j in unique]
+    taken = await uow.requests.take_in(rows)
+    new, invoiced = set(taken.new), taken.invoiced
     if invoiced:  # a consumer rewound after a restore: reconcile rebuilt its invoice already
         await uow.requests.set_status(sorted(invoiced), "invoiced", invoiced)
         out.already_invoiced += len(invoiced)
@@ -176,7 +191,7 @@ async def _store(batch: list[Envelope[BillingRequestSubmitted]], uow: InvoicingU
         out.repeated += len(existing)
     fresh = new - set(invoiced)  # an already-invoiced one is counted there alone, not as stored too
     out.stored += len(fresh)
-    out.stored_cancelled += sum(1 for r in rows if r.request_id in fresh and r.status == "cancelled")
+    out.stored_cancelled += sum(1 for rid in fresh if taken.new[rid] == "cancelled")
 
 
 async def take_requests(events: Sequence[Envelope[Any]], uow: InvoicingUnitOfWork, vat: VatTable) -> IntakeOutcome:

@@ -51,6 +51,53 @@ class NewRequest:
     """How many lines (None: ``len(lines)``)."""
 
 
+_INTAKE = text(
+    """
+    WITH r AS (
+        SELECT *
+        FROM unnest(CAST(:request_id AS text[]), CAST(:kind AS text[]), CAST(:customer_number AS text[]),
+                    CAST(:order_id AS text[]), CAST(:invoice_date AS date[]), CAST(:terms AS int[]),
+                    CAST(:lines AS text[]), CAST(:line_count AS int[]), CAST(:net AS numeric[]),
+                    CAST(:content_hash AS text[]), CAST(:source AS text[]), CAST(:traceparent AS text[]),
+                    CAST(:tracestate AS text[]))
+             AS r(request_id, kind, customer_number, order_id, invoice_date, terms, lines, line_count, net,
+                  content_hash, source, traceparent, tracestate)
+    ), ins AS (
+        INSERT INTO billing_requests (request_id, kind, customer_number, order_id, invoice_date, payment_terms_days,
+                                      lines, line_count, net, content_hash, status, origin, source, traceparent,
+                                      tracestate)
+        SELECT request_id, kind, customer_number, order_id, invoice_date, terms, CAST(lines AS jsonb), line_count, net,
+               content_hash,
+               CASE WHEN EXISTS (SELECT 1 FROM cancelled_orders c WHERE c.order_id = r.order_id)
+                    THEN 'cancelled' ELSE 'open' END,
+               'sender', source, traceparent, tracestate
+        FROM r
+        ON CONFLICT (request_id) DO NOTHING
+        RETURNING request_id, status
+    ), billed AS (
+        SELECT l.request_id, min(l.invoice_id) AS invoice_id
+        FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+        WHERE l.request_id IN (SELECT request_id FROM ins) AND NOT l.corrective AND i.status = 'confirmed'
+        GROUP BY l.request_id
+    )
+    SELECT ins.request_id, ins.status, billed.invoice_id FROM ins LEFT JOIN billed ON billed.request_id = ins.request_id
+    """
+)
+"""A batch of a sender's requests in one round trip: each stored ``cancelled`` when its
+order was cancelled already, else ``open``; returns the new ones with their status and,
+for one an issued invoice already bills, that invoice (:meth:`RequestStore.on_issued_invoices`)."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What :meth:`RequestStore.take_in` stored."""
+
+    new: dict[str, str]
+    """Request id -> status (``open`` or ``cancelled``) of each request that was new."""
+    invoiced: dict[str, int]
+    """The new ones an issued invoice already bills -> that invoice's id."""
+
+
 @dataclass(frozen=True)
 class Cancellation:
     cancelled: int
@@ -147,6 +194,38 @@ class RequestStore:
             },
         )
         return {row[0] for row in result}
+
+    async def take_in(self, rows: Sequence[NewRequest]) -> Intake:
+        """A sender's requests (intake: status from the cancelled orders, origin
+        ``sender``) in one statement: what :meth:`cancelled_among`, :meth:`insert` and
+        :meth:`on_issued_invoices` do in three round trips."""
+        if not rows:
+            return Intake({}, {})
+        result = await self.session.execute(
+            _INTAKE,
+            {
+                "request_id": [r.request_id for r in rows],
+                "kind": [r.kind for r in rows],
+                "customer_number": [r.customer_number for r in rows],
+                "order_id": [r.order_id for r in rows],
+                "invoice_date": [r.invoice_date for r in rows],
+                "terms": [r.payment_terms_days for r in rows],
+                "lines": [r.lines if isinstance(r.lines, str) else json.dumps(r.lines) for r in rows],
+                "line_count": [len(r.lines) if r.line_count is None else r.line_count for r in rows],
+                "net": [r.net for r in rows],
+                "content_hash": [r.content_hash for r in rows],
+                "source": [r.source for r in rows],
+                "traceparent": [r.traceparent for r in rows],
+                "tracestate": [r.tracestate for r in rows],
+            },
+        )
+        new: dict[str, str] = {}
+        invoiced: dict[str, int] = {}
+        for request_id, status, invoice_id in result:
+            new[request_id] = status
+            if invoice_id is not None:
+                invoiced[request_id] = int(invoice_id)
+        return Intake(new, invoiced)
 
     async def on_issued_invoices(self, ids: Sequence[str]) -> dict[str, int]:
         """The ids among ``ids`` an issued invoice already bills, and that invoice's id:
