@@ -134,8 +134,8 @@ class RenderPool:
             raise
 
     def _broken(self, pool: ProcessPoolExecutor) -> None:
-        log.error("%s: a render process died; the batch is retried with new ones", self._channel)
-        if self._pool is pool:
+        if self._pool is pool:  # once per pool (a batch's other renders fail with it)
+            log.error("%s: a render process died; the batch is retried with new ones", self._channel)
             self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
 

@@ -68,11 +68,11 @@ class Recorder:
         return {i: o for g in self.groups for i, o in g}
 
 
-async def channel(tmp_path: Path, concurrency: int = 4) -> EInvoiceChannel:
+async def channel(tmp_path: Path, concurrency: int = 4, processes: int = 0) -> EInvoiceChannel:
     settings = Settings(
         **SETTINGS,  # type: ignore[arg-type]
         einvoice_folder=tmp_path / "drop",
-        render_processes=0,
+        render_processes=processes,
         worker_concurrency={"einvoice": concurrency},
     )
     ch = EInvoiceChannel(settings)
@@ -80,9 +80,12 @@ async def channel(tmp_path: Path, concurrency: int = 4) -> EInvoiceChannel:
     return ch
 
 
-async def test_groups_are_recorded_once_on_disk_in_order_and_a_refused_document_fails_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [0, 1], ids=["in-process", "render-process"])
+async def test_groups_are_recorded_once_on_disk_in_order_and_a_refused_document_fails_alone(
+    tmp_path: Path, processes: int
+) -> None:
     batch = claims(10, without_address=(3,))
-    ch = await channel(tmp_path, concurrency=4)
+    ch = await channel(tmp_path, concurrency=4, processes=processes)
     rec = Recorder(tmp_path / "drop")
     try:
         assert delivers_in_groups(ch)
