@@ -5,7 +5,8 @@ once (the e-invoice drop folder: every file fsynced, then the folder once; see
 The channel yields each group with its outcomes once the group is on disk; the group
 is then recorded in one transaction (its outcomes and their events in the outbox)
 while the channel writes the next. So a document is recorded delivered only after its
-file is durable, and at most two groups (one being recorded, the next being written)
+file is durable, and at most two groups (one being recorded, the next being written:
+the e-invoice channel's groups are half its concurrency, so at most its concurrency)
 are between "written" and "recorded" when a worker dies: their documents stay
 ``sending`` under a lease nobody holds, and the redelivered job takes them over
 (``resumed``): a file already there is not written again, only made durable.
@@ -26,7 +27,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeGuard
 
-from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Outcome
+from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Outcome, Staged
 from services.dispatch.records import Claim
 from shared.events.customers import Channel
 
@@ -54,7 +55,7 @@ async def deliver_in_groups(
     channel: GroupedChannel, claims: Sequence[Claim], *, record: Record, sent: Callable[[], None]
 ) -> None:
     """Deliver ``claims`` group by group (see the module); ``sent`` is called for each
-    document delivered, once its group is durable and before it is recorded."""
+    document delivered (or staged), once its group is durable and before it is recorded."""
     done: set[str] = set()
     down: ChannelUnavailable | None = None
     crash: Exception | None = None
@@ -65,7 +66,7 @@ async def deliver_in_groups(
             async for group in groups:
                 for claim, outcome in group:
                     done.add(claim.id)
-                    if isinstance(outcome, Delivered):
+                    if isinstance(outcome, Delivered | Staged):
                         sent()
                     elif isinstance(outcome, ChannelUnavailable):
                         down = down or outcome

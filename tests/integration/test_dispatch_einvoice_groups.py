@@ -37,7 +37,7 @@ async def test_a_worker_killed_between_writing_a_group_and_recording_it_loses_an
             "einvoice_folder": str(folder),
             "consumer_max_records": 30,
             "jobs_poll_interval_s": 0.2,
-            "worker_concurrency": json.dumps({"einvoice": 8}),  # groups of at most 8
+            "worker_concurrency": json.dumps({"einvoice": 8}),  # groups of at most 4
         }
         worker = WorkerProcess(sandbox, "einvoice", log_dir, **env)
         # killed once the 10th file is on disk, before its group is recorded

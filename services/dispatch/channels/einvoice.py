@@ -132,13 +132,15 @@ class EInvoiceChannel:
     async def deliver_groups(self, claims: Sequence[Claim]) -> AsyncGenerator[GroupOutcomes, None]:
         """A worker's batch: every claim rendered in the render processes (``RENDER_CHUNK``
         a task, all handed over at once, so they render while earlier groups are written
-        and recorded), then written to the drop folder in groups of at most the
+        and recorded), then written to the drop folder in groups of at most half the
         channel's concurrency, in the claims' order. Each group is yielded once its files
         and the folder are on disk, with each claim's outcome: delivered; refused by
         the render (its own failure: the others go on); or the folder unavailable (a
         write that failed; the caller stops the batch there). A render process dying
         raises (the batch is retried)."""
-        size = max(1, self._s.concurrency(self.name))
+        # half the concurrency: one group recorded while the next is written keeps at most
+        # ``concurrency`` documents between written and recorded (the README's window)
+        size = max(1, self._s.concurrency(self.name) // 2)
         chunks = deque(render_all_in(self._renderer, self.render, claims, min(RENDER_CHUNK, size)))
         try:
             while chunks:
