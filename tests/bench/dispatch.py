@@ -419,7 +419,7 @@ async def main(count: int, log_dir: Path) -> None:
         check_ms = (time.perf_counter() - started) / len(files) * 1000
         efloor_s = file_floor(out / "floor-einvoice", files[0], count, ".xml")
         results.append(line("floor: pre-rendered Finvoice files, atomic write", count, efloor_s))
-        egroup = Settings(**sandbox.settings_kwargs()).concurrency("einvoice")
+        egroup = max(1, Settings(**sandbox.settings_kwargs()).concurrency("einvoice") // 2)  # the worker's groups
         egrouped_s = grouped_floor(out / "floor-einvoice-groups", files[0], count, egroup)
         results.append(line(f"  (the same, {egroup} a group: the worker's way)", count, egrouped_s))
         e_s = await run_workers(sandbox, "einvoice", 1, await load(sandbox, "einvoice", edocs, None), env, log_dir)
