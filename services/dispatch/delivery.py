@@ -52,6 +52,7 @@ from services.dispatch.domain.outcomes import (
     RetryPolicy,
     Staged,
 )
+from services.dispatch.grouped import Group, GroupedChannel, deliver_in_groups, delivers_in_groups
 from services.dispatch.lease import WorkerLease
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.prerender import Prepared, Prerendering
@@ -241,7 +242,9 @@ class Deliverer:
         # each outcome carries on the trace of its channel job
         traces = {e.data.document_id: e.meta.trace for e in events}
         claimed = [dataclasses.replace(c, trace=traces.get(c.id)) for c in claimed]
-        if claimed:
+        if claimed and delivers_in_groups(self.channel):
+            await self._deliver_groups(self.channel, claimed)
+        elif claimed:
             await self._deliver(claimed, stored)
 
     async def _claim(self, ids: Sequence[str]) -> tuple[list[Claim], dict[str, Prepared]]:
@@ -349,6 +352,26 @@ class Deliverer:
             made[claim.id] = prepared
             self._m.renders.labels(self._m.service, channel.name, "sending").inc()
         return await channel.send_prepared(claim, prepared)
+
+    async def _deliver_groups(self, channel: GroupedChannel, claimed: Sequence[Claim]) -> None:
+        """A channel that makes a group of documents durable at once (the e-invoice drop
+        folder): each group recorded in one transaction once it is on disk, while the
+        next one is written (:mod:`services.dispatch.grouped`)."""
+        seconds = self._m.seconds.labels(self._m.service, channel.name)
+
+        def sent() -> None:
+            self._sent += 1
+            failpoints.hit(f"dispatch.after_send.{self._sent}")
+
+        async with ResultWriter(self._uow, self._recorded_one) as writer:
+
+            async def record(group: Group, took: float) -> None:
+                now = datetime.now(UTC)
+                await asyncio.gather(*(writer.put(result_of(c, o, self._policy, now)) for c, o in group))
+                for _ in group:
+                    seconds.observe(took)
+
+            await deliver_in_groups(channel, claimed, record=record, sent=sent)
 
     def _recorded_one(self, result: Result) -> None:
         name, service = self.channel.name, self._m.service
