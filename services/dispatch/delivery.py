@@ -190,7 +190,8 @@ class ResultWriter:
     async def _commit(self, results: Sequence[Result]) -> set[str]:
         now = datetime.now(UTC)
         async with self._uow() as uow:
-            won = await uow.documents.record(results)
+            # a render ends with its document's way (delivered, failed): the record drops it
+            won = await uow.documents.record(results, drop_renders=self._renders is not None)
             for result in results:
                 if result.claim.id in won:
                     emit(uow, result, now)
@@ -200,13 +201,12 @@ class ResultWriter:
         return won
 
     async def _keep_renders(self, uow: DispatchUnitOfWork, results: Sequence[Result]) -> None:
-        """A render ends with its document's way (delivered, failed); one made by this
-        attempt is kept when another attempt follows (a retry, the channel unavailable)."""
+        """A render made by this attempt is kept when another attempt follows (a retry,
+        the channel unavailable); one whose document's way ended went with the record."""
         assert self._renders is not None
-        ended = [r.claim.id for r in results if r.state in (State.DELIVERED, State.FAILED)]
-        made = [(r.claim.id, self._renders[r.claim.id]) for r in results if r.claim.id in self._renders]
-        await uow.documents.drop_renders(ended)
-        await uow.documents.save_renders([(i, p) for i, p in made if i not in set(ended)])
+        await uow.documents.save_renders(
+            [(r.claim.id, self._renders[r.claim.id]) for r in results if r.claim.id in self._renders and not r.final]
+        )
 
 
 class Deliverer:
@@ -247,16 +247,23 @@ class Deliverer:
     async def _claim(self, ids: Sequence[str]) -> tuple[list[Claim], dict[str, Prepared]]:
         await self._lease.held()
         name = self.channel.name
+        unique = list(dict.fromkeys(ids))
         async with self._uow() as uow:
+            # e-mail: the stored renders first; one made for the attempt's data gives the
+            # address its attempt records (no parse of the document for it)
+            stored = await uow.documents.renders(unique) if self._pre else {}
             result = await uow.documents.claim(
-                list(dict.fromkeys(ids)), channel=name, worker_key=self._lease.key, worker=self._lease.name
+                unique,
+                channel=name,
+                worker_key=self._lease.key,
+                worker=self._lease.name,
+                known_address=self._stored_address(stored) if stored else None,
             )
             if result.unknown:
                 raise EventRejected("unknown-document", f"{len(result.unknown)} document(s) not found on {name}")
             claimed = result.claimed
             if name == "print":
                 claimed = await self._auto_batch(uow, claimed)
-            stored = await uow.documents.renders([c.id for c in claimed]) if self._pre and claimed else {}
             await uow.commit()
         for reason, n in result.skipped.items():
             self._m.skipped.labels(self._m.service, name, reason).inc(n)
@@ -267,6 +274,18 @@ class Deliverer:
             log.warning("%s: %d document(s) taken over from a worker that died mid-delivery", name, resumed)
         failpoints.hit("dispatch.after_claim")
         return claimed, stored
+
+    def _stored_address(self, stored: dict[str, Prepared]) -> Callable[[Claim], str | None]:
+        pre = self._pre
+        assert pre is not None
+
+        def address(claim: Claim) -> str | None:
+            prepared = stored.get(claim.id)
+            if prepared is None or prepared.key != pre.render_key(claim.recipient):
+                return None
+            return prepared.address or None
+
+        return address
 
     async def _auto_batch(self, uow: DispatchUnitOfWork, claimed: list[Claim]) -> list[Claim]:
         """Print documents queued without a send (automatic sending) form one batch per
