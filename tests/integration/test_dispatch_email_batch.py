@@ -4,6 +4,9 @@
   document takes its attempt's outcome only while that attempt is still its current
   one (else the attempt is ``superseded``), and the stored render goes with a
   delivered or failed document, never with one another attempt will follow;
+- a worker (a real process, e-mail results grouped) killed right after the SMTP server
+  took a mail: the mails sent twice are exactly those the server had taken and the
+  worker had not recorded, at most the worker's concurrency, each with one Message-ID;
 - mails over ONE real SMTP connection (aiosmtpd) with a refused and a deferred
   recipient between accepted ones: an accepted mail arrives whole and is Delivered
   only after the server's 250, a 5xx fails its document for good, a 4xx for now, and
@@ -12,9 +15,12 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +35,9 @@ from services.dispatch.prerender import Prepared
 from services.dispatch.records import Claim, Result
 from services.dispatch.repositories import DocumentRepository
 from tests.support import documents as d
+from tests.support.dispatch import WorkerProcess, dispatch_stack, publish
 from tests.support.isolation import Sandbox
-from tests.support.smtp_sink import free_port
+from tests.support.smtp_sink import SmtpSink, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -167,10 +174,15 @@ async def test_one_connection_carries_accepted_refused_and_deferred_mails_in_tur
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    servers = {"database_url": "postgresql+asyncpg://u:p@127.0.0.1:1/x", "kafka_bootstrap_servers": "127.0.0.1:1"}
-    settings = Settings(  # type: ignore[arg-type]
-        message_id_domain="billing.test", smtp_host="127.0.0.1", smtp_port=port, smtp_connections=1, **servers
-    )
+    values: dict[str, Any] = {
+        "database_url": "postgresql+asyncpg://u:p@127.0.0.1:1/x",
+        "kafka_bootstrap_servers": "127.0.0.1:1",
+        "message_id_domain": "billing.test",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_connections": 1,
+    }
+    settings = Settings(**values)
     channel = EmailChannel(settings)
     await channel.start()
     try:
@@ -204,3 +216,49 @@ async def test_one_connection_carries_accepted_refused_and_deferred_mails_in_tur
         assert rest.rstrip(b"\r\n") == sent.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").rstrip(b"\r\n")
         size = len(received.rstrip(b"\r\n")) + 2  # the last line's CRLF is the server's, before the dot
         assert options == [f"SIZE={size}"]
+
+
+async def test_killed_after_the_servers_ok_only_the_unrecorded_mails_go_twice(
+    sandbox: Sandbox, tmp_path: Path, log_dir: Path
+) -> None:
+    n, concurrency = 80, 8
+    docs = [
+        d.invoice(1000000000 + k, who=d.customer(f"C-{k}", d.PERSON.model_copy(update={"email": f"a.{k}@example.com"})))
+        for k in range(1, n + 1)
+    ]
+    with SmtpSink() as sink:
+        async with dispatch_stack(sandbox, tmp_path) as stack:
+            keep = ("einvoice_folder", "print_folder", "retry_base_s", "message_id_domain", "mail_from")
+            env: dict[str, object] = {k: stack.settings[k] for k in keep}
+            env.update(
+                smtp_port=sink.port,
+                consumer_max_records=40,
+                jobs_poll_interval_s=0.2,
+                worker_concurrency=json.dumps({"email": concurrency}),
+            )
+            worker = WorkerProcess(sandbox, "email", log_dir, **env)
+            worker.start(extra_env={"BILLING_TEST_HOOKS": "on", "BILLING_FAILPOINTS": "dispatch.after_send.30"})
+            try:
+                await worker.wait_ready()
+                await publish(sandbox, docs)
+                await stack.wait_arrived(n)
+                answer = (await stack.api.post("/sending/email/send", json={"all": True})).json()
+                assert await worker.wait_exit(timeout=60) == -signal.SIGKILL
+                taken = set(sink.message_ids())
+                recorded = {
+                    r["receipt"] for r in await sandbox.fetch("SELECT receipt FROM documents WHERE state = 'delivered'")
+                }
+                unrecorded = taken - recorded
+                assert recorded <= taken  # nothing recorded delivered that the server did not take
+                assert 1 <= len(unrecorded) <= concurrency  # the 30th at least, never more than in flight
+                worker.start()
+                await worker.wait_ready()
+                job = await stack.job(answer["job"]["url"], timeout=120)
+            finally:
+                worker.stop()
+        assert (job["state"], job["done"], job["failures"]) == ("done", n, 0)
+
+    ids = sink.message_ids()
+    assert len(ids) == n
+    assert {mid for mid, count in ids.items() if count > 1} == unrecorded
+    assert max(ids.values()) == 2
