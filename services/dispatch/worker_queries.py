@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Text, cast, func, insert, literal, select, text, update
@@ -53,14 +53,24 @@ class WorkerQueries(RenderQueries):
         )
         return list(await self._s.execute(stmt))
 
-    async def claim(self, ids: Sequence[str], *, channel: str, worker_key: int, worker: str) -> ClaimResult:
+    async def claim(
+        self,
+        ids: Sequence[str],
+        *,
+        channel: str,
+        worker_key: int,
+        worker: str,
+        known_address: Callable[[Claim], str | None] | None = None,
+    ) -> ClaimResult:
         """Take the batch's documents for one attempt each and record the attempts
         (``sending``), in the caller's transaction, which commits before any delivery.
 
         A document in ``sending`` by a live worker (its lease is held, see
         :mod:`services.dispatch.lease`) is that worker's: a rebalance handed its record
         to us too. By a dead worker, or by this one in an earlier try of the batch, it
-        is taken over, its attempt marked ``abandoned``."""
+        is taken over, its attempt marked ``abandoned``. ``known_address``: the address
+        an attempt goes to when the caller knows it (e-mail: from the stored render made
+        for the attempt's data), saving the parse of the document for it."""
         rows = await self.lock_for_claim(ids)
         others = {r.claimed_by for r in rows if r.state == State.SENDING and r.claimed_by not in (None, worker_key)}
         alive = await alive_workers(self._s, others)
@@ -123,7 +133,7 @@ class WorkerQueries(RenderQueries):
                         "worker": worker,
                         "outcome": "sending",
                         "resumed": c.resumed,
-                        "address": address_of(c.channel, claim_data(c)),
+                        "address": (known_address and known_address(c)) or address_of(c.channel, claim_data(c)),
                         "actor": c.actor,
                     }
                     for c in claimed
@@ -131,39 +141,28 @@ class WorkerQueries(RenderQueries):
             )
         return result
 
-    async def record(self, results: Sequence[Result]) -> set[str]:
+    async def record(self, results: Sequence[Result], *, drop_renders: bool = False) -> set[str]:
         """Record attempts' outcomes. A document is updated only while the attempt is
         still its current one (nobody took it over); returns the ids updated. The
-        attempts of the others are marked ``superseded``."""
+        attempts of the others are marked ``superseded``. ``drop_renders``: the stored
+        renders of the documents whose way this ends (delivered, failed) are deleted too.
+        One statement (one round trip) for the whole group."""
         if not results:
             return set()
         params = {
             "ids": [r.claim.id for r in results],
             "attempts": [r.claim.attempt for r in results],
             "states": [r.state.value for r in results],
+            "outcomes": [r.outcome for r in results],
             "receipts": [r.receipt for r in results],
             "codes": [r.code for r in results],
             "reasons": [r.reason for r in results],
             "details": [r.detail for r in results],
             "next_ats": [r.next_attempt_at for r in results],
             "batches": [r.batch_id for r in results],
+            "drop": drop_renders,
         }
-        won = {row[0] for row in await self._s.execute(_RECORD_DOCUMENTS, params)}
-        outcomes = [r.outcome if r.claim.id in won else "superseded" for r in results]
-        await self._s.execute(
-            _RECORD_ATTEMPTS,
-            {
-                "ids": params["ids"],
-                "attempts": params["attempts"],
-                "outcomes": outcomes,
-                "finals": [r.final and r.claim.id in won for r in results],
-                "receipts": params["receipts"],
-                "codes": params["codes"],
-                "reasons": params["reasons"],
-                "details": params["details"],
-            },
-        )
-        return won
+        return {row[0] for row in await self._s.execute(_RECORD, params)}
 
     async def assign_batch(self, ids: Sequence[str], batch_id: str) -> None:
         await self._s.execute(update(documents).where(documents.c.id.in_(list(ids))).values(batch_id=batch_id))
@@ -347,38 +346,45 @@ _ABANDON = text(
     """
 )
 
-_RECORD_DOCUMENTS = text(
+# The documents still on this attempt take its outcome (``won``); every attempt of the
+# group is closed (``superseded`` when another attempt had taken its document over); the
+# renders of the documents whose way ends are dropped when asked. Data-modifying CTEs:
+# all run, on one snapshot, in one round trip.
+_RECORD = text(
     """
-    UPDATE documents d SET
-        state = r.state,
-        receipt = COALESCE(r.receipt, d.receipt),
-        delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
-        error_code = r.code,
-        error_reason = r.reason,
-        error_detail = r.detail,
-        next_attempt_at = r.next_at,
-        batch_id = COALESCE(r.batch, d.batch_id),
-        claimed_by = NULL,
-        updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:states AS text[]),
-                CAST(:receipts AS text[]), CAST(:codes AS text[]), CAST(:reasons AS text[]),
-                CAST(:details AS text[]), CAST(:next_ats AS timestamptz[]), CAST(:batches AS text[]))
-         AS r(id, attempt, state, receipt, code, reason, detail, next_at, batch)
-    WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'sending'
-    RETURNING d.id
-    """
-)
-
-_RECORD_ATTEMPTS = text(
-    """
-    UPDATE delivery_attempts a SET
-        outcome = r.outcome, final = r.final, receipt = r.receipt, code = r.code, reason = r.reason,
-        detail = r.detail, finished_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:outcomes AS text[]),
-                CAST(:finals AS boolean[]), CAST(:receipts AS text[]), CAST(:codes AS text[]),
-                CAST(:reasons AS text[]), CAST(:details AS text[]))
-         AS r(id, attempt, outcome, final, receipt, code, reason, detail)
-    WHERE a.document_id = r.id AND a.attempt = r.attempt
+    WITH r AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:states AS text[]), CAST(:outcomes AS text[]),
+            CAST(:receipts AS text[]), CAST(:codes AS text[]), CAST(:reasons AS text[]),
+            CAST(:details AS text[]), CAST(:next_ats AS timestamptz[]), CAST(:batches AS text[]))
+        AS r(id, attempt, state, outcome, receipt, code, reason, detail, next_at, batch)
+    ), won AS (
+        UPDATE documents d SET
+            state = r.state,
+            receipt = COALESCE(r.receipt, d.receipt),
+            delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END,
+            error_code = r.code,
+            error_reason = r.reason,
+            error_detail = r.detail,
+            next_attempt_at = r.next_at,
+            batch_id = COALESCE(r.batch, d.batch_id),
+            claimed_by = NULL,
+            updated_at = now()
+        FROM r
+        WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'sending'
+        RETURNING d.id, r.state
+    ), closed AS (
+        UPDATE delivery_attempts a SET
+            outcome = CASE WHEN w.id IS NULL THEN 'superseded' ELSE r.outcome END,
+            final = w.id IS NOT NULL AND r.state IN ('delivered', 'failed'),
+            receipt = r.receipt, code = r.code, reason = r.reason, detail = r.detail, finished_at = now()
+        FROM r LEFT JOIN won w ON w.id = r.id
+        WHERE a.document_id = r.id AND a.attempt = r.attempt
+    ), dropped AS (
+        DELETE FROM document_renders x USING won w
+        WHERE CAST(:drop AS boolean) AND x.document_id = w.id AND w.state IN ('delivered', 'failed')
+    )
+    SELECT id FROM won
     """
 )
 
