@@ -25,11 +25,11 @@ from typing import Any
 from services.dispatch import formats
 from services.dispatch.channels.printing import staged_pdf, staging_dir
 from services.dispatch.config import Settings
-from services.dispatch.delivery import emit
 from services.dispatch.domain.documents import Document, State, stored_document
 from services.dispatch.lease import WorkerLease
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.repositories import DispatchUnitOfWork, Result
+from services.dispatch.results import emit
 
 log = logging.getLogger(__name__)
 

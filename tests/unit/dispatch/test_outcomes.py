@@ -10,10 +10,10 @@ import aiosmtplib
 import pytest
 
 from services.dispatch.channels.mail import classify
-from services.dispatch.delivery import result_of
 from services.dispatch.domain.documents import State
 from services.dispatch.domain.outcomes import ChannelUnavailable, Delivered, Failed, RetryPolicy, Staged
 from services.dispatch.repositories import Claim
+from services.dispatch.results import result_of
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=4, base_s=30, factor=2, max_delay_s=100)
