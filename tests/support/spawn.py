@@ -95,6 +95,7 @@ def start(
 ) -> subprocess.Popen[bytes] | Forked:
     """``argv`` started with ``env`` in ``cwd``, stdout and stderr appended to ``log``."""
     target = _target(argv)
+    _count(argv, target)
     if target is None or mode() == "exec":
         return subprocess.Popen(
             list(argv),
@@ -119,6 +120,19 @@ def start(
     # process there): like a Popen's, its end is the test's business
     multiprocessing.process._children.discard(proc)  # type: ignore[attr-defined]
     return Forked(proc, list(argv))
+
+
+COUNT_ENV = "BILLING_TEST_SPAWN_LOG"
+"""A file to append one line per start to (the mode, the test, the command): how many
+processes a run starts, and by which tests."""
+
+
+def _count(argv: Sequence[str], target: tuple[str, str, list[str]] | None) -> None:
+    if path := os.environ.get(COUNT_ENV):
+        how = "exec" if target is None else mode()
+        test = os.environ.get("PYTEST_CURRENT_TEST", "-").split(" ")[0]
+        with open(path, "a") as out:
+            out.write(f"{how}\t{test}\t{' '.join(argv[1:4])}\n")
 
 
 def _target(argv: Sequence[str]) -> tuple[str, str, list[str]] | None:
@@ -197,6 +211,7 @@ class Forked:
 
 def _child(kind: str, name: str, argv: list[str], env: dict[str, str], cwd: str, log_path: str, detached: bool) -> None:
     """In the forked process: become ``argv`` and exit as it would."""
+    multiprocessing.current_process().name = "MainProcess"  # as in a process of its own
     if detached:
         os.setsid()
     out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
