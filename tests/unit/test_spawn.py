@@ -140,7 +140,7 @@ def test_only_python_m_and_this_environments_console_script_are_forked() -> None
 
 PRELOAD_CHECK = textwrap.dedent(
     """
-    import json, os, sys, threading
+    import json, os, re, sys, threading
     read = set()
     class Spy(type(os.environ)):
         def __getitem__(self, key):
@@ -153,15 +153,24 @@ PRELOAD_CHECK = textwrap.dedent(
     fds = sorted(os.listdir("/proc/self/fd"))
     for name in json.loads(sys.argv[1]):
         __import__(name)
+    pid = str(os.getpid())
+    holds_pid = sorted(  # a module-level value made of this process's pid (a runner id ...)
+        f"{name}.{attr}"
+        for name, module in list(sys.modules.items())
+        if name.split(".")[0] in ("services", "shared")
+        for attr, value in list(vars(module).items())
+        if isinstance(value, (str, int)) and not isinstance(value, bool)
+        and re.search(rf"(?<![0-9]){pid}(?![0-9])", str(value))
+    )
     print(json.dumps({
         "read": sorted(read), "threads": threading.active_count(),
-        "new_fds": sorted(set(os.listdir("/proc/self/fd")) - set(fds)),
+        "new_fds": sorted(set(os.listdir("/proc/self/fd")) - set(fds)), "holds_pid": holds_pid,
     }))
     """
 )
 
 
-def test_the_preloaded_modules_read_no_environment_start_no_thread_and_open_nothing() -> None:
+def test_the_preloaded_modules_read_no_environment_start_no_thread_open_nothing_nor_keep_their_pid() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PRELOAD_CHECK, json.dumps(spawn.PRELOAD)],
         cwd=REPO,
@@ -176,3 +185,4 @@ def test_the_preloaded_modules_read_no_environment_start_no_thread_and_open_noth
     assert ours == []  # settings are read by the child, after its env is set
     assert seen["threads"] == 1
     assert seen["new_fds"] == []
+    assert seen["holds_pid"] == []  # a forked child would carry the server's pid
