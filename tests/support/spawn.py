@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -161,11 +162,28 @@ def _context() -> Any:
     return multiprocessing.get_context("forkserver")
 
 
-def _stop_server() -> None:
-    """Stop the fork server with this process (it reaps the children it forked, so their
-    CPU time is accounted to this process, and no server is left behind)."""
-    with contextlib.suppress(Exception):
-        multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+def _stop_server(grace: float = 10.0) -> None:
+    """Stop the fork server with this process: it has reaped the children it forked (so
+    their CPU time is accounted to this process) and no server is left behind. Never
+    blocks this process's exit for more than ``grace`` seconds (then SIGKILL)."""
+    server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+    pid, alive = server._forkserver_pid, server._forkserver_alive_fd
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.close(alive)  # EOF on its "alive" pipe: the server exits
+    # forgotten (a later start would start another: its address is in the abstract namespace)
+    server._forkserver_pid = server._forkserver_alive_fd = server._forkserver_address = None
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                time.sleep(0.05)
+                continue
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 class Forked:

@@ -5,6 +5,8 @@ exit code, signals, output flushed at exit), and what it preloads is safe to pre
 from __future__ import annotations
 
 import json
+import multiprocessing.forkserver
+import os
 import signal
 import subprocess
 import sys
@@ -128,6 +130,24 @@ def test_signals_end_a_forked_process_like_a_popen(
     else:
         proc.send_signal(sig)
     assert proc.wait(30) == -sig
+
+
+def test_the_fork_server_stops_without_blocking_and_a_later_start_starts_another(
+    probe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(spawn.SPAWN_ENV, raising=False)
+    first, _ = run(probe, "exit", "0")
+    assert first.wait(30) == 0
+    server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+    old = server._forkserver_pid
+    assert old is not None
+    spawn._stop_server()
+    with pytest.raises(ChildProcessError):  # exited and reaped by this process
+        os.waitpid(old, os.WNOHANG)
+    again, log = run(probe, "exit", "5")
+    assert again.wait(30) == 5
+    assert first_line(log)["preloaded"] is True
+    assert server._forkserver_pid not in (None, old)
 
 
 def test_only_python_m_and_this_environments_console_script_are_forked() -> None:
