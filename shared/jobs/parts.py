@@ -54,8 +54,12 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 DONE = "done"
 
-RUNNER_ID = f"{socket.gethostname()}:{os.getpid()}"
-"""Which process did a part (stored with the part: host and pid, nothing personal)."""
+
+def runner_id() -> str:
+    """Which process did a part (stored with the part: host and pid, nothing personal).
+    Asked when a part is stored, not at import: a process forked after the import (the
+    tests' fork server) is a runner of its own."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ async def _plan(runner: JobRunner[Any], job_id: uuid.UUID) -> Job | None:
                     "done": job.done,
                     "failures": job.failures,
                     "result": {"counts": dict(job.result or {}), "data": job.cursor},
-                    "runner": RUNNER_ID,
+                    "runner": runner_id(),
                     "finished_at": runner.clock(),
                 }
             )
@@ -233,7 +237,7 @@ async def _one_part(runner: JobRunner[Any], job_id: uuid.UUID) -> bool:
                 done=step.done,
                 failures=step.failures,
                 result={"counts": dict(step.counts), "data": step.cursor},
-                runner=RUNNER_ID,
+                runner=runner_id(),
                 started_at=started,
                 finished_at=runner.clock(),
             )

@@ -5,7 +5,6 @@ processes that can be SIGKILLed), and follow a send through the API."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +22,7 @@ from shared.events import topics
 from shared.events.customers import BillingProfileChanged, CustomerData, ProfileError
 from shared.events.invoicing import CorrectiveInvoiceIssued, InvoiceDocument, InvoiceIssued
 from shared.events.reminders import ReminderDocument, ReminderIssued
+from tests.support import spawn
 from tests.support.credentials import as_clerk
 from tests.support.isolation import API_TOKEN, Sandbox, ServiceProcess
 from tests.support.kafka import Publisher, ce_headers, wait_for
@@ -176,12 +176,11 @@ class WorkerProcess(ServiceProcess):
     def start(self, extra_env: dict[str, str] | None = None) -> WorkerProcess:
         env = {**self.env, **(extra_env or {})}
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        self.proc = spawn.start(
             [sys.executable, "-m", "services.dispatch.worker", "--channel", self.channel, "--port", str(self.port)],
             env=env,
             cwd=REPO,
-            stdout=self._log,
-            stderr=self._log,
+            log=self._log,
         )
         return self
 

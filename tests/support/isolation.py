@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from tests.support import spawn
 from tests.support.credentials import SYSTEM, credentials
 from tests.support.servers import REPO, Servers
 
@@ -281,14 +282,12 @@ class ServiceProcess:
             overrides.setdefault("test_hooks", True)
         self.env = sandbox.env(service, http_port=self.port, **overrides)
         self.log_path = log_dir / f"{service}-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | spawn.Forked | None = None
 
     def start(self, extra_env: dict[str, str] | None = None) -> ServiceProcess:
         env = {**self.env, **(extra_env or {})}
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.service}"], env=env, cwd=REPO, stdout=self._log, stderr=self._log
-        )
+        self.proc = spawn.start([sys.executable, "-m", f"services.{self.service}"], env=env, cwd=REPO, log=self._log)
         return self
 
     @property

@@ -34,8 +34,9 @@ from typing import Any
 import asyncpg
 
 from billing_testkit.credentials import CLERK_SCOPES, PLAN, Caller, Issued, ensure
-from billing_testkit.local import LocalSystem, NotReady, free_ports, plan
+from billing_testkit.local import Instance, LocalSystem, NotReady, free_ports, plan
 from billing_testkit.processes import CHANNELS, SERVICES
+from tests.support import spawn
 from tests.support.isolation import Sandbox
 from tests.support.servers import REPO
 
@@ -86,7 +87,7 @@ def sandbox_system(
     for values in per_row.values():
         if "today" in values:  # the fixed clock is a test hook: refused unless turned on
             values.setdefault("test_hooks", True)
-    return plan(
+    local = plan(
         names,
         kafka_bootstrap=sandbox.bootstrap,
         database_urls=databases,
@@ -98,6 +99,25 @@ def sandbox_system(
         cwd=REPO,
         **kwargs,
     )
+    for instance in local.instances.values():
+        forked(instance)
+    return local
+
+
+def forked(instance: Instance) -> None:
+    """``instance`` started by :func:`tests.support.spawn.start` (the fork server) rather
+    than the kit's ``subprocess.Popen``: the same command, env, cwd and log file."""
+
+    def start(detached: bool = False) -> int:
+        instance.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(instance.log_path, "ab") as log:
+            cwd = instance.cwd or Path.cwd()
+            popen = spawn.start(instance.argv, env=instance.env, cwd=cwd, log=log, detached=detached)
+        instance.popen = popen  # type: ignore[assignment]  # the Popen methods the kit uses
+        instance.pid = popen.pid
+        return popen.pid
+
+    instance.spawn = start  # type: ignore[method-assign]
 
 
 class Handle:
