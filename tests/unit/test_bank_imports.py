@@ -3,6 +3,7 @@ the file refused at the entry), the upload's name, the file's totals."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from services.invoicing.handlers.bank_imports import (
     clean_file_name,
     decide,
     event_of,
+    reference_key,
 )
 from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 
@@ -67,7 +69,35 @@ def test_a_payment_and_a_reversal_become_their_events() -> None:
     )  # fmt: skip
     reversal = event_of(entry(reversal=True, archive_id="A9"))
     assert isinstance(reversal, ReferencePaymentReversed)
-    assert (reversal.payment_id, reversal.reverses_payment_id, reversal.amount) == ("A9", "A0", Decimal("5.00"))
+    assert (reversal.payment_id, reversal.reverses_payment_id, reversal.amount) == ("R:A9", "A0", Decimal("5.00"))
+
+
+def test_a_reversal_that_reuses_its_payments_archive_id_names_it_and_cannot_collide() -> None:
+    """Review H1: the reversal's event id is ``R:`` + its archive id, never a payment's;
+    with a payment of the same archive id known, it names that payment."""
+    unnamed = replace(entry(reversal=True, archive_id="A1"), reverses_archive_id=None)
+    alone = event_of(unnamed)
+    assert isinstance(alone, ReferencePaymentReversed)
+    assert (alone.payment_id, alone.reverses_payment_id) == ("R:A1", None)
+    named = event_of(unnamed, same_id_payment=True)
+    assert isinstance(named, ReferencePaymentReversed)
+    assert (named.payment_id, named.reverses_payment_id) == ("R:A1", "A1")
+    assert event_of(entry(archive_id="A1")).payment_id == "A1"
+
+
+@pytest.mark.parametrize(
+    ("reference", "key"),
+    [
+        ("20261007", "20261007"),
+        ("0000000000020261007", "20261007"),
+        ("RF29 2026 1007", "20261007"),
+        ("rf2920261007", "20261007"),
+        ("RF18 5390 0754 7034", "RF18539007547034"),
+    ],
+)
+def test_both_events_are_keyed_by_the_canonical_reference(reference: str, key: str) -> None:
+    """Review H2: the RF and national forms of one reference share a key (a partition)."""
+    assert reference_key(reference) == key
 
 
 @pytest.mark.parametrize(
