@@ -320,3 +320,18 @@ def test_a_file_of_too_many_tiny_elements_is_refused_before_it_is_parsed() -> No
     many = b'<?xml version="1.0"?><Document>' + b"<a/>" * (MAX_XML_MARKUP + 1) + b"</Document>"
     error = refused(many)
     assert (error.where, "too many elements" in error.en) == ("file", True)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("2026-12-04T23:30:00Z", date(2026, 12, 5)),  # 01:30 in Helsinki
+        ("2026-12-04T21:30:00+00:00", date(2026, 12, 4)),  # 23:30 in Helsinki
+        ("2026-07-04T21:30:00Z", date(2026, 7, 5)),  # summer time: 00:30
+        ("2026-12-04T23:30:00", date(2026, 12, 4)),  # no offset: local already
+    ],
+)
+def test_an_acceptance_stamp_with_an_offset_is_the_day_in_helsinki(stamp: str, day: date) -> None:
+    """Review L3: the payment date of a stamp near midnight is the Finnish day."""
+    data = changed(V02, "<AccptncDtTm>2026-12-02T00:00:00</AccptncDtTm>", f"<AccptncDtTm>{stamp}</AccptncDtTm>")
+    assert parse_bank_file(data).entries[0].payment_date == day
