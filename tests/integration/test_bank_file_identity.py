@@ -96,6 +96,22 @@ async def test_a_correction_with_its_payments_archive_id_takes_the_payment_back(
     # H2: both forms of K-1's reference are keyed by its national form: one partition
     assert {by_id[i][0] for i in ("2026120400000001", "R:2026120400000001")} == {k1["reference"].encode()}
 
+    # L4: the preview shows a reversal whose payment is not known as such (it would wait)
+    unknown = viitesiirto(
+        "202612060615-47-1",
+        entry("261206KKKK000003", k1["reference"], "33.00", on=date(2026, 12, 6), reversal=True),  # K-1's reversed
+        entry("261206KKKK000004", k2["reference"], "12.00", on=date(2026, 12, 6), reversal=True),  # no such amount
+        entry("261206KKKK000005", k2["reference"], "7.00", line=4),
+        entry("261206KKKK000006", k2["reference"], "7.00", on=date(2026, 12, 6), reversal=True),  # in this file
+    )
+    p3 = (await api.post("/payments/files/preview", **upload(unknown, "k4.txt"))).json()
+    assert [(e["outcome"], e["reason"]) for e in p3["entries"]] == [
+        ("unmatched", "reversal-unknown"),
+        ("unmatched", "reversal-unknown"),
+        ("matched", None),
+        ("reversal", None),
+    ]
+
 
 async def test_two_overlapping_files_imported_at_once_publish_each_entry_once(
     sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient

@@ -39,8 +39,9 @@ from sqlalchemy import exc as sa_exc
 from services.invoicing.bank_files import BankFile, BankFileEntry, BankFileInvalid, parse_bank_file
 from services.invoicing.domain.payments import normalise_reference
 from services.invoicing.handlers.errors import Busy, Conflict, NotFound
-from services.invoicing.handlers.payments import UNMATCHED_REASONS
+from services.invoicing.handlers.payments import UNMATCHED_REASONS, same_reference
 from services.invoicing.store.bank_files import NewEntry, StoredEntry, StoredFile, event_payment_id
+from services.invoicing.store.payments import REVERSIBLE
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.db.errors import sqlstate
 from shared.events import topics
@@ -235,9 +236,38 @@ async def _preview(uow: InvoicingUnitOfWork, bank_file: BankFile, sha256: str, f
         repeated = identity(entry) in brought or identity(entry) in seen
         seen.add(identity(entry))
         outcome, reason = decide(entry, repeated=repeated, invoice=invoice)
+        if outcome == "reversal" and not await _original_known(uow, entry, bank_file.entries):
+            outcome, reason = "unmatched", "reversal-unknown"
         number = invoice.number if invoice is not None and outcome in ("matched", "reversal") else None
         entries.append(PreviewEntry(entry, outcome, number, reason))
     return Preview(bank_file, file_name, sha256, already, tuple(entries))
+
+
+async def _original_known(uow: InvoicingUnitOfWork, r: BankFileEntry, entries: Sequence[BankFileEntry]) -> bool:
+    """Would the consumer find the payment ``r`` takes back, now (in this file or
+    recorded)? As :func:`services.invoicing.handlers.payments._original` looks, without
+    locking: the payment the file names (or with the reversal's own archive id), else one
+    of the same amount and normalised reference. The preview shows a reversal it would
+    not find as ``unmatched`` / ``reversal-unknown`` (it waits for its payment)."""
+    named = r.reverses_archive_id
+    for e in entries:
+        if e.reversal or e.amount != r.amount:
+            continue
+        if e.archive_id == (named or r.archive_id) or (named is None and same_reference(e.reference, r.reference)):
+            return True
+    for payment_id in (named,) if named else (r.archive_id,):
+        p = await uow.payments.get(payment_id)
+        if p is not None and p.kind == "payment" and p.status in REVERSIBLE and p.amount == r.amount:
+            return True
+    if named:
+        return False
+    reference = normalise_reference(r.reference)
+    invoice = await uow.invoices.by_reference(reference, lock=False) if reference else None
+    invoice_id = invoice.id if invoice is not None else None
+    return any(
+        (invoice_id is not None and c.invoice_id == invoice_id) or same_reference(c.reference, r.reference)
+        for c in await uow.payments.reversible(invoice_id=invoice_id, amount=r.amount)
+    )
 
 
 async def parse_off_loop(data: bytes) -> BankFile:
