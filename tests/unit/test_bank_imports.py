@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from services.invoicing.bank_files import BankFile, BankFileEntry, BankFileInvalid
+from services.invoicing.handlers import bank_imports
 from services.invoicing.handlers.bank_imports import (
     Invoice,
     Preview,
@@ -19,6 +20,7 @@ from services.invoicing.handlers.bank_imports import (
     event_of,
     reference_key,
 )
+from services.invoicing.handlers.errors import Busy
 from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 
 
@@ -136,3 +138,16 @@ def test_the_totals_keep_payments_and_reversals_apart() -> None:
     f = BankFile(format="viitesiirto", file_id="F", created_at=None, account=None, entries=entries)
     p = Preview(f, "f.txt", "0" * 64, None, tuple(PreviewEntry(e, "matched", None, None) for e in entries))
     assert (p.count, p.amount, p.reversals, p.reversal_amount) == (2, Decimal("12.50"), 1, Decimal("5.00"))
+
+
+async def test_at_most_two_files_are_read_at_once_then_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review M2: a third upload while two are being read waits, then is refused busy
+    (503 ``bank-file-busy``); a slot freed lets the next one in."""
+    monkeypatch.setattr(bank_imports, "BUSY_WAIT_S", 0.05)
+    async with bank_imports.slot(), bank_imports.slot():
+        with pytest.raises(Busy) as caught:
+            async with bank_imports.slot():
+                pass
+        assert (caught.value.status, caught.value.code) == (503, "bank-file-busy")
+    async with bank_imports.slot():
+        pass
