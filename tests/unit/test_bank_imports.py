@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import exc as sa_exc
 
 from services.invoicing.bank_files import BankFile, BankFileEntry, BankFileInvalid
 from services.invoicing.handlers import bank_imports
@@ -151,3 +152,33 @@ async def test_at_most_two_files_are_read_at_once_then_busy(monkeypatch: pytest.
         assert (caught.value.status, caught.value.code) == (503, "bank-file-busy")
     async with bank_imports.slot():
         pass
+
+
+@pytest.mark.parametrize("code", ["40P01", "40001"])
+async def test_a_deadlock_or_serialization_failure_answers_busy_not_an_error(
+    code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review M1: the database chose this import to give way: nothing recorded, try again."""
+
+    class GaveWay(Exception):
+        sqlstate = code
+
+    async def gave_way(*args: object) -> None:
+        raise sa_exc.DBAPIError("INSERT", None, GaveWay())
+
+    monkeypatch.setattr(bank_imports, "_import", gave_way)
+    with pytest.raises(Busy) as caught:
+        await bank_imports.import_file(None, b"x", "a.txt", actor="clerk")  # type: ignore[arg-type]
+    assert (caught.value.status, caught.value.code) == (503, "bank-file-busy")
+
+
+async def test_other_database_errors_are_not_taken_for_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken(Exception):
+        sqlstate = "23505"
+
+    async def broken(*args: object) -> None:
+        raise sa_exc.DBAPIError("INSERT", None, Broken())
+
+    monkeypatch.setattr(bank_imports, "_import", broken)
+    with pytest.raises(sa_exc.DBAPIError):
+        await bank_imports.import_file(None, b"x", "a.txt", actor="clerk")  # type: ignore[arg-type]
