@@ -63,3 +63,27 @@ def allocate(
         f"Payment {p['payment_id']} ({text.money(p['amount'], lang)}) allocated to invoice {invoice}"
         f" (id {p['invoice_id']}).",
     )
+
+
+@app.command("apply-reversal")
+def apply_reversal(
+    reversal_id: Annotated[str, typer.Argument(help="the bank reversal's id (status unmatched, reversal-unknown)")],
+    payment: Annotated[str, typer.Option("--payment", help="the payment id it took back")],
+    lang: Lang = "fi",
+    actor: Actor = None,
+) -> None:
+    """Apply a bank reversal whose payment was not known to the payment it took back."""
+    with invoicing_client() as c:
+        p = call(
+            c,
+            "POST",
+            f"/payments/{reversal_id}/apply",
+            lang,
+            json={"payment_id": payment},
+            headers=actor_header(actor),
+        )
+    say(
+        lang,
+        f"Peruutus {p['payment_id']} ({text.money(p['amount'], lang)}) kohdistettu maksuun {payment}.",
+        f"Reversal {p['payment_id']} ({text.money(p['amount'], lang)}) applied to payment {payment}.",
+    )

@@ -9,7 +9,8 @@ Guarantees held by constraints, not by code paths:
   number of each series on the invoices topic, so a restored database issues none again;
 - one payment per bank payment id: ``payments`` primary key;
 - one import per bank file (``bank_files.sha256``) and one published entry per archive id
-  (``uq_bank_file_entries_archive_id``, over the entries that are not repeats).
+  (``uq_bank_file_entries_archive_id`` over archive id and kind, over the entries that
+  are not repeats: a correction may reuse its payment's archive id).
 """
 
 from __future__ import annotations
@@ -295,6 +296,7 @@ bank_file_entries = Table(
 Index(
     "uq_bank_file_entries_archive_id",
     bank_file_entries.c.archive_id,
+    bank_file_entries.c.kind,
     unique=True,
     postgresql_where=text("NOT repeated"),
 )

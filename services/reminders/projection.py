@@ -114,6 +114,7 @@ async def apply_invoice_events(events: Sequence[Envelope[Any]], uow: RemindersUn
                     p.open_amount,
                     p.status,
                     p.payment_date if p.status in SETTLED else None,
+                    keep_settled_on=isinstance(p, PaymentReversed) and p.status in SETTLED,
                 )
                 for p in payments
                 if (p.invoice_id, "payment", p.payment_id) in new

@@ -101,6 +101,7 @@ class OpenItemRepository:
                     "open": [s.open_amount for s in states],
                     "status": [s.status for s in states],
                     "settled": [s.settled_on for s in states],
+                    "keep": [s.keep_settled_on for s in states],
                 },
             )
 

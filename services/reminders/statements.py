@@ -64,9 +64,9 @@ STATE = text(
     """
     UPDATE open_items AS o
     SET paid_total = coalesce(s.paid, o.paid_total), open_amount = s.open, status = s.status,
-        settled_on = s.settled, updated_at = now()
+        settled_on = CASE WHEN s.keep THEN coalesce(o.settled_on, s.settled) ELSE s.settled END, updated_at = now()
     FROM unnest(CAST(:ids AS text[]), CAST(:paid AS numeric[]), CAST(:open AS numeric[]), CAST(:status AS text[]),
-                CAST(:settled AS date[])) AS s(id, paid, open, status, settled)
+                CAST(:settled AS date[]), CAST(:keep AS boolean[])) AS s(id, paid, open, status, settled, keep)
     WHERE o.invoice_id = s.id
     """
 )

@@ -187,6 +187,9 @@ class PaymentState:
     open_amount: Decimal
     status: str
     settled_on: date | None
+    keep_settled_on: bool = False
+    """A reversal that leaves the invoice settled: its settlement date stays (the
+    reversal's date is not a settlement)."""
 
 
 @dataclass(frozen=True)

@@ -36,16 +36,20 @@ class ReferencePaymentReceived(Event):
 
 
 class ReferencePaymentReversed(Event):
-    """The bank took back (part of) a reference payment: a correction or reversal entry
-    of its file. Keyed by the reference like the payment, so both share a partition and
-    arrive in order. Idempotent by its own ``payment_id`` (the reversal's archive id)."""
+    """The bank took back a reference payment: a correction or reversal entry of its
+    file. Only a reversal of the payment's exact amount is applied (the whole payment is
+    taken back); any other amount is kept for a clerk (``reversal-unknown``). Keyed by
+    the canonical reference like the payment, so both share a partition and arrive in
+    order. Idempotent by its own ``payment_id``."""
 
     EVENT_TYPE = "fi.billing.bank.reference-payment-reversed.v1"
 
     payment_id: PaymentId
-    """The reversal's own archive id."""
+    """The reversal's own id, never a payment's (the file import sends ``R:`` + the
+    reversal's archive id, since a bank may give a correction its payment's archive id)."""
     reverses_payment_id: PaymentId | None = None
-    """The reversed payment's archive id, when the bank's file names it."""
+    """The reversed payment's id, when known (the file names it, or the correction
+    carries the payment's own archive id); else it is found by reference and amount."""
     reference: ReferenceText
     amount: Annotated[Decimal, Field(gt=0, le=MAX_INVOICE_AMOUNT, max_digits=12, decimal_places=2)]
     """Euros taken back (> 0)."""

@@ -96,7 +96,12 @@ BILLING_REQUESTS = TopicSpec(
 REFERENCE_PAYMENTS = TopicSpec(
     "bank.reference-payments.v1",
     (ReferencePaymentReceived, ReferencePaymentReversed),
-    key="payment reference",
+    key=(
+        "canonical payment reference: the national reference without spaces or leading zeros; an RF reference"
+        " whose body is a national reference keys by that national form, any other RF reference by its compact"
+        " upper-case form (so a payment and its reversal share a partition and arrive in order, whichever form"
+        " the bank wrote)"
+    ),
     kind="inbound",
 )
 

@@ -305,6 +305,26 @@ def cancellation(
     return event(ORDER_CANCELLED, customer_number, data, source=source)
 
 
+def reference_key(reference: str) -> str:
+    """The key of ``bank.reference-payments.v1``: the canonical reference. The national
+    reference without spaces or leading zeros; an RF reference whose body is a valid
+    national reference keys by that national form; any other by its compact upper-case
+    form. So a payment and its reversal share a partition whichever form each carries."""
+    compact = reference.replace(" ", "").upper()
+    body = compact
+    if compact.startswith("RF"):
+        digits = "".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])
+        if not (compact[2:4].isdigit() and compact[4:].isalnum() and int(digits) % 97 == 1):
+            return compact
+        body = compact[4:]
+    national = body.lstrip("0")
+    if not (national.isdigit() and 4 <= len(national) <= 20):
+        return compact
+    weights = (7, 3, 1)
+    total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(national[:-1])))
+    return national if (10 - total % 10) % 10 == int(national[-1]) else compact
+
+
 def bank_payment(
     payment_id: str,
     *,
@@ -314,7 +334,7 @@ def bank_payment(
     payer_name: str | None = None,
     source: str = "urn:bank",
 ) -> Event:
-    """A reference payment from the bank statement (key = the reference as reported)."""
+    """A reference payment from the bank statement (key = :func:`reference_key`)."""
     data = _drop_none(
         {
             "payment_id": payment_id,
@@ -324,7 +344,7 @@ def bank_payment(
             "payer_name": payer_name,
         }
     )
-    return event(REFERENCE_PAYMENT_RECEIVED, reference, data, source=source)
+    return event(REFERENCE_PAYMENT_RECEIVED, reference_key(reference), data, source=source)
 
 
 def bank_reversal(
@@ -336,7 +356,8 @@ def bank_reversal(
     payment_date: date | None = None,
     source: str = "urn:bank",
 ) -> Event:
-    """The bank took back a reference payment (key = the reference, like the payment's)."""
+    """The bank took back a reference payment (key = :func:`reference_key`, like the
+    payment's; only a reversal of the payment's whole amount is applied)."""
     data = _drop_none(
         {
             "payment_id": payment_id,
@@ -346,4 +367,4 @@ def bank_reversal(
             "payment_date": (payment_date or date.today()).isoformat(),
         }
     )
-    return event(REFERENCE_PAYMENT_REVERSED, reference, data, source=source)
+    return event(REFERENCE_PAYMENT_REVERSED, reference_key(reference), data, source=source)

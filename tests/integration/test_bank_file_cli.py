@@ -112,3 +112,31 @@ async def test_import_previews_imports_once_refuses_the_malformed_and_lists(
     assert listing[0] == "1 imported file(s)"
     row = listing[2].split()
     assert row[0] == "1" and row[-9:] == ["2", "40.00", "0", "1", "1", "0", "0", "0", "tests"], listing
+
+    # review H3: a correction on another reference (the payment is not found: it waits),
+    # then the clerk applies it with `billing invoicing apply-reversal`
+    wrong = tmp_path / "oikaisu.txt"
+    wrong.write_bytes(
+        viitesiirto(
+            "202612050615-47-123456789",
+            entry("261205ABCD000019", "55505", "7.00", on=date(2026, 12, 5), reversal=True),
+        )
+    )
+    await billing("import", str(wrong), "--lang", "en")
+
+    async def waiting() -> bool:
+        return await sandbox.scalar("SELECT reason FROM payments WHERE kind = 'reversal'") == "reversal-unknown"
+
+    await wait_for(waiting, timeout=30)
+    args = ["invoicing", "apply-reversal", "R:261205ABCD000019", "--payment", "261203ABCD000012", "--lang", "en"]
+    applied = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.strip() == "Reversal R:261205ABCD000019 (7.00) applied to payment 261203ABCD000012."
+    rows = await sandbox.fetch("SELECT payment_id, status, reverses_payment_id FROM payments ORDER BY payment_id")
+    assert [tuple(r) for r in rows] == [
+        ("261203ABCD000011", "matched", None),
+        ("261203ABCD000012", "reversed", None),
+        ("R:261205ABCD000019", "reversal", "261203ABCD000012"),
+    ]
+    again = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    assert again.exit_code == 1 and "409" in again.output, again.output

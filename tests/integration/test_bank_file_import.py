@@ -180,7 +180,7 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
         "261203ABCD000001": "reversed",
         "261203ABCD000002": "matched",
         "261203ABCD000003": "unmatched",
-        "261205ABCD000009": "reversal",
+        "R:261205ABCD000009": "reversal",  # a reversal's event id: R: + its archive id
     }
     invoice = (await api.get("/invoices")).json()["items"]
     assert {i["customer_number"]: (i["payment_status"], i["open_amount"]) for i in invoice}["F-1"] == ("open", "33.00")
@@ -217,7 +217,7 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
     # exactly one event per entry ever published: 3 + 1, none twice
     published = await read_topic(sandbox.bootstrap, sandbox.topic(topics.REFERENCE_PAYMENTS.name), expect=4)
     assert sorted(json.loads(r.value)["payment_id"] for r in published) == [
-        "261203ABCD000001", "261203ABCD000002", "261203ABCD000003", "261205ABCD000009",
+        "261203ABCD000001", "261203ABCD000002", "261203ABCD000003", "R:261205ABCD000009",
     ]  # fmt: skip
     kinds = [
         (dict(r.headers)["ce_type"].decode().split(".")[3], json.loads(r.value))
@@ -231,7 +231,7 @@ async def test_viitesiirto_files_import_once_match_reverse_and_refuse_the_malfor
     assert sorted((k, e["payment_id"]) for k, e in kinds if k.startswith("payment")) == [
         ("payment-recorded", "261203ABCD000001"),
         ("payment-recorded", "261203ABCD000002"),
-        ("payment-reversed", "261205ABCD000009"),
+        ("payment-reversed", "R:261205ABCD000009"),
     ]
 
     # a malformed file: the sum record's payment count changed -> refused whole
@@ -289,7 +289,7 @@ async def test_camt054_files_match_by_rf_reference_and_a_reversal_opens_the_invo
     got = (await api.get(f"/invoices/{g1['id']}")).json()
     assert got["open_amount"] == "33.00"
     rows = {x["payment_id"]: (x["status"], x["kind"]) for x in (await api.get("/payments")).json()["items"]}
-    assert rows == {"2026120412345001": ("reversed", "payment"), "2026120512345009": ("reversal", "reversal")}
+    assert rows == {"2026120412345001": ("reversed", "payment"), "R:2026120512345009": ("reversal", "reversal")}
     again = await api.post("/payments/files", **upload(taken_back, "camt054-2.xml"))
     assert (again.status_code, again.json()["already_imported"]) == (200, True)
     assert await sandbox.scalar("SELECT count(*) FROM bank_file_entries") == 2
@@ -343,13 +343,13 @@ async def test_the_specifications_sample_files_import_and_their_corrections_reve
         "261203ABCD000001": ("reversed", "reference-unknown"),
         "261203ABCD000002": unknown,
         "261204ABCD000003": unknown,
-        "261204ABCD000009": ("reversal", None),
+        "R:261204ABCD000009": ("reversal", None),
         "261203ABCD000101": ("reversed", "reference-unknown"),
         "261203ABCD000102": unknown,
         "261204ABCD000103": unknown,
-        "261204ABCD000109": ("reversal", None),
+        "R:261204ABCD000109": ("reversal", None),
         "261205EFGH000001": unknown,
-        "261205EFGH000002": ("unmatched", "reversal-unknown"),
+        "R:261205EFGH000002": ("unmatched", "reversal-unknown"),
     }
     listing = (await invoicing_api.get("/payments/files")).json()["items"]
     counts = sorted((i["file_name"], i["matched"], i["unmatched"], i["reversed"], i["pending"]) for i in listing)

@@ -154,3 +154,41 @@ async def test_a_reversed_payment_opens_the_settled_item_again_and_it_is_reminda
     ]
     async with reminders.uow() as u:  # open again: the first reminder's candidate
         assert await u.items.count_step(level=1, on=date(2027, 1, 31), settled_since=date(2027, 1, 31)) == 1
+
+
+async def test_a_reversal_that_leaves_the_invoice_settled_keeps_its_settlement_date(
+    sandbox: Sandbox, reminders: Runtime[RemindersUnitOfWork]
+) -> None:
+    """Review L2: an overpaid invoice, one payment taken back, still paid: ``settled_on``
+    stays the day it was settled (not the reversal's date)."""
+    p = sandbox.prefix
+    a = documents.invoice(1000000022, who=documents.customer("C-22"))
+    gross = a.totals.gross
+    records = [
+        ev.issued(p, a),
+        ev.payment(
+            p, a, str(gross), date(2026, 11, 10), paid_total=str(gross), open_amount="0.00", status="paid",
+            payment_id="pay-a",
+        ),
+        ev.settled(p, a, date(2026, 11, 10)),
+        ev.payment(
+            p, a, "5.00", date(2026, 11, 12), paid_total=str(gross + 5), open_amount="-5.00", status="overpaid",
+            payment_id="pay-b",
+        ),
+        ev.reversal(
+            p, a, "5.00", date(2026, 12, 20), payment_id="rev-b", reverses="pay-b", paid_total=str(gross),
+            open_amount="0.00", status="paid",
+        ),
+    ]  # fmt: skip
+    async with Publisher(sandbox.bootstrap) as pub:
+        for r in records[:4]:
+            await pub.send(r[0], r[1], key=r[2], headers=r[3])
+        await wait_for(lambda: sandbox.has("SELECT status FROM open_items", "overpaid"), timeout=60)
+        before = await sandbox.scalar("SELECT settled_on FROM open_items")
+        assert before is not None and before < date(2026, 12, 20)
+        await pub.send(*records[4][:2], key=records[4][2], headers=records[4][3])
+    await wait_for(lambda: sandbox.has("SELECT status FROM open_items", "paid"), timeout=60)
+    (row,) = await sandbox.fetch("SELECT paid_total, open_amount, status, settled_on FROM open_items")
+    assert (row["paid_total"], row["open_amount"], row["status"], row["settled_on"]) == (
+        gross, Decimal("0.00"), "paid", before,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from services.invoicing.handlers.bank_imports import reference_key
 from shared.events import topics
 from shared.events.bank import ReferencePaymentReceived, ReferencePaymentReversed
 from shared.events.customers import BillingProfileChanged, ProfileError
@@ -151,7 +152,7 @@ class Inbound:
     async def payment(self, body: dict[str, Any]) -> None:
         await self._send(
             topics.REFERENCE_PAYMENTS.name,
-            body["reference"],
+            reference_key(body["reference"]),
             ReferencePaymentReceived.EVENT_TYPE,
             body,
             "urn:test:bank",
@@ -160,7 +161,7 @@ class Inbound:
     async def reversal(self, body: dict[str, Any]) -> None:
         await self._send(
             topics.REFERENCE_PAYMENTS.name,
-            body["reference"],
+            reference_key(body["reference"]),
             ReferencePaymentReversed.EVENT_TYPE,
             body,
             "urn:test:bank",

@@ -47,6 +47,9 @@ CATALOGUE: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/invoices/confirm"): "bill",
         ("POST", "/invoices/{invoice_id}/corrective"): "bill",
         ("POST", "/payments/{payment_id}/allocate"): "bill",
+        ("POST", "/payments/{reversal_id:path}/apply"): "bill",
+        ("POST", "/payments/files/preview"): "bill",
+        ("POST", "/payments/files"): "bill",
         ("POST", "/dead-letters/replay"): "replay",
     },
     "reminders": {

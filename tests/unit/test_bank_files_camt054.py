@@ -299,3 +299,39 @@ def test_an_oversize_document_is_refused_before_parsing() -> None:
     error = refused(V02.replace(b"<Document", padding + b"<Document", 1))
     assert error.where == "file"
     assert "too large" in error.en
+
+
+def test_a_reversal_may_reuse_its_payments_archive_id_but_two_payments_may_not() -> None:
+    """Review H1: a correction that carries its payment's own archive id is a valid file
+    (a payment and a reversal are told apart by kind); two payments with one id are not."""
+    reused = changed(V02, "261204ABCD000109", "261203ABCD000101", count=2)
+    parsed = parse_bank_file(reused)
+    ids = [(e.archive_id, e.reversal) for e in parsed.entries]
+    assert ("261203ABCD000101", False) in ids
+    assert ("261203ABCD000101", True) in ids
+    twice = changed(V02, "261203ABCD000102", "261203ABCD000101")
+    assert "repeated" in refused(twice).en
+
+
+def test_a_file_of_too_many_tiny_elements_is_refused_before_it_is_parsed() -> None:
+    """Review M2: 16 MiB of ``<a/>`` would take some 500 MiB as a tree: refused by count."""
+    from services.invoicing.bank_files.camt054_xml import MAX_XML_MARKUP
+
+    many = b'<?xml version="1.0"?><Document>' + b"<a/>" * (MAX_XML_MARKUP + 1) + b"</Document>"
+    error = refused(many)
+    assert (error.where, "too many elements" in error.en) == ("file", True)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        ("2026-12-04T23:30:00Z", date(2026, 12, 5)),  # 01:30 in Helsinki
+        ("2026-12-04T21:30:00+00:00", date(2026, 12, 4)),  # 23:30 in Helsinki
+        ("2026-07-04T21:30:00Z", date(2026, 7, 5)),  # summer time: 00:30
+        ("2026-12-04T23:30:00", date(2026, 12, 4)),  # no offset: local already
+    ],
+)
+def test_an_acceptance_stamp_with_an_offset_is_the_day_in_helsinki(stamp: str, day: date) -> None:
+    """Review L3: the payment date of a stamp near midnight is the Finnish day."""
+    data = changed(V02, "<AccptncDtTm>2026-12-02T00:00:00</AccptncDtTm>", f"<AccptncDtTm>{stamp}</AccptncDtTm>")
+    assert parse_bank_file(data).entries[0].payment_date == day

@@ -236,3 +236,15 @@ def test_blank_failed_direct_debit_fields_in_the_sum_record_are_read_as_none() -
     error = refused(join([*lines[:5], failed, lines[5]]))
     assert error.where == "line 7"
     assert "failed direct debits" in error.en
+
+
+def test_a_correction_may_reuse_its_payments_archive_id() -> None:
+    """Review H1: the correction (line 5) with the archive id of the payment it corrects
+    (line 2) is a valid file; the two are told apart by kind."""
+    lines = sample_lines()
+    lines[4] = put(lines[4], 28, "261203ABCD000001")
+    parsed = parse_bank_file(join(lines))
+    assert [(e.archive_id, e.reversal) for e in parsed.entries if e.archive_id == "261203ABCD000001"] == [
+        ("261203ABCD000001", False),
+        ("261203ABCD000001", True),
+    ]

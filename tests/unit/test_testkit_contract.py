@@ -149,14 +149,25 @@ def test_a_cancellation_goes_on_the_requests_topic_keyed_like_its_requests() -> 
 
 def test_a_bank_payment_is_keyed_by_its_reference() -> None:
     e = c.bank_payment("P-1", reference="RF18 1000 0000 0000 0001 2", amount="12.5", payment_date=date(2026, 2, 1))
-    assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF18 1000 0000 0000 0001 2")
+    # the canonical reference: this RF reference's body is not a national one, so its compact form
+    assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF1810000000000000012")
     env = decode(record(e), ReferencePaymentReceived)
     assert env.data.amount == Decimal("12.5") and env.data.payment_date == date(2026, 2, 1)
 
 
+def test_the_rf_and_national_forms_of_one_reference_share_a_key() -> None:
+    """RF29 2026 1007 is the RF form of the national reference 2026 1007 (review H2)."""
+    keys = {
+        c.bank_payment("P-2", reference="RF29 2026 1007", amount="1").key,
+        c.bank_reversal("R-2", reference="0000 2026 1007", amount="1").key,
+        c.bank_reversal("R-3", reference="20261007", amount="1").key,
+    }
+    assert keys == {"20261007"}
+
+
 def test_a_bank_reversal_shares_its_payments_key_and_topic() -> None:
     e = c.bank_reversal("R-1", reference="RF18 1000 0000 0000 0001 2", amount="12.50", reverses_payment_id="P-1")
-    assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF18 1000 0000 0000 0001 2")
+    assert (e.topic, e.key) == ("bank.reference-payments.v1", "RF1810000000000000012")
     env = decode(
         record(e),
         {

@@ -134,6 +134,9 @@ async def test_each_payment_recorded_and_invoice_settled_carries_the_trace_of_it
     async def added(row: dict[str, Any]) -> bool:
         return True
 
+    async def no_reversals(amount: Decimal) -> list[Any]:
+        return []
+
     writer = OutboxWriter(invoicing_messaging, "urn:billing:invoicing", "")
     loop = ConsumerLoop(
         topic="t",
@@ -143,7 +146,7 @@ async def test_each_payment_recorded_and_invoice_settled_carries_the_trace_of_it
         uow_factory=lambda: Uow(  # type: ignore[arg-type,return-value]
             writer,
             invoices=SimpleNamespace(by_reference=by_reference, set_balance=noop),
-            payments=SimpleNamespace(add=added),
+            payments=SimpleNamespace(add=added, waiting_reversals=no_reversals),
         ),
     )
     await loop.process(

@@ -4,7 +4,9 @@ the imported files and read one with what became of its entries.
 Uploads are ``multipart/form-data`` with the file in the part ``file``; the body is read
 up to :data:`MAX_UPLOAD_BYTES` and no further (413 ``bank-file-too-large``). A file the
 parser refuses answers 422 ``bank-file-invalid`` with ``where`` (the line or element)
-and records nothing.
+and records nothing. At most a couple of files are read at once per process: another
+waits a few seconds, then answers 503 ``bank-file-busy`` with ``Retry-After`` (so does an
+import the database chose to give way to an overlapping one: nothing recorded).
 """
 
 from __future__ import annotations
@@ -55,7 +57,22 @@ INVALID: dict[int | str, dict[str, Any]] = {
         "or element); a request without the `file` part answers the usual validation shape",
     },
     413: {"model": ErrorResponse, "description": "`bank-file-too-large`: over the upload limit"},
+    503: {
+        "model": ErrorResponse,
+        "description": "`bank-file-busy`: too many files at once, or the import gave way to an overlapping one; "
+        "nothing recorded, try again after `Retry-After` seconds",
+    },
 }
+RETRY_AFTER_S = 5
+
+
+def _refused(exc: Refused) -> HTTPException:
+    http = refused(exc)
+    if exc.status == 503:
+        http.headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return http
+
+
 UPLOAD = {
     "requestBody": {
         "required": True,
@@ -264,6 +281,8 @@ async def preview(request: Request) -> Any:
         p = await bank_imports.preview(uow(request), data, name)
     except BankFileInvalid as exc:
         raise _invalid(exc) from None
+    except Refused as exc:
+        raise _refused(exc) from None
     return PreviewOut(
         format=p.file.format,
         file_id=p.file.file_id,
@@ -312,7 +331,7 @@ async def import_file(request: Request, response: Response, caller: Caller) -> A
     except BankFileInvalid as exc:
         raise _invalid(exc) from None
     except Refused as exc:
-        raise refused(exc) from None
+        raise _refused(exc) from None
     if done.already_imported:
         response.status_code = 200
     p = done.preview

@@ -97,3 +97,25 @@ async def allocate(request: Request, payment_id: PaymentId, body: AllocateIn, ca
     except Refused as exc:
         raise refused(exc) from None
     return PaymentOut.of(stored)
+
+
+class ApplyIn(StrictRequest):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+
+
+@router.post(
+    "/{reversal_id:path}/apply", response_model=PaymentOut, responses={**NOT_FOUND, **CONFLICT}, dependencies=[BILL]
+)
+async def apply(request: Request, reversal_id: PaymentId, body: ApplyIn) -> Any:
+    """Apply a bank reversal kept as ``reversal-unknown`` (its payment was not known when
+    it came) to the payment it took back: the payment is marked ``reversed`` and, if it
+    was on an invoice, the invoice's paid amount is lowered (the invoice may be open
+    again). 409 when it is not a waiting reversal, the payment is reversed already or
+    the amounts differ."""
+    try:
+        stored = await payments.apply_reversal(uow(request), reversal_id, body.payment_id)
+    except Refused as exc:
+        raise refused(exc) from None
+    return PaymentOut.of(stored)

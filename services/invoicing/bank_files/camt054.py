@@ -14,6 +14,7 @@ with the message definitions of ISO 20022 (camt.054.001.02 and .08, schemas vend
     Ntry/Sts BOOK (.08: Sts/Cd BOOK)      -> only booked entries are accepted
     Ntry/BookgDt/Dt (or DtTm)             -> booking_date
     TxDtls/RltdDts/AccptncDtTm, else Ntry/ValDt, else BookgDt -> payment_date
+      (a stamp with an offset is taken as its day in Europe/Helsinki)
     TxDtls/Refs/AcctSvcrRef (else Ntry/AcctSvcrRef for a one-transaction entry) -> archive_id
     TxDtls/AmtDtls/TxAmt/Amt (.08 also TxDtls/Amt; else Ntry/Amt for one transaction) -> amount
     TxDtls/RltdPties/Dbtr/Nm (.08: Dbtr/Pty/Nm) -> payer_name
@@ -43,12 +44,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from .camt054_xml import looks_like_xml, parse_document
 from .common import check_amount, normalize_reference
 from .model import BankFile, BankFileEntry, BankFileInvalid
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 __all__ = ["looks_like_xml", "parse"]
 
@@ -198,7 +202,7 @@ def _transaction(
     reference = normalize_reference(reference_text or "", where + "/RmtInf/Strd/CdtrRefInf/Ref")
     name_path = "c:RltdPties/c:Dbtr/c:Nm" if doc.version == "02" else "c:RltdPties/c:Dbtr/c:Pty/c:Nm"
     accepted = doc.text(tx, "c:RltdDts/c:AccptncDtTm")
-    paid = _datetime(accepted, where + "/RltdDts/AccptncDtTm").date() if accepted else (value_date or booking)
+    paid = _local_date(_datetime(accepted, where + "/RltdDts/AccptncDtTm")) if accepted else (value_date or booking)
     return BankFileEntry(
         archive_id=archive_id,
         reference=reference,
@@ -316,10 +320,16 @@ def _date_choice(doc: _Doc, node: etree._Element, path: str, where: str, *, requ
         return _datetime(day, where + "/Dt").date()
     stamp = doc.text(node, f"{path}/c:DtTm")
     if stamp:
-        return _datetime(stamp, where + "/DtTm").date()
+        return _local_date(_datetime(stamp, where + "/DtTm"))
     if required:
         raise BankFileInvalid(where, "Kirjauspäivä puuttuu.", "The booking date is missing.")
     return None
+
+
+def _local_date(stamp: datetime) -> date:
+    """The day in Finland of a stamp with an offset (``2026-12-04T23:30:00Z`` is the 5th
+    in Helsinki); a stamp without one is read as local time already."""
+    return stamp.astimezone(HELSINKI).date() if stamp.tzinfo is not None else stamp.date()
 
 
 def _datetime(text: str, where: str) -> datetime:

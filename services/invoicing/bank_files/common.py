@@ -71,18 +71,21 @@ def check_amount(amount: Decimal, where: str) -> None:
 
 
 def check_unique_archive_ids(entries: Iterable[BankFileEntry]) -> None:
-    """Each entry's archive id is its identity (the event's ``payment_id``): two entries
-    of one file with the same id mean a broken file."""
-    seen: dict[str, str] = {}
+    """An entry's identity is its archive id and its kind: two payments (or two
+    reversals) of one file with the same id mean a broken file. A correction may carry
+    its payment's own archive id (nothing in either format forbids it, and it is the
+    obvious way to point at the original), so a payment and a reversal may share one."""
+    seen: dict[tuple[str, bool], str] = {}
     for entry in entries:
-        earlier = seen.get(entry.archive_id)
+        key = (entry.archive_id, entry.reversal)
+        earlier = seen.get(key)
         if earlier is not None:
             raise BankFileInvalid(
                 entry.location,
                 f"Arkistointitunnus toistuu tiedostossa (myös kohdassa {earlier}).",
                 f"The archive id is repeated in the file (also at {earlier}).",
             )
-        seen[entry.archive_id] = entry.location
+        seen[key] = entry.location
 
 
 def iban_from_finnish_bban(bban: str) -> str:

@@ -29,6 +29,13 @@ class Invalid(Refused):
     status = 422
 
 
+class Busy(Refused):
+    """Try again in a moment (503 with ``Retry-After``): the service is busy, or the
+    database chose this transaction to give way to another."""
+
+    status = 503
+
+
 def invoice_not_found(ref: object) -> NotFound:
     return NotFound("invoice-not-found", f"Laskua {ref} ei löydy.", f"Invoice {ref} not found.")
 

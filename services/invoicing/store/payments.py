@@ -31,6 +31,9 @@ class StoredPayment:
     reverses_payment_id: str | None = None
 
 
+CANDIDATES = 200
+"""At most this many equal-amount candidates are compared for one reversal."""
+
 REVERSIBLE = ("matched", "allocated", "unmatched")
 """The statuses of a payment a reversal can take back (not one reversed already)."""
 
@@ -98,29 +101,45 @@ class PaymentStore:
             .values(invoice_id=invoice_id, status="allocated", allocated_by=actor, reason=None)
         )
 
-    async def reversible(
-        self, *, compact_reference: str, invoice_id: int | None, amount: Decimal
-    ) -> StoredPayment | None:
-        """The latest payment of ``amount`` a reversal that does not name its payment
-        takes back: on the invoice its reference points to, or (unmatched, allocated by
-        hand) reported with the same reference; locked."""
-        same_reference = func.upper(func.replace(payments.c.reference, " ", "")) == compact_reference
-        where = or_(same_reference, payments.c.invoice_id == invoice_id) if invoice_id is not None else same_reference
-        row = (
-            await self.session.execute(
-                select(payments)
-                .where(
-                    payments.c.kind == "payment",
-                    payments.c.status.in_(REVERSIBLE),
-                    payments.c.amount == amount,
-                    where,
-                )
-                .order_by(payments.c.received_at.desc(), payments.c.payment_id.desc())
-                .limit(1)
-                .with_for_update()
+    async def reversible(self, *, invoice_id: int | None, amount: Decimal) -> list[StoredPayment]:
+        """The payments of ``amount`` a reversal that does not name its payment may take
+        back: on the invoice its reference points to, or not on an invoice by the matcher
+        (unmatched, allocated by hand; the caller compares their normalised references).
+        Not locked: the caller locks the one it takes."""
+        loose = payments.c.status.in_(("unmatched", "allocated"))
+        where = or_(loose, payments.c.invoice_id == invoice_id) if invoice_id is not None else loose
+        rows = await self.session.execute(
+            select(payments)
+            .where(payments.c.kind == "payment", payments.c.status.in_(REVERSIBLE), payments.c.amount == amount, where)
+            .order_by(payments.c.received_at.desc(), payments.c.payment_id.desc())
+            .limit(CANDIDATES)
+        )
+        return [_to_payment(r) for r in rows]
+
+    async def waiting_reversals(self, amount: Decimal) -> list[StoredPayment]:
+        """Reversals of ``amount`` kept for the clerk because their payment was not known
+        (``reversal-unknown``), oldest first."""
+        rows = await self.session.execute(
+            select(payments)
+            .where(
+                payments.c.kind == "reversal",
+                payments.c.status == "unmatched",
+                payments.c.reason == "reversal-unknown",
+                payments.c.amount == amount,
             )
-        ).first()
-        return _to_payment(row) if row is not None else None
+            .order_by(payments.c.received_at, payments.c.payment_id)
+            .limit(CANDIDATES)
+            .with_for_update()
+        )
+        return [_to_payment(r) for r in rows]
+
+    async def link_reversal(self, reversal_id: str, *, original_id: str, invoice_id: int | None) -> None:
+        """A waiting reversal applied to its payment (automatically or by the clerk)."""
+        await self.session.execute(
+            update(payments)
+            .where(payments.c.payment_id == reversal_id)
+            .values(status="reversal", reason=None, reverses_payment_id=original_id, invoice_id=invoice_id)
+        )
 
     async def mark_reversed(self, payment_id: str) -> None:
         await self.session.execute(

@@ -1,7 +1,7 @@
 """Payments from the bank's own files: reversals in ``payments`` (kind, the payment a
 reversal takes back, and the status ``reversed``), and the imported files with their
-entries (``bank_files`` by sha256, ``bank_file_entries`` unique by archive id over the
-entries that are not repeats).
+entries (``bank_files`` by sha256, ``bank_file_entries`` unique by archive id and kind
+over the entries that are not repeats: a correction may reuse its payment's archive id).
 
 Adds two nullable/defaulted columns to ``payments`` (no rewrite: the default is a
 constant) and two new tables.
@@ -66,7 +66,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_bank_file_entries_archive_id",
         "bank_file_entries",
-        ["archive_id"],
+        ["archive_id", "kind"],
         unique=True,
         postgresql_where=sa.text("NOT repeated"),
     )
