@@ -128,6 +128,24 @@ async def test_a_file_that_cannot_be_written_stops_the_batch_there_and_the_rest_
     assert not (tmp_path / "drop" / einvoice_file_name(batch[6].id)).exists()
 
 
+async def test_a_drop_folder_that_cannot_be_created_is_the_folder_unavailable_not_a_crash(tmp_path: Path) -> None:
+    batch = claims(3)
+    ch = await channel(tmp_path, concurrency=4)
+    (tmp_path / "drop").rmdir()
+    (tmp_path / "drop").write_bytes(b"a file where the folder should be")  # mkdir fails
+    rec = Recorder(tmp_path / "drop")
+    try:
+        with pytest.raises(ChannelUnavailable) as raised:
+            await deliver_in_groups(ch, batch, record=rec, sent=rec.count)
+    finally:
+        await ch.stop()
+    assert raised.value.code == "drop-folder"
+    outcomes = rec.outcomes()
+    assert set(outcomes) == {c.id for c in batch}
+    assert {o.code for o in outcomes.values() if isinstance(o, ChannelUnavailable)} == {"drop-folder"}
+    assert len(outcomes) == 3 and rec.sent == 0
+
+
 async def test_a_resumed_document_whose_file_is_there_is_delivered_without_writing_it_again(tmp_path: Path) -> None:
     first, second = claims(2)
     first = dataclasses.replace(first, resumed=True, attempt=2)
