@@ -6,7 +6,10 @@ The worker keeps ``smtp_connections`` connections open and sends one message at 
 time on each (a new connection per message would cost a TCP + TLS handshake and an
 EHLO each time). A connection the server has closed is opened again once; a server
 that cannot be reached, refuses our sender or our login, or answers 421 makes the
-channel unavailable (the partition waits, see ``domain/outcomes.py``).
+channel unavailable (the partition waits, see ``domain/outcomes.py``). A MAIL FROM
+refused for the message's declared SIZE (552) fails that one document
+(``message-too-large``): the SIZE is declared on every mail, the first of a
+connection included.
 
 Rendering (the PDF and the message around it, about 3 ms a document, far more than
 its SMTP exchange) is done once per document and stored (:mod:`services.dispatch.prerender`):
@@ -96,6 +99,12 @@ def classify(exc: Exception) -> Failed | ChannelUnavailable:
         return Failed(
             "recipient-deferred", f"the mail server deferred the recipient (SMTP {exc.code})", False, f"SMTP {exc.code}"
         )
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused) and _too_large(exc):
+        # the MAIL FROM refused for the SIZE declared: this message, not us
+        return Failed(
+            "message-too-large", f"the mail server refused the message as too large (SMTP {exc.code})", True,
+            f"SMTP {exc.code}",
+        )  # fmt: skip
     if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPAuthenticationError | aiosmtplib.SMTPHeloError):
         return ChannelUnavailable(
             "smtp-refuses-us", f"{type(exc).__name__} (SMTP {exc.code})", f"{type(exc).__name__}, SMTP {exc.code}"
@@ -117,6 +126,12 @@ def classify(exc: Exception) -> Failed | ChannelUnavailable:
     return ChannelUnavailable("smtp-error", type(exc).__name__, type(exc).__name__)
 
 
+def _too_large(exc: aiosmtplib.SMTPResponseException) -> bool:
+    """552 (RFC 1870: the declared SIZE exceeds the limit) or a 5xx with the enhanced
+    status 5.3.4 (message too big for the system)."""
+    return exc.code == 552 or (exc.code >= 500 and exc.message.lstrip().startswith("5.3.4"))
+
+
 async def _transfer(client: aiosmtplib.SMTP, message: bytes, sender: str, recipient: str) -> None:
     """One mail transaction for one recipient (MAIL, RCPT, DATA): what
     ``SMTP.sendmail`` does, without its per-mail costs that buy nothing here: a
@@ -130,6 +145,9 @@ async def _transfer(client: aiosmtplib.SMTP, message: bytes, sender: str, recipi
     sender = formats.envelope_address(sender, "the sender")
     recipient = formats.envelope_address(recipient, "the customer's e-mail")
     options: list[str] = []
+    # the greeting first: its extensions decide SIZE (a connection without STARTTLS or
+    # login has not said EHLO yet; mail() would, only after the options were chosen)
+    await client._ehlo_or_helo_if_needed()
     if client.supports_extension("size"):
         crlf = message.count(b"\r\n")
         exact = message.count(b"\n") == crlf and message.count(b"\r") == crlf and message.endswith(b"\r\n")

@@ -61,6 +61,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "The mail server refused the message.",
         "E-postservern avvisade meddelandet.",
     ),
+    "message-too-large": (
+        "Postipalvelin hylkäsi viestin liian suurena. Lähetä lasku toiseen kanavaan.",
+        "The mail server refused the message as too large. Move the document to another channel.",
+        "E-postservern avvisade meddelandet som för stort. Flytta dokumentet till en annan kanal.",
+    ),
     "message-deferred": (
         "Postipalvelin ei ottanut viestiä vastaan juuri nyt; yritettiin uudelleen useita kertoja.",
         "The mail server did not take the message for now; it was tried again several times.",

@@ -117,3 +117,43 @@ def test_a_value_error_from_the_envelope_is_the_documents_address_not_the_channe
     verdict = classify(UnicodeEncodeError("ascii", "mätti", 1, 2, "ordinal not in range(128)"))
     assert isinstance(verdict, Failed) and (verdict.code, verdict.permanent) == ("address-invalid", True)
     assert isinstance(classify(RuntimeError("x")), ChannelUnavailable)
+
+
+@pytest.mark.parametrize("start_tls", [False, None])
+async def test_size_is_declared_on_the_first_mail_of_every_connection(
+    server: tuple[_Server, int], start_tls: bool | None
+) -> None:
+    handler, port = server
+    channel = EmailChannel(_settings(port, smtp_start_tls=start_tls))
+    await channel.start()
+    try:
+        first = await channel.send_prepared(_claim(), Prepared("k", MESSAGE, "<1@billing.test>", "a@example.com"))
+        second = await channel.send_prepared(_claim(), Prepared("k", MESSAGE, "<2@billing.test>", "b@example.com"))
+    finally:
+        await channel.stop()
+    assert isinstance(first, Delivered) and isinstance(second, Delivered)
+    assert len(handler.mails) == 2
+    for _, options in handler.mails:
+        assert len(options) == 1 and options[0].startswith("SIZE=")
+
+
+@pytest.mark.parametrize("start_tls", [False, None])
+async def test_a_message_too_large_fails_its_document_not_the_channel(
+    server: tuple[_Server, int], start_tls: bool | None
+) -> None:
+    handler, port = server
+    big = MESSAGE + b"x" * 3000 + b"\r\n"  # over the server's 2000-byte limit: 552 to MAIL FROM
+    channel = EmailChannel(_settings(port, smtp_start_tls=start_tls))
+    await channel.start()
+    try:
+        outcomes = [
+            await channel.send_prepared(_claim(), Prepared("k", content, f"<{n}@billing.test>", f"c{n}@example.com"))
+            for n, content in enumerate([big, MESSAGE, big, MESSAGE])
+        ]
+    finally:
+        await channel.stop()
+    for too_large in (outcomes[0], outcomes[2]):
+        assert isinstance(too_large, Failed)
+        assert (too_large.code, too_large.permanent, too_large.detail) == ("message-too-large", True, "SMTP 552")
+    assert isinstance(outcomes[1], Delivered) and isinstance(outcomes[3], Delivered)
+    assert [rcpts for _, rcpts in handler.accepted] == [["c1@example.com"], ["c3@example.com"]]
