@@ -129,6 +129,13 @@ class EInvoiceChannel:
         to an endpoint, one POST per document (:meth:`attempt`)."""
         return self._http is None and self._s.einvoice_mode == "folder"
 
+    @property
+    def groups_overlap(self) -> bool:
+        """The next group is written while one is recorded (at most two groups, each half
+        the concurrency, between written and recorded); at a concurrency of 1, a group
+        of 1 is recorded before the next is written, so the window stays at 1."""
+        return self._s.concurrency(self.name) >= 2
+
     async def deliver_groups(self, claims: Sequence[Claim]) -> AsyncGenerator[GroupOutcomes, None]:
         """A worker's batch: every claim rendered in the render processes (``RENDER_CHUNK``
         a task, all handed over at once, so they render while earlier groups are written
