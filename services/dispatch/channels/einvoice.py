@@ -34,7 +34,7 @@ import httpx
 from services.dispatch import formats
 from services.dispatch.channels.base import Refused, Rendered, clean_reason, write_atomically
 from services.dispatch.channels.drop_folder import GroupFile, write_group
-from services.dispatch.channels.offload import RenderPool, render_all_in, render_in
+from services.dispatch.channels.offload import RenderChunk, RenderPool, render_all_in, render_in
 from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.naming import einvoice_file_name, finvoice_message_identifier
@@ -149,6 +149,7 @@ class EInvoiceChannel:
         # ``concurrency`` documents between written and recorded (the README's window)
         size = max(1, self._s.concurrency(self.name) // 2)
         chunks = deque(render_all_in(self._renderer, self.render, claims, min(RENDER_CHUNK, size)))
+        taken: list[RenderChunk] = []
         try:
             while chunks:
                 taken = [chunks.popleft()]
@@ -161,7 +162,9 @@ class EInvoiceChannel:
                     pairs.extend(zip(chunk.claims, await chunk.result(), strict=True))
                 yield await self._write_group(pairs)
         finally:
-            for chunk in chunks:
+            # the rest, and those taken for a group that did not come together (an
+            # earlier chunk's render failed): dropped, their failures retrieved
+            for chunk in (*taken, *chunks):
                 chunk.cancel()
 
     async def _write_group(self, pairs: Sequence[tuple[Claim, Rendered | Failed]]) -> GroupOutcomes:

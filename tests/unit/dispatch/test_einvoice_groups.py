@@ -278,3 +278,36 @@ async def test_each_file_and_then_the_folder_are_fsynced_before_the_group_is_rec
             assert synced_at, "a file recorded without its own fsync"
             folder_after = [j for j, e in enumerate(events[:k]) if e == ("folder", folder_ino) and j > synced_at[-1]]
             assert folder_after, "a file recorded before the folder's fsync that follows its own"
+
+
+async def test_chunks_taken_for_a_group_that_fails_to_render_are_dropped_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.dispatch.channels import einvoice
+
+    class Chunk:
+        def __init__(self, claim: Claim, fails: bool) -> None:
+            self.claims, self.fails, self.cancelled = [claim], fails, False
+
+        def done(self) -> bool:
+            return True
+
+        async def result(self) -> list[Any]:
+            if self.fails:
+                raise RuntimeError("the render process died")
+            raise AssertionError("not awaited after the first one failed")
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    batch = claims(4)
+    made = [Chunk(c, fails=(k == 0)) for k, c in enumerate(batch)]
+    monkeypatch.setattr(einvoice, "render_all_in", lambda *args: list(made))
+    ch = await channel(tmp_path, concurrency=4)  # groups of 2: chunks 0 and 1 taken together
+    try:
+        with pytest.raises(RuntimeError):
+            async for _ in ch.deliver_groups(batch):
+                pass
+    finally:
+        await ch.stop()
+    assert [c.cancelled for c in made[1:]] == [True, True, True]  # the taken one (1) and the rest
