@@ -24,7 +24,6 @@ The trace of the unit of work at hand is in a context variable (:func:`current`,
 from __future__ import annotations
 
 import contextlib
-import random
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from shared import random_ids
 
 TRACEPARENT_HEADER = "ce_traceparent"
 TRACESTATE_HEADER = "ce_tracestate"
@@ -101,15 +102,16 @@ def _valid_ids(trace_id: str, span_id: str) -> bool:
     )
 
 
-# Ids from the ``random`` module, as the OpenTelemetry SDK makes them
+# Ids from a Mersenne Twister, as the OpenTelemetry SDK makes them
 # (``RandomIdGenerator``): random per the specification, not secrets, and one
 # ``os.urandom`` system call per id (``secrets``) cost a consumer ~10 % of its time.
-# The module's own generator: reseeded in a forked child, so two processes differ.
+# The private generator of :mod:`shared.random_ids`: seeding the global ``random``
+# module does not repeat them, and a forked child reseeds it.
 
 
 def _new_span_id() -> str:
     while True:
-        span = random.getrandbits(64)
+        span = random_ids.getrandbits(64)
         if span:
             return f"{span:016x}"
 
@@ -117,7 +119,7 @@ def _new_span_id() -> str:
 def new_trace() -> TraceContext:
     """A new trace (random ids, not sampled: we record nothing ourselves)."""
     while True:
-        trace_id = random.getrandbits(128)
+        trace_id = random_ids.getrandbits(128)
         if trace_id:
             return TraceContext(f"{trace_id:032x}", _new_span_id())
 

@@ -19,6 +19,7 @@ from services.dispatch.render import (
     BadAddress,
     NoEmailAddress,
     PrintBatch,
+    addr_spec,
     compose_email,
     render_pdf,
     wire_bytes,
@@ -55,6 +56,12 @@ def email(
         sender_name=sender_name,
         dated=dated,
     )
+
+
+def envelope_address(value: str, what: str) -> str:
+    """The address as it goes in MAIL FROM / RCPT TO: ASCII, its domain in IDNA form.
+    Raises :class:`BadAddress` (one of :data:`NoAddress`) when it cannot be encoded."""
+    return addr_spec(value, what)
 
 
 def email_bytes(message: EmailMessage) -> bytes:

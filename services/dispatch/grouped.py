@@ -7,7 +7,9 @@ is then recorded in one transaction (its outcomes and their events in the outbox
 while the channel writes the next. So a document is recorded delivered only after its
 file is durable, and at most two groups (one being recorded, the next being written:
 the e-invoice channel's groups are half its concurrency, so at most its concurrency)
-are between "written" and "recorded" when a worker dies: their documents stay
+are between "written" and "recorded" when a worker dies (a channel whose
+``groups_overlap`` is False, the e-invoice channel at a concurrency of 1, has each group
+recorded before the next is written: one group): their documents stay
 ``sending`` under a lease nobody holds, and the redelivered job takes them over
 (``resumed``): a file already there is not written again, only made durable.
 
@@ -15,7 +17,10 @@ What stops the batch, as in :class:`services.dispatch.delivery.Deliverer`'s one-
 path: the channel unavailable (a file that cannot be written: the documents not yet
 written go back to ``queued`` and the partition waits), or an error (a render process
 died, a bug: the rest go back to ``queued`` and the batch is retried). A document the
-render refuses fails alone with its reason; the others go on.
+render refuses fails alone with its reason; the others go on. A group whose record
+fails stops the batch the same way; its documents, and those of a group written
+meanwhile, stay ``sending`` (their files are in the folder): the retry takes them over
+as ``resumed`` and does not write those files again.
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class GroupedChannel(Protocol):
     def deliver_groups(self, claims: Sequence[Claim]) -> AsyncGenerator[Group, None]: ...
 
 
+def _overlap(channel: object) -> bool:
+    """Whether the next group is written while one is recorded (default: yes)."""
+    return bool(getattr(channel, "groups_overlap", True))
+
+
 def delivers_in_groups(channel: object) -> TypeGuard[GroupedChannel]:
     return bool(getattr(channel, "grouped", False)) and hasattr(channel, "deliver_groups")
 
@@ -60,6 +70,7 @@ async def deliver_in_groups(
     down: ChannelUnavailable | None = None
     crash: Exception | None = None
     recording: asyncio.Task[None] | None = None
+    overlap = _overlap(channel)
     try:
         async with contextlib.aclosing(channel.deliver_groups(claims)) as groups:
             started = time.monotonic()
@@ -71,8 +82,12 @@ async def deliver_in_groups(
                     elif isinstance(outcome, ChannelUnavailable):
                         down = down or outcome
                 if recording is not None:
-                    await recording  # one group recorded at a time, in order
+                    pending, recording = recording, None  # a failed record is raised once, here
+                    await pending  # one group recorded at a time, in order
                 recording = asyncio.create_task(record(group, time.monotonic() - started))
+                if not overlap:  # recorded before the next group is written
+                    pending, recording = recording, None
+                    await pending
                 started = time.monotonic()
                 if down is not None:
                     break

@@ -34,7 +34,7 @@ import httpx
 from services.dispatch import formats
 from services.dispatch.channels.base import Refused, Rendered, clean_reason, write_atomically
 from services.dispatch.channels.drop_folder import GroupFile, write_group
-from services.dispatch.channels.offload import RenderPool, render_all_in, render_in
+from services.dispatch.channels.offload import RenderChunk, RenderPool, render_all_in, render_in
 from services.dispatch.config import Settings
 from services.dispatch.domain.documents import Document
 from services.dispatch.domain.naming import einvoice_file_name, finvoice_message_identifier
@@ -129,6 +129,13 @@ class EInvoiceChannel:
         to an endpoint, one POST per document (:meth:`attempt`)."""
         return self._http is None and self._s.einvoice_mode == "folder"
 
+    @property
+    def groups_overlap(self) -> bool:
+        """The next group is written while one is recorded (at most two groups, each half
+        the concurrency, between written and recorded); at a concurrency of 1, a group
+        of 1 is recorded before the next is written, so the window stays at 1."""
+        return self._s.concurrency(self.name) >= 2
+
     async def deliver_groups(self, claims: Sequence[Claim]) -> AsyncGenerator[GroupOutcomes, None]:
         """A worker's batch: every claim rendered in the render processes (``RENDER_CHUNK``
         a task, all handed over at once, so they render while earlier groups are written
@@ -142,6 +149,7 @@ class EInvoiceChannel:
         # ``concurrency`` documents between written and recorded (the README's window)
         size = max(1, self._s.concurrency(self.name) // 2)
         chunks = deque(render_all_in(self._renderer, self.render, claims, min(RENDER_CHUNK, size)))
+        taken: list[RenderChunk] = []
         try:
             while chunks:
                 taken = [chunks.popleft()]
@@ -154,7 +162,9 @@ class EInvoiceChannel:
                     pairs.extend(zip(chunk.claims, await chunk.result(), strict=True))
                 yield await self._write_group(pairs)
         finally:
-            for chunk in chunks:
+            # the rest, and those taken for a group that did not come together (an
+            # earlier chunk's render failed): dropped, their failures retrieved
+            for chunk in (*taken, *chunks):
                 chunk.cancel()
 
     async def _write_group(self, pairs: Sequence[tuple[Claim, Rendered | Failed]]) -> GroupOutcomes:

@@ -6,7 +6,10 @@ The worker keeps ``smtp_connections`` connections open and sends one message at 
 time on each (a new connection per message would cost a TCP + TLS handshake and an
 EHLO each time). A connection the server has closed is opened again once; a server
 that cannot be reached, refuses our sender or our login, or answers 421 makes the
-channel unavailable (the partition waits, see ``domain/outcomes.py``).
+channel unavailable (the partition waits, see ``domain/outcomes.py``). A MAIL FROM
+refused for the message's declared SIZE (552) fails that one document
+(``message-too-large``): the SIZE is declared on every mail, the first of a
+connection included.
 
 Rendering (the PDF and the message around it, about 3 ms a document, far more than
 its SMTP exchange) is done once per document and stored (:mod:`services.dispatch.prerender`):
@@ -16,6 +19,13 @@ path reads the stored message and adds only its Date header.
 Reply codes decide the rest (RFC 5321): 5xx for the recipient or the message is
 permanent (the address is refused: the clerk fixes the card), 4xx is transient for this
 document (retried later from the retry table).
+
+The envelope (MAIL FROM, RCPT TO) carries the addresses in their ASCII form, the domain
+IDNA-encoded as in the headers (``matti@yhtiö.fi`` -> ``matti@xn--yhti-8qa.fi``; the
+attempt row keeps the address as the customer card has it). A recipient that has no
+ASCII form (a non-ASCII local part would need SMTPUTF8 end to end) fails its one
+document for good (``address-invalid``), never the channel; the sender is checked when
+the channel starts.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from email.utils import parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -60,6 +71,16 @@ _UNREACHABLE = (
 def classify(exc: Exception) -> Failed | ChannelUnavailable:
     """What an SMTP error means for the document (see the module docstring). The
     server's text is not kept: it may quote the address."""
+    if isinstance(exc, ValueError):
+        # the recipient has no ASCII envelope form (formats.BadAddress, or what
+        # aiosmtplib's rcpt() raises: UnicodeEncodeError, a control character): this
+        # document's address, never the channel (the sender is checked at start)
+        return Failed(
+            "address-invalid",
+            "the customer's e-mail address cannot be used in the SMTP envelope",
+            True,
+            type(exc).__name__,
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients] or [550]
         code = min(codes)
@@ -78,6 +99,12 @@ def classify(exc: Exception) -> Failed | ChannelUnavailable:
         return Failed(
             "recipient-deferred", f"the mail server deferred the recipient (SMTP {exc.code})", False, f"SMTP {exc.code}"
         )
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused) and _too_large(exc):
+        # the MAIL FROM refused for the SIZE declared: this message, not us
+        return Failed(
+            "message-too-large", f"the mail server refused the message as too large (SMTP {exc.code})", True,
+            f"SMTP {exc.code}",
+        )  # fmt: skip
     if isinstance(exc, aiosmtplib.SMTPSenderRefused | aiosmtplib.SMTPAuthenticationError | aiosmtplib.SMTPHeloError):
         return ChannelUnavailable(
             "smtp-refuses-us", f"{type(exc).__name__} (SMTP {exc.code})", f"{type(exc).__name__}, SMTP {exc.code}"
@@ -99,15 +126,28 @@ def classify(exc: Exception) -> Failed | ChannelUnavailable:
     return ChannelUnavailable("smtp-error", type(exc).__name__, type(exc).__name__)
 
 
+def _too_large(exc: aiosmtplib.SMTPResponseException) -> bool:
+    """552 (RFC 1870: the declared SIZE exceeds the limit) or a 5xx with the enhanced
+    status 5.3.4 (message too big for the system)."""
+    return exc.code == 552 or (exc.code >= 500 and exc.message.lstrip().startswith("5.3.4"))
+
+
 async def _transfer(client: aiosmtplib.SMTP, message: bytes, sender: str, recipient: str) -> None:
     """One mail transaction for one recipient (MAIL, RCPT, DATA): what
-    ``SMTP.sendmail`` does, without its per-mail costs that buy nothing here: the
-    addresses are validated when the mail is rendered, and a rendered message already
-    has CRLF lines, so its SIZE is its length (sendmail runs a regex over the whole
-    message for it, and once more to send it). Returns only when the server accepted
-    the message (250 to the data); raises what ``sendmail`` raises otherwise (a refused
-    recipient: :class:`aiosmtplib.SMTPRecipientRefused`), after an RSET."""
+    ``SMTP.sendmail`` does, without its per-mail costs that buy nothing here: a
+    rendered message already has CRLF lines, so its SIZE is its length (sendmail runs
+    a regex over the whole message for it, and once more to send it). Both addresses
+    go in their ASCII form (:func:`formats.envelope_address`); a recipient without one
+    raises :class:`formats.BadAddress` (a ``ValueError``) before anything is sent.
+    Returns only when the server accepted the message (250 to the data); raises what
+    ``sendmail`` raises otherwise (a refused recipient:
+    :class:`aiosmtplib.SMTPRecipientRefused`), after an RSET."""
+    sender = formats.envelope_address(sender, "the sender")
+    recipient = formats.envelope_address(recipient, "the customer's e-mail")
     options: list[str] = []
+    # the greeting first: its extensions decide SIZE (a connection without STARTTLS or
+    # login has not said EHLO yet; mail() would, only after the options were chosen)
+    await client._ehlo_or_helo_if_needed()
     if client.supports_extension("size"):
         crlf = message.count(b"\r\n")
         exact = message.count(b"\n") == crlf and message.count(b"\r") == crlf and message.endswith(b"\r\n")
@@ -117,7 +157,7 @@ async def _transfer(client: aiosmtplib.SMTP, message: bytes, sender: str, recipi
         await client.mail(sender, options=options)
         await client.rcpt(recipient)
         await client.data(message)
-    except aiosmtplib.SMTPResponseException:
+    except (aiosmtplib.SMTPResponseException, ValueError):
         # reset the envelope for the connection's next mail (as sendmail does)
         with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
             await client.rset()
@@ -189,8 +229,11 @@ class EmailChannel:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
         self._pool: SmtpPool | None = None
+        self._sender = ""
 
     async def start(self) -> None:
+        # the envelope sender: its ASCII form, or the worker does not start (a setting)
+        self._sender = formats.envelope_address(parseaddr(self._s.mail_from)[1], "DISPATCH_MAIL_FROM")
         self._pool = SmtpPool(self._s)
 
     async def stop(self) -> None:
@@ -260,7 +303,7 @@ class EmailChannel:
         assert self._pool is not None, "the channel is not started"
         assert rendered.recipient is not None
         try:
-            await self._pool.send(rendered.content, self._s.mail_from, rendered.recipient)
+            await self._pool.send(rendered.content, self._sender, rendered.recipient)
         except Exception as exc:
             verdict = classify(exc)
             if isinstance(verdict, ChannelUnavailable):

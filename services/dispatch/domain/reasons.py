@@ -42,6 +42,14 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "E-postservern avvisade mottagarens adress. Rätta e-postadressen på kundkortet och skicka igen,"
         " eller flytta dokumentet till en annan kanal.",
     ),
+    "address-invalid": (
+        "Asiakkaan sähköpostiosoitetta ei voi käyttää lähetyksessä (esimerkiksi ääkkösiä @-merkin edellä)."
+        " Korjaa sähköpostiosoite asiakaskortille ja lähetä uudelleen tai siirrä lasku toiseen kanavaan.",
+        "The customer's e-mail address cannot be used for sending (e.g. non-ASCII letters before the @)."
+        " Fix the e-mail address on the customer card and re-send, or move the document to another channel.",
+        "Kundens e-postadress kan inte användas för sändning (t.ex. å, ä, ö före @)."
+        " Rätta e-postadressen på kundkortet och skicka igen, eller flytta dokumentet till en annan kanal.",
+    ),
     "recipient-deferred": (
         "Postipalvelin ei ottanut viestiä vastaan juuri nyt (vastaanottajan postilaatikko); yritettiin uudelleen"
         " useita kertoja.",
@@ -52,6 +60,11 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "Postipalvelin hylkäsi viestin.",
         "The mail server refused the message.",
         "E-postservern avvisade meddelandet.",
+    ),
+    "message-too-large": (
+        "Postipalvelin hylkäsi viestin liian suurena. Lähetä lasku toiseen kanavaan.",
+        "The mail server refused the message as too large. Move the document to another channel.",
+        "E-postservern avvisade meddelandet som för stort. Flytta dokumentet till en annan kanal.",
     ),
     "message-deferred": (
         "Postipalvelin ei ottanut viestiä vastaan juuri nyt; yritettiin uudelleen useita kertoja.",

@@ -11,7 +11,7 @@ All three start from the same :class:`Sheet` (what the document says, in the cus
 language), so the PDF, the e-mail body and the manifest never disagree.
 """
 
-from services.dispatch.render.mail import BadAddress, NoEmailAddress, compose_email, message_id, wire_bytes
+from services.dispatch.render.mail import BadAddress, NoEmailAddress, addr_spec, compose_email, message_id, wire_bytes
 from services.dispatch.render.pdf import render_pdf
 from services.dispatch.render.print_batch import (
     BatchConflict,
@@ -32,6 +32,7 @@ __all__ = [
     "PrintBatch",
     "PrintBatchWriter",
     "Sheet",
+    "addr_spec",
     "build_sheet",
     "compose_email",
     "message_id",

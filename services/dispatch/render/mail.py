@@ -116,6 +116,15 @@ def _address(value: str, what: str, display_name: str = "") -> str:
     """``Name <local@domain>`` as an ASCII header value: the name RFC 2047-encoded when
     it is not ASCII, the domain in its IDNA form. A non-ASCII local part would need
     SMTPUTF8 end to end, which a bank customer's mail path cannot be relied on for."""
+    name = " ".join(display_name.split())
+    return formataddr((name, addr_spec(value, what)), charset="utf-8")
+
+
+def addr_spec(value: str, what: str = "the address") -> str:
+    """``local@domain`` in ASCII, as it goes in a header and in the SMTP envelope
+    (MAIL FROM, RCPT TO): the domain in its IDNA form (``matti@yhtiö.fi`` ->
+    ``matti@xn--yhti-8qa.fi``). Raises :class:`BadAddress` for a value that is not one
+    address, has a non-ASCII local part or a domain IDNA cannot encode."""
     if not value or any(c in value for c in '\r\n<>,;"()[]\\ \t') or value.count("@") != 1:
         raise BadAddress(f"{what} is not a single e-mail address")
     local, domain = value.rsplit("@", 1)
@@ -125,8 +134,7 @@ def _address(value: str, what: str, display_name: str = "") -> str:
         ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise BadAddress(f"{what} has a domain that cannot be encoded") from exc
-    name = " ".join(display_name.split())
-    return formataddr((name, f"{local}@{ascii_domain}"), charset="utf-8")
+    return f"{local}@{ascii_domain}"
 
 
 def _header_text(value: str, name: str) -> str:

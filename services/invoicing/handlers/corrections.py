@@ -37,7 +37,7 @@ from services.invoicing.handlers.errors import Conflict, Invalid, NotFound, invo
 from services.invoicing.handlers.issuing import emit, numbers
 from services.invoicing.handlers.numbering import CORRECTIVE, ensure_numbering
 from services.invoicing.store.invoices import NewInvoice, StoredInvoice, line_row
-from services.invoicing.store.requests import NewRequest
+from services.invoicing.store.request_intake import NewRequest
 from services.invoicing.tables import invoice_lines
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared.money import ZERO, Money

@@ -38,7 +38,7 @@ from pydantic import TypeAdapter
 from services.invoicing.domain import texts
 from services.invoicing.domain.billing import Line, limit_breach, line_net, vat_breakdown
 from services.invoicing.domain.vat import VatTable
-from services.invoicing.store.requests import NewRequest
+from services.invoicing.store.request_intake import NewRequest
 from services.invoicing.uow import InvoicingUnitOfWork
 from shared import tracing
 from shared.db.erasure import erase_profile_copies

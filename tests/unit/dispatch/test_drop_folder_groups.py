@@ -92,3 +92,53 @@ def test_without_keep_existing_a_file_replaces_itself(tmp_path: Path) -> None:
     assert write_group(tmp_path, [GroupFile("finvoice-0.xml", b"new")]) == [None]
     assert (tmp_path / "finvoice-0.xml").read_bytes() == b"new"
     assert not (tmp_path / temporary_name("finvoice-0.xml")).exists()
+
+
+def test_when_the_folder_cannot_be_flushed_the_groups_files_are_taken_back_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reported failed, the documents go back to the queue and are written again later:
+    their files must not wait in the folder meanwhile for the pick-up to take twice."""
+    (tmp_path / "finvoice-0.xml").write_bytes(b"an earlier attempt's")  # kept, then taken out too
+    calls: list[Path] = []
+
+    def broken(folder: Path) -> None:
+        calls.append(folder)
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(drop_folder, "_fsync_folder", broken)
+    group = [GroupFile("finvoice-0.xml", b"<0/>", keep_existing=True), *files(3)[1:]]
+    errors = write_group(tmp_path, group)
+    assert all(isinstance(e, OSError) for e in errors)
+    assert list(tmp_path.iterdir()) == []  # no final name, no temporary file
+    assert calls and calls[0] == tmp_path
+
+
+def test_a_folder_that_cannot_be_created_fails_every_file_and_raises_nothing(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_bytes(b"a file where the folder should be")
+    errors = write_group(tmp_path / "taken" / "drop", files(3))
+    assert len(errors) == 3 and all(isinstance(e, OSError) for e in errors)
+
+
+def test_a_close_that_reports_a_deferred_write_error_fails_that_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = files(4)
+    closed: list[int] = []
+    real_close = os.close
+
+    def close(fd: int) -> None:
+        real_close(fd)  # the descriptor is released all the same (as the kernel does)
+        closed.append(fd)
+        if len(closed) == 2:
+            raise OSError(122, "Disk quota exceeded")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(drop_folder, "_close", close)
+    errors = write_group(tmp_path, group)
+    monkeypatch.undo()
+    assert [e is None for e in errors] == [True, False, True, True]
+    assert isinstance(errors[1], OSError)
+    assert len(closed) == 4  # every descriptor closed despite the error
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(group[k].name for k in (0, 2, 3))

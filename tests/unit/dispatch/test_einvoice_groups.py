@@ -8,8 +8,11 @@ of the batch as a worker error."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +131,24 @@ async def test_a_file_that_cannot_be_written_stops_the_batch_there_and_the_rest_
     assert not (tmp_path / "drop" / einvoice_file_name(batch[6].id)).exists()
 
 
+async def test_a_drop_folder_that_cannot_be_created_is_the_folder_unavailable_not_a_crash(tmp_path: Path) -> None:
+    batch = claims(3)
+    ch = await channel(tmp_path, concurrency=4)
+    (tmp_path / "drop").rmdir()
+    (tmp_path / "drop").write_bytes(b"a file where the folder should be")  # mkdir fails
+    rec = Recorder(tmp_path / "drop")
+    try:
+        with pytest.raises(ChannelUnavailable) as raised:
+            await deliver_in_groups(ch, batch, record=rec, sent=rec.count)
+    finally:
+        await ch.stop()
+    assert raised.value.code == "drop-folder"
+    outcomes = rec.outcomes()
+    assert set(outcomes) == {c.id for c in batch}
+    assert {o.code for o in outcomes.values() if isinstance(o, ChannelUnavailable)} == {"drop-folder"}
+    assert len(outcomes) == 3 and rec.sent == 0
+
+
 async def test_a_resumed_document_whose_file_is_there_is_delivered_without_writing_it_again(tmp_path: Path) -> None:
     first, second = claims(2)
     first = dataclasses.replace(first, resumed=True, attempt=2)
@@ -169,3 +190,124 @@ async def test_a_render_that_crashes_fails_the_rest_of_the_batch_as_a_worker_err
     outcomes = rec.outcomes()
     assert [isinstance(outcomes[c.id], Delivered) for c in batch] == [True, True, False, False, False, False]
     assert {outcomes[c.id].code for c in batch[2:]} == {"worker-error"}
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+async def test_at_most_the_concurrency_is_written_and_not_yet_recorded(tmp_path: Path, concurrency: int) -> None:
+    """The README's window: a worker dying leaves at most its concurrency of files
+    written (renamed into place) whose documents are not recorded yet."""
+    batch = claims(6)
+    ch = await channel(tmp_path, concurrency=concurrency)
+    folder = tmp_path / "drop"
+    recorded: set[str] = set()
+    widest = 0
+
+    async def record(group: Group, took: float) -> None:
+        nonlocal widest
+        await asyncio.sleep(0.2)  # a slow transaction: the next group has time to be written meanwhile
+        names = {p.name for p in folder.iterdir()}
+        unrecorded = [c for c in batch if c.id not in recorded and einvoice_file_name(c.id) in names]
+        widest = max(widest, len(unrecorded))
+        recorded.update(c.id for c, _ in group)
+
+    try:
+        await deliver_in_groups(ch, batch, record=record, sent=lambda: None)
+    finally:
+        await ch.stop()
+    assert recorded == {c.id for c in batch}
+    assert 1 <= widest <= concurrency
+
+
+async def test_a_group_that_cannot_be_recorded_stops_the_batch_and_the_rest_go_back(tmp_path: Path) -> None:
+    batch = claims(8)
+    ch = await channel(tmp_path, concurrency=4)  # groups of 2
+    calls: list[list[tuple[str, Any]]] = []
+
+    async def record(group: Group, took: float) -> None:
+        calls.append([(c.id, o) for c, o in group])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await deliver_in_groups(ch, batch, record=record, sent=lambda: None)
+    finally:
+        await ch.stop()
+    last = calls[-1]
+    assert len(calls) >= 3  # the groups, then the rest in one record
+    assert all(isinstance(o, ChannelUnavailable) and o.code == "worker-error" for _, o in last)
+    # the rest: the documents never written go back to queued; one whose file was
+    # written but not recorded stays `sending` (taken over as resumed: not written again)
+    never_written = {c.id for c in batch if not (tmp_path / "drop" / einvoice_file_name(c.id)).exists()}
+    assert never_written and {i for i, _ in last} == never_written
+    assert not never_written & {i for g in calls[:-1] for i, _ in g}
+
+
+async def test_each_file_and_then_the_folder_are_fsynced_before_the_group_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Durable before recorded, in order: every fsync is logged (a file by its inode, the
+    folder as such) beside the records; without the fsyncs this fails."""
+    batch = claims(7)
+    ch = await channel(tmp_path, concurrency=4)
+    folder = tmp_path / "drop"
+    events: list[tuple[str, Any]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        st = os.fstat(fd)
+        real_fsync(fd)
+        events.append(("folder", st.st_ino) if stat.S_ISDIR(st.st_mode) else ("file", st.st_ino))
+
+    async def record(group: Group, took: float) -> None:
+        delivered = [c for c, o in group if isinstance(o, Delivered)]
+        events.append(("record", [(folder / einvoice_file_name(c.id)).stat().st_ino for c in delivered]))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    try:
+        await deliver_in_groups(ch, batch, record=record, sent=lambda: None)
+    finally:
+        await ch.stop()
+        monkeypatch.undo()
+    folder_ino = folder.stat().st_ino
+    records = [k for k, (kind, _) in enumerate(events) if kind == "record"]
+    assert sum(len(events[k][1]) for k in records) == 7
+    for k in records:
+        for inode in events[k][1]:
+            synced_at = [j for j, e in enumerate(events[:k]) if e == ("file", inode)]
+            assert synced_at, "a file recorded without its own fsync"
+            folder_after = [j for j, e in enumerate(events[:k]) if e == ("folder", folder_ino) and j > synced_at[-1]]
+            assert folder_after, "a file recorded before the folder's fsync that follows its own"
+
+
+async def test_chunks_taken_for_a_group_that_fails_to_render_are_dropped_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.dispatch.channels import einvoice
+
+    class Chunk:
+        def __init__(self, claim: Claim, fails: bool) -> None:
+            self.claims, self.fails, self.cancelled = [claim], fails, False
+
+        def done(self) -> bool:
+            return True
+
+        async def result(self) -> list[Any]:
+            if self.fails:
+                raise RuntimeError("the render process died")
+            raise AssertionError("not awaited after the first one failed")
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    batch = claims(4)
+    made = [Chunk(c, fails=(k == 0)) for k, c in enumerate(batch)]
+    monkeypatch.setattr(einvoice, "render_all_in", lambda *args: list(made))
+    ch = await channel(tmp_path, concurrency=4)  # groups of 2: chunks 0 and 1 taken together
+    try:
+        with pytest.raises(RuntimeError):
+            async for _ in ch.deliver_groups(batch):
+                pass
+    finally:
+        await ch.stop()
+    assert [c.cancelled for c in made[1:]] == [True, True, True]  # the taken one (1) and the rest
