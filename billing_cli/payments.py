@@ -8,6 +8,7 @@ own files (camt.054, the Finnish reference-payment file), through the invoicing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,12 +40,27 @@ FILE_HEADS = {
 }  # fmt: skip
 
 
+_LINE = re.compile(r"^line (\d+)(.*)$", re.DOTALL)
+_CAMT_ROOT = "/Document/BkToCstmrDbtCdtNtfctn/"
+
+
+def location(where: str, lang: str) -> str:
+    """Where an entry is in the file, short enough for the table: ``rivi 2`` (fi) /
+    ``line 2``; a camt.054 element path without its fixed root and the single
+    ``NtryDtls[1]`` step (``Ntfctn[1]/Ntry[1]/TxDtls[1]``). ``--json`` keeps the full path."""
+    if found := _LINE.match(where):
+        return ("rivi " if lang == "fi" else "line ") + found.group(1) + found.group(2)
+    if where.startswith(_CAMT_ROOT):
+        where = where[len(_CAMT_ROOT) :].replace("/NtryDtls[1]/", "/")
+    return where
+
+
 def preview_lines(p: Mapping[str, Any], lang: str) -> list[str]:
     """The preview: a line about the file, then one row per entry."""
     words = OUTCOMES[lang]
     rows = [
         [
-            e["location"],
+            location(e["location"], lang),
             e["archive_id"],
             day(e["payment_date"], lang),
             ("-" if e["kind"] == "reversal" else "") + money(e["amount"], lang),

@@ -1,0 +1,37 @@
+"""``billing payments``: the preview table as a clerk reads it (no server: the API's JSON
+given by hand)."""
+
+from __future__ import annotations
+
+from billing_cli.payments import location, preview_lines
+
+CAMT = "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[2]/NtryDtls[1]/TxDtls[1]"
+
+
+def preview(where: str) -> dict[str, object]:
+    return {
+        "file_name": "camt054_001_08_sample.xml", "format": "camt054", "file_id": "CAMT054-0001",
+        "count": 1, "amount": "20.00", "reversals": 1, "reversal_amount": "20.00",
+        "entries": [
+            {"location": where, "archive_id": "261205EFGH000001", "payment_date": "2026-12-05",
+             "kind": "reversal", "amount": "20.00", "reference": "20261007", "outcome": "unmatched",
+             "invoice_number": None, "payer_name": "MEIKÄLÄINEN MATTI",
+             "reason_fi": "Pankki peruutti maksun, jota ei löydy (tai summa ei täsmää).",
+             "reason_en": "The bank reversed a payment that is not found (or whose amount differs)."},
+        ],
+    }  # fmt: skip
+
+
+def test_a_line_is_named_in_the_clerks_language() -> None:
+    assert location("line 2", "fi") == "rivi 2"
+    assert location("line 2", "en") == "line 2"
+    assert "rivi 2" in preview_lines(preview("line 2"), "fi")[2]
+    assert "line 2" not in "\n".join(preview_lines(preview("line 2"), "fi"))
+
+
+def test_a_camt_element_path_is_shortened_so_the_table_fits() -> None:
+    assert location(CAMT, "fi") == "Ntfctn[1]/Ntry[2]/TxDtls[1]"
+    assert location("file", "en") == "file"
+    lines = preview_lines(preview(CAMT), "en")
+    assert "Ntfctn[1]/Ntry[2]/TxDtls[1]" in lines[2]
+    assert len(lines[1]) <= 120  # the head row spans every column but the reason (was ~160)
