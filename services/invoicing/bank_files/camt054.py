@@ -113,7 +113,7 @@ def _entry(doc: _Doc, entry: etree._Element, where: str) -> list[BankFileEntry]:
     if direction == "CRDT" and reversal:
         raise BankFileInvalid(
             where,
-            "Hyvitys, jossa on RvslInd, on veloituksen oikaisu eikä viitemaksu.",
+            "Hyvitys, jossa on RvslInd, on veloituksen peruutus eikä viitemaksu.",
             "A credit entry with RvslInd is the reversal of a debit, not a reference payment.",
         )
     status = doc.text(entry, "c:Sts") if doc.version == "02" else doc.text(entry, "c:Sts/c:Cd")

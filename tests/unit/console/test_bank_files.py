@@ -366,3 +366,14 @@ async def test_memory_store_keeps_an_upload_for_its_clerk_until_it_expires() -> 
 def test_preview_payload_is_json_serialisable_as_the_service_answers() -> None:
     # the fixtures above are what the contract (DESIGN21) names; keep them JSON
     assert json.loads(json.dumps(PREVIEW))["entries"][0]["invoice_number"] == 10042
+
+
+def test_one_finnish_word_for_a_reversal_in_the_console_and_the_cli() -> None:
+    from billing_cli.payments import FILE_HEADS, OUTCOMES
+    from console import i18n
+
+    word = OUTCOMES["fi"]["reversal"]  # the CLI's "peruutus"
+    assert i18n.translate("fi", "bank_files.kinds.reversal").lower() == word
+    assert i18n.translate("fi", "bank_files.col.reversals") in FILE_HEADS["fi"]
+    bank = {k: v for k, v in i18n.messages("fi").items() if k.startswith("bank_files.")}
+    assert not [k for k, v in bank.items() if "palautu" in v.lower() or "oikaisu" in v.lower()]
