@@ -35,3 +35,18 @@ def test_a_camt_element_path_is_shortened_so_the_table_fits() -> None:
     lines = preview_lines(preview(CAMT), "en")
     assert "Ntfctn[1]/Ntry[2]/TxDtls[1]" in lines[2]
     assert len(lines[1]) < 130  # the head row spans every column but the reason (~170 with the full path)
+
+
+def test_unmatched_payments_show_a_reversal_with_its_sign_as_the_preview_does() -> None:
+    from billing_cli.invoicing.text import payment_rows
+
+    items = [
+        {"payment_id": "R:261205EFGH000002", "kind": "reversal", "payment_date": "2026-12-05", "amount": "20.00",
+         "reference": "20261007", "status": "unmatched", "invoice_id": None, "payer_name": None},
+        {"payment_id": "261205EFGH000001", "kind": "payment", "payment_date": "2026-12-05", "amount": "20.00",
+         "reference": "20261007", "status": "unmatched", "invoice_id": None, "payer_name": None},
+    ]  # fmt: skip
+    lines = payment_rows(items, "fi")
+    assert "-20,00" in lines[1]
+    assert "20,00" in lines[2] and "-20,00" not in lines[2]
+    assert "-20,00" in preview_lines(preview("line 2"), "fi")[2]  # the preview's own form
