@@ -135,14 +135,28 @@ def forbidden(response: httpx.Response, c: httpx.Client, lang: str) -> str | Non
     return None
 
 
-def call(c: httpx.Client, method: str, path: str, lang: str = "fi", **kwargs: Any) -> Any:
+def call(
+    c: httpx.Client, method: str, path: str, lang: str = "fi", *, json_errors: bool = False, **kwargs: Any
+) -> Any:
     """One API call: the JSON answer, or the error printed (stderr) and the command ended:
-    exit 2 when the service cannot be reached, 1 when it refused (401 included)."""
+    exit 2 when the service cannot be reached, 1 when it refused (401 included).
+
+    ``json_errors`` (a command's ``--json``): a refusal with a JSON body prints that body
+    as the API gave it, on stdout like any ``--json`` answer, still exit 1; one without a
+    JSON body (and an unreachable service) is the text on stderr as without it."""
     try:
         response = c.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         typer.echo(unreachable(c, exc, lang), err=True)
         raise typer.Exit(2) from None
+    if json_errors and response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if body is not None:
+            dump(body)
+            raise typer.Exit(1)
     if response.status_code == 401:
         typer.echo(token_rejected(c, lang), err=True)
         raise typer.Exit(1)

@@ -50,3 +50,27 @@ def test_unmatched_payments_show_a_reversal_with_its_sign_as_the_preview_does() 
     assert "-20,00" in lines[1]
     assert "20,00" in lines[2] and "-20,00" not in lines[2]
     assert "-20,00" in preview_lines(preview("line 2"), "fi")[2]  # the preview's own form
+
+
+def test_one_imported_file_shows_its_entries_with_their_status_now() -> None:
+    from billing_cli.payments import file_lines
+
+    detail = {
+        "id": 3, "file_name": "viitteet2.txt", "format": "viitesiirto", "file_id": "0261207",
+        "imported_at": "2026-12-07T04:06:39+00:00", "imported_by": "anna", "count": 2, "amount": "147.89",
+        "reversals": 0, "matched": 1, "unmatched": 1, "reversed": 0, "pending": 0, "repeated": 0,
+        "entries": [
+            {"seq": 1, "location": "line 2", "archive_id": "261207NC21000002", "kind": "payment",
+             "reference": "10000000027", "amount": "142.89", "payment_date": "2026-12-06", "payer_name": "UUSI",
+             "status": "matched", "invoice_number": 1000000002, "repeated": False, "reason_fi": None},
+            {"seq": 2, "location": "line 3", "archive_id": "261207NC21000003", "kind": "payment",
+             "reference": "1232", "amount": "5.00", "payment_date": "2026-12-06", "payer_name": None,
+             "status": "unmatched", "invoice_number": None, "repeated": False,
+             "reason_fi": "Viitteellä ei löydy laskua."},
+        ],
+    }  # fmt: skip
+    lines = file_lines(detail, "fi")
+    assert lines[0] == "Tuonti 3: viitteet2.txt (viitesiirto, 0261207), tuotu 7.12.2026 06.06, tuoja anna"
+    assert "kohdistettu 1, kohdistamatta 1" in lines[1]
+    assert lines[3].split()[:3] == ["1", "rivi", "2"] and "kohdistettu" in lines[3] and "1000000002" in lines[3]
+    assert "kohdistamaton" in lines[4] and "Viitteellä ei löydy laskua." in lines[4]
