@@ -169,6 +169,16 @@ def call(
     return response.json()
 
 
+_LINE = re.compile(r"^line (\d+)(.*)$", re.DOTALL)
+
+
+def where_in(where: str, lang: str) -> str:
+    """Where in a bank file the service found it wrong: ``line 3`` is ``rivi 3`` in
+    Finnish (as the console says it); an element path is the file's own words."""
+    found = _LINE.match(where)
+    return f"rivi {found.group(1)}{found.group(2)}" if found and lang == "fi" else where
+
+
 def describe_error(response: httpx.Response, lang: str) -> str:
     try:
         body = response.json()
@@ -176,7 +186,7 @@ def describe_error(response: httpx.Response, lang: str) -> str:
         return f"HTTP {response.status_code}"
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict) and f"message_{lang}" in detail:
-        where = f"{detail['where']}: " if isinstance(detail.get("where"), str) else ""  # a bank file's line
+        where = f"{where_in(detail['where'], lang)}: " if isinstance(detail.get("where"), str) else ""
         return f"HTTP {response.status_code}: {where}{detail[f'message_{lang}']}"
     if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
         # a 422: each field path with its message in the clerk's language

@@ -8,14 +8,13 @@ own files (camt.054, the Finnish reference-payment file), through the invoicing 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from billing_cli.http import Actor, actor_header, call, dump
+from billing_cli.http import Actor, actor_header, call, dump, where_in
 from billing_cli.invoicing.common import Json, Lang, echo_lines, invoicing_client, say
 from billing_cli.invoicing.text import DASH, day, moment, money, table
 from billing_cli.invoicing.words import WORDS
@@ -41,7 +40,6 @@ FILE_HEADS = {
 }  # fmt: skip
 
 
-_LINE = re.compile(r"^line (\d+)(.*)$", re.DOTALL)
 _CAMT_ROOT = "/Document/BkToCstmrDbtCdtNtfctn/"
 
 
@@ -49,8 +47,7 @@ def location(where: str, lang: str) -> str:
     """Where an entry is in the file, short enough for the table: ``rivi 2`` (fi) /
     ``line 2``; a camt.054 element path without its fixed root and the single
     ``NtryDtls[1]`` step (``Ntfctn[1]/Ntry[1]/TxDtls[1]``). ``--json`` keeps the full path."""
-    if found := _LINE.match(where):
-        return ("rivi " if lang == "fi" else "line ") + found.group(1) + found.group(2)
+    where = where_in(where, lang)
     if where.startswith(_CAMT_ROOT):
         where = where[len(_CAMT_ROOT) :].replace("/NtryDtls[1]/", "/")
     return where

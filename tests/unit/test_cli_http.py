@@ -173,4 +173,7 @@ def test_json_errors_print_the_apis_json_body_and_exit_1(capsys: pytest.CaptureF
         with pytest.raises(typer.Exit) as exited:
             call(c, "POST", "/payments/files/preview", "fi")  # without --json: one language, the where
         assert exited.value.exit_code == 1
-        assert capsys.readouterr().err.strip() == "HTTP 422: line 3: Summatietue ei täsmää."
+        assert capsys.readouterr().err.strip() == "HTTP 422: rivi 3: Summatietue ei täsmää."
+        with pytest.raises(typer.Exit):
+            call(c, "POST", "/payments/files/preview", "en")
+        assert capsys.readouterr().err.strip() == "HTTP 422: line 3: The sum record does not match."
