@@ -135,9 +135,7 @@ def forbidden(response: httpx.Response, c: httpx.Client, lang: str) -> str | Non
     return None
 
 
-def call(
-    c: httpx.Client, method: str, path: str, lang: str = "fi", *, json_errors: bool = False, **kwargs: Any
-) -> Any:
+def call(c: httpx.Client, method: str, path: str, lang: str = "fi", *, json_errors: bool = False, **kwargs: Any) -> Any:
     """One API call: the JSON answer, or the error printed (stderr) and the command ended:
     exit 2 when the service cannot be reached, 1 when it refused (401 included).
 

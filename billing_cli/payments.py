@@ -91,8 +91,9 @@ def file_lines(f: Mapping[str, Any], lang: str) -> list[str]:
         head = [
             f"Import {f['id']}: {f['file_name']} ({f['format']}, {f['file_id']}),"
             f" imported {moment(f['imported_at'], lang)} by {f['imported_by']}",
-            "{} payment(s) {}, {} reversal(s); matched {}, unmatched {}, reversed {}, pending {},"
-            " repeated {}".format(counts[0], money(f["amount"], lang), *counts[1:]),
+            "{} payment(s) {}, {} reversal(s); matched {}, unmatched {}, reversed {}, pending {}, repeated {}".format(
+                counts[0], money(f["amount"], lang), *counts[1:]
+            ),
         ]
     return [*head, *table(ENTRY_HEADS[lang], rows, right=[0, 4])] if rows else head
 
@@ -195,9 +196,7 @@ def files(
 ) -> None:
     """The imported files, newest first: counts, matched, unmatched, reversed, pending, repeated."""
     with invoicing_client() as c:
-        page = call(
-            c, "GET", "/payments/files", lang, params={"limit": limit, "offset": offset}, json_errors=as_json
-        )
+        page = call(c, "GET", "/payments/files", lang, params={"limit": limit, "offset": offset}, json_errors=as_json)
     if as_json:
         dump(page)
         return
