@@ -135,14 +135,26 @@ def forbidden(response: httpx.Response, c: httpx.Client, lang: str) -> str | Non
     return None
 
 
-def call(c: httpx.Client, method: str, path: str, lang: str = "fi", **kwargs: Any) -> Any:
+def call(c: httpx.Client, method: str, path: str, lang: str = "fi", *, json_errors: bool = False, **kwargs: Any) -> Any:
     """One API call: the JSON answer, or the error printed (stderr) and the command ended:
-    exit 2 when the service cannot be reached, 1 when it refused (401 included)."""
+    exit 2 when the service cannot be reached, 1 when it refused (401 included).
+
+    ``json_errors`` (a command's ``--json``): a refusal with a JSON body prints that body
+    as the API gave it, on stdout like any ``--json`` answer, still exit 1; one without a
+    JSON body (and an unreachable service) is the text on stderr as without it."""
     try:
         response = c.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         typer.echo(unreachable(c, exc, lang), err=True)
         raise typer.Exit(2) from None
+    if json_errors and response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if body is not None:
+            dump(body)
+            raise typer.Exit(1)
     if response.status_code == 401:
         typer.echo(token_rejected(c, lang), err=True)
         raise typer.Exit(1)
@@ -155,6 +167,16 @@ def call(c: httpx.Client, method: str, path: str, lang: str = "fi", **kwargs: An
     return response.json()
 
 
+_LINE = re.compile(r"^line (\d+)(.*)$", re.DOTALL)
+
+
+def where_in(where: str, lang: str) -> str:
+    """Where in a bank file the service found it wrong: ``line 3`` is ``rivi 3`` in
+    Finnish (as the console says it); an element path is the file's own words."""
+    found = _LINE.match(where)
+    return f"rivi {found.group(1)}{found.group(2)}" if found and lang == "fi" else where
+
+
 def describe_error(response: httpx.Response, lang: str) -> str:
     try:
         body = response.json()
@@ -162,7 +184,7 @@ def describe_error(response: httpx.Response, lang: str) -> str:
         return f"HTTP {response.status_code}"
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, dict) and f"message_{lang}" in detail:
-        where = f"{detail['where']}: " if isinstance(detail.get("where"), str) else ""  # a bank file's line
+        where = f"{where_in(detail['where'], lang)}: " if isinstance(detail.get("where"), str) else ""
         return f"HTTP {response.status_code}: {where}{detail[f'message_{lang}']}"
     if isinstance(detail, list) and all(isinstance(e, dict) and "loc" in e for e in detail):
         # a 422: each field path with its message in the clerk's language

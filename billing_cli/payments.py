@@ -1,4 +1,4 @@
-"""``billing payments import FILE`` / ``billing payments files``: payments from the bank's
+"""``billing payments import FILE`` / ``files`` / ``file ID``: payments from the bank's
 own files (camt.054, the Finnish reference-payment file), through the invoicing service.
 
 ``import`` shows the preview (what each entry would become) and then imports, unless
@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-from billing_cli.http import Actor, actor_header, call, dump
+from billing_cli.http import Actor, actor_header, call, dump, where_in
 from billing_cli.invoicing.common import Json, Lang, echo_lines, invoicing_client, say
 from billing_cli.invoicing.text import DASH, day, moment, money, table
+from billing_cli.invoicing.words import WORDS
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -39,12 +40,70 @@ FILE_HEADS = {
 }  # fmt: skip
 
 
+_CAMT_ROOT = "/Document/BkToCstmrDbtCdtNtfctn/"
+
+
+def location(where: str, lang: str) -> str:
+    """Where an entry is in the file, short enough for the table: ``rivi 2`` (fi) /
+    ``line 2``; a camt.054 element path without its fixed root and the single
+    ``NtryDtls[1]`` step (``Ntfctn[1]/Ntry[1]/TxDtls[1]``). ``--json`` keeps the full path."""
+    where = where_in(where, lang)
+    if where.startswith(_CAMT_ROOT):
+        where = where[len(_CAMT_ROOT) :].replace("/NtryDtls[1]/", "/")
+    return where
+
+
+ENTRY_HEADS = {
+    "fi": ["Nro", "Sijainti", "Arkistotunnus", "Päivä", "Summa", "Viite", "Tila", "Lasku", "Maksaja", "Syy"],
+    "en": ["No", "Where", "Archive id", "Date", "Amount", "Reference", "Status", "Invoice", "Payer", "Reason"],
+}
+PENDING = {"fi": "käsittelyssä", "en": "pending"}
+REPEATED = {"fi": "toistettu", "en": "repeated"}
+
+
+def file_lines(f: Mapping[str, Any], lang: str) -> list[str]:
+    """One imported file: what it is, its counts, then each entry with its status now."""
+    states = {**WORDS[lang].payment_states, "pending": PENDING[lang]}
+    rows = [
+        [
+            str(e["seq"]),
+            location(e["location"], lang),
+            e["archive_id"],
+            day(e["payment_date"], lang),
+            ("-" if e["kind"] == "reversal" else "") + money(e["amount"], lang),
+            e["reference"],
+            states.get(e["status"], e["status"]) + (f" ({REPEATED[lang]})" if e.get("repeated") else ""),
+            str(e["invoice_number"]) if e.get("invoice_number") is not None else DASH,
+            e.get("payer_name") or DASH,
+            e.get(f"reason_{lang}") or "",
+        ]
+        for e in f["entries"]
+    ]
+    counts = [f[k] for k in ("count", "reversals", "matched", "unmatched", "reversed", "pending", "repeated")]
+    if lang == "fi":
+        head = [
+            f"Tuonti {f['id']}: {f['file_name']} ({f['format']}, {f['file_id']}),"
+            f" tuotu {moment(f['imported_at'], lang)}, tuoja {f['imported_by']}",
+            "{} maksua {}, {} peruutusta; kohdistettu {}, kohdistamatta {}, peruttu {}, käsittelyssä {},"
+            " toistettu {}".format(counts[0], money(f["amount"], lang), *counts[1:]),
+        ]
+    else:
+        head = [
+            f"Import {f['id']}: {f['file_name']} ({f['format']}, {f['file_id']}),"
+            f" imported {moment(f['imported_at'], lang)} by {f['imported_by']}",
+            "{} payment(s) {}, {} reversal(s); matched {}, unmatched {}, reversed {}, pending {}, repeated {}".format(
+                counts[0], money(f["amount"], lang), *counts[1:]
+            ),
+        ]
+    return [*head, *table(ENTRY_HEADS[lang], rows, right=[0, 4])] if rows else head
+
+
 def preview_lines(p: Mapping[str, Any], lang: str) -> list[str]:
     """The preview: a line about the file, then one row per entry."""
     words = OUTCOMES[lang]
     rows = [
         [
-            e["location"],
+            location(e["location"], lang),
             e["archive_id"],
             day(e["payment_date"], lang),
             ("-" if e["kind"] == "reversal" else "") + money(e["amount"], lang),
@@ -81,7 +140,9 @@ def import_file(
     data = file.read_bytes()
     upload = {"file": (file.name, data, "application/octet-stream")}
     with invoicing_client() as c:
-        preview = call(c, "POST", "/payments/files/preview", lang, files=upload, headers=actor_header(actor))
+        preview = call(
+            c, "POST", "/payments/files/preview", lang, files=upload, headers=actor_header(actor), json_errors=as_json
+        )
         if as_json and dry_run:
             dump(preview)
             return
@@ -105,6 +166,7 @@ def import_file(
             files=upload,
             data={"sha256": preview["sha256"]},
             headers=actor_header(actor),
+            json_errors=as_json,
         )
     if as_json:
         dump(done)
@@ -134,7 +196,7 @@ def files(
 ) -> None:
     """The imported files, newest first: counts, matched, unmatched, reversed, pending, repeated."""
     with invoicing_client() as c:
-        page = call(c, "GET", "/payments/files", lang, params={"limit": limit, "offset": offset})
+        page = call(c, "GET", "/payments/files", lang, params={"limit": limit, "offset": offset}, json_errors=as_json)
     if as_json:
         dump(page)
         return
@@ -159,3 +221,18 @@ def files(
     ]
     if rows:
         echo_lines(table(FILE_HEADS[lang], rows, right=[0, 4, 5, 6, 7, 8, 9, 10, 11]))
+
+
+@app.command("file")
+def file(
+    file_id: Annotated[int, typer.Argument(min=1, help="the import's id (bin/billing payments files)")],
+    lang: Lang = "fi",
+    as_json: Json = False,
+) -> None:
+    """One imported file and its entries, each with its status now (matched, unmatched, allocated, reversed...)."""
+    with invoicing_client() as c:
+        detail = call(c, "GET", f"/payments/files/{file_id}", lang, json_errors=as_json)
+    if as_json:
+        dump(detail)
+        return
+    echo_lines(file_lines(detail, lang))

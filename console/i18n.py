@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.money import format_amount as _format_number
 from shared.money import plain
@@ -22,6 +23,9 @@ from shared.money import plain
 LANGUAGES = ("fi", "en")
 DEFAULT = "fi"
 _LOCALES = Path(__file__).parent / "locales"
+# Clerks work in Finland: every moment shows in Helsinki time, whatever the server's zone
+# (UTC in containers), as the CLI does (billing_cli/invoicing/text.py).
+LOCAL_TZ = ZoneInfo("Europe/Helsinki")
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -104,6 +108,8 @@ def format_date(value: date | datetime | str | None, lang: str) -> str:
             value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         except ValueError:
             return text
+    if isinstance(value, datetime) and value.tzinfo:
+        value = value.astimezone(LOCAL_TZ)
     day = value.date() if isinstance(value, datetime) else value
     if normalise(lang) == "fi":
         return f"{day.day}.{day.month}.{day.year}"
@@ -111,7 +117,11 @@ def format_date(value: date | datetime | str | None, lang: str) -> str:
 
 
 def format_datetime(value: datetime | str | None, lang: str) -> str:
-    """A moment in local wall-clock form: ``23.11.2026 klo 14.05`` / ``23 Nov 2026 14:05``."""
+    """A moment in Helsinki wall-clock time: ``23.11.2026 klo 14.05`` / ``23 Nov 2026 14:05``.
+
+    An aware moment is converted to Europe/Helsinki (never the server's own zone); a naive
+    one is shown as it is.
+    """
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -120,7 +130,7 @@ def format_datetime(value: datetime | str | None, lang: str) -> str:
             value = datetime.fromisoformat(text)
         except ValueError:
             return text
-    local = value.astimezone() if value.tzinfo else value
+    local = value.astimezone(LOCAL_TZ) if value.tzinfo else value
     if normalise(lang) == "fi":
         return f"{format_date(local, lang)} klo {local.hour}.{local.minute:02d}"
     return f"{format_date(local, lang)} {local.hour:02d}:{local.minute:02d}"

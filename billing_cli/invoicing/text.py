@@ -339,7 +339,7 @@ def payment_rows(items: list[Mapping[str, Any]], lang: str) -> list[str]:
         [
             p["payment_id"],
             day(p["payment_date"], lang),
-            money(p["amount"], lang),
+            ("-" if p.get("kind") == "reversal" else "") + money(p["amount"], lang),  # as the bank-file preview
             p["reference"],
             w.payment_states.get(p["status"], p["status"]),
             str(p["invoice_id"]) if p["invoice_id"] is not None else DASH,

@@ -193,7 +193,7 @@ def test_upload_preview_confirm_and_the_list_and_a_malformed_file_refused(
     upload(page, CAMT054_SAMPLE)
     expect(page.locator("[data-preview-summary] [data-format]")).to_have_text("camt.054")
     expect(page.locator("[data-preview-summary] [data-file-id]")).to_have_text("CAMT054V08-20261205-7")
-    expect(page.locator("tr[data-entry='261205EFGH000002']")).to_contain_text("Palautus")
+    expect(page.locator("tr[data-entry='261205EFGH000002']")).to_contain_text("Peruutus")
     page.get_by_role("button", name="Vahvista tuonti").click()
     expect(page.locator(".notice.ok[role=status]")).to_contain_text("Aineisto camt054_001_08_sample.xml tuotu")
     expect(page.locator("tr[data-file]")).to_have_count(2)

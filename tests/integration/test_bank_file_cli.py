@@ -5,6 +5,7 @@ import, the same file again, a malformed file refused with its line (exit 1), th
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -102,6 +103,11 @@ async def test_import_previews_imports_once_refuses_the_malformed_and_lists(
     bad.write_bytes(b"\r\n".join(records))
     refused = await billing("import", str(bad), "--lang", "en", code=1)
     assert refused.startswith("HTTP 422: line 3: "), refused
+    finnish = await billing("import", str(bad), code=1)
+    assert finnish.startswith("HTTP 422: rivi 3: ") and "line 3" not in finnish, finnish
+    body = json.loads(await billing("import", str(bad), "--dry-run", "--json", code=1))
+    assert body["detail"]["code"] == "bank-file-invalid" and body["detail"]["where"] == "line 3", body
+    assert body["detail"]["message_fi"] and body["detail"]["message_en"]
     assert await sandbox.scalar("SELECT count(*) FROM bank_files") == 1
 
     async def taken() -> bool:
@@ -112,6 +118,13 @@ async def test_import_previews_imports_once_refuses_the_malformed_and_lists(
     assert listing[0] == "1 imported file(s)"
     row = listing[2].split()
     assert row[0] == "1" and row[-9:] == ["2", "40.00", "0", "1", "1", "0", "0", "0", "tests"], listing
+    detail = (await billing("file", "1", "--lang", "en")).splitlines()
+    assert detail[0].startswith("Import 1: viitteet.txt (viitesiirto, "), detail
+    entries = [line for line in detail[3:] if line.strip()]
+    assert len(entries) == 2 and entries[0].split()[:3] == ["1", "line", "2"], detail
+    assert sorted(line.split()[7] for line in entries) == ["matched", "unmatched"], detail
+    missing = json.loads(await billing("file", "999", "--json", code=1))
+    assert missing["detail"]["code"] == "bank-file-not-found", missing
 
     # review H3: a correction on another reference (the payment is not found: it waits),
     # then the clerk applies it with `billing invoicing apply-reversal`

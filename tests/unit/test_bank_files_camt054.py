@@ -335,3 +335,12 @@ def test_an_acceptance_stamp_with_an_offset_is_the_day_in_helsinki(stamp: str, d
     """Review L3: the payment date of a stamp near midnight is the Finnish day."""
     data = changed(V02, "<AccptncDtTm>2026-12-02T00:00:00</AccptncDtTm>", f"<AccptncDtTm>{stamp}</AccptncDtTm>")
     assert parse_bank_file(data).entries[0].payment_date == day
+
+
+def test_finnish_messages_write_amounts_the_finnish_way() -> None:
+    error = refused(changed(V02, "<Sum>1296.90</Sum>", "<Sum>1296.91</Sum>"))
+    nb = "\u00a0"
+    assert error.fi == f"Yhteenvedon summa 1{nb}296,91{nb}€ ei täsmää tapahtumien summaan 1{nb}296,90{nb}€."
+    assert "1296.91" in error.en
+    error = refused(changed(V02, '<TtlAmt Ccy="EUR">1123.45</TtlAmt>', '<TtlAmt Ccy="EUR">1123.46</TtlAmt>'))
+    assert error.fi == f"Erän kokonaissumma 1{nb}123,46{nb}€ ei täsmää maksujen summaan 1{nb}123,45{nb}€."

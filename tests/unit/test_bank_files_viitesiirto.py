@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.invoicing.bank_files import MAX_BANK_FILE_BYTES, BankFileInvalid, detect_format, parse_bank_file
+from services.invoicing.bank_files.common import check_amount
 from services.invoicing.bank_files.writers import write_viitesiirto
 
 SAMPLE = Path(__file__).parents[1] / "data" / "bank_files" / "viitesiirto_sample.txt"
@@ -248,3 +249,22 @@ def test_a_correction_may_reuse_its_payments_archive_id() -> None:
         ("261203ABCD000001", False),
         ("261203ABCD000001", True),
     ]
+
+
+def test_finnish_messages_write_amounts_the_finnish_way() -> None:
+    lines = sample_lines()
+    lines[5] = put(lines[5], 8, "00000117346")  # the sum record says 1173.46; the batch has 1173.45
+    error = refused(join(lines))
+    nb = "\u00a0"
+    assert error.fi == (
+        f"Summatietue ei täsmää: siinä 3 viitetapahtumaa 1{nb}173,46{nb}€ ja 1 oikaisua 123,45{nb}€, "
+        f"erässä (rivi 1) 3 viitetapahtumaa 1{nb}173,45{nb}€ ja 1 oikaisua 123,45{nb}€."
+    )
+    assert "1173.46 EUR" in error.en  # English keeps its decimal point
+
+
+def test_the_amount_limit_is_written_the_finnish_way() -> None:
+    # ten digits of cents cannot exceed the limit in a record; camt.054 amounts can
+    with pytest.raises(BankFileInvalid) as caught:
+        check_amount(Decimal("100000000.00"), "line 2")
+    assert caught.value.fi == "Summa on suurempi kuin 99\u00a0999\u00a0999,99\u00a0€."

@@ -4,6 +4,7 @@ and the exit code. The token is the caller's own (``BILLING_TOKEN``)."""
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -153,3 +154,26 @@ def test_the_own_token_wins_and_the_old_shared_one_is_read_with_a_warning(
 def test_actor_is_sent_only_when_given() -> None:
     assert http.actor_header(None) == {}
     assert http.actor_header("ops-anna") == {"X-Actor": "ops-anna"}
+
+
+def test_json_errors_print_the_apis_json_body_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"detail": {"code": "bank-file-invalid", "message_fi": "Summatietue ei täsmää.",
+                       "message_en": "The sum record does not match.", "where": "line 3"}}  # fmt: skip
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json=body)
+
+    with ServiceClient("invoicing", transport=httpx.MockTransport(answer), base_url="http://x") as c:
+        with pytest.raises(typer.Exit) as exited:
+            call(c, "POST", "/payments/files/preview", "fi", json_errors=True)
+        assert exited.value.exit_code == 1
+        out = capsys.readouterr()
+        assert json.loads(out.out) == body  # the body as the API gave it: code, both languages, where
+        assert out.err == ""
+        with pytest.raises(typer.Exit) as exited:
+            call(c, "POST", "/payments/files/preview", "fi")  # without --json: one language, the where
+        assert exited.value.exit_code == 1
+        assert capsys.readouterr().err.strip() == "HTTP 422: rivi 3: Summatietue ei täsmää."
+        with pytest.raises(typer.Exit):
+            call(c, "POST", "/payments/files/preview", "en")
+        assert capsys.readouterr().err.strip() == "HTTP 422: line 3: The sum record does not match."

@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from .camt054_xml import looks_like_xml, parse_document
-from .common import check_amount, normalize_reference
+from .common import check_amount, euros_fi, normalize_reference
 from .model import BankFile, BankFileEntry, BankFileInvalid
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -113,7 +113,7 @@ def _entry(doc: _Doc, entry: etree._Element, where: str) -> list[BankFileEntry]:
     if direction == "CRDT" and reversal:
         raise BankFileInvalid(
             where,
-            "Hyvitys, jossa on RvslInd, on veloituksen oikaisu eikä viitemaksu.",
+            "Hyvitys, jossa on RvslInd, on veloituksen peruutus eikä viitemaksu.",
             "A credit entry with RvslInd is the reversal of a debit, not a reference payment.",
         )
     status = doc.text(entry, "c:Sts") if doc.version == "02" else doc.text(entry, "c:Sts/c:Cd")
@@ -158,7 +158,7 @@ def _entry(doc: _Doc, entry: etree._Element, where: str) -> list[BankFileEntry]:
     if total != entry_amount:
         raise BankFileInvalid(
             where + "/Amt",
-            f"Tapahtuman summa {entry_amount} ei täsmää sen maksujen summaan {total}.",
+            f"Tapahtuman summa {euros_fi(entry_amount)} ei täsmää sen maksujen summaan {euros_fi(total)}.",
             f"The entry's amount {entry_amount} does not match the sum of its transactions, {total}.",
         )
     return parsed
@@ -233,7 +233,7 @@ def _check_batch(doc: _Doc, details: etree._Element, parsed: list[BankFileEntry]
         if total != actual:
             raise BankFileInvalid(
                 where + "/TtlAmt",
-                f"Erän kokonaissumma {total} ei täsmää maksujen summaan {actual}.",
+                f"Erän kokonaissumma {euros_fi(total)} ei täsmää maksujen summaan {euros_fi(actual)}.",
                 f"The batch total {total} does not match the sum of its transactions, {actual}.",
             )
 
@@ -264,10 +264,10 @@ def _check_summary(doc: _Doc, notification: etree._Element, entries: list[etree.
                 f"The summary says {int(count)} entries; the notification has {len(group)}.",
             )
         stated = doc.text(totals, "c:Sum")
-        if stated is not None and _decimal(stated, f"{base}/{name}/Sum") != sum(group, Decimal(0)):
+        if stated is not None and (said := _decimal(stated, f"{base}/{name}/Sum")) != sum(group, Decimal(0)):
             raise BankFileInvalid(
                 f"{base}/{name}/Sum",
-                f"Yhteenvedon summa {stated} ei täsmää tapahtumien summaan {sum(group, Decimal(0))}.",
+                f"Yhteenvedon summa {euros_fi(said)} ei täsmää tapahtumien summaan {euros_fi(sum(group, Decimal(0)))}.",
                 f"The summary's sum {stated} does not match the entries' sum, {sum(group, Decimal(0))}.",
             )
     net = sum((a if side == "CRDT" else -a for side, a in amounts), Decimal(0))
@@ -281,7 +281,7 @@ def _check_summary(doc: _Doc, notification: etree._Element, entries: list[etree.
         if value != net:
             raise BankFileInvalid(
                 f"{base}/TtlNtries",
-                f"Yhteenvedon nettosumma ei täsmää tapahtumiin ({net}).",
+                f"Yhteenvedon nettosumma ei täsmää tapahtumiin ({euros_fi(net)}).",
                 f"The summary's net amount does not match the entries ({net}).",
             )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from shared.money import format_fi
 from shared.references import is_valid_national, is_valid_rf
 
 from .model import BankFileEntry, BankFileInvalid
@@ -18,6 +19,12 @@ before anything is decoded or parsed."""
 MAX_ENTRY_AMOUNT = Decimal("99999999.99")
 """The largest single payment a viitesiirto record can carry (10 digits of cents); camt.054
 amounts are held to the same bound."""
+
+
+def euros_fi(amount: Decimal) -> str:
+    """An amount as Finnish text writes it in a message: ``1 234,56 €`` (comma decimal,
+    no-break spaces), never ``1234.56``."""
+    return f"{format_fi(amount)}\u00a0€"
 
 
 def check_size(data: bytes) -> None:
@@ -65,7 +72,7 @@ def check_amount(amount: Decimal, where: str) -> None:
     if amount > MAX_ENTRY_AMOUNT:
         raise BankFileInvalid(
             where,
-            f"Summa on suurempi kuin {MAX_ENTRY_AMOUNT} euroa.",
+            f"Summa on suurempi kuin {euros_fi(MAX_ENTRY_AMOUNT)}.",
             f"The amount is larger than {MAX_ENTRY_AMOUNT} euros.",
         )
 

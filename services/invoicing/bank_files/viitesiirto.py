@@ -67,7 +67,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .common import check_amount, iban_from_finnish_bban, normalize_reference
+from .common import check_amount, euros_fi, iban_from_finnish_bban, normalize_reference
 from .model import BankFile, BankFileEntry, BankFileInvalid
 
 RECORD_LENGTH = 90
@@ -266,9 +266,10 @@ def _check_sums(record: str, where: str, batch: _Batch) -> None:
         raise BankFileInvalid(
             where,
             (
-                f"Summatietue ei täsmää: siinä {count} viitetapahtumaa {_euros(cents)} € ja {corrections} oikaisua "
-                f"{_euros(correction_cents)} €, erässä (rivi {batch.line}) {batch.payments} viitetapahtumaa "
-                f"{_euros(batch.payment_cents)} € ja {batch.corrections} oikaisua {_euros(batch.correction_cents)} €."
+                f"Summatietue ei täsmää: siinä {count} viitetapahtumaa {_euros_fi(cents)} ja {corrections} oikaisua "
+                f"{_euros_fi(correction_cents)}, erässä (rivi {batch.line}) {batch.payments} viitetapahtumaa "
+                f"{_euros_fi(batch.payment_cents)} ja {batch.corrections} oikaisua "
+                f"{_euros_fi(batch.correction_cents)}."
             ),
             (
                 f"The sum record does not match: it says {count} payments {_euros(cents)} EUR and {corrections} "
@@ -298,6 +299,10 @@ def _check_sums(record: str, where: str, batch: _Batch) -> None:
 
 def _euros(cents: int) -> str:
     return f"{Decimal(cents).scaleb(-2)}"
+
+
+def _euros_fi(cents: int) -> str:
+    return euros_fi(Decimal(cents).scaleb(-2))
 
 
 def _digits(text: str) -> bool:

@@ -181,6 +181,8 @@ def test_the_tab_lists_imported_files_with_their_counts(client: TestClient) -> N
     }  # fmt: skip
     assert '<a href="/bank-files/7">viitteet.txt</a>' in row.group(1)
     assert "Viitesiirtoaineisto" in row.group(1)
+    # imported 08:00 UTC on 7 December: a clerk in Finland (UTC+2 in winter) sees 10.00
+    assert '<span class="when">7.12.2026 klo 10.00</span>' in row.group(1)
 
 
 def test_upload_shows_the_preview_and_confirm_imports_exactly_those_bytes(
@@ -290,6 +292,7 @@ def test_detail_page_shows_the_entries_status_now(client: TestClient) -> None:
     assert "<h1 data-file-name>viitteet.txt</h1>" in html
     assert re.search(r'<tr data-entry="A-1" data-entry-outcome="allocated">', html)
     assert re.search(r'<dd data-count="unmatched">1</dd>', html)
+    assert "7.12.2026 klo 10.00 · anna" in html  # 08:00 UTC in Helsinki time
 
 
 def test_the_service_down_is_a_message_not_a_trace(client: TestClient, invoicing: Invoicing) -> None:
@@ -363,3 +366,14 @@ async def test_memory_store_keeps_an_upload_for_its_clerk_until_it_expires() -> 
 def test_preview_payload_is_json_serialisable_as_the_service_answers() -> None:
     # the fixtures above are what the contract (DESIGN21) names; keep them JSON
     assert json.loads(json.dumps(PREVIEW))["entries"][0]["invoice_number"] == 10042
+
+
+def test_one_finnish_word_for_a_reversal_in_the_console_and_the_cli() -> None:
+    from billing_cli.payments import FILE_HEADS, OUTCOMES
+    from console import i18n
+
+    word = OUTCOMES["fi"]["reversal"]  # the CLI's "peruutus"
+    assert i18n.translate("fi", "bank_files.kinds.reversal").lower() == word
+    assert i18n.translate("fi", "bank_files.col.reversals") in FILE_HEADS["fi"]
+    bank = {k: v for k, v in i18n.messages("fi").items() if k.startswith("bank_files.")}
+    assert not [k for k, v in bank.items() if "palautu" in v.lower() or "oikaisu" in v.lower()]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from console import i18n
 
@@ -60,6 +63,24 @@ def test_dates_in_finnish_and_english() -> None:
     assert i18n.format_date("not a date", "fi") == "not a date"
     moment = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
     assert i18n.format_date(moment.isoformat(), "en") == "23 Nov 2026"
+
+
+def test_moments_show_in_helsinki_time_whatever_the_servers_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")  # as in a container
+    time.tzset()
+    try:
+        # December: Helsinki is UTC+2; July: UTC+3 (summer time)
+        assert i18n.format_datetime("2026-12-07T04:06:39+00:00", "fi") == "7.12.2026 klo 6.06"
+        assert i18n.format_datetime(datetime(2026, 12, 7, 4, 6, tzinfo=UTC), "en") == "7 Dec 2026 06:06"
+        assert i18n.format_datetime("2026-07-15T12:30:00Z", "fi") == "15.7.2026 klo 15.30"
+        assert i18n.format_datetime("2026-07-15T12:30:00Z", "en") == "15 Jul 2026 15:30"
+        # 22:30 UTC on 31 December is already New Year in Helsinki: the date follows
+        assert i18n.format_datetime("2026-12-31T22:30:00+00:00", "fi") == "1.1.2027 klo 0.30"
+        assert i18n.format_date("2026-12-31T22:30:00+00:00", "fi") == "1.1.2027"
+        assert i18n.format_datetime("", "fi") == ""
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_vat_rates_in_finnish_and_english() -> None:
