@@ -160,14 +160,26 @@ def test_only_python_m_and_this_environments_console_script_are_forked() -> None
 
 PRELOAD_CHECK = textwrap.dedent(
     """
-    import json, os, re, sys, threading
+    import json, os, re, sys, sysconfig, threading
     read = set()
+    STDLIB = sysconfig.get_paths()["stdlib"]
+    def reader():  # the first frame outside os/collections: who asked
+        f = sys._getframe(3)  # reader <- note <- __getitem__ <- the caller
+        while f is not None and (f.f_code.co_filename.startswith("<frozen") or f.f_code.co_filename == os.__file__):
+            f = f.f_back
+        return f.f_code.co_filename if f is not None else ""
+    def note(key):
+        where = reader()
+        # the standard library's wsgiref copies the whole environment into a class attribute
+        # at import (prometheus_client imports it); a copy nothing of ours reads is not a setting read
+        if not (where.startswith(STDLIB) and "site-packages" not in where):
+            read.add(key)
     class Spy(type(os.environ)):
         def __getitem__(self, key):
-            read.add(key)
+            note(key)
             return super().__getitem__(key)
         def __contains__(self, key):
-            read.add(key)
+            note(key)
             return super().__contains__(key)
     os.environ.__class__ = Spy
     fds = sorted(os.listdir("/proc/self/fd"))
