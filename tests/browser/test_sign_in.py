@@ -142,7 +142,7 @@ def test_the_language_switch_turns_every_label_english(
     page = new_page()
     sign_in(page, base)
     page.click("a[data-lang=en]")
-    expect(page.locator("a.tab")).to_have_text(["Invoices", "Billing", "Sending", "Dead letters"])
+    expect(page.locator("a.tab")).to_have_text(["Invoices", "Billing", "Sending", "Bank files", "Dead letters"])
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.click("text=Sign out")
     expect(page.locator("h1")).to_have_text("Sign in")
