@@ -358,3 +358,31 @@ async def test_the_specifications_sample_files_import_and_their_corrections_reve
         ("camt054_001_08_sample.xml", 0, 2, 0, 0),
         ("viitesiirto_sample.txt", 0, 2, 2, 0),
     ]
+
+
+async def test_the_forms_text_parts_refuse_unstorable_text_and_a_sha256_that_is_not_one(
+    sandbox: Sandbox, invoicing: Runtime[Any], invoicing_api: httpx.AsyncClient
+) -> None:
+    """A multipart form is not JSON, so the service-wide unstorable-text check does not
+    see it: the upload route checks its own text parts (the file's name, ``sha256``)."""
+    good = viitesiirto("202612040615-47-123456789", entry("261203U000000001", "12345672", "7.00"))
+    raw = (  # by hand: httpx percent-encodes a control character in a file name
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="viitteet\x01.txt"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + good + b"\r\n--B--\r\n"
+    )
+    for path in ("/payments/files/preview", "/payments/files"):
+        form_type = {"content-type": "multipart/form-data; boundary=B"}
+        answer = await invoicing_api.post(path, content=raw, headers=form_type)
+        assert answer.status_code == 422, (path, answer.text)
+        assert [(d["loc"], d["type"]) for d in answer.json()["detail"]] == [
+            (["body", "file", "filename"], "invalid_character")
+        ]
+    for name, form, loc, kind in (
+        ("viitteet.txt", {"sha256": "a\x01b"}, ["body", "sha256"], "invalid_character"),
+        ("viitteet.txt", {"sha256": "ABC"}, ["body", "sha256"], "string_pattern_mismatch"),
+    ):
+        for path in ("/payments/files/preview", "/payments/files"):
+            answer = await invoicing_api.post(path, **upload(good, name, **form))
+            assert answer.status_code == 422, (path, name, form, answer.text)
+            assert [(d["loc"], d["type"]) for d in answer.json()["detail"]] == [(loc, kind)]
+    assert await sandbox.scalar("SELECT count(*) FROM bank_files") == 0

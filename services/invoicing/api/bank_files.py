@@ -11,6 +11,7 @@ import the database chose to give way to an overlapping one: nothing recorded).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from services.invoicing.handlers import bank_imports
 from services.invoicing.handlers.errors import Refused
 from services.invoicing.store.bank_files import StoredEntry, StoredFile
 from shared.auth.http import Caller, require
-from shared.http import AUTH_ERRORS, NOT_FOUND, ErrorDetail, ErrorResponse, unprocessable
+from shared.http import AUTH_ERRORS, NOT_FOUND, UNSTORABLE, ErrorDetail, ErrorResponse, unprocessable
 
 router = APIRouter(prefix="/payments/files", tags=["payments"], responses=AUTH_ERRORS)
 BILL = require("invoicing:bill")  # as allocating a payment
@@ -50,9 +51,19 @@ class BankFileErrorResponse(BaseModel):
     detail: BankFileErrorDetail
 
 
+class ValidationErrorResponse(BaseModel):
+    """The usual 422 shape (a form part missing or unstorable): ``detail`` a list of
+    ``{loc, msg, msg_fi, type}``."""
+
+    detail: list[dict[str, Any]]
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {
-        "model": BankFileErrorResponse,
+        "model": BankFileErrorResponse | ValidationErrorResponse,
         "description": "`bank-file-invalid`: the file is refused whole, nothing recorded (`where` says the line "
         "or element); a request without the `file` part answers the usual validation shape",
     },
@@ -85,6 +96,7 @@ UPLOAD = {
                         "file": {"type": "string", "format": "binary", "description": "camt.054 or viitesiirto"},
                         "sha256": {
                             "type": "string",
+                            "pattern": "^[0-9a-f]{64}$",
                             "description": "The preview's sha256: 409 bank-file-changed if the upload differs",
                         },
                     },
@@ -257,11 +269,21 @@ async def _upload(request: Request) -> tuple[bytes, str | None, str | None]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise unprocessable(("body", "file"), "Field required", "missing", "Tiedosto puuttuu (osa file).")
+        sha = form.get("sha256")
+        sha = sha if isinstance(sha, str) and sha else None
+        unstorable = [loc for loc, text in ((("body", "file", "filename"), upload.filename), (("body", "sha256"), sha))
+                      if text is not None and UNSTORABLE.search(text)]  # fmt: skip
+        if unstorable:
+            raise unprocessable(unstorable[0], "The text holds a character that cannot be stored.", "invalid_character")
+        if sha is not None and not SHA256.fullmatch(sha):
+            raise unprocessable(
+                ("body", "sha256"), "Not a sha256 (64 hex digits).", "string_pattern_mismatch",
+                "Ei sha256-tiivistettä (64 heksadesimaalinumeroa).",
+            )  # fmt: skip
         data = await upload.read(MAX_BANK_FILE_BYTES + 1)
         if len(data) > MAX_BANK_FILE_BYTES:
             raise _too_large()
-        sha = form.get("sha256")
-        return data, upload.filename, sha if isinstance(sha, str) and sha else None
+        return data, upload.filename, sha
     finally:
         await form.close()
 
