@@ -21,6 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,10 +42,21 @@ _CHILD: dict[str, ChannelAdapter] = {}
 """The channel a child process renders with (made once per child)."""
 
 
-def _start_child(channel: Channel, settings: Settings) -> None:
+def _start_child(channel: Channel, settings: Settings, parent: int | None = None) -> None:
     from services.dispatch import channels
 
     _CHILD["channel"] = channels.make(channel, settings)
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="render-parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int, every_s: float = 1.0) -> None:
+    """In a child: exit when the worker that started it is gone. A worker killed with
+    SIGKILL cannot stop its pool, and a render process waiting for work would otherwise
+    live on as an orphan (adopted by init) for as long as the machine runs."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _warm() -> None:
@@ -80,7 +94,7 @@ class RenderPool:
             self._processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_child,
-            initargs=(self._channel, self._settings),
+            initargs=(self._channel, self._settings, os.getpid()),
         )
 
     def start(self) -> list[Future[None]]:

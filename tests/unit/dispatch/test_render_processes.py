@@ -129,3 +129,47 @@ async def test_stopping_the_pool_waits_for_its_renders_without_stopping_the_even
     await beating
     assert busy.done()  # the stop waited for the child's work ...
     assert seen == [False]  # ... while the loop ran other tasks (before: only after the stop)
+
+
+ORPHAN_PARENT = """
+import sys, time
+from pathlib import Path
+from services.dispatch.channels.offload import RenderPool
+from services.dispatch.config import Settings
+tmp = Path(sys.argv[1])
+s = Settings(database_url="postgresql+asyncpg://u:p@127.0.0.1:9/x", kafka_bootstrap_servers="127.0.0.1:9",
+             print_folder=str(tmp / "print"), einvoice_folder=str(tmp / "e"))
+pool = RenderPool("print", s, 2)
+for f in pool.start():
+    f.result(60)
+print(" ".join(str(p) for p in pool._pool._processes), flush=True)  # type: ignore[union-attr]
+time.sleep(600)
+"""
+
+
+def test_render_processes_exit_when_their_worker_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives the worker no chance to stop its pool: its render processes notice
+    their parent is gone and exit, instead of living on as orphans."""
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_PARENT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        children = [int(p) for p in parent.stdout.readline().split()]
+        assert len(children) == 2 and all(os.path.exists(f"/proc/{p}") for p in children)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in children if alive(p)] == []
