@@ -115,6 +115,25 @@ _INSERT_REQUESTS = text(
 )
 
 
+def _columns(rows: Sequence[NewRequest]) -> dict[str, list[Any]]:
+    """The array parameters both insert statements take, one list per column."""
+    return {
+        "request_id": [r.request_id for r in rows],
+        "kind": [r.kind for r in rows],
+        "customer_number": [r.customer_number for r in rows],
+        "order_id": [r.order_id for r in rows],
+        "invoice_date": [r.invoice_date for r in rows],
+        "terms": [r.payment_terms_days for r in rows],
+        "lines": [r.lines if isinstance(r.lines, str) else json.dumps(r.lines) for r in rows],
+        "line_count": [len(r.lines) if r.line_count is None else r.line_count for r in rows],
+        "net": [r.net for r in rows],
+        "content_hash": [r.content_hash for r in rows],
+        "source": [r.source for r in rows],
+        "traceparent": [r.traceparent for r in rows],
+        "tracestate": [r.tracestate for r in rows],
+    }
+
+
 class RequestIntake:
     """Intake of billing requests and order cancellations."""
 
@@ -129,21 +148,9 @@ class RequestIntake:
         result = await self.session.execute(
             _INSERT_REQUESTS,
             {
-                "request_id": [r.request_id for r in rows],
-                "kind": [r.kind for r in rows],
-                "customer_number": [r.customer_number for r in rows],
-                "order_id": [r.order_id for r in rows],
-                "invoice_date": [r.invoice_date for r in rows],
-                "terms": [r.payment_terms_days for r in rows],
-                "lines": [r.lines if isinstance(r.lines, str) else json.dumps(r.lines) for r in rows],
-                "line_count": [len(r.lines) if r.line_count is None else r.line_count for r in rows],
-                "net": [r.net for r in rows],
-                "content_hash": [r.content_hash for r in rows],
+                **_columns(rows),
                 "status": [r.status for r in rows],
                 "origin": [r.origin for r in rows],
-                "source": [r.source for r in rows],
-                "traceparent": [r.traceparent for r in rows],
-                "tracestate": [r.tracestate for r in rows],
             },
         )
         return {row[0] for row in result}
@@ -156,21 +163,7 @@ class RequestIntake:
             return Intake({}, {})
         result = await self.session.execute(
             _INTAKE,
-            {
-                "request_id": [r.request_id for r in rows],
-                "kind": [r.kind for r in rows],
-                "customer_number": [r.customer_number for r in rows],
-                "order_id": [r.order_id for r in rows],
-                "invoice_date": [r.invoice_date for r in rows],
-                "terms": [r.payment_terms_days for r in rows],
-                "lines": [r.lines if isinstance(r.lines, str) else json.dumps(r.lines) for r in rows],
-                "line_count": [len(r.lines) if r.line_count is None else r.line_count for r in rows],
-                "net": [r.net for r in rows],
-                "content_hash": [r.content_hash for r in rows],
-                "source": [r.source for r in rows],
-                "traceparent": [r.traceparent for r in rows],
-                "tracestate": [r.tracestate for r in rows],
-            },
+            _columns(rows),
         )
         new: dict[str, str] = {}
         invoiced: dict[str, int] = {}
