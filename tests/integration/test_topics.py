@@ -98,7 +98,12 @@ async def test_apply_creates_every_declared_topic_and_a_second_apply_has_nothing
     code, out, _ = await billing("apply")
     assert code == 0, out
     assert "applied: 21 created, 0 grown, 0 altered" in out
-    topics = await mine(admin, sandbox)
+
+    async def listed() -> list[str] | None:  # a created topic reaches every broker's metadata a moment later
+        names = await mine(admin, sandbox)
+        return names if len(names) >= DECLARED_TOPICS else None
+
+    topics = await wait_for(listed, timeout=15)
     assert len(topics) == DECLARED_TOPICS
     assert sandbox.topic("crm.customer-upserts.v1.dlq") in topics
     assert await partitions(admin, sandbox.topic("dispatch.jobs.print.v1")) == 12
