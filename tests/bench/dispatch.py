@@ -553,4 +553,7 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")))
     args = parser.parse_args()
+    # the workers as production starts them (a fresh interpreter, a child of this process),
+    # not forked from the tests' fork server: their CPU is read from this process's children
+    os.environ.setdefault("BILLING_TEST_SPAWN", "exec")
     asyncio.run(main(args.count, args.log_dir))
